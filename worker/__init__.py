@@ -1,0 +1,1 @@
+"""The running service: settings, Celery app, watcher, intake, reconciler and CLI."""

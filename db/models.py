@@ -1,0 +1,211 @@
+"""Tables and the states a document moves through.
+
+`documents` is the system of record: one row per input file, with its current stage,
+state, attempts and last error. `stage_runs` keeps one row per attempt of a stage, the
+history `status`, `failures` and `show` read. Raw bytes and stage outputs live in
+tables of their own so that status scans never drag megabytes of content along.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DocumentStatus(StrEnum):
+    """Where a document is in its life. The last four are terminal."""
+
+    QUEUED = "queued"  # taken in, waiting for (or between) stages
+    PROCESSING = "processing"  # a stage is running
+    DONE = "done"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+    @classmethod
+    def terminal(cls) -> tuple[DocumentStatus, ...]:
+        return (cls.DONE, cls.FAILED, cls.DUPLICATE, cls.REJECTED)
+
+
+class Stage(StrEnum):
+    CLEAN = "clean"
+    EXTRACT = "extract"
+    PERSIST = "persist"
+
+    @property
+    def next(self) -> Stage | None:
+        order = list(Stage)
+        i = order.index(self)
+        return order[i + 1] if i + 1 < len(order) else None
+
+
+class StageState(StrEnum):
+    """State of one stage run (and of a document's current stage)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"  # failed transiently; another attempt is scheduled
+    FAILED = "failed"
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    # Plain strings with a CHECK constraint: readable from any SQL client.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        values_callable=lambda e: [m.value for m in e],
+        length=16,
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    source_path: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[DocumentStatus] = mapped_column(_enum(DocumentStatus, "document_status"))
+    stage: Mapped[Stage | None] = mapped_column(_enum(Stage, "stage"))
+    stage_state: Mapped[StageState | None] = mapped_column(_enum(StageState, "stage_state"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # last time the state moved: the reconciler's lease is measured from here
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_documents_sha256", "sha256"),
+        # one original per content; duplicates and rejected rows may repeat the hash
+        Index(
+            "uq_documents_original_sha256",
+            "sha256",
+            unique=True,
+            sqlite_where=text("duplicate_of IS NULL AND status != 'rejected'"),
+            postgresql_where=text("duplicate_of IS NULL AND status != 'rejected'"),
+        ),
+        Index("ix_documents_status_updated", "status", "updated_at"),
+        Index("ix_documents_finished_at", "finished_at"),
+    )
+
+
+class DocumentContent(Base):
+    """The raw bytes, kept so any stage can be re-run (retry, reprocess) on any machine."""
+
+    __tablename__ = "document_contents"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StageOutput(Base):
+    """A finished stage's output, input of the next; upserted, so re-runs are idempotent."""
+
+    __tablename__ = "stage_outputs"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[Stage] = mapped_column(_enum(Stage, "stage"), primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StageRun(Base):
+    __tablename__ = "stage_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    stage: Mapped[Stage] = mapped_column(_enum(Stage, "stage"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    state: Mapped[StageState] = mapped_column(_enum(StageState, "stage_state"))
+    error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    wait_ms: Mapped[int | None] = mapped_column(Integer)  # queued → started
+    duration_ms: Mapped[int | None] = mapped_column(Integer)  # started → finished
+    worker: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        Index("ix_stage_runs_document", "document_id", "id"),
+        Index("ix_stage_runs_finished", "finished_at"),
+    )
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), unique=True
+    )
+    title: Mapped[str | None] = mapped_column(Text)
+    subtitle: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    published_at: Mapped[str | None] = mapped_column(String(40))  # ISO 8601 as stated
+    updated_at: Mapped[str | None] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    paragraphs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    image_caption: Mapped[str | None] = mapped_column(Text)
+    photo_credit: Mapped[str | None] = mapped_column(Text)
+    reading_time_minutes: Mapped[int | None] = mapped_column(Integer)
+    related: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    url: Mapped[str | None] = mapped_column(Text)
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    site_name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    extractor_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_articles_published_at", "published_at"),
+        Index("ix_articles_site_name", "site_name"),
+    )
+
+
+class BoilerplateLine(Base):
+    """How many documents of one source contained a normalised line (corpus-level learning)."""
+
+    __tablename__ = "boilerplate_lines"
+
+    source_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(255), primary_key=True)
+    doc_count: Mapped[int] = mapped_column(Integer, default=0)

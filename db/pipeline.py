@@ -1,0 +1,375 @@
+"""The pipeline's writes: intake, stage claims and outcomes, article upserts, leases.
+
+Each function takes a `Session` inside a transaction the caller owns, and works on a
+batch of documents with a constant number of statements, so a batch of a hundred
+costs about what a batch of one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import (
+    Article,
+    BoilerplateLine,
+    Document,
+    DocumentContent,
+    DocumentStatus,
+    Stage,
+    StageOutput,
+    StageRun,
+    StageState,
+    utcnow,
+)
+
+ACTIVE = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    document_id: int
+    status: DocumentStatus
+    duplicate_of: int | None = None
+
+
+def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str],
+            update_cols: Iterable[str]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE on both SQLite and PostgreSQL."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    stmt = ins.on_conflict_do_update(
+        index_elements=keys, set_={c: getattr(ins.excluded, c) for c in update_cols}
+    )
+    session.execute(stmt, rows)
+
+
+# ---------------------------------------------------------------- intake
+
+
+def find_original(session: Session, sha256: str) -> int | None:
+    return session.scalar(
+        select(Document.id).where(
+            Document.sha256 == sha256,
+            Document.duplicate_of.is_(None),
+            Document.status != DocumentStatus.REJECTED,
+        )
+    )
+
+
+def already_taken(session: Session, sha256: str, source_path: str) -> bool:
+    """The same bytes under the same name are the same file seen again, not a duplicate."""
+    return session.scalar(
+        select(Document.id).where(Document.sha256 == sha256,
+                                  Document.source_path == source_path).limit(1)
+    ) is not None
+
+
+def take_in(session: Session, *, sha256: str, source_path: str, content: bytes,
+            keep_duplicate_bytes: bool = False) -> IntakeResult:
+    """Insert a document with its bytes as `queued`, or as a `duplicate` of the first copy.
+
+    Two watchers racing on the same bytes are settled by the unique index on originals:
+    the loser sees IntegrityError and records a duplicate instead.
+    """
+    now = utcnow()
+    original = find_original(session, sha256)
+    if original is None:
+        try:
+            with session.begin_nested():
+                doc_id = session.scalar(
+                    insert(Document)
+                    .values(sha256=sha256, source_path=source_path, size_bytes=len(content),
+                            status=DocumentStatus.QUEUED, stage=Stage.CLEAN,
+                            stage_state=StageState.QUEUED, attempts=0,
+                            received_at=now, updated_at=now)
+                    .returning(Document.id)
+                )
+                assert doc_id is not None
+                session.execute(insert(DocumentContent).values(document_id=doc_id,
+                                                               content=content))
+            return IntakeResult(doc_id, DocumentStatus.QUEUED)
+        except IntegrityError:
+            original = find_original(session, sha256)
+            if original is None:
+                raise
+    doc_id = session.scalar(
+        insert(Document)
+        .values(sha256=sha256, source_path=source_path, size_bytes=len(content),
+                status=DocumentStatus.DUPLICATE, duplicate_of=original, attempts=0,
+                received_at=now, updated_at=now, finished_at=now)
+        .returning(Document.id)
+    )
+    assert doc_id is not None
+    if keep_duplicate_bytes:
+        session.execute(insert(DocumentContent).values(document_id=doc_id, content=content))
+    return IntakeResult(doc_id, DocumentStatus.DUPLICATE, duplicate_of=original)
+
+
+def record_rejected(session: Session, *, source_path: str, reason: str, kind: str,
+                    sha256: str | None = None, size_bytes: int | None = None) -> int:
+    """A file that could not be taken in still gets a row saying why."""
+    now = utcnow()
+    doc_id = session.scalar(
+        insert(Document)
+        .values(sha256=sha256, source_path=source_path, size_bytes=size_bytes,
+                status=DocumentStatus.REJECTED, attempts=0, last_error=reason,
+                error_kind=kind, received_at=now, updated_at=now, finished_at=now)
+        .returning(Document.id)
+    )
+    assert doc_id is not None
+    return doc_id
+
+
+# ---------------------------------------------------------------- stages
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A document a stage may work on now, with the attempt number this run is."""
+
+    document_id: int
+    attempt: int
+    queued_at: datetime
+
+
+def claim(session: Session, stage: Stage, ids: Sequence[int], *, max_attempts: int
+          ) -> list[Claim]:
+    """Mark the documents that still need `stage` as running; skip all others.
+
+    A redelivered or duplicated message finds the stage already done (or the document
+    terminal) and claims nothing, which is what makes every stage idempotent. A document
+    whose earlier attempts all died with their worker (killed, out of memory) is failed
+    here rather than handed to yet another worker.
+    """
+    rows = session.execute(
+        select(Document.id, Document.stage, Document.stage_state, Document.attempts,
+               Document.updated_at)
+        .where(Document.id.in_(ids), Document.status.in_(ACTIVE))
+    ).all()
+    pending = [r for r in rows if r.stage == stage and r.stage_state != StageState.SUCCEEDED]
+    exhausted = [r.id for r in pending if r.attempts >= max_attempts]
+    if exhausted:
+        now = utcnow()
+        session.execute(
+            update(Document).where(Document.id.in_(exhausted))
+            .values(status=DocumentStatus.FAILED, stage_state=StageState.FAILED,
+                    last_error=f"gave up: {max_attempts} attempts of stage {stage.value} "
+                               "never finished (worker lost or killed)",
+                    error_kind="worker_lost", updated_at=now, finished_at=now)
+        )
+    claims = [Claim(r.id, r.attempts + 1, r.updated_at) for r in pending
+              if r.attempts < max_attempts]
+    if claims:
+        session.execute(
+            update(Document)
+            .where(Document.id.in_([c.document_id for c in claims]))
+            .values(status=DocumentStatus.PROCESSING, stage_state=StageState.RUNNING,
+                    attempts=Document.attempts + 1, updated_at=utcnow())
+        )
+    return claims
+
+
+def load_raw(session: Session, ids: Sequence[int]) -> dict[int, tuple[bytes, str]]:
+    """Raw bytes and source path of each document."""
+    rows = session.execute(
+        select(DocumentContent.document_id, DocumentContent.content, Document.source_path)
+        .join(Document, Document.id == DocumentContent.document_id)
+        .where(DocumentContent.document_id.in_(ids))
+    ).all()
+    return {r.document_id: (r.content, r.source_path) for r in rows}
+
+
+def load_outputs(session: Session, stage: Stage, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    rows = session.execute(
+        select(StageOutput.document_id, StageOutput.payload)
+        .where(StageOutput.stage == stage, StageOutput.document_id.in_(ids))
+    ).all()
+    return {r.document_id: r.payload for r in rows}
+
+
+def save_outputs(session: Session, stage: Stage, outputs: dict[int, dict[str, Any]]) -> None:
+    now = utcnow()
+    rows = [{"document_id": i, "stage": stage.value, "payload": p, "created_at": now}
+            for i, p in outputs.items()]
+    _upsert(session, StageOutput.__table__, rows, ["document_id", "stage"],
+            ["payload", "created_at"])
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    """What one attempt of a stage did to one document."""
+
+    document_id: int
+    attempt: int
+    state: StageState  # SUCCEEDED, RETRYING or FAILED
+    started_at: datetime
+    finished_at: datetime
+    queued_at: datetime | None = None
+    error: str | None = None
+    error_kind: str | None = None
+
+
+def record_results(session: Session, stage: Stage, results: Sequence[StageResult], *,
+                   worker: str, final_stage_done: bool = False) -> None:
+    """One history row per attempt, and each document's state moved accordingly."""
+    if not results:
+        return
+    session.execute(insert(StageRun), [
+        {
+            "document_id": r.document_id, "stage": stage, "attempt": r.attempt,
+            "state": r.state, "error": r.error, "error_kind": r.error_kind,
+            "queued_at": r.queued_at, "started_at": r.started_at,
+            "finished_at": r.finished_at, "worker": worker,
+            "wait_ms": _ms(r.queued_at, r.started_at),
+            "duration_ms": _ms(r.started_at, r.finished_at),
+        }
+        for r in results
+    ])
+    now = utcnow()
+    nxt = stage.next
+    updates: list[dict[str, Any]] = []
+    for r in results:
+        row: dict[str, Any] = {"b_id": r.document_id, "updated_at": now}
+        if r.state is StageState.SUCCEEDED:
+            if nxt is None or final_stage_done:
+                row.update(status=DocumentStatus.DONE, stage=stage,
+                           stage_state=StageState.SUCCEEDED, attempts=0, finished_at=now,
+                           last_error=None, error_kind=None)
+            else:
+                # queued for the next stage, its attempt count starts afresh
+                row.update(status=DocumentStatus.QUEUED, stage=nxt,
+                           stage_state=StageState.QUEUED, attempts=0, finished_at=None,
+                           last_error=None, error_kind=None)
+        elif r.state is StageState.RETRYING:
+            row.update(status=DocumentStatus.QUEUED, stage=stage,
+                       stage_state=StageState.RETRYING, attempts=r.attempt, finished_at=None,
+                       last_error=r.error, error_kind=r.error_kind)
+        else:
+            row.update(status=DocumentStatus.FAILED, stage=stage,
+                       stage_state=StageState.FAILED, attempts=r.attempt, finished_at=now,
+                       last_error=r.error, error_kind=r.error_kind)
+        updates.append(row)
+    # group by the set of columns so each group is one executemany
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in updates:
+        by_shape.setdefault(tuple(sorted(row)), []).append(row)
+    table = Document.__table__
+    for shape, rows in by_shape.items():
+        cols = {c: bindparam(c) for c in shape if c != "b_id"}
+        stmt = table.update().where(table.c.id == bindparam("b_id")).values(cols)
+        session.execute(stmt, rows)
+
+
+def _ms(start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return max(0, int((_aware(end) - _aware(start)).total_seconds() * 1000))
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; they are UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- persist
+
+
+def upsert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
+    """Insert or update one article per document; return the document ids that were new.
+
+    The unique key on `articles.document_id` makes a repeated persist an update, never a
+    second row.
+    """
+    if not rows:
+        return set()
+    ids = [r["document_id"] for r in rows]
+    existing = set(session.scalars(select(Article.document_id)
+                                   .where(Article.document_id.in_(ids))))
+    now = utcnow()
+    full = [{**r, "created_at": now, "modified_at": now} for r in rows]
+    cols = [c for c in full[0] if c not in ("document_id", "created_at")]
+    _upsert(session, Article.__table__, full, ["document_id"], cols)
+    return set(ids) - existing
+
+
+def add_boilerplate_counts(session: Session, counts: dict[tuple[str, str], int]) -> None:
+    """Add to how many documents of each source contained each line fingerprint."""
+    if not counts:
+        return
+    rows = [{"source_key": s, "fingerprint": f[:255], "doc_count": n}
+            for (s, f), n in counts.items()]
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(BoilerplateLine) if dialect == "postgresql" else sqlite_insert(
+        BoilerplateLine)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["source_key", "fingerprint"],
+        set_={"doc_count": BoilerplateLine.doc_count + ins.excluded.doc_count},
+    )
+    session.execute(stmt, rows)
+
+
+def recurring_lines(session: Session, source_key: str, min_docs: int) -> frozenset[str]:
+    """Fingerprints seen in at least `min_docs` documents of `source_key`."""
+    return frozenset(session.scalars(
+        select(BoilerplateLine.fingerprint).where(
+            BoilerplateLine.source_key == source_key, BoilerplateLine.doc_count >= min_docs)
+    ))
+
+
+# ---------------------------------------------------------------- leases and requeues
+
+
+def expired_leases(session: Session, lease: timedelta, limit: int = 10_000
+                   ) -> list[tuple[int, Stage, bool]]:
+    """Active documents whose state has not moved for longer than `lease`: each with the
+    stage it must resume at, and whether a worker was running it when it went quiet."""
+    cutoff = utcnow() - lease
+    rows = session.execute(
+        select(Document.id, Document.stage, Document.stage_state)
+        .where(Document.status.in_(ACTIVE), Document.updated_at < cutoff)
+        .order_by(Document.id).limit(limit)
+    ).all()
+    out = []
+    for r in rows:
+        stage = r.stage or Stage.CLEAN
+        if r.stage_state == StageState.SUCCEEDED and stage.next is not None:
+            stage = stage.next
+        out.append((r.id, stage, r.stage_state == StageState.RUNNING))
+    return out
+
+
+def requeue(session: Session, ids: Sequence[int], stage: Stage, *, reason: str | None = None,
+            reset_attempts: bool = False) -> None:
+    """Mark documents queued at `stage` (the caller then sends their ids to the broker)."""
+    if not ids:
+        return
+    values: dict[str, Any] = {"status": DocumentStatus.QUEUED, "stage": stage,
+                              "stage_state": StageState.QUEUED, "updated_at": utcnow(),
+                              "finished_at": None}
+    if reset_attempts:
+        values.update(attempts=0, last_error=None, error_kind=None)
+    elif reason:
+        values["last_error"] = reason
+    session.execute(update(Document).where(Document.id.in_(ids)).values(values))
+
+
+def reset_for_reprocess(session: Session, ids: Sequence[int]) -> None:
+    """Forget stage outputs so every stage runs again from the stored bytes."""
+    session.execute(delete(StageOutput).where(StageOutput.document_id.in_(ids)))
+    requeue(session, ids, Stage.CLEAN, reset_attempts=True)
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Document.status, func.count()).group_by(Document.status))
+    return {str(s.value if hasattr(s, "value") else s): n for s, n in rows}

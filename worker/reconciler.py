@@ -1,0 +1,71 @@
+"""The reconciler: the database is the system of record, the broker only a messenger.
+
+Any active document whose state has not moved for longer than the lease is sent again,
+at the stage it must resume at: its message was lost (broker restarted without
+persistence, a worker killed on a transport without acks) or its worker died mid-stage.
+Running it too often is harmless: a stage that is already done claims nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import pipeline
+from db.engine import transaction
+from db.models import Stage
+
+log = logging.getLogger(__name__)
+
+Enqueue = Callable[[Stage, list[int]], None]
+
+
+def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue) -> int:
+    """Re-enqueue every document whose lease expired; return how many were sent."""
+    with transaction(sessions) as session:
+        expired = pipeline.expired_leases(session, timedelta(seconds=lease_s))
+        by_stage: dict[Stage, list[tuple[int, bool]]] = {}
+        for doc_id, stage, was_running in expired:
+            by_stage.setdefault(stage, []).append((doc_id, was_running))
+        for stage, docs in by_stage.items():
+            pipeline.requeue(session, [d for d, _ in docs], stage)
+    for stage, docs in by_stage.items():
+        # A document that was running when its worker vanished may be what killed it:
+        # it travels alone, so it cannot take a batch of neighbours down with it again.
+        idle = [d for d, running in docs if not running]
+        if idle:
+            enqueue(stage, idle)
+        for doc_id, running in docs:
+            if running:
+                enqueue(stage, [doc_id])
+    if expired:
+        log.warning("reconciler re-enqueued %d documents whose lease of %ss expired",
+                    len(expired), lease_s)
+    return len(expired)
+
+
+class ReconcilerThread(threading.Thread):
+    """Runs `reconcile` at start-up and then every `interval_s`, until stopped."""
+
+    def __init__(self, sessions: sessionmaker[Session], lease_s: float, interval_s: float,
+                 enqueue: Enqueue) -> None:
+        super().__init__(name="newsdrop-reconciler", daemon=True)
+        self.sessions, self.lease_s, self.interval_s = sessions, lease_s, interval_s
+        self.enqueue = enqueue
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                reconcile(self.sessions, self.lease_s, self.enqueue)
+            except Exception:
+                # the database or broker is down: the next round tries again
+                log.exception("reconciliation failed; retrying in %ss", self.interval_s)
+            self.stopped.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self.stopped.set()

@@ -1,0 +1,98 @@
+"""Configuration: one typed object read from `NEWSDROP_…` variables and an optional `.env`.
+
+Nothing here runs at import; `load_settings()` is called by the CLI and passed down.
+The defaults need no server: SQLite and kombu's filesystem transport in `data_dir`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AfterIntake(StrEnum):
+    """What happens to an inbox file once its bytes are safely committed."""
+
+    KEEP = "keep"  # leave it; the sha256 stops it from being taken twice
+    MOVE = "move"  # move it into archive_dir, keeping its path below the inbox
+    DELETE = "delete"
+
+
+class DuplicatePolicy(StrEnum):
+    """How a file whose bytes were already taken in is recorded."""
+
+    LINK = "link"  # a `duplicate` row pointing at the first copy, no second copy of the bytes
+    KEEP = "keep"  # as LINK, and the duplicate's bytes are stored too
+    REJECT = "reject"  # as LINK, and the file is moved to rejected_dir with a sidecar
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSDROP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("newsdrop-data"), description="SQLite file, embedded broker")
+    inbox: Path = Field(Path("inbox"), description="folder the watcher takes files from")
+    database_url: str = Field("", description="SQLAlchemy URL; default SQLite in data_dir")
+    broker_url: str = Field("", description="Celery broker URL; default filesystem in data_dir")
+
+    # intake
+    max_file_bytes: int = 20 * 1024 * 1024
+    after_intake: AfterIntake = AfterIntake.KEEP
+    duplicate_policy: DuplicatePolicy = DuplicatePolicy.LINK
+    archive_dir: Path | None = None  # default data_dir/archive
+    rejected_dir: Path | None = None  # default data_dir/rejected
+
+    # watcher
+    settle_ms: int = 50  # size and mtime must stay unchanged this long before intake
+    debounce_ms: int = 50  # watchfiles batching window
+    rescan_interval_s: float = 60.0  # full scan that closes gaps left by missed events
+    poll: bool = False  # poll instead of inotify (network shares)
+    poll_interval_ms: int = 1000
+
+    # pipeline
+    batch_size: int = 100  # most documents per task message
+    max_attempts: int = 5  # per stage, transient failures included
+    retry_base_s: float = 1.0  # first backoff; doubles each attempt, with jitter
+    retry_max_s: float = 60.0
+    soft_time_limit_s: int = 120  # per task (a batch)
+    hard_time_limit_s: int = 180
+    concurrency: int = 0  # worker processes; 0 = number of CPUs
+    lease_s: int = 300  # a document whose state has not moved for this long is re-enqueued
+    reconcile_interval_s: float = 30.0
+    boilerplate_min_docs: int = 3  # a line in this many documents of one source is boilerplate
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'newsdrop.db').resolve()}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_folder(self) -> Path:
+        return (self.data_dir / "broker").resolve()
+
+    @property
+    def resolved_archive_dir(self) -> Path:
+        return self.archive_dir or self.data_dir / "archive"
+
+    @property
+    def resolved_rejected_dir(self) -> Path:
+        return self.rejected_dir or self.data_dir / "rejected"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.resolved_broker_url.startswith("filesystem")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment and `.env`, then apply explicit overrides (CLI options)."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

@@ -1,0 +1,202 @@
+"""The watcher: inotify events (or polling), a start-up scan and periodic rescans.
+
+A file is taken in only once it is stable: its size and mtime unchanged for `settle_ms`.
+Events can be missed (network shares, inotify queue overflow), so a full rescan every
+`rescan_interval_s` closes that gap; the sha256 check in intake makes re-seeing a file
+harmless. Symlinks are never followed out of the inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import watchfiles
+
+from worker.intake import Intake, IntakeOutcome, is_ignored_name
+
+log = logging.getLogger(__name__)
+
+#: how often pending files are re-checked for stability while events are quiet
+TICK_MS = 20
+#: how long files wait before intake is tried again after it failed (database down)
+INTAKE_RETRY_S = 2.0
+#: how long the start-up probe waits for its own file event before suggesting polling
+PROBE_TIMEOUT_S = 2.0
+
+
+@dataclass
+class StabilityTracker:
+    """Remembers each candidate's (size, mtime) and when that signature was first seen."""
+
+    settle_s: float
+    pending: dict[Path, tuple[int, int, float]] = field(default_factory=dict)
+    # files already taken in this run, by signature, so a rescan does not re-read them
+    taken: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def observe(self, path: Path, now: float) -> None:
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            self.pending.pop(path, None)
+            return
+        sig = (st.st_size, st.st_mtime_ns)
+        if self.taken.get(path) == sig:
+            return
+        old = self.pending.get(path)
+        if old is None or old[:2] != sig:
+            self.pending[path] = (*sig, now)
+
+    def ready(self, now: float) -> list[Path]:
+        """Files whose signature has held for the settle time (re-checked on disk now)."""
+        out = []
+        for path, (size, mtime, since) in list(self.pending.items()):
+            if now - since < self.settle_s:
+                continue
+            try:
+                st = path.lstat()
+            except FileNotFoundError:
+                # vanished after it was seen: intake records why, the rescan won't see it
+                out.append(path)
+                del self.pending[path]
+                continue
+            if (st.st_size, st.st_mtime_ns) != (size, mtime):
+                self.pending[path] = (st.st_size, st.st_mtime_ns, now)
+                continue
+            out.append(path)
+            del self.pending[path]
+        return out
+
+    def mark_taken(self, outcomes: list[IntakeOutcome]) -> None:
+        for o in outcomes:
+            try:
+                st = o.path.lstat()
+            except FileNotFoundError:
+                continue
+            self.taken[o.path] = (st.st_size, st.st_mtime_ns)
+
+
+def scan(inbox: Path) -> Iterator[Path]:
+    """Every candidate file below `inbox`, without following symlinked folders."""
+    stack = [inbox]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            log.warning("cannot list %s: %s", folder, exc)
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if is_ignored_name(path):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(path)
+            elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                yield path
+
+
+def _wanted(change: watchfiles.Change, path: str) -> bool:
+    return change != watchfiles.Change.deleted and not is_ignored_name(Path(path))
+
+
+def events_fire(inbox: Path, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
+    """Create a probe file and see whether the OS reports it: false on many network shares."""
+    stop = threading.Event()
+    probe = inbox / f".newsdrop-probe-{os.getpid()}"
+    seen = threading.Event()
+
+    def listen() -> None:
+        for changes in watchfiles.watch(inbox, stop_event=stop, debounce=10, step=10,
+                                        rust_timeout=int(timeout_s * 1000),
+                                        yield_on_timeout=True, recursive=False):
+            if any(Path(p).name == probe.name for _, p in changes):
+                seen.set()
+            return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    time.sleep(0.1)  # let the listener register before the probe appears
+    try:
+        probe.write_bytes(b"")
+        seen.wait(timeout_s)
+    finally:
+        stop.set()
+        probe.unlink(missing_ok=True)
+        thread.join(timeout_s)
+    return seen.is_set()
+
+
+class Watcher:
+    """Feeds stable inbox files to an `Intake`, in batches of what arrived together."""
+
+    def __init__(self, inbox: Path, intake: Intake, *, settle_ms: int, debounce_ms: int,
+                 rescan_interval_s: float, poll: bool, poll_interval_ms: int,
+                 batch_size: int, on_tick: Callable[[], None] | None = None) -> None:
+        self.inbox = inbox.resolve()
+        self.intake = intake
+        self.tracker = StabilityTracker(settle_ms / 1000)
+        self.debounce_ms = debounce_ms
+        self.rescan_interval_s = rescan_interval_s
+        self.poll = poll
+        self.poll_interval_ms = poll_interval_ms
+        self.batch_size = max(1, batch_size)
+        self.on_tick = on_tick
+        self.stop_event = threading.Event()
+        self.taken_count = 0
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def rescan(self) -> None:
+        now = time.monotonic()
+        for path in scan(self.inbox):
+            self.tracker.observe(path, now)
+
+    def run(self) -> None:
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        self.rescan()  # files that arrived while nobody watched
+        last_rescan = time.monotonic()
+        for changes in watchfiles.watch(
+            self.inbox, watch_filter=_wanted, debounce=self.debounce_ms, step=10,
+            rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=self.stop_event,
+            force_polling=self.poll, poll_delay_ms=self.poll_interval_ms, recursive=True,
+            ignore_permission_denied=True,
+        ):
+            now = time.monotonic()
+            for _, raw_path in changes:
+                path = Path(raw_path)
+                if path.is_dir() and not path.is_symlink():
+                    # a folder moved in whole brings files no event announced
+                    for inner in scan(path):
+                        self.tracker.observe(inner, now)
+                else:
+                    self.tracker.observe(path, now)
+            if now - last_rescan >= self.rescan_interval_s:
+                self.rescan()
+                last_rescan = now
+            self.take_ready(now)
+            if self.on_tick is not None:
+                self.on_tick()
+
+    def take_ready(self, now: float) -> int:
+        ready = self.tracker.ready(now)
+        for start in range(0, len(ready), self.batch_size):
+            chunk = ready[start:start + self.batch_size]
+            try:
+                outcomes = self.intake.take(chunk)
+            except Exception:
+                # e.g. the database is down: keep the files pending and try again later
+                log.exception("intake of %d files failed; will retry", len(chunk))
+                retry_at = time.monotonic() + INTAKE_RETRY_S
+                for path in chunk:
+                    self.tracker.observe(path, retry_at)
+                continue
+            self.tracker.mark_taken(outcomes)
+            self.taken_count += sum(1 for o in outcomes if o.status is not None)
+        return len(ready)

@@ -55,6 +55,7 @@ class _Node:
     text_chars: int = 0  # text in this subtree
     link_chars: int = 0  # of which inside <a>
     votes: float = 0.0  # paragraph votes received
+    para_chars: int = 0  # text of voting paragraphs in this subtree
 
 
 @dataclass(slots=True)
@@ -240,12 +241,16 @@ def _count_text(page: _Page) -> None:
         if nodes[block.owner].tag not in sel.PARAGRAPH_TAGS:
             continue
         vote = 1.0 + len(_COMMAS.findall(block.text)) + min(size / 100.0, 3.0)
+        nodes[block.owner].para_chars += size
         ancestor = nodes[block.owner].parent
         for divider in _VOTE_DIVIDERS:
             if ancestor < 0:
                 break
             nodes[ancestor].votes += vote / divider
             ancestor = nodes[ancestor].parent
+    for node in reversed(nodes):
+        if node.parent >= 0:
+            nodes[node.parent].para_chars += node.para_chars
 
 
 def _link_density(node: _Node) -> float:
@@ -344,12 +349,20 @@ def _is_descendant(nodes: list[_Node], idx: int, ancestor: int) -> bool:
     return False
 
 
+# Page regions that never continue the article text, whatever their score.
+_NEVER_SIBLING = frozenset({"header", "footer", "nav", "aside", "form", "menu"})
+
+
 def _continues_main(
     page: _Page, idx: int, scores: dict[int, float], threshold: float, top: _Node
 ) -> bool:
     """Whether a sibling of the main node carries on its text."""
     node = page.nodes[idx]
+    if node.tag in _NEVER_SIBLING:
+        return False
     score = scores.get(idx, 0.0)
+    if node.votes < top.votes * 0.2:
+        score = 0.0  # a class name alone does not make a box part of the article
     if node.cues and node.cues == top.cues:
         score += threshold  # a box styled like the main node is likely more of it
     if score >= threshold:
@@ -374,8 +387,9 @@ class _Evidence:
     role: list[tuple[BlockLabel, str] | None]  # caption/credit/byline/dateline/subtitle cue
 
 
-def _gather_evidence(nodes: list[_Node], trusted: set[int]) -> _Evidence:
+def _gather_evidence(nodes: list[_Node], trusted: set[int], seed: int) -> _Evidence:
     """Per node, the innermost furniture cue and block-role cue below the trusted nodes."""
+    wrapper_chars = max(1, nodes[seed].para_chars // 2)
     furniture: list[tuple[str, str] | None] = []
     role: list[tuple[BlockLabel, str] | None] = []
     for idx, node in enumerate(nodes):
@@ -384,7 +398,10 @@ def _gather_evidence(nodes: list[_Node], trusted: set[int]) -> _Evidence:
             role.append(None)
             continue
         inherited = node.parent >= 0 and node.parent not in trusted
-        own = _furniture_cue(node)
+        # a wrapper holding most of the article's paragraphs is not furniture, whatever
+        # its class says ("paywall" around locked text, "tag-…" per-post classes)
+        holds_text = node.para_chars >= wrapper_chars and node.tag not in sel.BOILERPLATE_TAGS
+        own = None if holds_text else _furniture_cue(node)
         furniture.append(own or (furniture[node.parent] if inherited else None))
         # a role cue names a small box (a byline, a caption), never a whole column
         own_role = _role_cue(node) if node.text_chars <= _MAX_ROLE_CHARS else None
@@ -454,7 +471,7 @@ def _label(page: _Page, main: _Main, metadata: dict[str, object]) -> list[Block]
     """Label every block with the evidence for its label."""
     nodes = page.nodes
     chosen, top_score = main.chosen, main.score
-    evidence = _gather_evidence(nodes, _trusted_nodes(nodes, main))
+    evidence = _gather_evidence(nodes, _trusted_nodes(nodes, main), main.seed)
     inside = _in_main(nodes, chosen)
     title_block = _title_block(page, inside, metadata.get("title"))
     main_desc = ", ".join(_describe(nodes[c]) for c in sorted(chosen))
@@ -543,7 +560,7 @@ def _words(text: str) -> set[str]:
 def _time_fallback(page: _Page, main: _Main) -> str | None:
     """Publication date from a <time datetime> that is not in furniture or a teaser."""
     nodes = page.nodes
-    evidence = _gather_evidence(nodes, _trusted_nodes(nodes, main))
+    evidence = _gather_evidence(nodes, _trusted_nodes(nodes, main), main.seed)
     for idx, value in page.times:
         furniture = evidence.furniture[idx]
         if furniture and furniture[0] != "header":

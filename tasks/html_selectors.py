@@ -64,7 +64,7 @@ NEGATIVE_CUES = re.compile(
     r"comment|combx|contact|foot|footer|footnote|masthead|media|meta|outbrain|promo|related|"
     r"scroll|shoutbox|sidebar|sponsor|shopping|tags|tool|widget|share|social|newsletter|"
     r"subscribe|advert|banner|breadcrumb|menu|nav|popup|modal|cookie|recirc|taboola|"
-    r"trending|popular|most-read|signup|login|paywall"
+    r"trending|popular|most-read|signup|login"
 )
 
 # Class/id cues that make a whole subtree boilerplate, checked in this order.
@@ -78,7 +78,7 @@ BOILERPLATE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("share", re.compile(r"share|sharing|social|sociable|follow-?us|addthis|sharethis")),
     ("comment", re.compile(r"comment|disqus|discussion|respond|reply")),
     ("cookie", re.compile(r"cookie|consent|gdpr")),
-    ("newsletter", re.compile(r"newsletter|subscri|signup|sign-up|register|paywall|"
+    ("newsletter", re.compile(r"newsletter|subscri|signup|sign-up|register|"
                               r"piano|membership|donat")),
     ("advert", re.compile(r"(?:^|[\s_-])ads?(?:$|[\s_-])|advert|sponsor|promo|dfp|"
                           r"(?:^|[\s_-])gpt|banner|commercial")),

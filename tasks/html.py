@@ -56,6 +56,7 @@ class _Node:
     link_chars: int = 0  # of which inside <a>
     votes: float = 0.0  # paragraph votes received
     para_chars: int = 0  # text of voting paragraphs in this subtree
+    block: bool = False  # starts its own text block
 
 
 @dataclass(slots=True)
@@ -162,10 +163,9 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
             add(payload)  # type: ignore[arg-type]
             continue
         if kind == _LEAVE:
-            tag = nodes[ref].tag
-            if tag == "a":
+            if nodes[ref].tag == "a":
                 state["link_depth"] -= 1
-            if tag in sel.BLOCK_TAGS:
+            if nodes[ref].block:
                 flush()
                 owners.pop()
             continue
@@ -178,18 +178,20 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
         if len(nodes) >= max_nodes:
             raise TooLarge(f"the HTML page has more than {max_nodes:,} elements")
         idx = len(nodes)
+        cues = f"{el.get('class') or ''} {el.get('id') or ''}".strip().lower()
         nodes.append(
             _Node(
                 tag=tag,
                 parent=ref,
-                cues=f"{el.get('class') or ''} {el.get('id') or ''}".strip().lower(),
+                cues=cues,
                 role=(el.get("role") or "").lower(),
                 itemprop=(el.get("itemprop") or "").lower(),
             )
         )
         if tag == "time" or (el.get("datetime") and el.get("itemprop")):
             page.times.append((idx, el.get("datetime") or ""))
-        if tag in sel.BLOCK_TAGS:
+        if tag in sel.BLOCK_TAGS or (cues and _is_role_box(tag, cues)):
+            nodes[idx].block = True
             flush()
             owners.append(idx)
         elif tag == "br":
@@ -198,7 +200,7 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
             else:
                 parts.append(" ")
             state["after_br"] = True
-        elif tag == "a":
+        if tag == "a":
             state["link_depth"] += 1
         add(el.text)
         if el.tail:
@@ -207,6 +209,11 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
         stack.extend((_ENTER, child, idx) for child in reversed(el))
     flush()
     return page
+
+
+def _is_role_box(tag: str, cues: str) -> bool:
+    """Inline boxes that name their role (a credit, a caption) get a block of their own."""
+    return tag in sel.INLINE_ROLE_TAGS and bool(sel.INLINE_ROLE_CUES.search(cues))
 
 
 def _is_hidden(el: etree._Element) -> bool:
@@ -416,6 +423,9 @@ def _describe(node: _Node) -> str:
 
 def _furniture_cue(node: _Node) -> tuple[str, str] | None:
     """(kind, reason) if this element alone marks its subtree as page furniture."""
+    if node.cues and sel.RELATED_CUES.search(node.cues):
+        # checked first: a related list is often also an <aside> or a "sidebar"
+        return ("related", f"related cue on {_describe(node)}")
     if node.tag in sel.BOILERPLATE_TAGS:
         return ("boilerplate", f"inside <{node.tag}>")
     if node.tag == "header":
@@ -425,8 +435,7 @@ def _furniture_cue(node: _Node) -> tuple[str, str] | None:
     if node.cues:
         for kind, pattern in sel.BOILERPLATE_CUES:
             if pattern.search(node.cues):
-                label = "related" if kind == "related" else "boilerplate"
-                return (label, f"{kind} cue on {_describe(node)}")
+                return ("boilerplate", f"{kind} cue on {_describe(node)}")
     return None
 
 

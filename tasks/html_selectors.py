@@ -67,14 +67,15 @@ NEGATIVE_CUES = re.compile(
     r"trending|popular|most-read|signup|login"
 )
 
-# Class/id cues that make a whole subtree boilerplate, checked in this order.
-# Each entry: (label name, reason word, regex).
+# Class/id cues of lists of other articles' headlines (label RELATED).
+RELATED_CUES = re.compile(
+    r"related|read-?more|more-?stories|more-?from|recommend|also-?read|see-?also|"
+    r"recirc|taboola|outbrain|trending|most-?(?:read|popular|viewed)|popular|"
+    r"(?:^|[\s_-])next-?(?:article|story)|up-?next|further-?reading|story-?list"
+)
+
+# Class/id cues that make a whole subtree page furniture, checked in this order.
 BOILERPLATE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("related", re.compile(
-        r"related|read-?more|more-?stories|more-?from|recommend|also-?read|see-?also|"
-        r"recirc|taboola|outbrain|trending|most-?(?:read|popular|viewed)|popular|"
-        r"(?:^|[\s_-])next-?(?:article|story)|up-?next|further-?reading|story-?list"
-    )),
     ("share", re.compile(r"share|sharing|social|sociable|follow-?us|addthis|sharethis")),
     ("comment", re.compile(r"comment|disqus|discussion|respond|reply")),
     ("cookie", re.compile(r"cookie|consent|gdpr")),
@@ -100,6 +101,10 @@ BYLINE_CUES = re.compile(r"byline|by-?line|author|contributor|writer|reporter")
 DATELINE_CUES = re.compile(
     r"dateline|timestamp|pub-?date|published|publish-?date|posted-?on|(?:^|[\s_-])date(?:$|[\s_-]|time)"
 )
+
+# Inline elements that get a block of their own when their class names such a role.
+INLINE_ROLE_TAGS = frozenset({"span", "small", "cite", "em", "i", "b", "strong", "a", "time"})
+INLINE_ROLE_CUES = re.compile(r"credit|caption|copyright|photographer|byline|author")
 
 # Containers that state the article text semantically (checked before scoring).
 ARTICLE_BODY_ITEMPROPS = frozenset({"articlebody", "text", "reviewbody"})

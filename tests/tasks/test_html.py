@@ -1,0 +1,256 @@
+"""Tests for tasks.html: metadata, main-content selection, hostile input."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+
+from tasks.document import BlockLabel, CleanedDoc, InputFormat
+from tasks.errors import EmptyDocument, PermanentError, TooLarge
+from tasks.html import html_to_cleaned
+
+PARAGRAPHS = [
+    "The council voted on Tuesday to rebuild the old bridge, ending a debate that had "
+    "divided the town for almost a decade, according to officials present at the meeting.",
+    "Engineers said the work would start in spring, and that the river would stay open to "
+    "boats for most of the construction period, which is expected to last two years.",
+    "Residents who opposed the plan, many of them living near the east bank, said they "
+    "would keep pressing for a smaller design, with fewer lanes and a footpath.",
+    "The mayor, who had campaigned on the project, called the vote a turning point, and "
+    "promised regular public updates on the cost, the schedule and the traffic plans.",
+]
+
+
+def page(head: str = "", article: str = "", extra: str = "") -> str:
+    """A small news page with the usual furniture around an article."""
+    body = article or "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return f"""<!doctype html><html lang="en-GB"><head><title>Bridge vote | Town News</title>
+{head}</head><body>
+<header class="site-header"><a href="/">Town News</a></header>
+<nav><ul><li><a href="/news">News</a></li><li><a href="/sport">Sport</a></li>
+<li><a href="/weather">Weather and the long-range forecast for the region</a></li></ul></nav>
+<main><article>
+<h1>Council votes to rebuild the old bridge</h1>
+<div class="byline">By Ann Smith</div>
+<div class="article-body">{body}
+<div class="share-tools"><p>Share this story on Facebook, Twitter, or by email with friends</p>
+</div></div>
+</article>
+{extra}
+</main>
+<footer><p>Copyright 2024 Town News Ltd. All rights reserved, reproduction prohibited.</p>
+<p>Contact us, advertise with us, terms of service, privacy policy and cookies.</p></footer>
+</body></html>"""
+
+
+def body_of(doc: CleanedDoc) -> list[str]:
+    """Texts of the BODY blocks."""
+    return [b.text for b in doc.blocks if b.label is BlockLabel.BODY]
+
+
+def label_of(doc: CleanedDoc, text_start: str) -> BlockLabel:
+    """Label of the first block whose text starts with text_start."""
+    return next(b.label for b in doc.blocks if b.text.startswith(text_start))
+
+
+# --- metadata ----------------------------------------------------------------------
+
+
+def test_jsonld_graph_gives_article_fields() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "@id": "https://town.example/#site", "name": "Town News"},
+            {"@type": "Person", "@id": "https://town.example/#ann", "name": "Ann Smith"},
+            {
+                "@type": "NewsArticle",
+                "headline": "Council votes to rebuild the old bridge",
+                "datePublished": "2024-03-05T09:30:00+01:00",
+                "dateModified": "2024-03-05T11:00:00+01:00",
+                "author": [{"@id": "https://town.example/#ann"}, {"name": "Bo Lee"}],
+                "publisher": {"@type": "Organization", "name": "Town News"},
+                "keywords": "bridge, council",
+                "mainEntityOfPage": {"@id": "https://www.Town.example/news/bridge"},
+            },
+        ],
+    }
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    doc = html_to_cleaned(page(head))
+    meta = doc.metadata
+    assert doc.format is InputFormat.HTML
+    assert meta["title"] == "Council votes to rebuild the old bridge"
+    assert meta["authors"] == ["Ann Smith", "Bo Lee"]
+    assert meta["published_at"] == "2024-03-05T09:30:00+01:00"
+    assert meta["updated_at"] == "2024-03-05T11:00:00+01:00"
+    assert meta["site_name"] == "Town News"
+    assert meta["tags"] == ["bridge", "council"]
+    assert meta["url"] == "https://www.Town.example/news/bridge"
+    assert meta["language"] == "en-GB"
+    assert doc.source_key == "town.example"
+
+
+def test_jsonld_list_picks_the_article_object() -> None:
+    ld = [
+        {"@type": "BreadcrumbList", "itemListElement": []},
+        {"@type": ["ReportageNewsArticle"], "headline": "Bridge", "author": "Ann Smith"},
+    ]
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    assert html_to_cleaned(page(head)).metadata["authors"] == ["Ann Smith"]
+
+
+def test_opengraph_and_meta_fallback() -> None:
+    head = """
+    <meta property="og:title" content="Bridge vote">
+    <meta property="og:description" content="The council decided.">
+    <meta property="og:url" content="https://news.example.org/bridge">
+    <meta property="og:site_name" content="Town News">
+    <meta property="article:published_time" content="2024-03-05T09:30:00Z">
+    <meta property="article:tag" content="bridge"><meta property="article:tag" content="town">
+    <meta name="author" content="Ann Smith and Bo Lee">
+    <link rel="canonical" href="https://news.example.org/bridge?ref=1">"""
+    meta = html_to_cleaned(page(head)).metadata
+    assert meta["title"] == "Bridge vote"
+    assert meta["description"] == "The council decided."
+    assert meta["published_at"] == "2024-03-05T09:30:00+00:00"
+    assert meta["tags"] == ["bridge", "town"]
+    assert meta["authors"] == ["Ann Smith", "Bo Lee"]
+    assert meta["canonical_url"] == "https://news.example.org/bridge?ref=1"
+    assert meta["site_name"] == "Town News"
+
+
+def test_no_invented_timezone() -> None:
+    head = '<meta property="article:published_time" content="2024-03-05 09:30:00">'
+    meta = html_to_cleaned(page(head)).metadata
+    assert meta["published_at"] == "2024-03-05T09:30:00"
+
+
+def test_unparseable_date_is_left_out_not_guessed() -> None:
+    head = '<meta property="article:published_time" content="last Tuesday">'
+    assert "published_at" not in html_to_cleaned(page(head)).metadata
+
+
+def test_title_falls_back_to_document_title_without_site_suffix() -> None:
+    head = '<meta property="og:site_name" content="Town News">'
+    assert html_to_cleaned(page(head)).metadata["title"] == "Bridge vote"
+
+
+def test_related_article_in_aside_does_not_leak_author_or_date() -> None:
+    aside = """<aside class="related-articles"><h3>Related</h3><ul>
+      <li><a href="/other">Mayor opens new library wing after two years of building work</a>
+      <span class="byline">By Carl Other</span>
+      <time datetime="2019-01-01T10:00:00">1 Jan 2019</time></li></ul></aside>"""
+    doc = html_to_cleaned(page(extra=aside))
+    assert "authors" not in doc.metadata
+    assert "published_at" not in doc.metadata
+    assert label_of(doc, "Mayor opens") is BlockLabel.RELATED
+    assert label_of(doc, "By Carl Other") is not BlockLabel.BYLINE
+
+
+def test_time_element_of_the_article_is_used() -> None:
+    article = '<p><time datetime="2024-03-05">5 March</time></p>' + "".join(
+        f"<p>{p}</p>" for p in PARAGRAPHS
+    )
+    assert html_to_cleaned(page(article=article)).metadata["published_at"] == "2024-03-05"
+
+
+# --- main content -------------------------------------------------------------------
+
+
+def test_body_kept_and_furniture_dropped() -> None:
+    doc = html_to_cleaned(page())
+    assert body_of(doc) == PARAGRAPHS
+    assert label_of(doc, "Weather") is BlockLabel.BOILERPLATE
+    assert label_of(doc, "Share this story") is BlockLabel.BOILERPLATE
+    assert label_of(doc, "Copyright 2024") is BlockLabel.BOILERPLATE
+    assert label_of(doc, "Council votes") is BlockLabel.TITLE
+    assert label_of(doc, "By Ann Smith") is BlockLabel.BYLINE
+
+
+def test_every_block_has_a_reason_and_a_tag() -> None:
+    doc = html_to_cleaned(page())
+    assert all(b.reason and b.tag for b in doc.blocks)
+    nav = next(b for b in doc.blocks if b.text.startswith("Weather"))
+    assert "nav" in nav.reason
+    footer = next(b for b in doc.blocks if b.text.startswith("Copyright"))
+    assert "footer" in footer.reason
+
+
+def test_caption_and_credit_are_not_body() -> None:
+    article = (
+        '<figure><img src="a.jpg"><figcaption>The old bridge at dusk.</figcaption>'
+        '<span class="photo-credit">Jo Camera/Agency</span></figure>'
+        + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    )
+    doc = html_to_cleaned(page(article=article))
+    assert label_of(doc, "The old bridge at dusk") is BlockLabel.CAPTION
+    assert label_of(doc, "Jo Camera") is BlockLabel.CREDIT
+    assert body_of(doc) == PARAGRAPHS
+
+
+def test_link_list_inside_article_is_not_body() -> None:
+    links = "<ul>" + "".join(
+        f'<li><a href="/s{i}">Another story number {i} about the town</a></li>' for i in range(5)
+    )
+    doc = html_to_cleaned(page(article="".join(f"<p>{p}</p>" for p in PARAGRAPHS) + links))
+    blocks = [b for b in doc.blocks if b.text.startswith("Another story")]
+    assert blocks and all(b.label is not BlockLabel.BODY for b in blocks)
+    assert "link density" in blocks[0].reason
+
+
+def test_paragraphs_split_by_double_br() -> None:
+    article = "<div>" + "<br><br>".join(PARAGRAPHS) + "</div>"
+    assert body_of(html_to_cleaned(page(article=article))) == PARAGRAPHS
+
+
+def test_hidden_and_script_text_never_appears() -> None:
+    article = (
+        "<script>var x = 'script text';</script><div hidden>hidden text</div>"
+        + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    )
+    text = " ".join(b.text for b in html_to_cleaned(page(article=article)).blocks)
+    assert "script text" not in text and "hidden text" not in text
+
+
+# --- hostile input -------------------------------------------------------------------
+
+
+def test_deep_nesting_is_bounded() -> None:
+    html = "<p>intro text</p>" + "<div>" * 10_000 + "<p>deep text</p>" + "</div>" * 10_000
+    start = time.perf_counter()
+    doc = html_to_cleaned(html)
+    assert time.perf_counter() - start < 5
+    # the parser stops descending at its depth limit: what is above it is kept
+    assert body_of(doc)[0] == "intro text"
+
+
+def test_five_megabytes_of_junk_is_bounded() -> None:
+    rng = random.Random(7)
+    junk = "".join(chr(rng.randrange(0, 0x2FF)) for _ in range(5_000_000))
+    start = time.perf_counter()
+    try:
+        doc = html_to_cleaned(junk)
+        assert doc.format is InputFormat.HTML
+    except PermanentError:
+        pass
+    assert time.perf_counter() - start < 10
+
+
+def test_too_many_elements_is_too_large() -> None:
+    with pytest.raises(TooLarge):
+        html_to_cleaned("<p>x</p>" * 1_000, max_nodes=100)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "<html><body></body></html>", "\x00\x01\x02"])
+def test_empty_input_is_empty_document(text: str) -> None:
+    with pytest.raises(EmptyDocument):
+        html_to_cleaned(text)
+
+
+def test_broken_jsonld_is_ignored() -> None:
+    head = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'
+    head += '<script type="application/ld+json">' + "[" * 100_000 + "</script>"
+    doc = html_to_cleaned(page(head))
+    assert body_of(doc) == PARAGRAPHS

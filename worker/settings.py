@@ -73,7 +73,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_broker_url(self) -> str:
-        return self.broker_url or "filesystem://"
+        # the host part means nothing to the filesystem transport; kombu warns without one
+        return self.broker_url or "filesystem://localhost/"
 
     @property
     def broker_folder(self) -> Path:

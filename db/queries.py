@@ -1,0 +1,222 @@
+"""Read-side queries behind `status`, `articles`, `show`, `failures` and friends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy.orm import Session
+
+from db.models import (
+    Article,
+    Document,
+    DocumentStatus,
+    Stage,
+    StageOutput,
+    StageRun,
+    StageState,
+    utcnow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFilter:
+    since: str | None = None  # compared with published_at (ISO 8601 strings sort as dates)
+    until: str | None = None
+    author: str | None = None
+    site: str | None = None
+    language: str | None = None
+    limit: int | None = 50
+    offset: int = 0
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def filtered_articles(f: ArticleFilter) -> Select[tuple[Article, Document]]:
+    stmt = select(Article, Document).join(Document, Document.id == Article.document_id)
+    if f.since:
+        stmt = stmt.where(Article.published_at >= f.since)
+    if f.until:
+        # an --until date includes that whole day
+        bound = f.until + "T99" if len(f.until) == 10 else f.until
+        stmt = stmt.where(Article.published_at <= bound)
+    if f.author:
+        stmt = stmt.where(func.lower(cast(Article.authors, Text)).contains(f.author.lower()))
+    if f.site:
+        stmt = stmt.where(func.lower(Article.site_name).contains(f.site.lower()))
+    if f.language:
+        stmt = stmt.where(Article.language == f.language)
+    stmt = stmt.order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+    if f.offset:
+        stmt = stmt.offset(f.offset)
+    if f.limit is not None:
+        stmt = stmt.limit(f.limit)
+    return stmt
+
+
+def list_articles(session: Session, f: ArticleFilter) -> list[tuple[Article, Document]]:
+    return [(a, d) for a, d in session.execute(filtered_articles(f)).all()]
+
+
+def iter_articles(session: Session, f: ArticleFilter, chunk: int = 500
+                  ) -> Iterator[tuple[Article, Document]]:
+    """Every matching article, streamed in chunks so memory stays flat on any size."""
+    stmt = filtered_articles(ArticleFilter(**{**f.__dict__, "limit": None, "offset": 0}))
+    result = session.execute(stmt.execution_options(yield_per=chunk))
+    for a, d in result:
+        yield a, d
+        session.expunge(a)
+        session.expunge(d)
+
+
+def find_document(session: Session, ref: str) -> Document | None:
+    """A document by id, or by a sha256 prefix of at least 6 hex digits."""
+    ref = ref.strip()
+    if ref.isdigit():
+        return session.get(Document, int(ref))
+    if len(ref) >= 6 and all(c in "0123456789abcdef" for c in ref.lower()):
+        return session.scalars(
+            select(Document).where(Document.sha256.startswith(ref.lower()))
+            .order_by(Document.duplicate_of.is_not(None), Document.id).limit(1)
+        ).first()
+    return None
+
+
+def article_of(session: Session, document_id: int) -> Article | None:
+    return session.scalar(select(Article).where(Article.document_id == document_id))
+
+
+def stage_runs(session: Session, document_id: int) -> list[StageRun]:
+    return list(session.scalars(
+        select(StageRun).where(StageRun.document_id == document_id).order_by(StageRun.id)
+    ))
+
+
+def stage_output(session: Session, document_id: int, stage: Stage) -> dict[str, Any] | None:
+    return session.scalar(select(StageOutput.payload).where(
+        StageOutput.document_id == document_id, StageOutput.stage == stage))
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Document.status, func.count()).group_by(Document.status))
+    counts = {s.value: 0 for s in DocumentStatus}
+    for status, n in rows:
+        counts[DocumentStatus(status).value] = n
+    return counts
+
+
+def active_by_stage(session: Session) -> dict[str, dict[str, int]]:
+    """Unfinished documents per stage and stage state."""
+    rows = session.execute(
+        select(Document.stage, Document.stage_state, func.count())
+        .where(Document.status.in_((DocumentStatus.QUEUED, DocumentStatus.PROCESSING)))
+        .group_by(Document.stage, Document.stage_state)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for stage, state, n in rows:
+        out.setdefault(Stage(stage).value if stage else "-", {})[
+            StageState(state).value if state else "-"] = n
+    return out
+
+
+def throughput(session: Session, minutes: Sequence[int] = (1, 5, 15)) -> dict[str, float]:
+    """Documents finished per second over each recent window."""
+    now = utcnow()
+    out = {}
+    for m in minutes:
+        n = session.scalar(select(func.count()).select_from(Document).where(
+            Document.status == DocumentStatus.DONE,
+            Document.finished_at >= now - timedelta(minutes=m))) or 0
+        out[f"{m}m"] = round(n / (m * 60), 2)
+    return out
+
+
+def latency_percentiles(session: Session, since: timedelta = timedelta(minutes=15),
+                        sample: int = 5000) -> dict[str, float | None]:
+    """Drop-to-done seconds (p50, p95) over recently finished documents."""
+    rows = session.execute(
+        select(Document.received_at, Document.finished_at)
+        .where(Document.status == DocumentStatus.DONE,
+               Document.finished_at >= utcnow() - since)
+        .order_by(Document.finished_at.desc()).limit(sample)
+    ).all()
+    values = sorted(
+        (_aware(f) - _aware(r)).total_seconds() for r, f in rows  # type: ignore[operator]
+    )
+    if not values:
+        return {"p50": None, "p95": None}
+    return {"p50": round(_pct(values, 0.50), 3), "p95": round(_pct(values, 0.95), 3)}
+
+
+def _pct(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def oldest_unfinished_age_s(session: Session) -> float | None:
+    oldest = session.scalar(select(func.min(Document.received_at)).where(
+        Document.status.in_((DocumentStatus.QUEUED, DocumentStatus.PROCESSING))))
+    if oldest is None:
+        return None
+    return round((utcnow() - _aware(oldest)).total_seconds(), 1)  # type: ignore[operator]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureFilter:
+    stage: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    limit: int | None = 50
+
+
+def failures(session: Session, f: FailureFilter) -> list[Document]:
+    stmt = select(Document).where(
+        Document.status.in_((DocumentStatus.FAILED, DocumentStatus.REJECTED)))
+    if f.stage:
+        stmt = stmt.where(Document.stage == Stage(f.stage))
+    if f.kind:
+        stmt = stmt.where(Document.error_kind == f.kind)
+    if f.since:
+        stmt = stmt.where(Document.finished_at >= f.since)
+    stmt = stmt.order_by(Document.finished_at.desc(), Document.id.desc())
+    if f.limit is not None:
+        stmt = stmt.limit(f.limit)
+    return list(session.scalars(stmt))
+
+
+def failed_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Document.id).where(
+        Document.status == DocumentStatus.FAILED).order_by(Document.id)))
+
+
+def unfinished_among(session: Session, ids: Sequence[int]) -> int:
+    """How many of `ids` are not yet in a terminal state."""
+    n = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        n += session.scalar(select(func.count()).select_from(Document).where(
+            Document.id.in_(chunk),
+            Document.status.in_((DocumentStatus.QUEUED, DocumentStatus.PROCESSING)))) or 0
+    return n
+
+
+def reprocess_candidates(session: Session, *, since: datetime | None = None,
+                         until: datetime | None = None,
+                         not_extracted_by: str | None = None) -> list[int]:
+    """Documents with stored bytes that can run through every stage again."""
+    stmt = select(Document.id).where(Document.status.in_(
+        (DocumentStatus.DONE, DocumentStatus.FAILED)))
+    if since:
+        stmt = stmt.where(Document.received_at >= since)
+    if until:
+        stmt = stmt.where(Document.received_at <= until)
+    if not_extracted_by:
+        stmt = stmt.join(Article, Article.document_id == Document.id).where(
+            Article.extractor_version != not_extracted_by)
+    return list(session.scalars(stmt.order_by(Document.id)))

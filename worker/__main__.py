@@ -1,0 +1,5 @@
+"""`python -m worker …` is `newsdrop …` (used to start child processes)."""
+
+from worker.cli import main
+
+main()

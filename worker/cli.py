@@ -1,0 +1,639 @@
+"""`newsdrop`: the command line. Each command parses, calls library code, renders."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.settings import AfterIntake, Settings, load_settings
+
+# named exit codes
+EXIT_OK = 0
+EXIT_FAILED = 1  # some documents failed or were rejected
+EXIT_NOT_FOUND = 3
+EXIT_TIMEOUT = 4
+EXIT_UNAVAILABLE = 5  # database or broker unreachable
+
+log = logging.getLogger("newsdrop")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # alembic announces every plugin it loads at INFO; only its warnings matter here
+    quiet = max(logging.WARNING, logging.getLogger().level)
+    for name in ("alembic", "watchfiles"):  # one line per plugin loaded / per file event
+        logging.getLogger(name).setLevel(quiet)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_object(Settings) or load_settings()
+
+
+def _runtime(ctx: click.Context, *, migrate_schema: bool = True) -> Any:
+    from sqlalchemy.exc import OperationalError
+
+    from worker.service import prepare
+
+    try:
+        return prepare(_settings(ctx), migrate_schema=migrate_schema)
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc.orig}") from exc
+
+
+def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Data folder (SQLite file, embedded broker). Env: NEWSDROP_DATA_DIR.")
+@click.option("--database-url", default=None, help="SQLAlchemy URL. Env: NEWSDROP_DATABASE_URL.")
+@click.option("--broker-url", default=None, help="Celery broker URL. Env: NEWSDROP_BROKER_URL.")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.version_option(package_name="newsdrop")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, database_url: str | None,
+         broker_url: str | None, log_level: str) -> None:
+    """newsdrop: turn a folder of scraped news articles into a clean, queryable database.
+
+    Drop text dumps or HTML pages into the inbox; they are cleaned, extracted and stored.
+    Configuration comes from NEWSDROP_* environment variables and an optional .env file;
+    with none set, everything runs embedded (SQLite and a file-based queue in
+    ./newsdrop-data).
+
+    \b
+    Example:
+      newsdrop run                  # watch ./inbox and process what arrives
+      newsdrop articles             # list what was extracted
+      newsdrop show 1               # one article, its fields and history
+    """
+    _setup_logging(log_level)
+    ctx.obj = load_settings(data_dir=data_dir, database_url=database_url,
+                            broker_url=broker_url)
+
+
+# ---------------------------------------------------------------- running
+
+
+@main.command()
+@click.option("--inbox", type=click.Path(path_type=Path), default=None,
+              help="Folder to watch (default ./inbox). Env: NEWSDROP_INBOX.")
+@click.option("--concurrency", "-c", type=int, default=0,
+              help="Worker processes (default: number of CPUs).")
+@click.pass_context
+def run(ctx: click.Context, inbox: Path | None, concurrency: int) -> None:
+    """Watch the inbox and process what arrives: watcher and worker in one command.
+
+    \b
+    Example:
+      newsdrop run
+      cp article.txt inbox/ && newsdrop articles
+    """
+    from worker.service import run_all
+
+    if inbox is not None:
+        ctx.obj = ctx.obj.model_copy(update={"inbox": inbox})
+    rt = _runtime(ctx)
+    click.echo(f"newsdrop: watching {rt.settings.inbox.resolve()} "
+               f"(database {_safe_url(rt.settings.resolved_database_url)}, "
+               f"broker {_safe_url(rt.settings.resolved_broker_url)}); Ctrl-C stops", err=True)
+    sys.exit(run_all(rt, concurrency=concurrency, loglevel=_loglevel()))
+
+
+@main.command()
+@click.argument("inbox", type=click.Path(path_type=Path), required=False)
+@click.option("--poll/--events", default=None,
+              help="Poll the folder instead of waiting for file events (network shares).")
+@click.option("--no-event-check", is_flag=True,
+              help="Skip the start-up check that file events arrive at all.")
+@click.pass_context
+def watch(ctx: click.Context, inbox: Path | None, poll: bool | None,
+          no_event_check: bool) -> None:
+    """Watch INBOX (default NEWSDROP_INBOX or ./inbox) and enqueue each new stable file.
+
+    Scans the inbox at start-up, rescans periodically, and re-enqueues documents whose
+    lease expired. Workers run separately (`newsdrop worker`).
+
+    \b
+    Example:
+      NEWSDROP_BROKER_URL=redis://localhost:6379/0 \\
+      NEWSDROP_DATABASE_URL=postgresql+psycopg://newsdrop@db/newsdrop newsdrop watch /srv/inbox
+    """
+    from worker.service import watch as run_watch
+
+    update: dict[str, Any] = {}
+    if inbox is not None:
+        update["inbox"] = inbox
+    if poll is not None:
+        update["poll"] = poll
+    ctx.obj = ctx.obj.model_copy(update=update)
+    rt = _runtime(ctx)
+    run_watch(rt, check_events=not no_event_check)
+
+
+@main.command()
+@click.option("--concurrency", "-c", type=int, default=0,
+              help="Worker processes (default: NEWSDROP_CONCURRENCY or number of CPUs).")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int) -> None:
+    """Run a worker: takes documents from the broker and runs clean, extract, persist.
+
+    Workers never read the inbox (raw bytes travel through the database), so they can
+    run on any machine that reaches the broker and the database.
+
+    \b
+    Example:
+      newsdrop worker --concurrency 4
+    """
+    from worker.service import worker as run_worker
+
+    rt = _runtime(ctx)
+    run_worker(rt, concurrency=concurrency, loglevel=_loglevel())
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--wait", is_flag=True, help="Return only when every file is done or failed.")
+@click.option("--timeout", type=float, default=None, help="With --wait: give up after seconds.")
+@click.option("--after", "after", type=click.Choice([a.value for a in AfterIntake]),
+              default=AfterIntake.KEEP.value, show_default=True,
+              help="What to do with each file once it is safely stored.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: float | None,
+           after: str) -> None:
+    """Take in existing files or folders (a backfill), with a progress bar.
+
+    A worker must be running (`newsdrop worker`, or `newsdrop run`) for them to be
+    processed; --wait returns when all are done, duplicate, failed or rejected.
+
+    \b
+    Example:
+      newsdrop ingest ~/scrapes/2024 --wait
+    """
+    from worker.service import folder_files, make_intake, wait_until_done
+
+    rt = _runtime(ctx)
+    settings = rt.settings.model_copy(update={"after_intake": AfterIntake(after)})
+    intake = make_intake(rt, settings)
+    files = folder_files(list(paths))
+    outcomes = []
+    batch = max(1, settings.batch_size)
+    with click.progressbar(length=len(files), label="taking in", file=sys.stderr) as bar:
+        for start in range(0, len(files), batch):
+            chunk = files[start:start + batch]
+            outcomes.extend(intake.take(chunk))
+            bar.update(len(chunk))
+    summary = _count(o.status.value if o.status else "already taken" for o in outcomes)
+    click.echo("taken in: " + _fmt_counts(summary), err=True)
+    if not wait:
+        return
+    ids = [o.document_id for o in outcomes if o.document_id is not None]
+    with click.progressbar(length=len(ids), label="processing", file=sys.stderr) as bar:
+        done_before = [0]
+
+        def progress(done: int) -> None:
+            bar.update(done - done_before[0])
+            done_before[0] = done
+
+        finished = wait_until_done(rt, ids, timeout_s=timeout, on_progress=progress)
+    final = _final_counts(rt, ids)
+    click.echo("result: " + _fmt_counts(final), err=True)
+    if not finished:
+        click.echo("timed out before every document finished; is a worker running?", err=True)
+        sys.exit(EXIT_TIMEOUT)
+    if final.get("failed") or final.get("rejected"):
+        sys.exit(EXIT_FAILED)
+
+
+def _final_counts(rt: Any, ids: list[int]) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from db.engine import transaction
+    from db.models import Document
+
+    counts: dict[str, int] = {}
+    with transaction(rt.sessions) as session:
+        for start in range(0, len(ids), 500):
+            rows = session.execute(select(Document.status, func.count()).where(
+                Document.id.in_(ids[start:start + 500])).group_by(Document.status))
+            for status, n in rows:
+                counts[str(status)] = counts.get(str(status), 0) + n
+    return counts
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--jsonl", is_flag=True, help="One JSON object per file (fields plus `path`).")
+@click.option("--explain", is_flag=True, help="Show every line or block, kept or dropped, why.")
+def extract(paths: tuple[Path, ...], jsonl: bool, explain: bool) -> None:
+    """Run clean + extract directly on files: no queue, no database.
+
+    For debugging and evaluation; folders are read recursively.
+
+    \b
+    Example:
+      newsdrop extract page.html --explain
+      newsdrop extract ../shared/eval/dev/*/article.txt --jsonl > pred.jsonl
+    """
+    from tasks.clean import clean
+    from tasks.document import RawDocument
+    from tasks.errors import NewsdropError
+    from tasks.extract import extract as run_extract
+    from worker.service import folder_files
+
+    failed = 0
+    for path in folder_files(list(paths)):
+        try:
+            cleaned = clean(RawDocument(path.read_bytes(), name=path.name))
+            article = run_extract(cleaned)
+        except (NewsdropError, OSError) as exc:
+            failed += 1
+            reason = exc.message if isinstance(exc, NewsdropError) else str(exc)
+            if jsonl:
+                click.echo(json.dumps({"path": str(path), "error": reason}, ensure_ascii=False))
+            else:
+                click.echo(f"{path}: {reason}", err=True)
+            continue
+        if jsonl:
+            click.echo(json.dumps({"path": str(path), **article.to_dict()}, ensure_ascii=False))
+            continue
+        if len(paths) > 1 or path.is_dir():
+            click.secho(f"== {path}", bold=True)
+        if explain:
+            _print_explain(cleaned.to_dict())
+        else:
+            _print_article(article.to_dict())
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+# ---------------------------------------------------------------- looking at results
+
+
+@main.command()
+@click.option("--since", help="Published on or after (YYYY-MM-DD or ISO 8601).")
+@click.option("--until", help="Published on or before.")
+@click.option("--author", help="Author name contains this.")
+@click.option("--site", help="Site name contains this.")
+@click.option("--lang", help="Language code, e.g. en.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--offset", type=int, default=0)
+@json_option
+@click.pass_context
+def articles(ctx: click.Context, since: str | None, until: str | None, author: str | None,
+             site: str | None, lang: str | None, limit: int, offset: int,
+             as_json: bool) -> None:
+    """List extracted articles, newest published first.
+
+    \b
+    Example:
+      newsdrop articles --since 2024-01-01 --author "Jane Doe"
+    """
+    from db.engine import transaction
+    from db.queries import ArticleFilter, list_articles
+
+    rt = _runtime(ctx)
+    f = ArticleFilter(since=since, until=until, author=author, site=site, language=lang,
+                      limit=limit, offset=offset)
+    with transaction(rt.sessions) as session:
+        rows = list_articles(session, f)
+        items = [{"id": d.id, "published_at": a.published_at, "title": a.title,
+                  "authors": a.authors, "site_name": a.site_name, "words": a.word_count,
+                  "source": d.source_path} for a, d in rows]
+    if as_json:
+        _dump(items)
+        return
+    if not items:
+        click.echo("no articles yet", err=True)
+        return
+    for it in items:
+        when = (it["published_at"] or "-")[:16]
+        click.echo(f"{it['id']:>6}  {when:<16}  {(it['title'] or '(no title)')[:70]}")
+
+
+@main.command()
+@click.argument("ref")
+@json_option
+@click.option("--explain", is_flag=True, help="Every input line, kept or dropped, and why.")
+@click.pass_context
+def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
+    """Show one document by id or sha256 prefix: its article and processing history.
+
+    \b
+    Example:
+      newsdrop show 42
+      newsdrop show 3f2a9c --json
+    """
+    from db.engine import transaction
+    from db.models import Stage
+    from db.queries import article_of, find_document, stage_output, stage_runs
+
+    rt = _runtime(ctx)
+    with transaction(rt.sessions) as session:
+        doc = find_document(session, ref)
+        if doc is None:
+            click.echo(f"no document {ref!r}", err=True)
+            sys.exit(EXIT_NOT_FOUND)
+        art = article_of(session, doc.id)
+        runs = stage_runs(session, doc.id)
+        cleaned = stage_output(session, doc.id, Stage.CLEAN) if explain else None
+        data = {
+            "document": _doc_dict(doc),
+            "article": _article_dict(art) if art else None,
+            "history": [_run_dict(r) for r in runs],
+        }
+    if explain:
+        if cleaned is None:
+            click.echo("this document has no clean output to explain", err=True)
+            sys.exit(EXIT_NOT_FOUND)
+        if as_json:
+            _dump(cleaned)
+        else:
+            _print_explain(cleaned)
+        return
+    if as_json:
+        _dump(data)
+        return
+    d = data["document"]
+    click.secho(f"document {d['id']}  {d['status']}", bold=True)
+    for key in ("source_path", "sha256", "size_bytes", "stage", "stage_state", "attempts",
+                "duplicate_of", "error_kind", "last_error", "received_at", "finished_at"):
+        if d.get(key) not in (None, ""):
+            click.echo(f"  {key}: {d[key]}")
+    if data["article"]:
+        click.echo()
+        _print_article(data["article"])
+    if data["history"]:
+        click.echo()
+        click.secho("history", bold=True)
+        for r in data["history"]:
+            err = f"  {r['error']}" if r["error"] else ""
+            click.echo(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
+                       f"wait {r['wait_ms']} ms, ran {r['duration_ms']} ms on {r['worker']}{err}")
+
+
+@main.command()
+@json_option
+@click.option("--watch", "live", is_flag=True, help="Refresh in place until Ctrl-C.")
+@click.option("--interval", type=float, default=2.0, show_default=True,
+              help="Seconds between refreshes with --watch.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> None:
+    """Queue depth, documents per state and stage, throughput, latency, failures.
+
+    \b
+    Example:
+      newsdrop status --watch
+    """
+    from worker.monitor import collect_status, render_status
+
+    rt = _runtime(ctx)
+    if as_json:
+        _dump(collect_status(rt))
+        return
+    if not live:
+        click.echo(render_status(collect_status(rt)))
+        return
+    try:
+        while True:
+            text = render_status(collect_status(rt))
+            click.clear()
+            click.echo(text)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--stage", type=click.Choice(["clean", "extract", "persist"]))
+@click.option("--kind", help="Error kind, e.g. undecodable, empty, too_large, transient.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@json_option
+@click.pass_context
+def failures(ctx: click.Context, stage: str | None, kind: str | None, limit: int,
+             as_json: bool) -> None:
+    """Documents that failed or were rejected, newest first, with their reasons.
+
+    \b
+    Example:
+      newsdrop failures --stage clean
+    """
+    from db.engine import transaction
+    from db.queries import FailureFilter
+    from db.queries import failures as query_failures
+
+    rt = _runtime(ctx)
+    with transaction(rt.sessions) as session:
+        docs = [_doc_dict(d) for d in query_failures(
+            session, FailureFilter(stage=stage, kind=kind, limit=limit))]
+    if as_json:
+        _dump(docs)
+        return
+    if not docs:
+        click.echo("no failures", err=True)
+    for d in docs:
+        click.echo(f"{d['id']:>6}  {d['status']:<8} {d['stage'] or 'intake':<8} "
+                   f"{d['error_kind'] or '':<14} {d['source_path']}: {d['last_error']}")
+
+
+@main.command()
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-failed", is_flag=True, help="Retry every failed document.")
+@click.pass_context
+def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
+    """Send failed documents back to the stage that failed.
+
+    \b
+    Example:
+      newsdrop retry 17 18
+      newsdrop retry --all-failed
+    """
+    from worker.operations import retry_failed
+
+    if not ids and not all_failed:
+        raise click.UsageError("name document ids, or pass --all-failed")
+    rt = _runtime(ctx)
+    n = retry_failed(rt, list(ids) if ids else None)
+    click.echo(f"re-enqueued {n} documents", err=True)
+
+
+@main.command()
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Every done or failed document.")
+@click.option("--stale", is_flag=True,
+              help="Documents whose article was made by an older extractor version.")
+@click.option("--since", type=click.DateTime(), help="Received on or after.")
+@click.option("--until", type=click.DateTime(), help="Received on or before.")
+@click.pass_context
+def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale: bool,
+              since: Any, until: Any) -> None:
+    """Run clean, extract and persist again from the stored raw bytes.
+
+    \b
+    Example:
+      newsdrop reprocess --stale       # after upgrading newsdrop's extractor
+      newsdrop reprocess --since 2024-05-01
+    """
+    from worker.operations import reprocess as run_reprocess
+
+    if not (ids or everything or stale or since or until):
+        raise click.UsageError("name document ids, or pass --all, --stale, --since or --until")
+    rt = _runtime(ctx)
+    n = run_reprocess(rt, ids=list(ids) or None, stale=stale, since=since, until=until)
+    click.echo(f"re-enqueued {n} documents for every stage", err=True)
+
+
+@main.command()
+@click.pass_context
+def reconcile(ctx: click.Context) -> None:
+    """Re-enqueue documents whose state has not moved for longer than the lease, now.
+
+    The watcher does this at start-up and every NEWSDROP_RECONCILE_INTERVAL_S.
+    """
+    from worker.reconciler import reconcile as run_reconcile
+    from worker.service import enqueue_stage
+
+    rt = _runtime(ctx)
+    n = run_reconcile(rt.sessions, rt.settings.lease_s, enqueue_stage)
+    click.echo(f"re-enqueued {n} documents", err=True)
+
+
+# ---------------------------------------------------------------- database
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Apply Alembic migrations up to the latest schema.
+
+    \b
+    Example:
+      NEWSDROP_DATABASE_URL=postgresql+psycopg://newsdrop@db/newsdrop newsdrop db upgrade
+    """
+    from db import migrate
+
+    rt = _runtime(ctx, migrate_schema=False)
+    rev = migrate.upgrade(rt.engine)
+    click.echo(f"database at revision {rev}")
+
+
+@db.command()
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Print the schema revision of the database and the latest one known."""
+    from db import migrate
+
+    rt = _runtime(ctx, migrate_schema=False)
+    click.echo(f"database {migrate.current_revision(rt.engine)}, "
+               f"latest {migrate.head_revision()}")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _loglevel() -> str:
+    return logging.getLevelName(logging.getLogger().level)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def _count(values: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def _fmt_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _doc_dict(d: Any) -> dict[str, Any]:
+    return {
+        "id": d.id, "source_path": d.source_path, "sha256": d.sha256,
+        "size_bytes": d.size_bytes, "status": str(d.status),
+        "stage": str(d.stage) if d.stage else None,
+        "stage_state": str(d.stage_state) if d.stage_state else None,
+        "attempts": d.attempts, "last_error": d.last_error, "error_kind": d.error_kind,
+        "duplicate_of": d.duplicate_of, "received_at": _iso(d.received_at),
+        "finished_at": _iso(d.finished_at),
+    }
+
+
+def _article_dict(a: Any) -> dict[str, Any]:
+    from tasks.persist import ARTICLE_COLUMNS
+
+    return {name: getattr(a, name) for name in ARTICLE_COLUMNS}
+
+
+def _run_dict(r: Any) -> dict[str, Any]:
+    return {
+        "stage": str(r.stage), "attempt": r.attempt, "state": str(r.state),
+        "error": r.error, "error_kind": r.error_kind, "queued_at": _iso(r.queued_at),
+        "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at),
+        "wait_ms": r.wait_ms, "duration_ms": r.duration_ms, "worker": r.worker,
+    }
+
+
+def _print_article(a: dict[str, Any]) -> None:
+    for key in ("title", "subtitle", "authors", "published_at", "updated_at",
+                "reading_time_minutes", "image_caption", "photo_credit", "language",
+                "word_count", "url", "canonical_url", "site_name", "description", "tags",
+                "related", "extractor_version"):
+        value = a.get(key)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            value = "; ".join(str(v) for v in value)
+        click.echo(f"{key}: {value}")
+    click.echo(f"paragraphs: {len(a.get('paragraphs') or [])}")
+    click.echo()
+    click.echo(a.get("body") or "")
+
+
+def _print_explain(cleaned: dict[str, Any]) -> None:
+    """Every block with its verdict: + kept as body, - dropped, with the evidence."""
+    click.echo(f"format {cleaned.get('format')}, encoding {cleaned.get('encoding')}, "
+               f"source {cleaned.get('source_key') or '-'}")
+    for b in cleaned.get("blocks", []):
+        kept = b["label"] == "body"
+        mark = click.style("+", fg="green") if kept else click.style("-", fg="red")
+        text = b["text"].replace("\n", " ")
+        if len(text) > 90:
+            text = text[:87] + "..."
+        click.echo(f"{mark} {b['label']:<12} {text}")
+        if b.get("reason"):
+            click.echo(f"    {b['reason']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,44 @@
+"""Operator actions on documents already in the database: retry and reprocess."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from db import pipeline
+from db.engine import transaction
+from db.models import Document, DocumentStatus, Stage
+from db.queries import failed_ids, reprocess_candidates
+from tasks.version import EXTRACTOR_VERSION
+from worker.runtime import Runtime
+from worker.service import enqueue_stage
+
+
+def retry_failed(rt: Runtime, ids: list[int] | None) -> int:
+    """Send failed documents back to the stage that failed, with fresh attempts."""
+    by_stage: dict[Stage, list[int]] = defaultdict(list)
+    with transaction(rt.sessions) as session:
+        wanted = failed_ids(session) if ids is None else ids
+        for doc_id in wanted:
+            doc = session.get(Document, doc_id)
+            if doc is None or doc.status is not DocumentStatus.FAILED:
+                continue
+            by_stage[doc.stage or Stage.CLEAN].append(doc_id)
+        for stage, stage_ids in by_stage.items():
+            pipeline.requeue(session, stage_ids, stage, reset_attempts=True)
+    for stage, stage_ids in by_stage.items():
+        enqueue_stage(stage, stage_ids)
+    return sum(len(v) for v in by_stage.values())
+
+
+def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
+              since: datetime | None = None, until: datetime | None = None) -> int:
+    """Run every stage again from the stored bytes (e.g. after the extractor changed)."""
+    with transaction(rt.sessions) as session:
+        chosen = ids if ids is not None else reprocess_candidates(
+            session, since=since, until=until,
+            not_extracted_by=EXTRACTOR_VERSION if stale else None)
+        pipeline.reset_for_reprocess(session, chosen)
+    if chosen:
+        enqueue_stage(Stage.CLEAN, chosen)
+    return len(chosen)

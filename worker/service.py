@@ -1,0 +1,167 @@
+"""Starting newsdrop's long-running parts: watcher, worker, or both in one command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from db import migrate
+from db.models import Stage
+from worker import runtime
+from worker.celery_app import QUEUE, configure
+from worker.intake import Intake
+from worker.reconciler import ReconcilerThread
+from worker.settings import Settings
+from worker.watcher import Watcher, events_fire
+
+log = logging.getLogger(__name__)
+
+
+def prepare(settings: Settings, *, migrate_schema: bool = True) -> runtime.Runtime:
+    """Make this process's runtime: data folder, schema at head, Celery configured."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rt = runtime.init(settings)
+    if migrate_schema and not migrate.is_current(rt.engine):
+        log.info("upgrading database schema to %s", migrate.head_revision())
+        migrate.upgrade(rt.engine)
+    from tasks.celery_tasks import app
+
+    configure(app, settings)
+    return rt
+
+
+def enqueue_clean(ids: list[int]) -> None:
+    from tasks.celery_tasks import enqueue
+
+    enqueue(Stage.CLEAN, ids)
+
+
+def enqueue_stage(stage: Stage, ids: list[int]) -> None:
+    from tasks.celery_tasks import enqueue
+
+    enqueue(stage, ids)
+
+
+def make_intake(rt: runtime.Runtime, settings: Settings | None = None) -> Intake:
+    return Intake(settings or rt.settings, rt.sessions, enqueue_clean)
+
+
+@contextmanager
+def reconciling(rt: runtime.Runtime) -> Iterator[ReconcilerThread]:
+    thread = ReconcilerThread(rt.sessions, rt.settings.lease_s,
+                              rt.settings.reconcile_interval_s, enqueue_stage)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
+
+
+def watch(rt: runtime.Runtime, *, check_events: bool = True) -> None:
+    """Watch the inbox until SIGINT/SIGTERM, reconciling leases alongside."""
+    s = rt.settings
+    inbox = s.inbox.resolve()
+    inbox.mkdir(parents=True, exist_ok=True)
+    poll = s.poll
+    if check_events and not poll and not events_fire(inbox):
+        log.warning("no file events arrive from %s (a network share?); polling every %d ms "
+                    "instead (set NEWSDROP_POLL=true to skip this check)", inbox,
+                    s.poll_interval_ms)
+        poll = True
+    watcher = Watcher(inbox, make_intake(rt), settle_ms=s.settle_ms, debounce_ms=s.debounce_ms,
+                      rescan_interval_s=s.rescan_interval_s, poll=poll,
+                      poll_interval_ms=s.poll_interval_ms, batch_size=s.batch_size)
+    _stop_on_signals(watcher.stop)
+    log.info("watching %s (%s)", inbox, "polling" if poll else "file events")
+    with reconciling(rt):
+        watcher.run()
+    log.info("watcher stopped after taking in %d files", watcher.taken_count)
+
+
+def worker(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> None:
+    """Run a Celery worker in this process (prefork pool) until stopped."""
+    from tasks.celery_tasks import app
+
+    n = concurrency or rt.settings.concurrency or os.cpu_count() or 1
+    app.worker_main([
+        "worker", f"--concurrency={n}", f"--loglevel={loglevel}", f"--queues={QUEUE}",
+        "--without-gossip", "--without-mingle", "--pool=prefork",
+        f"--hostname=newsdrop-{os.getpid()}@%h",
+    ])
+
+
+def run_all(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> int:
+    """`newsdrop run`: a worker child process plus the watcher in this one."""
+    cmd = [sys.executable, "-m", "worker", f"--log-level={loglevel}", "worker"]
+    if concurrency:
+        cmd.append(f"--concurrency={concurrency}")
+    env = {**os.environ, **_settings_env(rt.settings)}
+    child = subprocess.Popen(cmd, env=env)
+    try:
+        watch(rt)
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 0
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    """Pass resolved locations on, so the child sees what this process was told."""
+    return {
+        "NEWSDROP_DATA_DIR": str(settings.data_dir.resolve()),
+        "NEWSDROP_INBOX": str(settings.inbox.resolve()),
+        "NEWSDROP_DATABASE_URL": settings.resolved_database_url,
+        "NEWSDROP_BROKER_URL": settings.resolved_broker_url,
+    }
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def wait_until_done(rt: runtime.Runtime, ids: list[int], *, timeout_s: float | None,
+                    on_progress: Callable[[int], None] | None = None) -> bool:
+    """Poll until every id is terminal; False if `timeout_s` ran out first."""
+    from db.engine import transaction
+    from db.queries import unfinished_among
+
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        with transaction(rt.sessions) as session:
+            left = unfinished_among(session, ids)
+        if on_progress is not None:
+            on_progress(len(ids) - left)
+        if left == 0:
+            return True
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+def folder_files(paths: list[Path]) -> list[Path]:
+    """Files named, and files below folders named, skipping temporary/hidden names."""
+    from worker.intake import is_ignored_name
+    from worker.watcher import scan
+
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(scan(p)))
+        elif not is_ignored_name(p):
+            out.append(p)
+    return out

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from tasks import cues
 from tasks import html_selectors as sel
 from tasks.document import Block, BlockLabel, CleanedDoc, InputFormat
 from tasks.errors import EmptyDocument, TooLarge, UndecodableInput
@@ -40,6 +41,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _BYLINE_TEXT = re.compile(r"^(?:by|written by|words by|von|par|por|di)\s+\S", re.IGNORECASE)
 _COMMAS = re.compile(r"[,，、،]")
+_WORD = re.compile(r"[^\W\d_]{2,}")
 _SENTENCE_END = re.compile(r"[.!?…。](?:\s|$)")
 
 
@@ -527,7 +529,17 @@ def _decide(
         return BlockLabel.BOILERPLATE, f"link density {density:.2f}"
     if sel.BOILERPLATE_TEXT.match(raw.text):
         return BlockLabel.BOILERPLATE, "standard furniture phrase"
+    if _is_date_line(raw.text) and page.nodes[raw.owner].tag != "blockquote":
+        return BlockLabel.DATELINE, "only a date"
     return BlockLabel.BODY, ""
+
+
+def _is_date_line(text: str) -> bool:
+    """A short block that states a date (and maybe a time) and little else."""
+    if len(text) > 80 or not cues.DATE.search(text):
+        return False
+    rest = cues.DATELINE_WORDS.sub(" ", cues.DATE.sub(" ", text))
+    return sum(1 for word in rest.split() if _WORD.search(word)) <= 2
 
 
 def _nearest_score(nodes: list[_Node], idx: int) -> float:

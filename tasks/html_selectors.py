@@ -86,7 +86,7 @@ BOILERPLATE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("navigation", re.compile(r"(?:^|[\s_-])nav|navbar|navigation|menu|breadcrumb|"
                               r"pagination|pager|skip-?link|masthead|site-?header|"
                               r"site-?footer|(?:^|[\s_-])footer|toolbar|sidebar|"
-                              r"(?:^|[\s_-])rail(?:$|[\s_-])|widget")),
+                              r"(?:^|[\s_-])rail(?:$|[\s_-])")),
     # "tag-foo" alone is a per-post class (WordPress), not a tag list
     ("tags", re.compile(r"(?:^|[\s_-])tags(?:$|[\s_-])|(?:^|[\s_-])tag(?:$|\s)|"
                         r"tag-?(?:list|links|cloud|box)|keywords|topics")),
@@ -144,9 +144,10 @@ META_KEYS: dict[str, tuple[str, ...]] = {
     "tags": ("article:tag", "keywords", "news_keywords", "parsely-tags", "sailthru.tags"),
 }  # fmt: skip
 
-# Short standalone texts that are furniture in any language-neutral layout.
+# Short standalone texts that are page furniture wherever they appear (ad labels, prompts).
 BOILERPLATE_TEXT = re.compile(
-    r"^(?:advertisement|advertising|sponsored(?: content)?|story continues below"
+    r"^(?:advertisement|advertising|advert|ad|anzeige|werbung|publicité|publicidad|"
+    r"pubblicità|publicidade|advertentie|реклама|sponsored(?: content)?|story continues below"
     r"(?: advertisement)?|continue reading(?: below)?|read more|share(?: this)?"
     r"(?: (?:article|story|page))?|skip to (?:main )?content|click here|loading\W*)\W*$",
     re.IGNORECASE,

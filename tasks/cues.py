@@ -1,0 +1,286 @@
+"""Cue words and patterns the cleaner reads as evidence, kept as data.
+
+Every pattern here describes a *kind* of line found on many sites (a share prompt,
+a byline, a photo credit), never one site's wording. Patterns are matched
+case-insensitively against one line of text; most are anchored so that a body
+sentence that merely mentions a word ("the company's subscribers") is not caught.
+"""
+
+from __future__ import annotations
+
+import re
+
+_I = re.IGNORECASE | re.UNICODE
+
+# ---------------------------------------------------------------------------
+# Stopwords: the commonest function words per language. Their density tells
+# running prose (high) from menus, headlines and names (low), and which language
+# a page is in. Lists are short on purpose: the top words carry almost all the signal.
+# ---------------------------------------------------------------------------
+def _words(text: str) -> frozenset[str]:
+    """A word list written as whitespace-separated text."""
+    return frozenset(text.split())
+
+
+STOPWORDS: dict[str, frozenset[str]] = {
+    "en": _words(
+        """a about after all also an and any are as at be been before being but by can could
+        did do does for from had has have he her him his how i if in into is it its just
+        more most my no not now of on one only or other our out over said says she so some
+        than that the their them then there these they this those through to too up us very
+        was we were what when where which while who whom why will with would you your
+        because between during under again against until"""
+    ),
+    "de": _words(
+        """aber als also am an auch auf aus bei bin bis das dass dem den der des die dies diese
+        dieser doch du durch ein eine einem einen einer eines er es für hat hatte haben ich
+        ihr im in ist ja kann kein mit man mehr nach nicht noch nur ob oder sich sie sind so
+        über um und uns unter vom von vor war waren was wenn werden wie wir wird wurde zu
+        zum zur zwischen sein seine"""
+    ),
+    "fr": _words(
+        """à au aux avec ce ces cet cette dans de des du elle elles en est et été être il ils
+        je la le les leur leurs lui mais me même ne nous on ont ou où par pas plus pour qu
+        que qui sa sans se ses son sont sur ta te un une vous y été a aussi comme dont entre
+        était fait ont peut sera sous tout très"""
+    ),
+    "es": _words(
+        """a al como con de del el ella ellos en entre era es esta este esto fue ha han hay la
+        las le les lo los más me mi muy no nos o para pero por que se sea ser si sin sobre
+        su sus también te tiene todo un una uno y ya está son fueron había cuando donde
+        desde hasta"""
+    ),
+    "it": _words(
+        """a al alla alle anche che chi ci come con da dal dalla degli dei del della delle di e
+        è gli ha hanno i il in la le lo ma mi ne nel nella non per più può se si sono su sua
+        suo tra un una uno questo questa quello quella essere stato stata era anche ancora
+        dopo"""
+    ),
+    "pt": _words(
+        """a ao aos as com como da das de do dos e é ela ele eles em entre era essa esse esta
+        este foi há isso já mais mas na nas no nos não o os ou para pela pelo por que se sem
+        ser seu sua são também tem um uma você foram muito está pelos"""
+    ),
+    "nl": _words(
+        """aan al als bij dan dat de deze die dit door een en er had heb hebben heeft het hij
+        hoe hun ik in is je kan maar me meer met naar niet nog nu of om ook op over te tot
+        uit van voor was wat we werd wie wij worden wordt zal ze zei zich zijn zo zou"""
+    ),
+}
+
+# Union, for lines of a page whose language could not be told.
+ANY_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
+
+# ---------------------------------------------------------------------------
+# Calls to action, navigation and site furniture. A line matching one of these
+# is boilerplate unless it is long prose (see text_blocks: long lines need two cues).
+# ---------------------------------------------------------------------------
+BOILERPLATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rx, _I))
+    for name, rx in (
+        # sharing and following: "Share this", "Follow us on Twitter", "Join our Facebook page"
+        ("share prompt", r"^(share|tweet|e-?mail|print|pin|whatsapp)( this| on| article| story|$)"),
+        ("share prompt", r"\b(share|tweet) (this|the) (article|story|post|page)\b"),
+        (
+            "follow prompt",
+            r"\b(follow|join|like|find|connect with) (us|our|me)\b.{0,40}"
+            r"\b(facebook|twitter|instagram|linkedin|youtube|telegram|whatsapp|page|channel)\b",
+        ),
+        ("follow prompt", r"^(follow|like) (us|@)"),
+        # subscriptions, newsletters, accounts, paywalls
+        ("subscription pitch", r"\b(subscribe|subscribing|subscription)\b.{0,60}\b(now|today|"
+         r"to|for|newsletter|free|here|our)\b"),
+        ("subscription pitch", r"\bsign (up|in)\b.{0,50}\b(newsletter|free|account|now|today|"
+         r"here|for|to)\b|^sign (up|in)\b"),
+        ("subscription pitch", r"\bnewsletters?\b.{0,40}\b(sign|subscribe|inbox|email|free|"
+         r"daily|weekly|get)\b|\b(get|our|daily|weekly)\b.{0,30}\bnewsletters?\b"),
+        ("subscription pitch", r"\b(already a (subscriber|member)|log ?in|create (an|your) "
+         r"account|register (now|for|to)|become a (member|subscriber|supporter))\b"),
+        ("paywall appeal", r"\b(support (our|independent|quality) journalism|make a "
+         r"(contribution|donation)|donate (now|today)|(please )?consider (supporting|"
+         r"subscribing|a donation)|we ask you to|ads?-free|ad-free|premium (content|section|"
+         r"plus|membership|access)|exclusive content|paywall|unlimited (digital )?access|"
+         r"for just [$€£]|[$€£] ?\d+(\.\d\d)? (a|per) (month|week|year))\b"),
+        ("call to action", r"\b(click|tap) here\b|\bclick (to|for|the)\b|>>\s*$"),
+        ("call to action", r"^(download|get) (the|our) (app|free)\b|\bdownload (our|the) app\b"),
+        ("call to action", r"\b(tell us what you think|leave a (comment|reply)|post a comment|"
+         r"comments? (are|is) (closed|welcome)|join the (conversation|discussion)|"
+         r"submission guidelines|reserve the right to)\b"),
+        ("call to action", r"\b(write to|contact) (us|the author|the editor)\b|"
+         r"\bletters to the editor\b|\bsend us (a|your)\b"),
+        # adverts and page furniture
+        ("advert", r"^(advertisement|advert|sponsored( content| links?)?|promoted( content)?|"
+         r"ad|ads|paid (content|post|partner)|partner content|anzeige|publicidad|"
+         r"publicité|pubblicità)\s*:?$"),
+        ("advert", r"^continue reading\b|\bcontinue reading (the|below|this)\b|^story continues"),
+        ("advert", r"^(supported|presented|sponsored|brought to you) by\b"),
+        ("cookie notice", r"\bcookies?\b.{0,80}\b(use|accept|consent|policy|settings|"
+         r"experience|agree)\b|\b(we|this (site|website)) uses? cookies\b"),
+        ("legal footer", r"(©|\(c\)|copyright\b).{0,80}(\d{4}|rights|reserved)|"
+         r"\ball rights reserved\b|\b(terms (of|and) (use|service|conditions)|privacy "
+         r"(policy|notice|statement)|cookie policy|accessibility statement|site ?map)\b"),
+        ("navigation", r"^(home|menu|search|skip to (main )?content|back to top|top|next|"
+         r"previous|prev|older|newer|more|close|open|toggle navigation|main menu|"
+         r"sections?|browse all posts?|view (all|more)( articles| posts| stories)?)\b.{0,20}$"),
+        ("navigation", r"^(previous|next)( post| article| story| page)?\s*[:»«›‹\-–]|"
+         r"[«‹]\s*previous|next\s*[»›]|^post navigation$"),
+        ("navigation", r"^(tags?|topics?|categories|filed under|posted in)\s*:"),
+        ("media prompt", r"^(watch|listen|play|video|audio|gallery|photos?|slideshow)"
+         r"( now| video| live| the video| more)?\s*:?$|^(watch|listen)\s*:"),
+        ("media prompt", r"\b(your browser does not support|enable javascript|"
+         r"javascript (is )?(disabled|required))\b"),
+        ("engagement prompt", r"^(was this (article|story) (helpful|useful)|"
+         r"(did you|do you) (like|enjoy) this|rate this|report an? (error|typo|"
+         r"correction)|see (all|more) (comments|stories))\b"),
+        ("be the first", r"^be the first to (know|comment|hear|see)\b"),
+    )
+)
+
+# Headers that open a list of other articles ("Related", "Read more", "More stories").
+# Matched only on short lines; what follows them, until prose resumes, is related.
+RELATED_HEADER = re.compile(
+    r"^(related( content| articles?| stories| posts| news| coverage| links| reading|"
+    r" topics)?|read (more|next|also)|see also|also (read|see)|further reading|"
+    r"more (stories|articles|news|coverage|from|on|in|like this|to read)\b.*|"
+    r"(you|we think you) (may|might|could) (also )?(like|enjoy|be interested)\b.*|"
+    r"(most|top) (popular|read|viewed|shared|stories)\b.*|latest( news| stories| articles)?\b.*|"
+    r"trending( now| stories)?|recommended( for you| stories| articles)?|editor'?s picks?|"
+    r"what to read next|recent (posts|articles|stories)|popular( posts| stories)?|"
+    r"in other news|don'?t miss|up next|"
+    # German, French, Spanish, Italian, Portuguese, Dutch
+    r"lesen sie (auch|mehr)|mehr zum thema|weitere artikel|das könnte sie auch interessieren|"
+    r"(à )?lire aussi|sur le même sujet|à lire également|"
+    r"le(e|a) (también|más)|te puede interesar|noticias relacionadas|"
+    r"leggi anche|potrebbe interessarti|articoli correlati|"
+    r"leia (também|mais)|veja também|notícias relacionadas|"
+    r"lees ook|meer nieuws|gerelateerd)\s*[:.…»>]*$",
+    _I,
+)
+
+# "Read more: <headline>": an inline link to another article, the headline is related.
+INLINE_RELATED = re.compile(
+    r"^(read (more|also|next)|see also|also read|related|more|recommended|watch|"
+    r"lesen sie auch|lire aussi|leer más|leggi anche|leia também|lees ook)"
+    r"\s*[:|»>\-–]\s*(?P<headline>\S.*)$",
+    _I,
+)
+
+# ---------------------------------------------------------------------------
+# Metadata lines: they belong to the article but are not its body.
+# ---------------------------------------------------------------------------
+def _numbered(text: str) -> dict[str, int]:
+    """Month names in calendar order to their numbers."""
+    return {name: i for i, name in enumerate(text.split(), 1)}
+
+
+# English, German, French, Spanish, Italian, Portuguese, Dutch (full and short forms).
+# Later languages overwrite earlier ones only where the name is the same month.
+MONTHS: dict[str, int] = {
+    **_numbered("january february march april may june july august september october "
+                "november december"),
+    **_numbered("jan feb mar apr may jun jul aug sep oct nov dec"),
+    "sept": 9,
+    **_numbered("januar februar märz april mai juni juli august september oktober november "
+                "dezember"),
+    **_numbered("janvier février mars avril mai juin juillet août septembre octobre "
+                "novembre décembre"),
+    **_numbered("enero febrero marzo abril mayo junio julio agosto septiembre octubre "
+                "noviembre diciembre"),
+    **_numbered("gennaio febbraio marzo aprile maggio giugno luglio agosto settembre "
+                "ottobre novembre dicembre"),
+    **_numbered("janeiro fevereiro março abril maio junho julho agosto setembro outubro "
+                "novembro dezembro"),
+    **_numbered("januari februari maart april mei juni juli augustus september oktober "
+                "november december"),
+}
+
+_MONTH_RX = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+_TIME_RX = r"\d{1,2}[:.h]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
+
+# A date written out: "May 20, 2011", "20 May 2011", "2011-05-20", "Nov 19, 2019".
+DATE = re.compile(
+    rf"(?P<iso>\b\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?"
+    rf"(?:\.\d+)?(?:Z|[+-]\d{{2}}:?\d{{2}})?)?\b)"
+    rf"|(?P<mdy>\b(?P<m1>{_MONTH_RX})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{{4}})\b)"
+    rf"|(?P<dmy>\b(?P<d2>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?(?P<m2>{_MONTH_RX})\.?,?"
+    rf"\s+(?:de\s+)?(?P<y2>\d{{4}})\b)"
+    rf"|(?P<num>\b(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{4}})\b)",
+    _I,
+)
+TIME = re.compile(
+    r"\b(?P<h>\d{1,2})[:.h](?P<min>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?"
+    r"(?:\s*(?P<tz>UTC|GMT|Z|[+-]\d{2}:?\d{2}))?",
+    _I,
+)
+# Words that may sit beside a date on a dateline without making it prose.
+DATELINE_WORDS = re.compile(
+    rf"\b(published|posted|updated|last updated|modified|first published|on|at|"
+    rf"veröffentlicht|aktualisiert|publié|mis à jour|publicado|actualizado|pubblicato|"
+    rf"aggiornato|atualizado|gepubliceerd|bijgewerkt|am|le|el|il|em|op|"
+    rf"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    rf"mon|tue|tues|wed|thu|thurs|fri|sat|sun|today|yesterday|"
+    rf"utc|gmt|[ecmp][sd]t|bst|cet|cest|ist|aest|edt|est|pst|pdt|"
+    rf"{_MONTH_RX})\b|{_TIME_RX}",
+    _I,
+)
+UPDATED = re.compile(r"\b(updated|modified|aktualisiert|mis à jour|actualizado|aggiornato|"
+                     r"atualizado|bijgewerkt)\b", _I)
+
+READING_TIME = re.compile(
+    r"^(?:reading time:?\s*)?(?:about\s+)?(?P<n>\d{1,3})\s*(?:-\s*)?"
+    r"(?:min(?:ute)?s?|mins?\.?)\s*(?:read|reading|to read|lesezeit|de lecture|de lectura|"
+    r"di lettura|de leitura|leestijd)?\.?$"
+    r"|^(?:reading time|lesezeit|temps de lecture|tiempo de lectura|tempo di lettura|"
+    r"tempo de leitura|leestijd)\s*:?\s*(?P<n2>\d{1,3})\s*min",
+    _I,
+)
+
+# "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Jane Doe | Reuters", "Author: …"
+BYLINE = re.compile(
+    r"^(?i:by|written by|words by|story by|authors?|von|par|por|door)\s*:?\s+"
+    r"(?P<names>[^\W\d_][^.!?]{1,120}?)\s*$"
+    r"|^(?P<names2>[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3})\s*[|,]\s*"
+    r"(?:reuters|ap|afp|associated press|bloomberg|staff( writer| reporter)?|"
+    r"correspondent|contributor|reporter|editor)\b",
+    re.UNICODE,
+)
+BYLINE_PREFIX = re.compile(r"^(?:by|written by|words by|story by|author|authors)\s*:?\s+", _I)
+
+# Photo credits and captions: "(photo credit: X)", "Photo: X", "(AP Photo/X)",
+# "Credit... X", "Getty Images", "(Image: X)".
+CREDIT = re.compile(
+    r"\(?\b(?:photo|image|picture|video|illustration|graphic|cover image|main image)?"
+    r"\s*(?:credit|credits)\s*(?::|\.\.\.|…|-)\s*(?P<c1>[^()]{2,120}?)\)?\s*$"
+    r"|\(\s*(?:photo|image|picture|foto|bild|photograph)s?\s*(?::|by)\s*(?P<c3>[^()]{2,80})\)\s*$"
+    r"|^(?:photo|image|picture|foto|bild|photograph|photography|pictured)s?\s*(?::|by)\s*"
+    r"(?P<c4>.{2,80})$"
+    r"|\((?P<c2>(?:AP|AFP|Reuters|EPA|Getty|PA)\b[^()]{0,80}|[^()]{1,60}/(?:AP|AFP|Reuters|"
+    r"EPA|Getty Images|Getty|PA|Bloomberg|NASA)[^()]{0,40})\)\s*$"
+    r"|\b(?P<c5>getty images|shutterstock|istock(?:photo)?|alamy|ap photo|afp photo|"
+    r"reuters/[\w ]+)\b\s*\)?\s*$",
+    _I,
+)
+# A caption that names its own photographer in parentheses: "… (Manu Fernandez/AP)".
+CREDIT_TRAILER = re.compile(r"\((?P<c>[^()]{2,60}/[^()]{2,40})\)\s*$")
+
+# Salutations that open a letter-shaped appeal, and sign-offs that close it.
+APPEAL_OPEN = re.compile(
+    r"^(dear (reader|readers|subscriber|friend|friends|visitor|user)s?|liebe leserin|"
+    r"liebe leser|cher lecteur|chère lectrice|chers lecteurs|querido lector|"
+    r"cari lettori|caro leitor|beste lezer)\b.{0,20}$",
+    _I,
+)
+APPEAL_CLOSE = re.compile(
+    r"^(thank you|thanks|many thanks|sincerely|yours|best regards|regards|with thanks|"
+    r"warm regards|vielen dank|merci|gracias|grazie|obrigad[oa]|bedankt)\b.{0,30}$",
+    _I,
+)
+
+# Lines that carry no words at all: bullets, separators, stray symbols.
+NO_WORDS = re.compile(r"^[\W_]*$", re.UNICODE)
+BULLET = re.compile(r"^\s*(?:[*+•·▪►▸●◦–-]|\d{1,2}[.)])\s+")
+URL = re.compile(r"^(?:source:\s*)?(?P<url>https?://(?P<host>[^/\s:]+)[^\s]*)$", _I)
+
+# Closing quotes/brackets to look past when checking how a line ends.
+TRAILING_CLOSERS = "\"'”’»)]›"
+TERMINAL_PUNCT = ".!?…:;。！？"

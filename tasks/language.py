@@ -1,0 +1,44 @@
+"""Guess a text's language from the density of each language's stopwords."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from tasks.cues import STOPWORDS
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+#: below this many stopword hits the sample is too thin to say anything
+MIN_STOPWORD_HITS = 3
+#: the winner must account for at least this share of the sample's words
+MIN_STOPWORD_SHARE = 0.08
+#: words looked at, at most: a few hundred words decide as well as the whole text
+SAMPLE_WORDS = 1500
+
+
+def words(text: str) -> list[str]:
+    """Lowercased word tokens of `text` (letters only, keeping inner apostrophes)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def guess_language(text: str | Iterable[str]) -> str | None:
+    """ISO 639-1 code of the language whose stopwords are densest, or None if unclear."""
+    if isinstance(text, str):
+        text = (text,)
+    sample: list[str] = []
+    for chunk in text:
+        sample.extend(words(chunk))
+        if len(sample) >= SAMPLE_WORDS:
+            break
+    sample = sample[:SAMPLE_WORDS]
+    if not sample:
+        return None
+    best, best_hits = None, 0
+    for lang, stops in STOPWORDS.items():
+        hits = sum(1 for w in sample if w in stops)
+        if hits > best_hits:
+            best, best_hits = lang, hits
+    if best_hits < MIN_STOPWORD_HITS or best_hits / len(sample) < MIN_STOPWORD_SHARE:
+        return None
+    return best

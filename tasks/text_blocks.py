@@ -1,0 +1,586 @@
+"""Label the lines of a plain-text dump: body, metadata, related links or boilerplate.
+
+The decision for each line combines general evidence, in this order:
+
+1. *What the line says* (cues.py): calls to action, share/follow prompts, paywall
+   appeals, cookie notices, "Related"/"Read more" headers, datelines, bylines,
+   reading times, photo credits; and lines the corpus has seen recur across many
+   documents of the same source (`known` fingerprints).
+2. *Its shape*: length, stopword density, whether it ends like a sentence, bullets.
+3. *Where it sits*: the body is one long, mostly contiguous run of prose, found as the
+   highest-scoring stretch of lines (prose scores up, junk scores down). Above it is
+   the head (title, standfirst, dateline, byline, caption); below it the tail (related
+   lists, footers). Short headline-shaped lines inside the body are subheadings when
+   alone and links to other articles when they come in runs.
+
+Every line gets exactly one Block, with the evidence in `reason`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from tasks import cues
+from tasks.document import Block, BlockLabel
+from tasks.language import guess_language, words
+
+# ---------------------------------------------------------------------------
+# Thresholds (named so a reader can see what each number means)
+# ---------------------------------------------------------------------------
+#: a paragraph of at least this many words that reads like prose is body evidence
+GOOD_MIN_WORDS = 10
+#: prose needs at least this share of stopwords (menus, names and headlines have few)
+GOOD_MIN_STOP_SHARE = 0.16
+#: a line this long is prose even without final punctuation (a wrapped paragraph)
+LONG_LINE_WORDS = 25
+#: medium sentences need this share of stopwords to count as prose
+NEAR_MIN_STOP_SHARE = 0.10
+#: a single short line between paragraphs up to this long is a subheading
+SUBHEADING_MAX_WORDS = 8
+#: lines of a head/tail listing scanned above the body for the title
+TITLE_SCAN_LINES = 40
+#: a run of headline-shaped lines at least this long is a link list, not subheadings
+LINK_RUN_MIN = 2
+#: a salutation's appeal is looked for within this many lines
+APPEAL_MAX_LINES = 40
+#: signature lines kept in an appeal after its sign-off ("Thank you," / names)
+APPEAL_SIGNATURE_LINES = 4
+#: a cue on a line longer than this needs a second cue to outweigh the prose
+CUE_MAX_WORDS = 40
+#: lines whose fingerprint recurs are kept if they are prose at least this long,
+#: between body paragraphs (a wire service's standard paragraph, not a template)
+RECURRING_BODY_MIN_WORDS = 25
+
+#: at most this many recognised junk lines are crossed to reach more prose
+BRIDGE_MAX_LINES = 15
+# Lines the body may be grown across: identified junk that says nothing about position.
+_BRIDGEABLE = frozenset({"cue", "known", "empty", "inline_related"})
+
+# Scores for finding the body: prose adds its length, everything else costs.
+_PENALTY = {
+    "cue": -8.0,
+    "known": -8.0,
+    "related_header": -15.0,
+    "inline_related": -4.0,
+    "meta": -5.0,
+    "empty": -1.0,
+    "url": -3.0,
+    "headline": -3.0,
+    "list": -3.0,
+    "short_sentence": 1.0,
+}
+
+_TAG = re.compile(r"</?[a-zA-Z!][^<>]{0,500}>")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
+_META_KINDS = frozenset({"dateline", "byline", "reading_time", "credit"})
+_META_LABELS = {
+    "dateline": BlockLabel.DATELINE,
+    "byline": BlockLabel.BYLINE,
+    "reading_time": BlockLabel.READING_TIME,
+    "credit": BlockLabel.CREDIT,
+}
+
+
+@dataclass(slots=True)
+class _Line:
+    """One non-blank input line with the evidence gathered about it."""
+
+    text: str
+    gap_before: bool  # a blank line (or the start) precedes it
+    words: int = 0
+    stop_share: float = 0.0
+    terminal: bool = False
+    bullet: bool = False
+    kind: str = ""
+    why: str = ""
+    label: BlockLabel | None = None
+    reason: str = ""
+
+    def set(self, label: BlockLabel, reason: str) -> None:
+        """Record the final verdict."""
+        self.label, self.reason = label, reason
+
+
+def normalise_line(line: str) -> str:
+    """A dump line as text: entities unescaped, stray tags removed, spaces collapsed."""
+    if "<" in line:
+        line = _TAG.sub(" ", line)
+    if "&" in line:
+        line = html.unescape(line)
+    return _SPACES.sub(" ", line).strip()
+
+
+def fingerprint(line: str) -> str:
+    """Normalised form of a line for counting recurrences: case, digits, punctuation folded."""
+    out: list[str] = []
+    for token in re.findall(r"\w+", line.lower()):
+        out.append("0" if token.isdigit() else token)
+    return " ".join(out)
+
+
+def ends_like_sentence(text: str) -> bool:
+    """True if the text ends with sentence punctuation, looking past closing quotes."""
+    stripped = text.rstrip(cues.TRAILING_CLOSERS + " ")
+    return bool(stripped) and stripped[-1] in cues.TERMINAL_PUNCT
+
+
+def is_dateline(text: str) -> bool:
+    """A line that is mostly a date: at most a few other words beside it."""
+    if not cues.DATE.search(text):
+        return False
+    rest = cues.DATE.sub(" ", text)
+    rest = cues.DATELINE_WORDS.sub(" ", rest)
+    return len(words(rest)) <= 3
+
+
+def is_byline(text: str) -> bool:
+    """A line naming the author(s): 'By Jane Doe', 'Jane Doe | Reuters'."""
+    m = cues.BYLINE.match(text)
+    if not m:
+        return False
+    names = m.group("names") or m.group("names2") or ""
+    names = cues.DATE.sub(" ", names)
+    tokens = [t for t in re.split(r"[\s,&/|\-–]+", names) if t]
+    if not tokens or len(tokens) > 12:
+        return False
+    capital = sum(1 for t in tokens if _CAPITALISED.match(t))
+    joiners = sum(1 for t in tokens if t.lower() in {"and", "und", "et", "y", "e", "en"})
+    return capital >= max(1, (len(tokens) - joiners) * 0.6)
+
+
+def classify_text(
+    text: str,
+    *,
+    max_line_chars: int,
+    known: Collection[str] | None = None,
+    min_docs: int = 0,
+) -> tuple[list[Block], str | None]:
+    """Label every non-blank line of a text dump; return the blocks and the language guess."""
+    lines = _split(text)
+    language = guess_language(line.text for line in lines if len(line.text) > 40)
+    stops = cues.STOPWORDS.get(language or "", cues.ANY_STOPWORDS)
+    for line in lines:
+        _measure(line, stops, max_line_chars, use_stops=language is not None)
+        _first_look(line, max_line_chars)
+    _mark_appeals(lines)
+    if known:
+        _mark_known(lines, known, min_docs)
+    start, end = _find_body(lines)
+    start, end = _bridge(lines, start, end)
+    _label_related_lists(lines, start, end)
+    start = _skip_head_metadata(lines, start, end)
+    _label_body(lines, start, end)
+    _label_head(lines, start)
+    _label_tail(lines, end)
+    if known:
+        _keep_recurring_body(lines, known, start, end)
+    blocks = [
+        Block(text=line.text, label=line.label or BlockLabel.BOILERPLATE, reason=line.reason,
+              score=_score(line))
+        for line in lines
+    ]
+    return blocks, language
+
+
+# ---------------------------------------------------------------------------
+# Evidence about single lines
+# ---------------------------------------------------------------------------
+def _split(text: str) -> list[_Line]:
+    """Non-blank lines, each remembering whether a blank line came before it."""
+    lines: list[_Line] = []
+    gap = True
+    for raw in text.split("\n"):
+        if not raw.strip():
+            gap = True
+            continue
+        clean = normalise_line(raw)
+        lines.append(_Line(text=clean or raw.strip(), gap_before=gap))
+        if not clean:
+            lines[-1].kind, lines[-1].why = "empty", "markup only, no text"
+        gap = False
+    return lines
+
+
+def _measure(line: _Line, stops: frozenset[str], max_chars: int, *, use_stops: bool) -> None:
+    """Length, stopword share, final punctuation and bullet shape of a line."""
+    sample = line.text[:max_chars]
+    tokens = words(sample)
+    line.words = len(sample.split())
+    if use_stops:
+        line.stop_share = sum(1 for t in tokens if t in stops) / len(tokens) if tokens else 0.0
+    else:
+        # no language recognised (or a script without spaces): shape alone decides
+        line.stop_share = 1.0 if tokens else 0.0
+    line.terminal = ends_like_sentence(sample)
+    line.bullet = bool(cues.BULLET.match(sample))
+
+
+def _first_look(line: _Line, max_chars: int) -> None:
+    """Classify a line from its own text: cues first, then shape."""
+    if line.kind:
+        return
+    text = line.text[:max_chars]
+    if cues.NO_WORDS.match(text) or not _HAS_LETTER.search(text):
+        line.kind, line.why = "empty", "no words (bullets, separators or numbers only)"
+        return
+    if cues.URL.match(text):
+        line.kind, line.why = "url", "a bare web address"
+        return
+    short = line.words <= CUE_MAX_WORDS
+    if short and line.words <= 10 and cues.RELATED_HEADER.match(text):
+        line.kind, line.why = "related_header", "a header that opens a list of other articles"
+        return
+    if short and cues.INLINE_RELATED.match(text) and not line.terminal:
+        line.kind, line.why = "inline_related", "a link to another article ('Read more: …')"
+        return
+    if line.words <= 12 and cues.READING_TIME.match(text):
+        line.kind, line.why = "reading_time", "states the reading time"
+        return
+    if line.words <= 60 and (cues.CREDIT.search(text) or cues.CREDIT_TRAILER.search(text)):
+        line.kind, line.why = "credit", "a photo caption/credit"
+        return
+    if line.words <= 14 and is_byline(text):
+        line.kind, line.why = "byline", "names the author ('By …')"
+        return
+    if line.words <= 16 and is_dateline(text):
+        line.kind, line.why = "dateline", "mostly a date"
+        return
+    hits = [name for name, rx in cues.BOILERPLATE_PATTERNS if rx.search(text)]
+    if hits and (short or len(hits) >= 2):
+        line.kind, line.why = "cue", f"{hits[0]} ({', '.join(sorted(set(hits)))})"
+        return
+    if line.bullet and (line.words < 6 or line.stop_share < NEAR_MIN_STOP_SHARE):
+        line.kind, line.why = "list", "a short list item (menu or link list)"
+        return
+    good_shape = line.terminal or line.words >= LONG_LINE_WORDS
+    if line.words >= GOOD_MIN_WORDS and good_shape and line.stop_share >= GOOD_MIN_STOP_SHARE:
+        line.kind = "good"
+        line.why = f"prose: {line.words} words, {line.stop_share:.0%} stopwords"
+    elif line.terminal and line.words >= 4 and line.stop_share >= NEAR_MIN_STOP_SHARE:
+        line.kind = "near"
+        line.why = f"a sentence: {line.words} words, {line.stop_share:.0%} stopwords"
+    elif line.terminal:
+        line.kind, line.why = "short_sentence", f"a short sentence ({line.words} words)"
+    elif line.words >= LONG_LINE_WORDS:
+        line.kind, line.why = "list", "a long run of words that is not prose (few stopwords)"
+    else:
+        line.kind, line.why = "headline", "headline-shaped: short, no final punctuation"
+
+
+def _score(line: _Line) -> float:
+    """How strongly the line's own evidence says 'body' (positive) or 'junk' (negative)."""
+    if line.kind == "good":
+        return float(min(line.words, 200))
+    if line.kind == "near":
+        return line.words * 0.5
+    if line.kind in _META_KINDS:
+        return _PENALTY["meta"]
+    return _PENALTY.get(line.kind, -1.0)
+
+
+def _mark_appeals(lines: list[_Line]) -> None:
+    """A salutation ('Dear Reader,') opens an appeal that runs to its signature."""
+    for i, line in enumerate(lines):
+        if line.kind == "cue" and line.why.startswith("part of"):
+            continue
+        if not (line.words <= 6 and cues.APPEAL_OPEN.match(line.text)):
+            continue
+        end = _appeal_end(lines, i)
+        for j in range(i, end + 1):
+            lines[j].kind = "cue"
+            lines[j].why = "part of a reader appeal (salutation to signature)"
+
+
+def _appeal_end(lines: list[_Line], start: int) -> int:
+    """Index of the last line of the appeal opened at `start`."""
+    limit = min(len(lines), start + APPEAL_MAX_LINES)
+    for j in range(start + 1, limit):
+        if lines[j].words <= 6 and cues.APPEAL_CLOSE.match(lines[j].text):
+            end = j
+            for k in range(j + 1, min(limit, j + 1 + APPEAL_SIGNATURE_LINES)):
+                if lines[k].terminal or lines[k].words > 10 or lines[k].kind == "good":
+                    break
+                end = k
+            return end
+    # No sign-off: the appeal reaches the last line that still pitches something.
+    end = start
+    for j in range(start + 1, limit):
+        if lines[j].kind == "cue":
+            end = j
+    return end
+
+
+def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int) -> None:
+    """Lines whose fingerprint recurs across many documents of the source are boilerplate."""
+    counts = known if isinstance(known, Mapping) else None
+    for line in lines:
+        if line.kind in ("empty", "cue"):
+            continue
+        fp = fingerprint(line.text)
+        if fp and fp in known:
+            n = counts.get(fp) if counts is not None else None
+            many = f"{n}" if isinstance(n, int) else f"at least {min_docs}" if min_docs else "many"
+            line.kind, line.why = "known", f"recurs across {many} documents of this source"
+
+
+# ---------------------------------------------------------------------------
+# Evidence from position
+# ---------------------------------------------------------------------------
+def _find_body(lines: list[_Line]) -> tuple[int, int]:
+    """Indices (inclusive) of the highest-scoring contiguous stretch: the article body."""
+    best, best_start, best_end = 0.0, 0, -1
+    running, run_start = 0.0, 0
+    for i, line in enumerate(lines):
+        if running <= 0:
+            running, run_start = 0.0, i
+        running += _score(line)
+        if running > best:
+            best, best_start, best_end = running, run_start, i
+    if best_end < 0:
+        return len(lines), len(lines) - 1  # no prose at all: everything is head/tail
+    # trim junk at the edges of the stretch: it starts and ends on prose
+    while best_start < best_end and lines[best_start].kind not in ("good", "near"):
+        best_start += 1
+    while best_end > best_start and lines[best_end].kind not in ("good", "near", "short_sentence"):
+        best_end -= 1
+    return best_start, best_end
+
+
+def _bridge(lines: list[_Line], start: int, end: int) -> tuple[int, int]:
+    """Grow the body over recognised junk (a pitch, a share bar) to prose on the other side.
+
+    The stretch search can stop at a long identified block such as a reader appeal;
+    prose beyond it still belongs to the article when nothing between says otherwise
+    (no headline lists, datelines or related headers, which mark a page's other parts).
+    """
+    if end < start:
+        return start, end
+    while True:
+        grown = _bridge_one(lines, start, -1)
+        if grown is None:
+            break
+        start = grown
+    while True:
+        grown = _bridge_one(lines, end, +1)
+        if grown is None:
+            break
+        end = grown
+    return start, end
+
+
+def _bridge_one(lines: list[_Line], edge: int, step: int) -> int | None:
+    """New edge after crossing one gap of recognised junk in direction `step`, or None."""
+    i = edge + step
+    gap = 0
+    while 0 <= i < len(lines) and lines[i].kind in _BRIDGEABLE:
+        i += step
+        gap += 1
+    if gap == 0 or gap > BRIDGE_MAX_LINES or not 0 <= i < len(lines):
+        return None
+    new_edge, good = None, False
+    while 0 <= i < len(lines) and lines[i].kind in ("good", "near", "short_sentence"):
+        good = good or lines[i].kind == "good"
+        new_edge = i
+        i += step
+    return new_edge if good else None
+
+
+def _skip_head_metadata(lines: list[_Line], start: int, end: int) -> int:
+    """Move the body's start past a dateline/byline block that a standfirst pulled inside."""
+    prose_words = 0
+    new_start = start
+    for i in range(start, min(end + 1, start + 12)):
+        line = lines[i]
+        if line.kind in _META_KINDS and prose_words <= 60:
+            new_start = i + 1
+        elif line.kind in ("good", "near"):
+            prose_words += line.words
+            if prose_words > 60:
+                break
+    while new_start <= end and lines[new_start].kind not in ("good", "near"):
+        new_start += 1
+    return new_start if new_start <= end else start
+
+
+def _is_headline_text(line: _Line) -> bool:
+    """Reads like another article's headline (not a name or a label)."""
+    return line.words >= 5 or (line.words >= 3 and line.stop_share > 0)
+
+
+def _label_related_lists(lines: list[_Line], start: int, end: int) -> None:
+    """A 'Related'/'Read more' header and the list under it, until prose resumes."""
+    for i, line in enumerate(lines):
+        if line.kind != "related_header":
+            continue
+        line.set(BlockLabel.BOILERPLATE, line.why)
+        for j in range(i + 1, len(lines)):
+            item = lines[j]
+            if item.label is not None:
+                break
+            # prose resumes: the list is over (a list inside the body ends at a paragraph)
+            if item.kind == "good" or (item.kind == "near" and start <= j <= end):
+                break
+            if item.kind == "related_header":
+                break
+            if item.kind in ("headline", "list", "near", "short_sentence",
+                             "inline_related") and _is_headline_text(item):
+                item.set(BlockLabel.RELATED, "listed under a related-articles header")
+            else:
+                item.set(BlockLabel.BOILERPLATE,
+                         f"part of a related-articles list ({item.why or item.kind})")
+
+
+def _label_body(lines: list[_Line], start: int, end: int) -> None:
+    """Label the lines inside the body stretch."""
+    i = start
+    while i <= end:
+        line = lines[i]
+        if line.label is not None:
+            i += 1
+            continue
+        kind = line.kind
+        if kind in ("good", "near", "short_sentence"):
+            line.set(BlockLabel.BODY, line.why)
+        elif kind == "list" and line.words >= 4 and line.stop_share > 0:
+            line.set(BlockLabel.BODY, "a list item inside the body")
+        elif kind == "headline" or kind == "list":
+            j = i
+            while j + 1 <= end and lines[j + 1].label is None and lines[j + 1].kind in (
+                "headline", "list"
+            ):
+                j += 1
+            _label_inline_run(lines[i:j + 1])
+            i = j
+        elif kind == "inline_related":
+            line.set(BlockLabel.RELATED, line.why)
+        elif kind in _META_KINDS:
+            line.set(_META_LABELS[kind], line.why + " (inside the body)")
+        else:
+            line.set(BlockLabel.BOILERPLATE, line.why or "not prose")
+        i += 1
+    _label_captions(lines, start, end + 1)
+
+
+def _label_inline_run(run: list[_Line]) -> None:
+    """Short headline-shaped lines between paragraphs: a subheading, or links elsewhere."""
+    if len(run) < LINK_RUN_MIN and run[0].words <= SUBHEADING_MAX_WORDS:
+        run[0].set(BlockLabel.BODY, "a subheading between body paragraphs")
+        return
+    for line in run:
+        if _is_headline_text(line) and not line.bullet:
+            line.set(BlockLabel.RELATED,
+                     "headline-shaped line between paragraphs (a link to another article)")
+        elif _is_headline_text(line):
+            line.set(BlockLabel.RELATED, "a linked headline in a list inside the body")
+        else:
+            line.set(BlockLabel.BOILERPLATE, "a short label between paragraphs")
+
+
+def _label_captions(lines: list[_Line], lo: int, hi: int) -> None:
+    """A short line right above a photo credit is that photo's caption."""
+    for i in range(max(lo, 1), hi):
+        if lines[i].kind != "credit":
+            continue
+        prev = lines[i - 1]
+        if prev.kind in ("headline", "near", "short_sentence") and prev.label in (
+            None, BlockLabel.BODY, BlockLabel.BOILERPLATE, BlockLabel.RELATED
+        ) and prev.words <= 30:
+            prev.set(BlockLabel.CAPTION, "directly above a photo credit")
+
+
+def _label_head(lines: list[_Line], start: int) -> None:
+    """Title, standfirst and metadata above the body; the rest of the head is boilerplate."""
+    _label_captions(lines, 1, start)
+    title_at = _find_title(lines, start)
+    if title_at is not None:
+        lines[title_at].set(BlockLabel.TITLE, "the headline-shaped line above the article's "
+                                              "metadata and body")
+        for j in range(title_at + 1, start):
+            cand = lines[j]
+            if cand.label is None and cand.kind in ("good", "near", "short_sentence"):
+                cand.set(BlockLabel.SUBTITLE, "the sentence right below the title")
+                break
+            if cand.label is None and cand.kind not in ("empty", "list", "cue"):
+                break
+    meta_from = max(0, title_at - 2) if title_at is not None else 0
+    for i in range(start):
+        line = lines[i]
+        if line.label is not None:
+            continue
+        if line.kind in _META_KINDS and i >= meta_from:
+            line.set(_META_LABELS[line.kind], line.why)
+        elif line.kind in _META_KINDS:
+            line.set(BlockLabel.BOILERPLATE, f"{line.why}, far above the article")
+        elif line.kind == "inline_related":
+            line.set(BlockLabel.RELATED, line.why)
+        else:
+            line.set(BlockLabel.BOILERPLATE,
+                     f"above the article body ({line.why or line.kind})")
+
+
+def _find_title(lines: list[_Line], start: int) -> int | None:
+    """Index of the title: the nearest headline-shaped line above the head's metadata."""
+    lowest = max(0, start - TITLE_SCAN_LINES)
+    # The title sits above the dateline/byline: start looking there if the head has one,
+    # so that a caption between the dateline and the body is not taken for the title.
+    top = start
+    for i in range(start - 1, lowest - 1, -1):
+        if lines[i].kind in ("dateline", "byline") and lines[i].label is None:
+            top = i
+            break
+    found = _scan_title(lines, top, lowest)
+    if found is None and top != start:
+        found = _scan_title(lines, start, top)
+    return found
+
+
+def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
+    """Nearest headline-shaped line above `top` (down to `lowest`), preferring 3+ words."""
+    fallback = None
+    for i in range(top - 1, lowest - 1, -1):
+        line = lines[i]
+        if line.label is not None or line.kind in ("empty", "cue", "known", "url", "list",
+                                                  "related_header", "inline_related"):
+            continue
+        if line.kind in _META_KINDS:
+            continue
+        if line.kind == "headline" and line.words >= 3:
+            return i
+        if line.kind == "headline" and fallback is None:
+            fallback = i
+        if line.kind == "good" and line.words > 60:
+            break  # a long paragraph above means we are not in the head any more
+    return fallback
+
+
+def _label_tail(lines: list[_Line], end: int) -> None:
+    """Below the body: related links and credits keep their meaning, the rest is footer."""
+    for i in range(end + 1, len(lines)):
+        line = lines[i]
+        if line.label is not None:
+            continue
+        if line.kind == "inline_related":
+            line.set(BlockLabel.RELATED, line.why)
+        elif line.kind == "credit" and i <= end + 3:
+            line.set(BlockLabel.CREDIT, line.why)
+        else:
+            line.set(BlockLabel.BOILERPLATE,
+                     f"below the article body ({line.why or line.kind})")
+
+
+def _keep_recurring_body(lines: list[_Line], known: Collection[str], start: int,
+                         end: int) -> None:
+    """Undo a recurrence verdict for long prose sitting between body paragraphs."""
+    for i in range(max(start, 1), min(end, len(lines) - 1)):
+        line = lines[i]
+        if line.kind != "known" or line.words < RECURRING_BODY_MIN_WORDS:
+            continue
+        if not ends_like_sentence(line.text):
+            continue
+        if lines[i - 1].label is BlockLabel.BODY and lines[i + 1].label is BlockLabel.BODY:
+            line.set(BlockLabel.BODY, "recurs in other documents, but is prose inside the body")

@@ -1,0 +1,251 @@
+"""clean: every line of a text dump labelled, with general evidence."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tasks.clean import CleanOptions, clean, fingerprint, line_fingerprints, text_source_key
+from tasks.document import BlockLabel, CleanedDoc, InputFormat, RawDocument
+from tasks.errors import TooLarge
+from tasks.text_blocks import normalise_line
+
+PARAGRAPHS = [
+    "The city council voted on Tuesday to approve a new budget that raises spending on "
+    "schools and roads, after a debate that lasted well into the night.",
+    "Supporters of the plan said it would help the town recover from years of cuts, while "
+    "critics warned that the money would run out before the work was finished.",
+    "The mayor said she was pleased with the result and that the first projects would "
+    "begin in the spring, once the contracts have been signed by all the parties.",
+    "Residents who spoke at the meeting were divided, with some asking for more parks and "
+    "others saying that the council should lower taxes instead of spending more.",
+]
+
+
+def dump(*parts: str) -> bytes:
+    return "\n\n".join(parts).encode()
+
+
+def labels(doc: CleanedDoc) -> dict[str, BlockLabel]:
+    return {b.text: b.label for b in doc.blocks}
+
+
+def body(doc: CleanedDoc) -> list[str]:
+    return [b.text for b in doc.blocks if b.label is BlockLabel.BODY]
+
+
+def test_plain_article_keeps_all_paragraphs() -> None:
+    doc = clean(RawDocument(dump("Council approves new budget for schools", *PARAGRAPHS)))
+    assert doc.format is InputFormat.TEXT
+    assert body(doc) == PARAGRAPHS
+    assert labels(doc)["Council approves new budget for schools"] is BlockLabel.TITLE
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Share this article on Facebook",
+        "Follow us on Twitter and Instagram for the latest news.",
+        "Be the first to know - Join our Telegram channel.",
+    ],
+)
+def test_share_and_follow_prompts_are_boilerplate(prompt: str) -> None:
+    doc = clean(RawDocument(dump(*PARAGRAPHS[:2], prompt, *PARAGRAPHS[2:])))
+    assert labels(doc)[prompt] is BlockLabel.BOILERPLATE
+    assert body(doc) == PARAGRAPHS
+
+
+def test_paywall_appeal_from_salutation_to_signature_is_boilerplate() -> None:
+    appeal = [
+        "Dear Readers,",
+        "Independent reporting costs money, and we have chosen not to put up a paywall so "
+        "that everyone can read our work, wherever they are in the world.",
+        "Today we ask you to support us with a small monthly contribution.",
+        "Thank you,",
+        "Jane Smith, Publisher",
+    ]
+    doc = clean(RawDocument(dump("Budget approved", PARAGRAPHS[0], *appeal, *PARAGRAPHS[1:])))
+    got = labels(doc)
+    assert all(got[line] is BlockLabel.BOILERPLATE for line in appeal)
+    assert body(doc) == PARAGRAPHS
+
+
+def test_subscription_pitch_inside_the_body_is_dropped() -> None:
+    pitch = "Sign up for our free daily newsletter to get the top stories in your inbox."
+    doc = clean(RawDocument(dump(*PARAGRAPHS[:2], pitch, *PARAGRAPHS[2:])))
+    assert labels(doc)[pitch] is BlockLabel.BOILERPLATE
+
+
+def test_run_of_headlines_between_paragraphs_is_related() -> None:
+    headlines = [
+        "Mayor defends decision to close the old library",
+        "Police investigate break-in at the town hall",
+        "New bridge opens to traffic after two years",
+    ]
+    text = "\n\n".join(PARAGRAPHS[:2]) + "\n\n" + "\n".join(headlines) + "\n\n"
+    text += "\n\n".join(PARAGRAPHS[2:])
+    doc = clean(RawDocument(text.encode()))
+    assert [b.text for b in doc.blocks if b.label is BlockLabel.RELATED] == headlines
+    assert body(doc) == PARAGRAPHS
+
+
+def test_related_header_opens_a_list_of_other_articles() -> None:
+    tail = [
+        "Related articles",
+        "Mayor defends decision to close the old library",
+        "Police investigate a break-in at the town hall",
+    ]
+    doc = clean(RawDocument(dump(*PARAGRAPHS, *tail)))
+    got = labels(doc)
+    assert got["Related articles"] is BlockLabel.BOILERPLATE
+    assert got[tail[1]] is BlockLabel.RELATED and got[tail[2]] is BlockLabel.RELATED
+
+
+def test_single_short_line_between_paragraphs_is_a_subheading() -> None:
+    doc = clean(RawDocument(dump(*PARAGRAPHS[:2], "What happens next", *PARAGRAPHS[2:])))
+    assert labels(doc)["What happens next"] is BlockLabel.BODY
+
+
+def test_caption_and_credit_are_metadata() -> None:
+    caption = "The mayor speaks to reporters outside the town hall"
+    credit = "(Photo: Jane Doe/Reuters)"
+    doc = clean(
+        RawDocument(dump("Council approves new budget", "By John Roe", caption, credit,
+                         *PARAGRAPHS))
+    )
+    got = labels(doc)
+    assert got[caption] is BlockLabel.CAPTION
+    assert got[credit] is BlockLabel.CREDIT
+    assert got["By John Roe"] is BlockLabel.BYLINE
+    assert body(doc) == PARAGRAPHS
+
+
+@pytest.mark.parametrize(
+    ("language", "paragraph"),
+    [
+        (
+            "de",
+            "Der Stadtrat hat am Dienstag einen neuen Haushalt beschlossen, der mehr Geld für "
+            "Schulen und Straßen vorsieht, nachdem die Debatte bis in die Nacht gedauert hatte.",
+        ),
+        (
+            "fr",
+            "Le conseil municipal a voté mardi un nouveau budget qui augmente les dépenses pour "
+            "les écoles et les routes, après un débat qui a duré toute la nuit.",
+        ),
+        (
+            "es",
+            "El ayuntamiento aprobó el martes un nuevo presupuesto que aumenta el gasto en las "
+            "escuelas y las carreteras, después de un debate que duró hasta la noche.",
+        ),
+    ],
+)
+def test_non_english_paragraph_is_body_and_language_is_recorded(
+    language: str, paragraph: str
+) -> None:
+    doc = clean(RawDocument(dump("Titel", paragraph, paragraph.replace(",", ";"))))
+    assert paragraph in body(doc)
+    assert doc.metadata["language"] == language
+
+
+def test_entities_and_stray_tags_are_cleaned() -> None:
+    raw = "<p>The council&rsquo;s vote was &quot;historic&quot;, said the mayor &amp; her team.</p>"
+    assert normalise_line(raw) == "The council’s vote was \"historic\", said the mayor & her team."
+
+
+def test_source_key_is_the_host_a_dump_states() -> None:
+    assert text_source_key("https://www.example.com/news/1\n\nTitle\n\nBody.") == "example.com"
+    assert text_source_key("Title\n\nBody without an address.") == ""
+
+
+def test_too_many_lines_is_too_large() -> None:
+    with pytest.raises(TooLarge):
+        clean(RawDocument(b"line\n" * 50), options=CleanOptions(max_blocks=10))
+
+
+def test_fingerprint_folds_case_digits_and_punctuation() -> None:
+    assert fingerprint("Posted 12 May, 2019 — SHARE!") == fingerprint("posted 3 may 2020 share")
+    assert fingerprint("&amp; <b>Menu</b>") == "menu"
+
+
+# --- corpus learning -------------------------------------------------------------------
+JUNK = "Grab the weekend edition at any kiosk near you, it is on sale now."
+TOWNS = ["Springfield", "Riverton", "Lakeside"]
+
+
+def _docs_with_junk() -> list[RawDocument]:
+    """Three articles of one source: different stories, one template line in common."""
+    docs = []
+    for town in TOWNS:
+        paragraphs = [f"In {town}: {p[0].lower()}{p[1:]}" for p in PARAGRAPHS]
+        docs.append(RawDocument(dump(f"{town} approves its budget", *paragraphs[:2], JUNK,
+                                     *paragraphs[2:])))
+    return docs
+
+
+def _body_of(raw: RawDocument) -> list[str]:
+    text = raw.content.decode()
+    return [p for p in text.split("\n\n") if len(p.split()) > 20]
+
+
+def test_unseen_junk_line_is_kept_without_corpus_knowledge() -> None:
+    for raw in _docs_with_junk():
+        assert labels(clean(raw))[JUNK] is BlockLabel.BODY
+
+
+def test_junk_line_is_dropped_once_the_corpus_knows_it_recurs() -> None:
+    learnt = set.intersection(*(line_fingerprints(clean(raw)) for raw in _docs_with_junk()))
+    assert fingerprint(JUNK) in learnt
+
+    def lookup(source_key: str) -> set[str]:
+        assert source_key == ""
+        return learnt
+
+    for raw in _docs_with_junk():
+        doc = clean(raw, known_boilerplate=lookup)
+        junk = next(b for b in doc.blocks if b.text == JUNK)
+        assert junk.label is BlockLabel.BOILERPLATE
+        assert "recurs across" in junk.reason
+        assert body(doc) == _body_of(raw)
+
+
+def test_recurrence_counts_appear_in_the_reason() -> None:
+    raw = _docs_with_junk()[0]
+    doc = clean(raw, known_boilerplate=lambda key: {fingerprint(JUNK): 12})
+    junk = next(b for b in doc.blocks if b.text == JUNK)
+    assert junk.reason == "recurs across 12 documents of this source"
+
+
+# --- properties --------------------------------------------------------------------------
+_LINE = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+        blacklist_characters="<>&\r\n\x85\u2028\u2029\ufeff",
+    ),
+    max_size=120,
+)
+_VOCABULARY = (
+    "the a of and to in is was said that on for with by The Council mayor voted budget "
+    "Share Follow Subscribe Related Read more: By Photo: 2019 May 20, . , ! ? “ ” * +"
+)
+_WORDY = st.lists(
+    st.sampled_from(_VOCABULARY.split(" ")),
+    max_size=40,
+).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_LINE, _WORDY, st.just("")), min_size=1, max_size=40))
+def test_random_text_never_crashes_and_every_line_lands_in_one_block(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    if not text.strip() or not any(ch.isprintable() and not ch.isspace() for ch in text):
+        return
+    doc = clean(RawDocument(text.encode()))
+    expected = [normalise_line(line) for line in lines if line.strip()]
+    assert [b.text for b in doc.blocks] == [e or line.strip() for e, line in zip(
+        expected, [line for line in lines if line.strip()], strict=True)]
+    assert all(b.reason for b in doc.blocks)
+    normalised_input = "\n".join(expected)
+    for paragraph in body(doc):
+        assert paragraph in normalised_input

@@ -1,0 +1,273 @@
+"""The extract stage: a cleaned document's labelled blocks to an Article's fields.
+
+Structured metadata (HTML JSON-LD/OpenGraph/meta, in `doc.metadata`) wins over what
+the blocks say, because a page's machine-readable fields are stated, not inferred.
+A field the input does not state stays None: nothing is guessed from a neighbouring
+article (related blocks are never a source of authors or dates).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from tasks import cues
+from tasks.document import Article, Block, BlockLabel, CleanedDoc
+from tasks.language import guess_language
+from tasks.version import EXTRACTOR_VERSION
+
+_WORD = re.compile(r"\S+")
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b|\by\b|\be\b|\ben\b)\s*", re.I)
+_AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@]|\bon\b|\bupdated\b|\bpublished\b).*$", re.I)
+# Words that name a role or an agency rather than a person.
+_NOT_A_NAME = re.compile(
+    r"^(?:staff|staff writer|staff reporter|reporter|correspondent|contributor|editor|"
+    r"senior editor|columnist|opinion columnist|reuters|ap|afp|associated press|bloomberg|"
+    r"the associated press|admin|administrator|guest|guest author|team|news desk|"
+    r"view more articles|more articles)$",
+    re.I,
+)
+_INLINE_PREFIX = re.compile(r"^(?:[*+•·▪►▸●◦–-]\s+)")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """Options of the extract stage."""
+
+    #: a caption found inside a credit line needs at least this many words to be used
+    min_caption_words: int = 3
+
+
+DEFAULT_EXTRACT_OPTIONS = ExtractOptions()
+
+
+def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTIONS) -> Article:
+    """Read the article's fields from a cleaned document."""
+    meta = doc.metadata
+    by_label: dict[BlockLabel, list[Block]] = {}
+    for block in doc.blocks:
+        by_label.setdefault(block.label, []).append(block)
+
+    paragraphs = [b.text for b in by_label.get(BlockLabel.BODY, [])]
+    body = "\n\n".join(paragraphs)
+    published, updated = _dates(by_label)
+    caption, credit = _caption_and_credit(by_label, options)
+
+    return Article(
+        title=_meta_str(meta, "title") or _first_text(by_label, BlockLabel.TITLE),
+        subtitle=_meta_str(meta, "subtitle") or _first_text(by_label, BlockLabel.SUBTITLE),
+        authors=_meta_list(meta, "authors") or _authors(by_label.get(BlockLabel.BYLINE, [])),
+        published_at=_meta_str(meta, "published_at") or published,
+        updated_at=_meta_str(meta, "updated_at") or updated,
+        body=body,
+        paragraphs=paragraphs,
+        image_caption=_meta_str(meta, "image_caption") or caption,
+        photo_credit=_meta_str(meta, "photo_credit") or credit,
+        reading_time_minutes=_meta_int(meta, "reading_time_minutes")
+        or _reading_time(by_label.get(BlockLabel.READING_TIME, [])),
+        related=_meta_list(meta, "related") or _related(by_label.get(BlockLabel.RELATED, [])),
+        language=_meta_str(meta, "language") or guess_language(paragraphs or
+                                                               [b.text for b in doc.blocks]),
+        word_count=len(_WORD.findall(body)),
+        url=_meta_str(meta, "url"),
+        canonical_url=_meta_str(meta, "canonical_url"),
+        site_name=_meta_str(meta, "site_name"),
+        description=_meta_str(meta, "description"),
+        tags=_meta_list(meta, "tags"),
+        extractor_version=EXTRACTOR_VERSION,
+    )
+
+
+# ---------------------------------------------------------------------------
+# metadata helpers
+# ---------------------------------------------------------------------------
+def _meta_str(meta: dict[str, Any], key: str) -> str | None:
+    """A non-empty string from the metadata, else None."""
+    value = meta.get(key)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _meta_int(meta: dict[str, Any], key: str) -> int | None:
+    """A positive integer from the metadata, else None."""
+    value = meta.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
+
+
+def _meta_list(meta: dict[str, Any], key: str) -> list[str]:
+    """A list of non-empty strings from the metadata (a lone string becomes a list)."""
+    value = meta.get(key)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [v.strip() for v in value if isinstance(v, str) and v.strip()]
+
+
+def _first_text(by_label: dict[BlockLabel, list[Block]], label: BlockLabel) -> str | None:
+    """Text of the first block with this label, if any."""
+    blocks = by_label.get(label)
+    return blocks[0].text if blocks else None
+
+
+# ---------------------------------------------------------------------------
+# fields read from blocks
+# ---------------------------------------------------------------------------
+def _authors(bylines: list[Block]) -> list[str]:
+    """Person names from byline blocks ('By Jane Doe and John Roe' -> two names)."""
+    names: list[str] = []
+    for block in bylines:
+        text = cues.BYLINE_PREFIX.sub("", block.text)
+        text = cues.DATE.sub(" ", text)
+        text = cues.TIME.sub(" ", text)
+        text = _AUTHOR_CUT.sub("", text).strip(" ,;|-–")
+        for part in _AUTHOR_SPLIT.split(text):
+            part = part.strip(" .,;:|-–")
+            if len(part) < 2 or _NOT_A_NAME.match(part) or not re.search(r"[^\W\d_]", part):
+                continue
+            if part not in names:
+                names.append(part)
+    return names
+
+
+def _dates(by_label: dict[BlockLabel, list[Block]]) -> tuple[str | None, str | None]:
+    """(published_at, updated_at) from datelines (and bylines that carry a date)."""
+    published = updated = None
+    for block in by_label.get(BlockLabel.DATELINE, []) + by_label.get(BlockLabel.BYLINE, []):
+        for segment in re.split(r"\s[|•]\s|\s/\s", block.text):
+            value = parse_date(segment)
+            if value is None:
+                continue
+            if cues.UPDATED.search(segment):
+                updated = updated or value
+            else:
+                published = published or value
+    if published is None and updated is not None:
+        # "Updated 10:01 pm, November 19" is the only date stated: it is not the
+        # publication date, and is kept as what it is.
+        pass
+    return published, updated
+
+
+def parse_date(text: str) -> str | None:
+    """ISO 8601 form of the first date (and time) in `text`; no timezone is invented."""
+    m = cues.DATE.search(text)
+    if not m:
+        return None
+    if m.group("iso"):
+        return _iso(m.group("iso"))
+    if m.group("mdy"):
+        day, month, year = m.group("d1"), cues.MONTHS.get(m.group("m1").lower()), m.group("y1")
+    elif m.group("dmy"):
+        day, month, year = m.group("d2"), cues.MONTHS.get(m.group("m2").lower()), m.group("y2")
+    else:
+        a, b, year = int(m.group("d3")), int(m.group("m3")), m.group("y3")
+        if a > 12 >= b:
+            day, month = str(a), b
+        elif b > 12 >= a:
+            day, month = str(b), a
+        else:
+            return None  # 03/04/2019: day and month cannot be told apart
+    if month is None:
+        return None
+    try:
+        d = date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    rest = text[: m.start()] + " " + text[m.end():]
+    clock = _time(rest)
+    return f"{d.isoformat()}T{clock}" if clock else d.isoformat()
+
+
+def _iso(value: str) -> str | None:
+    """Validate and normalise an ISO 8601 date or date-time as written."""
+    value = value.replace(" ", "T", 1)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if "T" not in value:
+        return parsed.date().isoformat()
+    return parsed.isoformat()
+
+
+def _time(text: str) -> str | None:
+    """'HH:MM:SS[offset]' from a time of day in the text, if one is stated."""
+    for m in cues.TIME.finditer(text):
+        hour, minute = int(m.group("h")), int(m.group("min"))
+        second = int(m.group("s") or 0)
+        ampm = (m.group("ampm") or "").lower().replace(".", "")
+        if ampm == "pm" and hour < 12:
+            hour += 12
+        elif ampm == "am" and hour == 12:
+            hour = 0
+        if hour > 23 or minute > 59 or second > 59:
+            continue
+        tz = (m.group("tz") or "").upper()
+        offset = ""
+        if tz in ("UTC", "GMT", "Z"):
+            offset = "+00:00"
+        elif tz:
+            digits = tz.replace(":", "")
+            offset = f"{digits[:3]}:{digits[3:]}"
+        return f"{hour:02d}:{minute:02d}:{second:02d}{offset}"
+    return None
+
+
+def _caption_and_credit(
+    by_label: dict[BlockLabel, list[Block]], options: ExtractOptions
+) -> tuple[str | None, str | None]:
+    """The lead image's caption and credit."""
+    caption = _first_text(by_label, BlockLabel.CAPTION)
+    credit = None
+    for block in by_label.get(BlockLabel.CREDIT, []):
+        found, rest = split_credit(block.text)
+        if found and credit is None:
+            credit = found
+        if caption is None and len(rest.split()) >= options.min_caption_words:
+            caption = rest
+        if credit is not None and caption is not None:
+            break
+    return caption, credit
+
+
+def split_credit(text: str) -> tuple[str | None, str]:
+    """(credit, caption text without it) for a caption/credit line."""
+    m = cues.CREDIT.search(text) or cues.CREDIT_TRAILER.search(text)
+    if not m:
+        return None, text
+    credit = next((g for g in m.groups() if g), None)
+    caption = (text[: m.start()] + text[m.end():]).strip(" .,;:-–|([")
+    if caption and text[: m.start()].rstrip().endswith((".", "!", "?")):
+        caption = text[: m.start()].strip()
+    return (credit.strip(" .,;()") if credit else None), caption
+
+
+def _reading_time(blocks: list[Block]) -> int | None:
+    """Minutes from a '2 minute read' block."""
+    for block in blocks:
+        m = cues.READING_TIME.match(block.text)
+        if m:
+            value = int(m.group("n") or m.group("n2"))
+            if value > 0:
+                return value
+    return None
+
+
+def _related(blocks: list[Block]) -> list[str]:
+    """Headlines of related blocks, without 'Read more:' prefixes or bullets, de-duplicated."""
+    out: list[str] = []
+    for block in blocks:
+        text = _INLINE_PREFIX.sub("", block.text)
+        m = cues.INLINE_RELATED.match(text)
+        if m:
+            text = m.group("headline")
+        text = text.strip()
+        if text and text not in out:
+            out.append(text)
+    return out

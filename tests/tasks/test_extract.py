@@ -1,0 +1,131 @@
+"""extract: fields from labelled blocks; stated metadata wins; nothing is guessed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.document import Block, BlockLabel, CleanedDoc, InputFormat
+from tasks.extract import extract, parse_date, split_credit
+from tasks.version import EXTRACTOR_VERSION
+
+B = BlockLabel
+
+
+def doc(*blocks: tuple[str, BlockLabel], metadata: dict | None = None) -> CleanedDoc:
+    return CleanedDoc(
+        format=InputFormat.TEXT,
+        blocks=[Block(text=t, label=label, reason="test") for t, label in blocks],
+        metadata=metadata or {},
+    )
+
+
+def test_fields_from_blocks() -> None:
+    article = extract(
+        doc(
+            ("A headline", B.TITLE),
+            ("A standfirst sentence.", B.SUBTITLE),
+            ("By Jane Doe and John Roe", B.BYLINE),
+            ("Published 3 March 2020, 14:05 | Updated 4 March 2020 09:00", B.DATELINE),
+            ("5 min read", B.READING_TIME),
+            ("Firefighters at the scene. (Photo: Max Muster/AFP)", B.CREDIT),
+            ("First paragraph here.", B.BODY),
+            ("Second paragraph, longer.", B.BODY),
+            ("Read more: Another story entirely", B.RELATED),
+            ("Footer", B.BOILERPLATE),
+        )
+    )
+    assert article.title == "A headline"
+    assert article.subtitle == "A standfirst sentence."
+    assert article.authors == ["Jane Doe", "John Roe"]
+    assert article.published_at == "2020-03-03T14:05:00"
+    assert article.updated_at == "2020-03-04T09:00:00"
+    assert article.reading_time_minutes == 5
+    assert article.image_caption == "Firefighters at the scene."
+    assert article.photo_credit == "Max Muster/AFP"
+    assert article.paragraphs == ["First paragraph here.", "Second paragraph, longer."]
+    assert article.body == "First paragraph here.\n\nSecond paragraph, longer."
+    assert article.word_count == 6
+    assert article.related == ["Another story entirely"]
+    assert article.extractor_version == EXTRACTOR_VERSION
+
+
+def test_absent_fields_are_none_not_guessed() -> None:
+    article = extract(doc(("Only a paragraph of body text.", B.BODY)))
+    assert article.title is None and article.subtitle is None
+    assert article.published_at is None and article.reading_time_minutes is None
+    assert article.authors == [] and article.related == []
+    assert article.image_caption is None and article.photo_credit is None
+
+
+def test_metadata_wins_over_blocks() -> None:
+    article = extract(
+        doc(
+            ("Block title", B.TITLE),
+            ("By Someone Else", B.BYLINE),
+            ("Body text of the page.", B.BODY),
+            metadata={
+                "title": "Stated title",
+                "authors": ["Stated Author"],
+                "published_at": "2021-01-02T03:04:05+01:00",
+                "url": "https://example.org/a",
+                "site_name": "Example",
+                "tags": ["politics"],
+                "language": "de",
+            },
+        )
+    )
+    assert article.title == "Stated title"
+    assert article.authors == ["Stated Author"]
+    assert article.published_at == "2021-01-02T03:04:05+01:00"
+    assert (article.url, article.site_name, article.tags) == (
+        "https://example.org/a", "Example", ["politics"])
+    assert article.language == "de"
+
+
+def test_authors_never_come_from_related_blocks() -> None:
+    article = extract(doc(("Body.", B.BODY), ("By Jane Doe", B.RELATED)))
+    assert article.authors == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("May 20, 2011 02:52", "2011-05-20T02:52:00"),
+        ("Nov. 19, 2019 9:02 PM", "2019-11-19T21:02:00"),
+        ("Wednesday 20 November 2019 9:22 am", "2019-11-20T09:22:00"),
+        ("PUBLISHED: 10:48, Tue, Nov 19, 2019", "2019-11-19T10:48:00"),
+        ("2018-09-16", "2018-09-16"),
+        ("2019-11-20T14:35:08Z", "2019-11-20T14:35:08+00:00"),
+        ("13/06/2014", "2014-06-13"),
+        ("03/04/2014", None),  # day and month cannot be told apart
+        ("20. März 2019", "2019-03-20"),
+        ("12 de mayo de 2020", "2020-05-12"),
+        ("May 20, 2011 02:52 EDT", "2011-05-20T02:52:00"),  # named zone: not invented
+        ("no date here", None),
+    ],
+)
+def test_parse_date(text: str, expected: str | None) -> None:
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "credit", "caption"),
+    [
+        ("Vadim Laderman 311. (photo credit: Assaf Shilo/Israel Sun)", "Assaf Shilo/Israel Sun",
+         "Vadim Laderman 311."),
+        ("He didn’t get it. Credit... Doug Mills/The New York Times",
+         "Doug Mills/The New York Times", "He didn’t get it."),
+        ("Nadal celebrates a point in Madrid. (Manu Fernandez/AP)", "Manu Fernandez/AP",
+         "Nadal celebrates a point in Madrid."),
+        ("Police at the scene (Image: GETTY )", "GETTY", "Police at the scene"),
+    ],
+)
+def test_split_credit(line: str, credit: str, caption: str) -> None:
+    assert split_credit(line) == (credit, caption)
+
+
+def test_language_is_guessed_from_the_body() -> None:
+    article = extract(
+        doc(("Der Rat hat am Dienstag den Haushalt beschlossen, und die Stadt ist froh.", B.BODY))
+    )
+    assert article.language == "de"

@@ -36,6 +36,9 @@ _MAX_LINK_DENSITY = 0.5
 _VOTE_DIVIDERS = (1.0, 2.0, 6.0, 9.0, 12.0)
 # Text a caption/byline/date box can hold; a bigger box with such a class is a column.
 _MAX_ROLE_CHARS = 400
+# Bylines and datelines are short: a longer block in such a box is something else.
+_MAX_BYLINE_CHARS = 100
+_SHORT_ROLES = frozenset({BlockLabel.BYLINE, BlockLabel.DATELINE})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -516,7 +519,7 @@ def _decide(
     if number == title_block:
         return BlockLabel.TITLE, "the page's headline"
     role = evidence.role[raw.owner]
-    if role:
+    if role and (role[0] not in _SHORT_ROLES or len(raw.text) <= _MAX_BYLINE_CHARS):
         return role
     if len(raw.text) < 80 and _BYLINE_TEXT.match(raw.text):
         return BlockLabel.BYLINE, "starts like a byline"

@@ -7,6 +7,7 @@ articles (related items in JSON-LD lists, <aside> teasers) are never read here.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import date, datetime
@@ -48,9 +49,9 @@ def read_metadata(root: etree._Element) -> dict[str, Any]:
     if not found.get("url") and canonical:
         found["url"] = canonical
     if not found.get("title"):
-        title = _document_title(root, found.get("site_name"))
-        if title:
-            found["title"] = title
+        found["title"] = _document_title(root)
+    if found.get("title"):
+        found["title"] = _strip_site(found["title"], found.get("site_name"))
     lang = _language(root) or found.get("language")
     if lang:
         found["language"] = lang
@@ -182,6 +183,11 @@ def _from_jsonld(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v}
 
 
+def _clean(value: str) -> str:
+    """Whitespace-normalised text with leftover HTML entities decoded ("&#8216;" → "‘")."""
+    return _WS.sub(" ", html.unescape(value) if "&" in value else value).strip()
+
+
 def _text(value: object) -> str | None:
     """A JSON-LD scalar as clean text (first of a list; @value of a dict)."""
     if isinstance(value, list):
@@ -189,8 +195,7 @@ def _text(value: object) -> str | None:
     if isinstance(value, dict):
         value = value.get("@value") or value.get("name")
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        text = _WS.sub(" ", str(value)).strip()
-        return text or None
+        return _clean(str(value)) or None
     return None
 
 
@@ -222,13 +227,18 @@ def _meta_tags(root: etree._Element) -> dict[str, list[str]]:
     """All <meta> values by lowercased name/property/itemprop, in document order."""
     out: dict[str, list[str]] = {}
     for el in root.iter("meta"):
-        key = el.get("property") or el.get("name") or el.get("itemprop")
         value = el.get("content")
-        if key is None or value is None:
+        if value is None:
             continue
-        value = _WS.sub(" ", value).strip()
-        if value:
-            out.setdefault(key.strip().lower(), []).append(value)
+        value = _clean(value)
+        if not value:
+            continue
+        # one tag can state several keys: property="og:x", name="y", itemprop="a b"
+        keys = {el.get("property") or "", el.get("name") or ""}
+        keys.update((el.get("itemprop") or "").split())
+        for key in keys:
+            if key.strip():
+                out.setdefault(key.strip().lower(), []).append(value)
     return out
 
 
@@ -262,19 +272,21 @@ def _canonical(root: etree._Element) -> str | None:
     return None
 
 
-def _document_title(root: etree._Element, site_name: object) -> str | None:
-    """<title> without a trailing " | Site name" part."""
+def _document_title(root: etree._Element) -> str | None:
+    """Text of <title>."""
     for el in root.iter("title"):
-        title = _WS.sub(" ", el.text or "").strip()
-        if not title:
-            return None
-        if isinstance(site_name, str) and site_name:
-            for sep in (" | ", " - ", " – ", " — ", " :: "):
-                suffix = sep + site_name
-                if title.lower().endswith(suffix.lower()):
-                    return title[: -len(suffix)].strip() or None
-        return title
+        return _clean(el.text or "") or None
     return None
+
+
+def _strip_site(title: str, site_name: object) -> str:
+    """A headline without a trailing " | Site name" part."""
+    if isinstance(site_name, str) and site_name:
+        for sep in (" | ", " - ", " – ", " — ", " :: ", " · "):
+            suffix = (sep + site_name).lower()
+            if title.lower().endswith(suffix) and len(title) > len(suffix):
+                return title[: -len(suffix)].strip()
+    return title
 
 
 def _language(root: etree._Element) -> str | None:

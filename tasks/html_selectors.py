@@ -76,6 +76,9 @@ RELATED_CUES = re.compile(
 
 # Class/id cues that make a whole subtree page furniture, checked in this order.
 BOILERPLATE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # an author's biography box: about the writer, not the article
+    ("author bio", re.compile(r"author-?(?:bio|box|info|profile|description|details|card)|"
+                              r"about-?(?:the-?)?author|(?:^|[\s_-])bio(?:$|[\s_-])")),
     ("share", re.compile(r"share|sharing|social|sociable|follow-?us|addthis|sharethis")),
     ("comment", re.compile(r"comment|disqus|discussion|respond|reply")),
     ("cookie", re.compile(r"cookie|consent|gdpr")),
@@ -132,13 +135,13 @@ META_KEYS: dict[str, tuple[str, ...]] = {
                     "dc.description"),
     "authors": ("author", "article:author", "dc.creator", "sailthru.author",
                 "parsely-author", "byl", "byline"),
-    "published_at": ("article:published_time", "datepublished", "og:published_time",
-                     "pubdate", "publishdate", "publish-date", "date", "dc.date.issued",
-                     "dc.date", "dcterms.created", "sailthru.date", "parsely-pub-date",
-                     "article.published", "published_time"),
-    "updated_at": ("article:modified_time", "datemodified", "og:updated_time",
-                   "lastmod", "last-modified", "dcterms.modified", "article.updated",
-                   "modified_time"),
+    "published_at": ("article:published_time", "article:published", "datepublished",
+                     "og:published_time", "pubdate", "publishdate", "publish-date", "date",
+                     "dc.date.issued", "dc.date", "dcterms.created", "sailthru.date",
+                     "parsely-pub-date", "article.published", "published_time"),
+    "updated_at": ("article:modified_time", "article:modified", "datemodified",
+                   "og:updated_time", "lastmod", "last-modified", "dcterms.modified",
+                   "article.updated", "modified_time"),
     "url": ("og:url", "twitter:url"),
     "site_name": ("og:site_name", "application-name", "twitter:site"),
     "tags": ("article:tag", "keywords", "news_keywords", "parsely-tags", "sailthru.tags"),

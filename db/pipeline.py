@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -264,9 +264,9 @@ def record_results(session: Session, stage: Stage, results: Sequence[StageResult
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in updates:
         by_shape.setdefault(tuple(sorted(row)), []).append(row)
-    table = Document.__table__
+    table = cast(Table, Document.__table__)
     for shape, rows in by_shape.items():
-        cols = {c: bindparam(c) for c in shape if c != "b_id"}
+        cols: dict[str, Any] = {c: bindparam(c) for c in shape if c != "b_id"}
         stmt = table.update().where(table.c.id == bindparam("b_id")).values(cols)
         session.execute(stmt, rows)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def filtered_articles(f: ArticleFilter) -> Select[tuple[Article, Document]]:
+def filtered_articles(f: ArticleFilter) -> Select:  # type: ignore[type-arg]
     stmt = select(Article, Document).join(Document, Document.id == Article.document_id)
     if f.since:
         stmt = stmt.where(Article.published_at >= f.since)
@@ -62,15 +62,16 @@ def filtered_articles(f: ArticleFilter) -> Select[tuple[Article, Document]]:
 
 
 def list_articles(session: Session, f: ArticleFilter) -> list[tuple[Article, Document]]:
-    return [(a, d) for a, d in session.execute(filtered_articles(f)).all()]
+    return [(row[0], row[1]) for row in session.execute(filtered_articles(f)).all()]
 
 
 def iter_articles(session: Session, f: ArticleFilter, chunk: int = 500
                   ) -> Iterator[tuple[Article, Document]]:
     """Every matching article, streamed in chunks so memory stays flat on any size."""
-    stmt = filtered_articles(ArticleFilter(**{**f.__dict__, "limit": None, "offset": 0}))
+    stmt = filtered_articles(replace(f, limit=None, offset=0))
     result = session.execute(stmt.execution_options(yield_per=chunk))
-    for a, d in result:
+    for row in result:
+        a, d = row[0], row[1]
         yield a, d
         session.expunge(a)
         session.expunge(d)

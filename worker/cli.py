@@ -310,9 +310,10 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
                       limit=limit, offset=offset)
     with transaction(rt.sessions) as session:
         rows = list_articles(session, f)
-        items = [{"id": d.id, "published_at": a.published_at, "title": a.title,
-                  "authors": a.authors, "site_name": a.site_name, "words": a.word_count,
-                  "source": d.source_path} for a, d in rows]
+        items: list[dict[str, Any]] = [
+            {"id": d.id, "published_at": a.published_at, "title": a.title,
+             "authors": a.authors, "site_name": a.site_name, "words": a.word_count,
+             "source": d.source_path} for a, d in rows]
     if as_json:
         _dump(items)
         return
@@ -350,7 +351,7 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         art = article_of(session, doc.id)
         runs = stage_runs(session, doc.id)
         cleaned = stage_output(session, doc.id, Stage.CLEAN) if explain else None
-        data = {
+        data: dict[str, Any] = {
             "document": _doc_dict(doc),
             "article": _article_dict(art) if art else None,
             "history": [_run_dict(r) for r in runs],

@@ -1,0 +1,115 @@
+"""The pipeline's writes on a real SQLite database: intake, claims, idempotent stages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from db import migrate, pipeline
+from db.engine import make_engine, make_session_factory, transaction
+from db.models import Article, Document, DocumentStatus, Stage, StageRun, StageState, utcnow
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'nd.db'}")
+    migrate.upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def take(sessions, sha="a" * 64, path="a.txt", content=b"hello"):
+    with transaction(sessions) as s:
+        return pipeline.take_in(s, sha256=sha, source_path=path, content=content)
+
+
+def test_same_bytes_under_another_name_is_a_duplicate_of_the_first(sessions):
+    first = take(sessions, path="a.txt")
+    second = take(sessions, path="copy of a.txt")
+    assert first.status is DocumentStatus.QUEUED
+    assert second.status is DocumentStatus.DUPLICATE
+    assert second.duplicate_of == first.document_id
+    with transaction(sessions) as s:
+        assert pipeline.already_taken(s, "a" * 64, "a.txt")
+        assert not pipeline.already_taken(s, "a" * 64, "b.txt")
+
+
+def test_rejected_row_keeps_its_reason(sessions):
+    with transaction(sessions) as s:
+        doc_id = pipeline.record_rejected(s, source_path="big.txt", reason="too big",
+                                          kind="too_large")
+    with transaction(sessions) as s:
+        doc = s.get(Document, doc_id)
+        assert (doc.status, doc.last_error, doc.error_kind) == (
+            DocumentStatus.REJECTED, "too big", "too_large")
+
+
+def test_a_stage_is_claimed_once_then_skipped_when_redelivered(sessions):
+    doc = take(sessions)
+    with transaction(sessions) as s:
+        claims = pipeline.claim(s, Stage.CLEAN, [doc.document_id], max_attempts=3)
+    assert [c.attempt for c in claims] == [1]
+    now = utcnow()
+    result = pipeline.StageResult(doc.document_id, 1, StageState.SUCCEEDED, now, now)
+    with transaction(sessions) as s:
+        pipeline.save_outputs(s, Stage.CLEAN, {doc.document_id: {"x": 1}})
+        pipeline.record_results(s, Stage.CLEAN, [result], worker="w")
+    with transaction(sessions) as s:
+        # the same message again: clean is done, the document waits for extract
+        assert pipeline.claim(s, Stage.CLEAN, [doc.document_id], max_attempts=3) == []
+        d = s.get(Document, doc.document_id)
+        assert (d.stage, d.stage_state, d.status) == (
+            Stage.EXTRACT, StageState.QUEUED, DocumentStatus.QUEUED)
+        assert s.scalar(select(func.count()).select_from(StageRun)) == 1
+
+
+def test_a_document_whose_workers_keep_dying_is_failed_not_claimed_forever(sessions):
+    doc = take(sessions)
+    for _ in range(2):  # two attempts that never recorded an outcome
+        with transaction(sessions) as s:
+            assert pipeline.claim(s, Stage.CLEAN, [doc.document_id], max_attempts=2)
+    with transaction(sessions) as s:
+        assert pipeline.claim(s, Stage.CLEAN, [doc.document_id], max_attempts=2) == []
+        d = s.get(Document, doc.document_id)
+        assert d.status is DocumentStatus.FAILED
+        assert d.error_kind == "worker_lost"
+
+
+def test_persist_twice_leaves_one_article(sessions):
+    doc = take(sessions)
+    row = {"document_id": doc.document_id, "title": "T", "body": "b", "authors": [],
+           "paragraphs": ["b"], "related": [], "tags": [], "word_count": 1,
+           "extractor_version": "1"}
+    with transaction(sessions) as s:
+        assert pipeline.upsert_articles(s, [row]) == {doc.document_id}
+    with transaction(sessions) as s:
+        assert pipeline.upsert_articles(s, [{**row, "title": "T2"}]) == set()
+    with transaction(sessions) as s:
+        titles = s.scalars(select(Article.title)).all()
+    assert titles == ["T2"]
+
+
+def test_expired_leases_resume_at_the_right_stage(sessions):
+    queued = take(sessions, sha="b" * 64, path="b.txt")
+    between = take(sessions, sha="c" * 64, path="c.txt")
+    now = utcnow()
+    with transaction(sessions) as s:
+        pipeline.claim(s, Stage.CLEAN, [between.document_id], max_attempts=3)
+        pipeline.record_results(s, Stage.CLEAN, [pipeline.StageResult(
+            between.document_id, 1, StageState.SUCCEEDED, now, now)], worker="w")
+    with transaction(sessions) as s:
+        assert pipeline.expired_leases(s, timedelta(seconds=60)) == []
+        found = pipeline.expired_leases(s, timedelta(seconds=-1))
+    assert sorted(found) == sorted([(queued.document_id, Stage.CLEAN, False),
+                                    (between.document_id, Stage.EXTRACT, False)])
+
+
+def test_boilerplate_counts_add_up_per_source(sessions):
+    with transaction(sessions) as s:
+        pipeline.add_boilerplate_counts(s, {("site", "share this"): 2, ("site", "x"): 1})
+        pipeline.add_boilerplate_counts(s, {("site", "share this"): 1})
+    with transaction(sessions) as s:
+        assert pipeline.recurring_lines(s, "site", 3) == frozenset({"share this"})
+        assert pipeline.recurring_lines(s, "other", 1) == frozenset()

@@ -1,0 +1,90 @@
+"""The watcher's stability rule and scanning, on a real folder."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from worker.intake import IntakeOutcome
+from worker.watcher import StabilityTracker, Watcher, scan
+
+
+def test_a_file_is_ready_only_after_its_size_and_mtime_settle(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_bytes(b"part")
+    tracker = StabilityTracker(settle_s=0.5)
+    tracker.observe(f, now=0.0)
+    assert tracker.ready(now=0.2) == []
+    with f.open("ab") as fh:  # still being written
+        fh.write(b" more")
+    assert tracker.ready(now=0.6) == []  # changed: the clock starts again
+    assert tracker.ready(now=0.9) == []
+    assert tracker.ready(now=1.2) == [f]
+    assert tracker.ready(now=5.0) == []  # handed out once
+
+
+def test_taken_files_are_not_offered_again_until_they_change(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_bytes(b"x")
+    tracker = StabilityTracker(settle_s=0.0)
+    tracker.observe(f, 0.0)
+    assert tracker.ready(1.0) == [f]
+    tracker.mark_taken([IntakeOutcome(f, None)])
+    tracker.observe(f, 2.0)
+    assert tracker.ready(3.0) == []
+    f.write_bytes(b"changed")
+    tracker.observe(f, 4.0)
+    assert tracker.ready(5.0) == [f]
+
+
+def test_scan_recurses_skips_ignored_names_and_symlinked_folders(tmp_path):
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "sub" / "deeper" / "b.html").write_text("b")
+    (tmp_path / ".hidden").write_text("h")
+    (tmp_path / "c.part").write_text("c")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("s")
+    os.symlink(outside, tmp_path / "linked-folder")
+    os.symlink(outside / "secret.txt", tmp_path / "linked-file.txt")
+    found = {p.relative_to(tmp_path).as_posix() for p in scan(tmp_path)}
+    # links are offered as themselves (intake rejects those pointing outside) and the
+    # linked folder is never walked
+    assert found == {"a.txt", "sub/deeper/b.html", "linked-file.txt", "linked-folder"}
+
+
+class RecordingIntake:
+    def __init__(self):
+        self.taken: list[Path] = []
+
+    def take(self, paths):
+        self.taken.extend(paths)
+        return [IntakeOutcome(p, None) for p in paths]
+
+
+def test_watcher_takes_existing_and_new_files_once(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "before.txt").write_text("already here")
+    intake = RecordingIntake()
+    watcher = Watcher(inbox, intake, settle_ms=50, debounce_ms=20, rescan_interval_s=0.3,
+                      poll=False, poll_interval_ms=100, batch_size=10)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        (inbox / "sub").mkdir()
+        (inbox / "sub" / "new.txt").write_text("new")
+        (inbox / "ignored.tmp").write_text("tmp")
+        deadline = time.monotonic() + 5
+        while len(intake.taken) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.8)  # past a rescan: nothing is taken twice
+    finally:
+        watcher.stop()
+        thread.join(5)
+    names = sorted(p.relative_to(inbox.resolve()).as_posix() for p in intake.taken)
+    assert names == ["before.txt", "sub/new.txt"]

@@ -62,6 +62,7 @@ class _Node:
     votes: float = 0.0  # paragraph votes received
     para_chars: int = 0  # text of voting paragraphs in this subtree
     block: bool = False  # starts its own text block
+    role_box: bool = False  # an inline element made a block by its role cue
 
 
 @dataclass(slots=True)
@@ -195,8 +196,14 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
         )
         if tag == "time" or (el.get("datetime") and el.get("itemprop")):
             page.times.append((idx, el.get("datetime") or ""))
-        if tag in sel.BLOCK_TAGS or (cues and _is_role_box(tag, cues)):
+        # an inline box naming its role (credit, byline) is a block of its own, unless it
+        # sits in such a box already ("<span class=byline>by <span class=author>…")
+        role_box = bool(cues) and _is_role_box(tag, cues)
+        if role_box and owners and nodes[owners[-1]].role_box:
+            role_box = False
+        if tag in sel.BLOCK_TAGS or role_box:
             nodes[idx].block = True
+            nodes[idx].role_box = role_box
             flush()
             owners.append(idx)
         elif tag == "br":

@@ -503,6 +503,10 @@ def reconcile(ctx: click.Context) -> None:
     """Re-enqueue documents whose state has not moved for longer than the lease, now.
 
     The watcher does this at start-up and every NEWSDROP_RECONCILE_INTERVAL_S.
+
+    \b
+    Example:
+      NEWSDROP_LEASE_S=60 newsdrop reconcile
     """
     from worker.reconciler import reconcile as run_reconcile
     from worker.service import enqueue_stage
@@ -539,7 +543,12 @@ def upgrade(ctx: click.Context) -> None:
 @db.command()
 @click.pass_context
 def current(ctx: click.Context) -> None:
-    """Print the schema revision of the database and the latest one known."""
+    """Print the schema revision of the database and the latest one known.
+
+    \b
+    Example:
+      newsdrop db current
+    """
     from db import migrate
 
     rt = _runtime(ctx, migrate_schema=False)

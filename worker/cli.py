@@ -24,6 +24,12 @@ EXIT_UNAVAILABLE = 5  # database or broker unreachable
 log = logging.getLogger("newsdrop")
 
 
+class Unavailable(click.ClickException):
+    """The database (or broker) cannot be reached."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -45,7 +51,7 @@ def _runtime(ctx: click.Context, *, migrate_schema: bool = True) -> Any:
     try:
         return prepare(_settings(ctx), migrate_schema=migrate_schema)
     except OperationalError as exc:
-        raise click.ClickException(f"cannot reach the database: {exc.orig}") from exc
+        raise Unavailable(f"cannot reach the database: {exc.orig}") from exc
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from worker.cli import EXIT_FAILED, EXIT_NOT_FOUND, main
+from worker.cli import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, main
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_seed.txt"
 
@@ -68,3 +68,10 @@ def test_db_upgrade_creates_the_schema_on_the_embedded_default(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "newsdrop.db").exists()
     assert "revision" in result.output
+
+
+def test_an_unreachable_database_is_a_clear_error_with_its_exit_code():
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    result = CliRunner().invoke(main, ["--database-url", url, "articles"])
+    assert result.exit_code == EXIT_UNAVAILABLE
+    assert "cannot reach the database" in result.output

@@ -106,6 +106,9 @@ BOILERPLATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("call to action", r"\b(tell us what you think|leave a (comment|reply)|post a comment|"
          r"comments? (are|is) (closed|welcome)|join the (conversation|discussion)|"
          r"submission guidelines|reserve the right to)\b"),
+        ("comment policy", r"\b(comments?|comentários?|comentarios?|commentaires?|kommentare?|"
+         r"commenti|reacties)\b.{0,100}\b(moderat\w*|approv\w*|aprovad\w*|guidelines|"
+         r"respeito|respect|policy|rules|closed|règles|reglas|regeln)"),
         ("call to action", r"\b(write to|contact) (us|the author|the editor)\b|"
          r"\bletters to the editor\b|\bsend us (a|your)\b"),
         # adverts and page furniture
@@ -155,6 +158,19 @@ RELATED_HEADER = re.compile(
     r"leia (também|mais)|veja também|notícias relacionadas|"
     r"lees ook|meer nieuws|gerelateerd)\s*[:.…»>]*$",
     _I,
+)
+
+# The start of a comment section: whatever follows is readers' text, not the article.
+COMMENTS_HEADER = re.compile(
+    r"^(?:\d+\s+)?(?:comments?|responses?|replies|reactions|thoughts on\b.*|"
+    r"responses? to\b.*|reader comments|leave a (?:comment|reply)|post a comment|"
+    r"add (?:a|your) comment|show comments|view comments|join the (?:conversation|discussion)|"
+    r"kommentare?|commentaires?|comentarios?|comentários?|commenti|reacties)\b.{0,60}$",
+    _I,
+)
+# "jane_doe says:", "1. Bob wrote:": the author line of a reader comment.
+COMMENT_AUTHOR = re.compile(
+    r"^(?:\d{1,4}\.\s*)?\S.{0,40}\s(?:says|said|wrote|writes|commented|replied)\s*:?$", _I
 )
 
 # "Read more: <headline>": an inline link to another article, the headline is related.
@@ -237,14 +253,19 @@ READING_TIME = re.compile(
 
 # "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Jane Doe | Reuters", "Author: …"
 BYLINE = re.compile(
-    r"^(?i:by|written by|words by|story by|authors?|von|par|por|door)\s*:?\s+"
+    r"^(?i:by|written by|words by|story by|posted by|published by|authors?|von|par|por|door)"
+    r"\s*:?\s+"
     r"(?P<names>[^\W\d_][^.!?]{1,120}?)\s*$"
     r"|^(?P<names2>[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3})\s*[|,]\s*"
     r"(?:reuters|ap|afp|associated press|bloomberg|staff( writer| reporter)?|"
     r"correspondent|contributor|reporter|editor)\b",
     re.UNICODE,
 )
-BYLINE_PREFIX = re.compile(r"^(?:by|written by|words by|story by|author|authors)\s*:?\s+", _I)
+BYLINE_PREFIX = re.compile(
+    r"^(?:by|written by|words by|story by|posted by|published by|authors?|von|par|por|door)"
+    r"\s*:?\s+",
+    _I,
+)
 
 # Photo credits and captions: "(photo credit: X)", "Photo: X", "(AP Photo/X)",
 # "Credit... X", "Getty Images", "(Image: X)".

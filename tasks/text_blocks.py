@@ -54,16 +54,28 @@ CUE_MAX_WORDS = 40
 #: between body paragraphs (a wire service's standard paragraph, not a template)
 RECURRING_BODY_MIN_WORDS = 25
 
+#: items a sentence ending in ':' can introduce, and how long each may be
+LIST_MAX_ITEMS = 80
+LIST_ITEM_MAX_WORDS = 30
+_LIST_ITEM_KINDS = frozenset({"headline", "list", "short_sentence", "near", "dateline"})
 #: at most this many recognised junk lines are crossed to reach more prose
 BRIDGE_MAX_LINES = 15
 # Lines the body may be grown across: identified junk that says nothing about position.
 _BRIDGEABLE = frozenset({"cue", "known", "empty", "inline_related"})
+
+#: prose below a comment section header counts this much towards being the body
+COMMENTS_WEIGHT = 0.3
+#: a prose-less page's content must span at least this many lines to be kept
+MIN_FALLBACK_LINES = 3
+_CONTENT_KINDS = frozenset({"headline", "list", "short_sentence", "near", "listed", "good"})
 
 # Scores for finding the body: prose adds its length, everything else costs.
 _PENALTY = {
     "cue": -8.0,
     "known": -8.0,
     "related_header": -15.0,
+    "comments": -40.0,
+    "listed": 2.0,
     "inline_related": -4.0,
     "meta": -5.0,
     "empty": -1.0,
@@ -73,7 +85,19 @@ _PENALTY = {
     "short_sentence": 1.0,
 }
 
-_TAG = re.compile(r"</?[a-zA-Z!][^<>]{0,500}>")
+# Only real HTML tag names are stripped: "<The Palace>" in a dump is a title, not markup.
+_TAG = re.compile(
+    r"<!--.{0,2000}?-->|</?(?:a|abbr|article|aside|audio|b|blockquote|br|button|caption|center|"
+    r"cite|code|dd|div|dl|dt|em|figcaption|figure|font|footer|form|h[1-6]|header|hr|i|iframe|"
+    r"img|input|label|li|link|main|meta|nav|noscript|ol|option|p|picture|pre|s|script|section|"
+    r"select|small|source|span|strike|strong|style|sub|sup|svg|table|tbody|td|th|thead|time|"
+    r"tr|u|ul|video)(?:\s[^<>]{0,500})?/?>",
+    re.IGNORECASE,
+)
+# Scripts written without spaces between words (CJK, Thai): length counts in characters.
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+#: characters of an unspaced script that count as one word
+CHARS_PER_UNSPACED_WORD = 2
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
@@ -167,11 +191,17 @@ def classify_text(
     for line in lines:
         _measure(line, stops, max_line_chars, use_stops=language is not None)
         _first_look(line, max_line_chars)
+    _mark_introduced_lists(lines)
     _mark_appeals(lines)
     if known:
         _mark_known(lines, known, min_docs)
     start, end = _find_body(lines)
     start, end = _bridge(lines, start, end)
+    if end < start or not any(lines[i].kind == "good" for i in range(start, end + 1)):
+        start, end = _longest_content_run(lines)
+        for line in lines[start:end + 1]:
+            line.kind = "listed"
+            line.why = "content of a page without prose (the longest run no cue marks as junk)"
     _label_related_lists(lines, start, end)
     start = _skip_head_metadata(lines, start, end)
     _label_body(lines, start, end)
@@ -201,7 +231,7 @@ def _split(text: str) -> list[_Line]:
         clean = normalise_line(raw)
         lines.append(_Line(text=clean or raw.strip(), gap_before=gap))
         if not clean:
-            lines[-1].kind, lines[-1].why = "empty", "markup only, no text"
+            lines[-1].kind, lines[-1].why = "empty", "markup or invisible characters only"
         gap = False
     return lines
 
@@ -211,6 +241,9 @@ def _measure(line: _Line, stops: frozenset[str], max_chars: int, *, use_stops: b
     sample = line.text[:max_chars]
     tokens = words(sample)
     line.words = len(sample.split())
+    unspaced = len(_UNSPACED.findall(sample))
+    if unspaced:
+        line.words += unspaced // CHARS_PER_UNSPACED_WORD
     if use_stops:
         line.stop_share = sum(1 for t in tokens if t in stops) / len(tokens) if tokens else 0.0
     else:
@@ -237,6 +270,12 @@ def _first_look(line: _Line, max_chars: int) -> None:
         return
     if short and cues.INLINE_RELATED.match(text) and not line.terminal:
         line.kind, line.why = "inline_related", "a link to another article ('Read more: …')"
+        return
+    if line.words <= 16 and cues.COMMENTS_HEADER.match(text):
+        line.kind, line.why = "comments", "opens the comment section"
+        return
+    if line.words <= 10 and cues.COMMENT_AUTHOR.match(text):
+        line.kind, line.why = "cue", "a reader comment's author line"
         return
     if line.words <= 12 and cues.READING_TIME.match(text):
         line.kind, line.why = "reading_time", "states the reading time"
@@ -281,6 +320,22 @@ def _score(line: _Line) -> float:
     if line.kind in _META_KINDS:
         return _PENALTY["meta"]
     return _PENALTY.get(line.kind, -1.0)
+
+
+def _mark_introduced_lists(lines: list[_Line]) -> None:
+    """Items right below a sentence ending in ':' belong to it ("Tour dates:", "Ingredients:")."""
+    for i, line in enumerate(lines):
+        if line.kind not in ("good", "near", "short_sentence"):
+            continue
+        if not line.text.rstrip(cues.TRAILING_CLOSERS + " ").endswith(":"):
+            continue
+        for j in range(i + 1, min(len(lines), i + 1 + LIST_MAX_ITEMS)):
+            item = lines[j]
+            if j > i + 1 and item.gap_before:
+                break  # a blank line ends the list (the first item may follow one)
+            if item.kind not in _LIST_ITEM_KINDS or item.words > LIST_ITEM_MAX_WORDS:
+                break
+            item.kind, item.why = "listed", "an item of the list the sentence above introduces"
 
 
 def _mark_appeals(lines: list[_Line]) -> None:
@@ -332,13 +387,23 @@ def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int) -> No
 # Evidence from position
 # ---------------------------------------------------------------------------
 def _find_body(lines: list[_Line]) -> tuple[int, int]:
-    """Indices (inclusive) of the highest-scoring contiguous stretch: the article body."""
+    """Indices (inclusive) of the highest-scoring contiguous stretch: the article body.
+
+    A comment section header is a wall: the stretch never crosses it, and prose below
+    it (readers' comments) counts for less, so a long discussion cannot outweigh the
+    article it discusses.
+    """
     best, best_start, best_end = 0.0, 0, -1
     running, run_start = 0.0, 0
+    weight = 1.0
     for i, line in enumerate(lines):
+        if line.kind == "comments":
+            running, weight = 0.0, COMMENTS_WEIGHT
+            continue
         if running <= 0:
             running, run_start = 0.0, i
-        running += _score(line)
+        score = _score(line)
+        running += score * weight if score > 0 else score
         if running > best:
             best, best_start, best_end = running, run_start, i
     if best_end < 0:
@@ -346,9 +411,27 @@ def _find_body(lines: list[_Line]) -> tuple[int, int]:
     # trim junk at the edges of the stretch: it starts and ends on prose
     while best_start < best_end and lines[best_start].kind not in ("good", "near"):
         best_start += 1
-    while best_end > best_start and lines[best_end].kind not in ("good", "near", "short_sentence"):
+    while best_end > best_start and lines[best_end].kind not in ("good", "near",
+                                                                 "short_sentence", "listed"):
         best_end -= 1
     return best_start, best_end
+
+
+def _longest_content_run(lines: list[_Line]) -> tuple[int, int]:
+    """Fallback for pages without prose (a calendar, a results table): the longest run of
+    lines that no cue marks as junk."""
+    best = (len(lines), len(lines) - 1)
+    best_len = 0
+    run_start = None
+    for i, line in enumerate([*lines, None]):
+        content = line is not None and line.kind in _CONTENT_KINDS
+        if content and run_start is None:
+            run_start = i
+        if not content and run_start is not None:
+            if i - run_start > best_len:
+                best, best_len = (run_start, i - 1), i - run_start
+            run_start = None
+    return best if best_len >= MIN_FALLBACK_LINES else (len(lines), len(lines) - 1)
 
 
 def _bridge(lines: list[_Line], start: int, end: int) -> tuple[int, int]:
@@ -425,7 +508,7 @@ def _label_related_lists(lines: list[_Line], start: int, end: int) -> None:
             # prose resumes: the list is over (a list inside the body ends at a paragraph)
             if item.kind == "good" or (item.kind == "near" and start <= j <= end):
                 break
-            if item.kind == "related_header":
+            if item.kind in ("related_header", "comments"):
                 break
             if item.kind in ("headline", "list", "near", "short_sentence",
                              "inline_related") and _is_headline_text(item):
@@ -444,7 +527,7 @@ def _label_body(lines: list[_Line], start: int, end: int) -> None:
             i += 1
             continue
         kind = line.kind
-        if kind in ("good", "near", "short_sentence"):
+        if kind in ("good", "near", "short_sentence", "listed"):
             line.set(BlockLabel.BODY, line.why)
         elif kind == "list" and line.words >= 4 and line.stop_share > 0:
             line.set(BlockLabel.BODY, "a list item inside the body")
@@ -560,11 +643,15 @@ def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
 
 def _label_tail(lines: list[_Line], end: int) -> None:
     """Below the body: related links and credits keep their meaning, the rest is footer."""
+    in_comments = False
     for i in range(end + 1, len(lines)):
         line = lines[i]
+        in_comments = in_comments or line.kind == "comments"
         if line.label is not None:
             continue
-        if line.kind == "inline_related":
+        if in_comments:
+            line.set(BlockLabel.BOILERPLATE, f"in the comment section ({line.why or line.kind})")
+        elif line.kind == "inline_related":
             line.set(BlockLabel.RELATED, line.why)
         elif line.kind == "credit" and i <= end + 3:
             line.set(BlockLabel.CREDIT, line.why)

@@ -621,16 +621,23 @@ def _run_dict(r: Any) -> dict[str, Any]:
 
 
 def _print_article(a: dict[str, Any]) -> None:
+    """Every field of the extract contract (null shown as -), then the body."""
     for key in ("title", "subtitle", "authors", "published_at", "updated_at",
                 "reading_time_minutes", "image_caption", "photo_credit", "language",
-                "word_count", "url", "canonical_url", "site_name", "description", "tags",
-                "related", "extractor_version"):
+                "word_count"):
         value = a.get(key)
-        if value in (None, "", []):
-            continue
         if isinstance(value, list):
             value = "; ".join(str(v) for v in value)
-        click.echo(f"{key}: {value}")
+        click.echo(f"{key}: {'-' if value in (None, '') else value}")
+    for key in ("url", "canonical_url", "site_name", "description", "tags"):
+        if a.get(key) not in (None, "", []):  # stated by HTML pages only
+            value = a[key]
+            click.echo(f"{key}: {'; '.join(value) if isinstance(value, list) else value}")
+    related = a.get("related") or []
+    click.echo(f"related: {len(related)}")
+    for headline in related:
+        click.echo(f"  - {headline}")
+    click.echo(f"extractor_version: {a.get('extractor_version')}")
     click.echo(f"paragraphs: {len(a.get('paragraphs') or [])}")
     click.echo()
     click.echo(a.get("body") or "")

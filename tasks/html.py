@@ -34,6 +34,11 @@ _MIN_VOTE_CHARS = 25
 _MAX_LINK_DENSITY = 0.5
 # Ancestors a paragraph votes for, and the divider of its vote at each level.
 _VOTE_DIVIDERS = (1.0, 2.0, 6.0, 9.0, 12.0)
+# Score factor of a container inside a region whose markup says furniture: a comment
+# thread must hold several times the article's text to be taken for it.
+_UNLIKELY_FACTOR = 0.3
+# A <form> holding this much running text wraps the page (ASP.NET does), not a form.
+_FORM_TEXT_CHARS = 500
 # Text a caption/byline/date box can hold; a bigger box with such a class is a column.
 _MAX_ROLE_CHARS = 400
 # Bylines and datelines are short: a longer block in such a box is something else.
@@ -63,6 +68,8 @@ class _Node:
     para_chars: int = 0  # text of voting paragraphs in this subtree
     block: bool = False  # starts its own text block
     role_box: bool = False  # an inline element made a block by its role cue
+    unlikely: bool = False  # inside a region whose markup says furniture
+    furniture: tuple[str, str] | None = None  # (kind, reason) its own markup gives
 
 
 @dataclass(slots=True)
@@ -97,9 +104,10 @@ def html_to_cleaned(text: str, *, encoding: str = "utf-8", max_nodes: int = 200_
         raise EmptyDocument("the HTML page contains no visible text")
     _count_text(page)
     main = _choose_main(page)
-    blocks = _label(page, main, metadata)
+    evidence = _gather_evidence(page.nodes, _trusted_nodes(page.nodes, main), main.seed)
+    blocks = _label(page, main, evidence, metadata)
     if "published_at" not in metadata:
-        stated = _time_fallback(page, main)
+        stated = _time_fallback(page, evidence)
         if stated:
             metadata["published_at"] = stated
     return CleanedDoc(
@@ -185,6 +193,8 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
             raise TooLarge(f"the HTML page has more than {max_nodes:,} elements")
         idx = len(nodes)
         cues = f"{el.get('class') or ''} {el.get('id') or ''}".strip().lower()
+        if "-" in cues:
+            cues = sel.TAXONOMY_CLASS.sub(" ", cues).strip()
         nodes.append(
             _Node(
                 tag=tag,
@@ -240,36 +250,50 @@ def _is_hidden(el: etree._Element) -> bool:
 
 
 def _count_text(page: _Page) -> None:
-    """Fill text_chars/link_chars per subtree and paragraph votes per container."""
+    """Fill text sizes per subtree, furniture regions, and paragraph votes per container."""
     nodes = page.nodes
+    voters: list[_RawBlock] = []
     for number, block in enumerate(page.blocks):
         page.by_owner.setdefault(block.owner, []).append(number)
         node = nodes[block.owner]
         node.text_chars += len(block.text)
         node.link_chars += block.link_chars
+        if _votes(block, node):
+            node.para_chars += len(block.text)
+            voters.append(block)
     # children always come after their parent in the table: one reverse pass sums up
     for node in reversed(nodes):
         if node.parent >= 0:
             parent = nodes[node.parent]
             parent.text_chars += node.text_chars
             parent.link_chars += node.link_chars
-    for block in page.blocks:
-        size = len(block.text)
-        if size < _MIN_VOTE_CHARS or block.link_chars > size * _MAX_LINK_DENSITY:
-            continue
-        if nodes[block.owner].tag not in sel.PARAGRAPH_TAGS:
-            continue
-        vote = 1.0 + len(_COMMAS.findall(block.text)) + min(size / 100.0, 3.0)
-        nodes[block.owner].para_chars += size
+            parent.para_chars += node.para_chars
+    for node in nodes:
+        node.furniture = _furniture_cue(node)
+        # inside a region whose markup says furniture (comments, related, sidebar…)
+        node.unlikely = (node.parent >= 0 and nodes[node.parent].unlikely) or (
+            node.tag not in ("html", "body") and node.furniture is not None
+        )
+    for block in voters:
+        vote = 1.0 + len(_COMMAS.findall(block.text)) + min(len(block.text) / 100.0, 3.0)
+        if nodes[block.owner].unlikely:
+            vote *= _UNLIKELY_FACTOR  # comments must not lift the page wrapper above the text
         ancestor = nodes[block.owner].parent
         for divider in _VOTE_DIVIDERS:
             if ancestor < 0:
                 break
             nodes[ancestor].votes += vote / divider
             ancestor = nodes[ancestor].parent
-    for node in reversed(nodes):
-        if node.parent >= 0:
-            nodes[node.parent].para_chars += node.para_chars
+
+
+def _votes(block: _RawBlock, owner: _Node) -> bool:
+    """Whether a block is running text that votes for its containers."""
+    size = len(block.text)
+    return (
+        size >= _MIN_VOTE_CHARS
+        and block.link_chars <= size * _MAX_LINK_DENSITY
+        and owner.tag in sel.PARAGRAPH_TAGS
+    )
 
 
 def _link_density(node: _Node) -> float:
@@ -317,7 +341,8 @@ def _choose_main(page: _Page) -> _Main:
     scores: dict[int, float] = {}
     for idx, node in enumerate(nodes):
         if node.votes > 0:
-            scores[idx] = (node.votes + _prior(node)) * (1.0 - _link_density(node))
+            score = (node.votes + _prior(node)) * (1.0 - _link_density(node))
+            scores[idx] = score * _UNLIKELY_FACTOR if node.unlikely and score > 0 else score
     if not scores:
         return _Main({0}, 0, 0.0)
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
@@ -411,16 +436,22 @@ def _gather_evidence(nodes: list[_Node], trusted: set[int], seed: int) -> _Evide
     wrapper_chars = max(1, nodes[seed].para_chars // 2)
     furniture: list[tuple[str, str] | None] = []
     role: list[tuple[BlockLabel, str] | None] = []
+    in_seed: list[bool] = []
     for idx, node in enumerate(nodes):
+        in_seed.append(idx == seed or (node.parent >= 0 and in_seed[node.parent]))
         if idx in trusted:
             furniture.append(None)
             role.append(None)
             continue
         inherited = node.parent >= 0 and node.parent not in trusted
-        # a wrapper holding most of the article's paragraphs is not furniture, whatever
-        # its class says ("paywall" around locked text, "tag-…" per-post classes)
-        holds_text = node.para_chars >= wrapper_chars and node.tag not in sel.BOILERPLATE_TAGS
-        own = None if holds_text else _furniture_cue(node)
+        # a wrapper inside the best container holding most of its paragraphs is not
+        # furniture, whatever its class says ("paywall" around the locked text)
+        holds_text = (
+            in_seed[idx]
+            and node.para_chars >= wrapper_chars
+            and node.tag not in sel.BOILERPLATE_TAGS
+        )
+        own = None if holds_text else node.furniture
         furniture.append(own or (furniture[node.parent] if inherited else None))
         # a role cue names a small box (a byline, a caption), never a whole column
         own_role = _role_cue(node) if node.text_chars <= _MAX_ROLE_CHARS else None
@@ -438,17 +469,26 @@ def _furniture_cue(node: _Node) -> tuple[str, str] | None:
     if node.cues and sel.RELATED_CUES.search(node.cues):
         # checked first: a related list is often also an <aside> or a "sidebar"
         return ("related", f"related cue on {_describe(node)}")
-    if node.tag in sel.BOILERPLATE_TAGS:
+    if node.tag in sel.BOILERPLATE_TAGS and not (
+        node.tag == "form" and node.para_chars >= _FORM_TEXT_CHARS
+    ):
         return ("boilerplate", f"inside <{node.tag}>")
     if node.tag == "header":
         return ("header", "inside <header>")
     if node.role in sel.BOILERPLATE_ROLES:
         return ("boilerplate", f'inside role="{node.role}"')
     if node.cues:
-        for kind, pattern in sel.BOILERPLATE_CUES:
-            if pattern.search(node.cues):
-                return ("boilerplate", f"{kind} cue on {_describe(node)}")
+        match = _FURNITURE.search(node.cues)
+        if match and match.lastgroup:
+            kind = sel.BOILERPLATE_CUES[int(match.lastgroup[1:])][0]
+            return ("boilerplate", f"{kind} cue on {_describe(node)}")
     return None
+
+
+# All furniture cues in one pattern (one scan per class string); group gN is cue N.
+_FURNITURE = re.compile(
+    "|".join(f"(?P<g{n}>{pattern.pattern})" for n, (_, pattern) in enumerate(sel.BOILERPLATE_CUES))
+)
 
 
 def _role_cue(node: _Node) -> tuple[BlockLabel, str] | None:
@@ -488,11 +528,12 @@ def _in_main(nodes: list[_Node], chosen: set[int]) -> list[bool]:
     return inside
 
 
-def _label(page: _Page, main: _Main, metadata: dict[str, object]) -> list[Block]:
+def _label(
+    page: _Page, main: _Main, evidence: _Evidence, metadata: dict[str, object]
+) -> list[Block]:
     """Label every block with the evidence for its label."""
     nodes = page.nodes
     chosen, top_score = main.chosen, main.score
-    evidence = _gather_evidence(nodes, _trusted_nodes(nodes, main), main.seed)
     inside = _in_main(nodes, chosen)
     title_block = _title_block(page, inside, metadata.get("title"))
     main_desc = ", ".join(_describe(nodes[c]) for c in sorted(chosen))
@@ -588,10 +629,9 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"\w+", text.casefold()))
 
 
-def _time_fallback(page: _Page, main: _Main) -> str | None:
+def _time_fallback(page: _Page, evidence: _Evidence) -> str | None:
     """Publication date from a <time datetime> that is not in furniture or a teaser."""
     nodes = page.nodes
-    evidence = _gather_evidence(nodes, _trusted_nodes(nodes, main), main.seed)
     for idx, value in page.times:
         furniture = evidence.furniture[idx]
         if furniture and furniture[0] != "header":

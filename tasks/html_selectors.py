@@ -92,10 +92,18 @@ BOILERPLATE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
                               r"(?:^|[\s_-])rail(?:$|[\s_-])")),
     # "tag-foo" alone is a per-post class (WordPress), not a tag list
     ("tags", re.compile(r"(?:^|[\s_-])tags(?:$|[\s_-])|(?:^|[\s_-])tag(?:$|\s)|"
-                        r"tag-?(?:list|links|cloud|box)|keywords|topics")),
+                        r"tag-?(?:list|links|cloud|box)|keywords(?:$|\s)|topics(?:$|\s)")),
     ("hidden", re.compile(r"(?:^|[\s_-])(?:hidden|visually-?hidden|sr-only|screen-?reader"
                           r"|offscreen|print-only)(?:$|[\s_-])")),
 )  # fmt: skip
+
+# Per-post classes content systems put on the article element ("category-sport",
+# "tag-social-media", "topics-ipos"): they name the post's taxonomy, not the box's role,
+# so they are removed before any cue is matched.
+TAXONOMY_CLASS = re.compile(
+    r"(?:^|\s)(?:tag|category|topics?|post_tag|format|status|type|postid)-"
+    r"(?!(?:list|links|cloud|box|wrap|container)(?:$|[\s_-]))\S+"
+)
 
 # Class/id cues that mark a single block as something other than body text.
 CAPTION_CUES = re.compile(r"caption|figcaption|wp-caption-text|image-?desc|photo-?desc")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy import ColumnElement, Select, Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -31,6 +31,7 @@ class ArticleFilter:
     language: str | None = None
     limit: int | None = 50
     offset: int = 0
+    status: str | None = None  # the document's status, e.g. done, queued (being reprocessed)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -39,20 +40,29 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def filtered_articles(f: ArticleFilter) -> Select:  # type: ignore[type-arg]
-    stmt = select(Article, Document).join(Document, Document.id == Article.document_id)
+def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
+    """The WHERE terms of `f` over `articles` joined to `documents` (no limit or order)."""
+    terms: list[ColumnElement[bool]] = []
     if f.since:
-        stmt = stmt.where(Article.published_at >= f.since)
+        terms.append(Article.published_at >= f.since)
     if f.until:
         # an --until date includes that whole day
         bound = f.until + "T99" if len(f.until) == 10 else f.until
-        stmt = stmt.where(Article.published_at <= bound)
+        terms.append(Article.published_at <= bound)
     if f.author:
-        stmt = stmt.where(func.lower(cast(Article.authors, Text)).contains(f.author.lower()))
+        terms.append(func.lower(cast(Article.authors, Text)).contains(f.author.lower()))
     if f.site:
-        stmt = stmt.where(func.lower(Article.site_name).contains(f.site.lower()))
+        terms.append(func.lower(Article.site_name).contains(f.site.lower()))
     if f.language:
-        stmt = stmt.where(Article.language == f.language)
+        terms.append(Article.language == f.language)
+    if f.status:
+        terms.append(Document.status == DocumentStatus(f.status))
+    return terms
+
+
+def filtered_articles(f: ArticleFilter) -> Select:  # type: ignore[type-arg]
+    stmt = select(Article, Document).join(Document, Document.id == Article.document_id)
+    stmt = stmt.where(*article_conditions(f))
     stmt = stmt.order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
     if f.offset:
         stmt = stmt.offset(f.offset)
@@ -221,3 +231,53 @@ def reprocess_candidates(session: Session, *, since: datetime | None = None,
         stmt = stmt.join(Article, Article.document_id == Document.id).where(
             Article.extractor_version != not_extracted_by)
     return list(session.scalars(stmt.order_by(Document.id)))
+
+
+def stage_durations(session: Session, since: timedelta = timedelta(minutes=15),
+                    sample: int = 5000) -> dict[str, dict[str, float | int | None]]:
+    """Running time per stage (count, avg and p95 ms) of runs finished in the window."""
+    rows = session.execute(
+        select(StageRun.stage, StageRun.duration_ms)
+        .where(StageRun.finished_at >= utcnow() - since, StageRun.duration_ms.is_not(None))
+        .order_by(StageRun.finished_at.desc()).limit(sample)
+    ).all()
+    per_stage: dict[str, list[float]] = {s.value: [] for s in Stage}
+    for stage, ms in rows:
+        per_stage[Stage(stage).value].append(float(ms))
+    out: dict[str, dict[str, float | int | None]] = {}
+    for stage, values in per_stage.items():
+        values.sort()
+        out[stage] = {
+            "runs": len(values),
+            "avg_ms": round(sum(values) / len(values), 1) if values else None,
+            "p95_ms": _pct(values, 0.95) if values else None,
+        }
+    return out
+
+
+def stage_duration_histogram(session: Session, buckets_ms: Sequence[int]
+                             ) -> dict[str, dict[str, Any]]:
+    """Every finished stage run so far, bucketed by running time (cumulative, as Prometheus
+    histograms are): {stage: {"buckets": [(le_ms, count)…], "count": n, "sum_ms": total}}."""
+    columns = [func.sum(case((StageRun.duration_ms <= b, 1), else_=0)) for b in buckets_ms]
+    rows = session.execute(
+        select(StageRun.stage, func.count(), func.sum(StageRun.duration_ms), *columns)
+        .where(StageRun.duration_ms.is_not(None))
+        .group_by(StageRun.stage)
+    ).all()
+    out: dict[str, dict[str, Any]] = {
+        s.value: {"buckets": [(b, 0) for b in buckets_ms], "count": 0, "sum_ms": 0}
+        for s in Stage}
+    for stage, count, total, *counts in rows:
+        out[Stage(stage).value] = {
+            "buckets": [(b, int(n or 0)) for b, n in zip(buckets_ms, counts, strict=True)],
+            "count": int(count), "sum_ms": int(total or 0)}
+    return out
+
+
+def stage_run_counts(session: Session) -> dict[tuple[str, str], int]:
+    """Stage runs so far per (stage, state): retries are the runs in state `retrying`."""
+    rows = session.execute(
+        select(StageRun.stage, StageRun.state, func.count())
+        .group_by(StageRun.stage, StageRun.state))
+    return {(Stage(stage).value, StageState(state).value): n for stage, state, n in rows}

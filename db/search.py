@@ -1,0 +1,218 @@
+"""Full-text search over articles: title, subtitle and body, ranked, with a snippet.
+
+SQLite uses the FTS5 table `articles_fts` (bm25 with title weighted above subtitle above
+body, `snippet()` for the excerpt); PostgreSQL the generated `articles.search_vector`
+(weights A/B/C, `ts_rank`, `ts_headline`).
+
+User text is never handed to the FTS syntax. It is cut at whitespace into terms and every
+term becomes a quoted phrase, so `NEAR`, `AND`, `OR`, `NOT`, `*`, `-`, `^`, `:`, quotes and
+parentheses are searched as the words they contain (or ignored when they contain none):
+`"foo-bar"` finds "foo bar", `don't` finds "don't". All terms must match (AND). A query
+with no letter or digit at all cannot match anything and is rejected with
+`InvalidQuery`, whose message is meant for the person who typed it.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.orm import Session
+
+from db.models import Article, Document
+from db.queries import ArticleFilter, article_conditions
+from tasks.errors import PermanentError
+
+#: queries longer than this are refused: no one types them, and each term costs a lookup
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 32
+MAX_LIMIT = 1000
+#: column weights for SQLite's bm25 (title, subtitle, body); PostgreSQL's A/B/C weights
+#: (1.0, 0.4, 0.2 by default) give the same order
+BM25_WEIGHTS = (10.0, 4.0, 1.0)
+SNIPPET_TOKENS = 16
+
+# Private-use sentinels mark highlighted terms inside the database's snippet; they are
+# turned into <mark>…</mark> once the surrounding text has been HTML-escaped.
+_START, _END = "\ue000", "\ue001"
+_ELLIPSIS = "…"
+_FTS_TABLE = table("articles_fts", column("rowid"))
+
+
+class InvalidQuery(PermanentError):
+    """A search query that cannot be run as given; `message` says why."""
+
+    kind = "invalid_query"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    article_id: int
+    document_id: int
+    title: str | None
+    published_at: str | None
+    authors: list[Any]
+    site_name: str | None
+    language: str | None
+    url: str | None
+    #: higher is better, on both databases (SQLite's bm25 is negated)
+    score: float
+    #: raw excerpt with the sentinel marks; see `snippet` and `snippet_parts`
+    raw_snippet: str
+
+    @property
+    def snippet(self) -> str:
+        """The excerpt as HTML-safe text, matched words wrapped in <mark>…</mark>."""
+        return "".join(f"<mark>{html.escape(t)}</mark>" if hit else html.escape(t)
+                       for t, hit in self.snippet_parts())
+
+    def snippet_parts(self) -> list[tuple[str, bool]]:
+        """The excerpt as (text, highlighted) pieces, for terminals and other renderers."""
+        parts: list[tuple[str, bool]] = []
+        for i, chunk in enumerate(self.raw_snippet.split(_START)):
+            if i == 0:
+                if chunk:
+                    parts.append((chunk, False))
+                continue
+            marked, _, rest = chunk.partition(_END)
+            if marked:
+                parts.append((marked, True))
+            if rest:
+                parts.append((rest, False))
+        return parts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.document_id, "article_id": self.article_id, "title": self.title,
+            "published_at": self.published_at, "authors": self.authors,
+            "site_name": self.site_name, "language": self.language, "url": self.url,
+            "score": round(self.score, 6), "snippet": self.snippet,
+        }
+
+
+def _is_word_char(ch: str) -> bool:
+    # what SQLite's unicode61 tokenizer keeps as part of a token: letters, digits, private use
+    cat = unicodedata.category(ch)
+    return cat[0] in "LN" or cat == "Co"
+
+
+def query_terms(query: str) -> list[str]:
+    """The whitespace-separated terms of `query` that hold a letter or digit.
+
+    Control characters and lone surrogates (which no database accepts as text) count as
+    whitespace. Raises `InvalidQuery` when nothing searchable is left.
+    """
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidQuery(f"search query too long ({len(query)} characters; "
+                           f"at most {MAX_QUERY_CHARS})")
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in query)
+    terms = [t for t in cleaned.split() if any(_is_word_char(c) for c in t)]
+    if not terms:
+        raise InvalidQuery("search query has no words to look for; "
+                           "type at least one letter or digit")
+    if len(terms) > MAX_TERMS:
+        raise InvalidQuery(f"search query has {len(terms)} words; at most {MAX_TERMS}")
+    return terms
+
+
+def fts5_query(query: str) -> str:
+    """`query` as an FTS5 expression: every term a quoted phrase, all required."""
+    return _fts5_expression(query_terms(query))
+
+
+def _fts5_expression(terms: list[str]) -> str:
+    # inside an FTS5 string only the double quote is special, and doubling escapes it
+    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def search(session: Session, query: str, *, filters: ArticleFilter | None = None,
+           limit: int = 20, offset: int = 0) -> list[SearchHit]:
+    """Articles matching every word of `query`, best first, within `filters`.
+
+    `filters.limit` and `filters.offset` are ignored: `limit` and `offset` page the hits.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    if offset < 0:
+        raise InvalidQuery(f"offset must be 0 or more, not {offset}")
+    f = filters or ArticleFilter()
+    terms = query_terms(query)
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        rows = _sqlite(session, terms, f, limit, offset)
+    elif dialect == "postgresql":
+        rows = _postgres(session, terms, f, limit, offset)
+    else:  # pragma: no cover - only the two supported databases have an index
+        raise InvalidQuery(f"full-text search is not available on {dialect}")
+    return [
+        SearchHit(article_id=a.id, document_id=a.document_id, title=a.title,
+                  published_at=a.published_at, authors=list(a.authors or []),
+                  site_name=a.site_name, language=a.language, url=a.url,
+                  score=float(score), raw_snippet=snippet or "")
+        for a, score, snippet in rows
+    ]
+
+
+def _sqlite(session: Session, terms: list[str], f: ArticleFilter, limit: int,
+            offset: int) -> list[Any]:
+    fts = literal_column("articles_fts")  # the table name, as FTS5's functions want it
+    match = _fts5_expression(terms)
+    # bm25() is lower-is-better; negate it so every caller sorts the same way
+    score = (-func.bm25(fts, *BM25_WEIGHTS)).label("score")
+    snippet = func.snippet(fts, -1, _START, _END, _ELLIPSIS, SNIPPET_TOKENS).label("snippet")
+    stmt = (
+        select(Article, score, snippet)
+        .select_from(_FTS_TABLE)
+        .join(Article, Article.id == _FTS_TABLE.c.rowid)
+        .join(Document, Document.id == Article.document_id)
+        .where(fts.op("MATCH")(bindparam("fts_query", match)))
+        .where(and_(true(), *article_conditions(f)))
+        .order_by(literal_column("score").desc(), Article.id.desc())
+        .limit(limit).offset(offset)
+    )
+    return list(session.execute(stmt).all())
+
+
+def _postgres(session: Session, terms: list[str], f: ArticleFilter, limit: int,
+              offset: int) -> list[Any]:
+    # one phrase per term, all required: the same meaning as the FTS5 expression
+    tsquery = None
+    for i, term in enumerate(terms):
+        phrase = func.phraseto_tsquery("simple", bindparam(f"term_{i}", term))
+        tsquery = phrase if tsquery is None else tsquery.op("&&")(phrase)
+    vector = literal_column("articles.search_vector")
+    score = func.ts_rank(vector, tsquery, type_=Float).label("score")
+    hits = (
+        select(Article.id.label("id"), score)
+        .join(Document, Document.id == Article.document_id)
+        .where(vector.op("@@")(tsquery))
+        .where(and_(true(), *article_conditions(f)))
+        .order_by(literal_column("score").desc(), Article.id.desc())
+        .limit(limit).offset(offset)
+        .subquery()
+    )
+    # ts_headline re-parses the body: run it only on the page of hits
+    options = (f"StartSel={_START}, StopSel={_END}, MaxWords=30, MinWords=12, "
+               f"ShortWord=2, MaxFragments=2, FragmentDelimiter=\" {_ELLIPSIS} \"")
+    snippet = func.ts_headline("simple", func.coalesce(Article.body, ""), tsquery,
+                               bindparam("headline_options", options)).label("snippet")
+    stmt = (
+        select(Article, hits.c.score, snippet)
+        .join(hits, hits.c.id == Article.id)
+        .order_by(hits.c.score.desc(), Article.id.desc())
+    )
+    return list(session.execute(stmt).all())
+

@@ -74,70 +74,105 @@ ANY_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
 # ---------------------------------------------------------------------------
 # Calls to action, navigation and site furniture. A line matching one of these
 # is boilerplate unless it is long prose (see text_blocks: long lines need two cues).
+#
+# Each entry is (name, triggers, pattern). Patterns are written in lowercase and run
+# on the lowercased line; an unanchored pattern runs only if one of its trigger
+# substrings occurs in the line, which keeps the per-line cost of ~30 patterns low.
 # ---------------------------------------------------------------------------
-BOILERPLATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(rx, _I))
-    for name, rx in (
-        # sharing and following: "Share this", "Follow us on Twitter", "Join our Facebook page"
-        ("share prompt", r"^(share|tweet|e-?mail|print|pin|whatsapp)( this| on| article| story|$)"),
-        ("share prompt", r"\b(share|tweet) (this|the) (article|story|post|page)\b"),
-        (
-            "follow prompt",
-            r"\b(follow|join|like|find|connect with) (us|our|me)\b.{0,40}"
-            r"\b(facebook|twitter|instagram|linkedin|youtube|telegram|whatsapp|page|channel)\b",
-        ),
-        ("follow prompt", r"^(follow|like) (us|@)"),
-        # subscriptions, newsletters, accounts, paywalls
-        ("subscription pitch", r"\b(subscribe|subscribing|subscription)\b.{0,60}\b(now|today|"
-         r"to|for|newsletter|free|here|our)\b"),
-        ("subscription pitch", r"\bsign (up|in)\b.{0,50}\b(newsletter|free|account|now|today|"
-         r"here|for|to)\b|^sign (up|in)\b"),
-        ("subscription pitch", r"\bnewsletters?\b.{0,40}\b(sign|subscribe|inbox|email|free|"
-         r"daily|weekly|get)\b|\b(get|our|daily|weekly)\b.{0,30}\bnewsletters?\b"),
-        ("subscription pitch", r"\b(already a (subscriber|member)|log ?in|create (an|your) "
-         r"account|register (now|for|to)|become a (member|subscriber|supporter))\b"),
-        ("paywall appeal", r"\b(support (our|independent|quality) journalism|make a "
-         r"(contribution|donation)|donate (now|today)|(please )?consider (supporting|"
-         r"subscribing|a donation)|we ask you to|ads?-free|ad-free|premium (content|section|"
-         r"plus|membership|access)|exclusive content|paywall|unlimited (digital )?access|"
-         r"for just [$€£]|[$€£] ?\d+(\.\d\d)? (a|per) (month|week|year))\b"),
-        ("call to action", r"\b(click|tap) here\b|\bclick (to|for|the)\b|>>\s*$"),
-        ("call to action", r"^(download|get) (the|our) (app|free)\b|\bdownload (our|the) app\b"),
-        ("call to action", r"\b(tell us what you think|leave a (comment|reply)|post a comment|"
-         r"comments? (are|is) (closed|welcome)|join the (conversation|discussion)|"
-         r"submission guidelines|reserve the right to)\b"),
-        ("comment policy", r"\b(comments?|comentários?|comentarios?|commentaires?|kommentare?|"
-         r"commenti|reacties)\b.{0,100}\b(moderat\w*|approv\w*|aprovad\w*|guidelines|"
-         r"respeito|respect|policy|rules|closed|règles|reglas|regeln)"),
-        ("call to action", r"\b(write to|contact) (us|the author|the editor)\b|"
-         r"\bletters to the editor\b|\bsend us (a|your)\b"),
-        # adverts and page furniture
-        ("advert", r"^(advertisement|advert|sponsored( content| links?)?|promoted( content)?|"
-         r"ad|ads|paid (content|post|partner)|partner content|anzeige|publicidad|"
-         r"publicité|pubblicità)\s*:?$"),
-        ("advert", r"^continue reading\b|\bcontinue reading (the|below|this)\b|^story continues"),
-        ("advert", r"^(supported|presented|sponsored|brought to you) by\b"),
-        ("cookie notice", r"\bcookies?\b.{0,80}\b(use|accept|consent|policy|settings|"
-         r"experience|agree)\b|\b(we|this (site|website)) uses? cookies\b"),
-        ("legal footer", r"(©|\(c\)|copyright\b).{0,80}(\d{4}|rights|reserved)|"
-         r"\ball rights reserved\b|\b(terms (of|and) (use|service|conditions)|privacy "
-         r"(policy|notice|statement)|cookie policy|accessibility statement|site ?map)\b"),
-        ("navigation", r"^(home|menu|search|skip to (main )?content|back to top|top|next|"
-         r"previous|prev|older|newer|more|close|open|toggle navigation|main menu|"
-         r"sections?|browse all posts?|view (all|more)( articles| posts| stories)?)\b.{0,20}$"),
-        ("navigation", r"^(previous|next)( post| article| story| page)?\s*[:»«›‹\-–]|"
-         r"[«‹]\s*previous|next\s*[»›]|^post navigation$"),
-        ("navigation", r"^(tags?|topics?|categories|filed under|posted in)\s*:"),
-        ("media prompt", r"^(watch|listen|play|video|audio|gallery|photos?|slideshow)"
-         r"( now| video| live| the video| more)?\s*:?$|^(watch|listen)\s*:"),
-        ("media prompt", r"\b(your browser does not support|enable javascript|"
-         r"javascript (is )?(disabled|required))\b"),
-        ("engagement prompt", r"^(was this (article|story) (helpful|useful)|"
-         r"(did you|do you) (like|enjoy) this|rate this|report an? (error|typo|"
-         r"correction)|see (all|more) (comments|stories))\b"),
-        ("be the first", r"^be the first to (know|comment|hear|see)\b"),
-    )
+_ALWAYS = ("",)
+_BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    # sharing and following: "Share this", "Follow us on Twitter", "Join our Facebook page"
+    ("share prompt", _ALWAYS,
+     r"^(share|tweet|e-?mail|print|pin|whatsapp)( this| on| article| story|$)"),
+    ("share prompt", ("share", "tweet"), r"\b(share|tweet) (this|the) (article|story|post|page)\b"),
+    ("follow prompt", (" us", " our", " me"),
+     r"\b(follow|join|like|find|connect with) (us|our|me)\b.{0,40}"
+     r"\b(facebook|twitter|instagram|linkedin|youtube|telegram|whatsapp|page|channel)\b"),
+    ("follow prompt", _ALWAYS, r"^(follow|like) (us|@)"),
+    # subscriptions, newsletters, accounts, paywalls
+    ("subscription pitch", ("subscri",),
+     r"\b(subscribe|subscribing|subscription)\b.{0,60}\b(now|today|to|for|newsletter|free|"
+     r"here|our)\b"),
+    ("subscription pitch", ("sign ",),
+     r"\bsign (up|in)\b.{0,50}\b(newsletter|free|account|now|today|here|for|to)\b|"
+     r"^sign (up|in)\b"),
+    ("subscription pitch", ("newsletter",),
+     r"\bnewsletters?\b.{0,40}\b(sign|subscribe|inbox|email|free|daily|weekly|get)\b|"
+     r"\b(get|our|daily|weekly)\b.{0,30}\bnewsletters?\b"),
+    ("subscription pitch", ("already", "log", "account", "register", "become a"),
+     r"\b(already a (subscriber|member)|log ?in|create (an|your) account|register (now|for|to)|"
+     r"become a (member|subscriber|supporter))\b"),
+    ("paywall appeal", ("support", "contribut", "donat", "consider", "ask you", "ad", "premium",
+                        "exclusive", "paywall", "unlimited", "$", "€", "£"),
+     r"\b(support (our|independent|quality) journalism|make a (contribution|donation)|"
+     r"donate (now|today)|(please )?consider (supporting|subscribing|a donation)|"
+     r"we ask you to|ads?-free|premium (content|section|plus|membership|access)|"
+     r"exclusive content|paywall|unlimited (digital )?access)\b|for just [$€£]|"
+     r"[$€£] ?\d+(\.\d\d)? (a|per) (month|week|year)\b"),
+    # calls to action and reader engagement
+    ("call to action", ("click", "tap ", ">>"),
+     r"\b(click|tap) here\b|\bclick (to|for|the)\b|>>\s*$"),
+    ("call to action", ("app", "free"),
+     r"^(download|get) (the|our) (app|free)\b|\bdownload (our|the) app\b"),
+    ("call to action", ("tell us", "leave a", "comment", "join the", "guidelines", "reserve"),
+     r"\b(tell us what you think|leave a (comment|reply)|post a comment|"
+     r"comments? (are|is) (closed|welcome)|join the (conversation|discussion)|"
+     r"submission guidelines|reserve the right to)\b"),
+    ("comment policy", ("comment", "coment", "komment", "reacties"),
+     r"\b(comments?|comentários?|comentarios?|commentaires?|kommentare?|commenti|reacties)\b"
+     r".{0,100}\b(moderat\w*|approv\w*|aprovad\w*|guidelines|respeito|respect|policy|rules|"
+     r"closed|règles|reglas|regeln)"),
+    ("call to action", ("write to", "contact", "letters to", "send us"),
+     r"\b(write to|contact) (us|the author|the editor)\b|\bletters to the editor\b|"
+     r"\bsend us (a|your)\b"),
+    ("engagement prompt", _ALWAYS,
+     r"^(was this (article|story) (helpful|useful)|(did you|do you) (like|enjoy) this|"
+     r"rate this|report an? (error|typo|correction)|see (all|more) (comments|stories))\b"),
+    ("be the first", _ALWAYS, r"^be the first to (know|comment|hear|see)\b"),
+    # adverts and page furniture
+    ("advert", _ALWAYS,
+     r"^(advertisement|advert|sponsored( content| links?)?|promoted( content)?|ad|ads|"
+     r"paid (content|post|partner)|partner content|anzeige|publicidad|publicité|pubblicità)"
+     r"\s*:?$"),
+    ("advert", ("continu",), r"^continue reading\b|\bcontinue reading (the|below|this)\b"),
+    ("advert", _ALWAYS, r"^story continues|^(supported|presented|sponsored|brought to you) by\b"),
+    ("cookie notice", ("cookie",),
+     r"\bcookies?\b.{0,80}\b(use|accept|consent|policy|settings|experience|agree)\b|"
+     r"\b(we|this (site|website)) uses? cookies\b"),
+    ("legal footer", ("©", "(c)", "copyright", "rights", "terms", "privacy", "cookie policy",
+                      "accessibility", "site"),
+     r"(©|\(c\)|copyright\b).{0,80}(\d{4}|rights|reserved)|\ball rights reserved\b|"
+     r"\b(terms (of|and) (use|service|conditions)|privacy (policy|notice|statement)|"
+     r"cookie policy|accessibility statement|site ?map)\b"),
+    ("navigation", _ALWAYS,
+     r"^(home|menu|search|skip to (main )?content|back to top|top|next|previous|prev|older|"
+     r"newer|more|close|open|toggle navigation|main menu|sections?|browse all posts?|"
+     r"view (all|more)( articles| posts| stories)?)\b.{0,20}$"),
+    ("navigation", _ALWAYS,
+     r"^(previous|next)( post| article| story| page)?\s*[:»«›‹\-–]|^post navigation$|"
+     r"^(tags?|topics?|categories|filed under|posted in)\s*:"),
+    ("navigation", ("previous", "next"), r"[«‹]\s*previous|next\s*[»›]"),
+    ("media prompt", _ALWAYS,
+     r"^(watch|listen|play|video|audio|gallery|photos?|slideshow)"
+     r"( now| video| live| the video| more)?\s*:?$|^(watch|listen)\s*:"),
+    ("media prompt", ("browser", "javascript"),
+     r"\b(your browser does not support|enable javascript|javascript (is )?(disabled|required))\b"),
 )
+
+BOILERPLATE_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (name, triggers, re.compile(rx)) for name, triggers, rx in _BOILERPLATE_CUES
+)
+
+
+def boilerplate_hits(text: str) -> list[str]:
+    """Names of the boilerplate cues a line matches (case-insensitive)."""
+    low = text.lower()
+    return [
+        name
+        for name, triggers, rx in BOILERPLATE_PATTERNS
+        if any(t in low for t in triggers) and rx.search(low)
+    ]
+
 
 # Headers that open a list of other articles ("Related", "Read more", "More stories").
 # Matched only on short lines; what follows them, until prose resumes, is related.

@@ -289,7 +289,7 @@ def _first_look(line: _Line, max_chars: int) -> None:
     if line.words <= 16 and is_dateline(text):
         line.kind, line.why = "dateline", "mostly a date"
         return
-    hits = [name for name, rx in cues.BOILERPLATE_PATTERNS if rx.search(text)]
+    hits = cues.boilerplate_hits(text)
     if hits and (short or len(hits) >= 2):
         line.kind, line.why = "cue", f"{hits[0]} ({', '.join(sorted(set(hits)))})"
         return

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -192,9 +193,7 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
         if len(nodes) >= max_nodes:
             raise TooLarge(f"the HTML page has more than {max_nodes:,} elements")
         idx = len(nodes)
-        cues = f"{el.get('class') or ''} {el.get('id') or ''}".strip().lower()
-        if "-" in cues:
-            cues = sel.TAXONOMY_CLASS.sub(" ", cues).strip()
+        cues = _cues(el.get("class") or "", el.get("id") or "")
         nodes.append(
             _Node(
                 tag=tag,
@@ -231,6 +230,13 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
         stack.extend((_ENTER, child, idx) for child in reversed(el))
     flush()
     return page
+
+
+@lru_cache(maxsize=8192)
+def _cues(classes: str, ident: str) -> str:
+    """Lowercased "class id" string without per-post taxonomy classes."""
+    cues = f"{classes} {ident}".strip().lower()
+    return sel.TAXONOMY_CLASS.sub(" ", cues).strip() if "-" in cues else cues
 
 
 def _is_role_box(tag: str, cues: str) -> bool:
@@ -466,7 +472,8 @@ def _describe(node: _Node) -> str:
 
 def _furniture_cue(node: _Node) -> tuple[str, str] | None:
     """(kind, reason) if this element alone marks its subtree as page furniture."""
-    if node.cues and sel.RELATED_CUES.search(node.cues):
+    kind = _class_furniture(node.cues) if node.cues else None
+    if kind == "related":
         # checked first: a related list is often also an <aside> or a "sidebar"
         return ("related", f"related cue on {_describe(node)}")
     if node.tag in sel.BOILERPLATE_TAGS and not (
@@ -477,11 +484,8 @@ def _furniture_cue(node: _Node) -> tuple[str, str] | None:
         return ("header", "inside <header>")
     if node.role in sel.BOILERPLATE_ROLES:
         return ("boilerplate", f'inside role="{node.role}"')
-    if node.cues:
-        match = _FURNITURE.search(node.cues)
-        if match and match.lastgroup:
-            kind = sel.BOILERPLATE_CUES[int(match.lastgroup[1:])][0]
-            return ("boilerplate", f"{kind} cue on {_describe(node)}")
+    if kind:
+        return ("boilerplate", f"{kind} cue on {_describe(node)}")
     return None
 
 
@@ -491,22 +495,54 @@ _FURNITURE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
+def _class_furniture(cues: str) -> str | None:
+    """The furniture kind a class/id string names ("related", "share"…), or None."""
+    if sel.RELATED_CUES.search(cues):
+        return "related"
+    match = _FURNITURE.search(cues)
+    if match and match.lastgroup:
+        return sel.BOILERPLATE_CUES[int(match.lastgroup[1:])][0]
+    return None
+
+
 def _role_cue(node: _Node) -> tuple[BlockLabel, str] | None:
     """(label, reason) if this element says its text is a caption, credit, byline…"""
     if node.tag == "figcaption":
         return (BlockLabel.CAPTION, "inside <figcaption>")
-    if not node.cues and not node.itemprop:
+    label = _ITEMPROP_ROLES.get(node.itemprop) or (_class_role(node.cues) if node.cues else None)
+    if label is None:
         return None
-    if node.itemprop == "author" or sel.BYLINE_CUES.search(node.cues):
-        return (BlockLabel.BYLINE, f"byline cue on {_describe(node)}")
-    if sel.CREDIT_CUES.search(node.cues):
-        return (BlockLabel.CREDIT, f"credit cue on {_describe(node)}")
-    if node.itemprop == "caption" or sel.CAPTION_CUES.search(node.cues):
-        return (BlockLabel.CAPTION, f"caption cue on {_describe(node)}")
-    if node.itemprop in ("datepublished", "datemodified") or sel.DATELINE_CUES.search(node.cues):
-        return (BlockLabel.DATELINE, f"date cue on {_describe(node)}")
-    if sel.SUBTITLE_CUES.search(node.cues):
-        return (BlockLabel.SUBTITLE, f"subtitle cue on {_describe(node)}")
+    return (label, f"{_ROLE_WORDS[label]} cue on {_describe(node)}")
+
+
+_ITEMPROP_ROLES = {
+    "author": BlockLabel.BYLINE,
+    "caption": BlockLabel.CAPTION,
+    "datepublished": BlockLabel.DATELINE,
+    "datemodified": BlockLabel.DATELINE,
+}
+_ROLE_WORDS = {
+    BlockLabel.BYLINE: "byline",
+    BlockLabel.CREDIT: "credit",
+    BlockLabel.CAPTION: "caption",
+    BlockLabel.DATELINE: "date",
+    BlockLabel.SUBTITLE: "subtitle",
+}
+
+
+@lru_cache(maxsize=8192)
+def _class_role(cues: str) -> BlockLabel | None:
+    """The block role a class/id string names (byline, credit, caption…), or None."""
+    for label, pattern in (
+        (BlockLabel.BYLINE, sel.BYLINE_CUES),
+        (BlockLabel.CREDIT, sel.CREDIT_CUES),
+        (BlockLabel.CAPTION, sel.CAPTION_CUES),
+        (BlockLabel.DATELINE, sel.DATELINE_CUES),
+        (BlockLabel.SUBTITLE, sel.SUBTITLE_CUES),
+    ):
+        if pattern.search(cues):
+            return label
     return None
 
 

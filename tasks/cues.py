@@ -66,6 +66,18 @@ STOPWORDS: dict[str, frozenset[str]] = {
         hoe hun ik in is je kan maar me meer met naar niet nog nu of om ook op over te tot
         uit van voor was wat we werd wie wij worden wordt zal ze zei zich zijn zo zou"""
     ),
+    # Russian: Cyrillic pages are common in scraped news and must not read as menus
+    "ru": _words(
+        """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по
+        только ее мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если
+        уже или ни быть был него до вас нибудь опять уж вам ведь там потом себя ничего ей
+        может они тут где есть надо ней для мы тебя их чем была сам чтобы без будто чего
+        раз тоже себе под будет ж тогда кто этот того потому этого какой совсем ним здесь
+        этом один почти мой тем чтобы нее сейчас были куда зачем всех никогда можно при
+        наконец два об другой хоть после над больше тот через эти нас про всего них какая
+        много разве три эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя
+        такой им более всегда конечно всю между это также"""
+    ),
 }
 
 # Union, for lines of a page whose language could not be told.
@@ -159,6 +171,9 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"\b(your browser does not support|enable javascript|javascript (is )?(disabled|required))\b"),
 )
 
+# Cues that mark even a long paragraph: cookie banners are long, and no article says this.
+STRONG_CUES = frozenset({"cookie notice"})
+
 BOILERPLATE_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
     (name, triggers, re.compile(rx)) for name, triggers, rx in _BOILERPLATE_CUES
 )
@@ -191,7 +206,9 @@ RELATED_HEADER = re.compile(
     r"le(e|a) (también|más)|te puede interesar|noticias relacionadas|"
     r"leggi anche|potrebbe interessarti|articoli correlati|"
     r"leia (também|mais)|veja também|notícias relacionadas|"
-    r"lees ook|meer nieuws|gerelateerd)\s*[:.…»>]*$",
+    r"lees ook|meer nieuws|gerelateerd|"
+    r"читайте также|смотрите также|похожие (статьи|новости)|самые популярные.*|"
+    r"関連記事|相关文章|相關文章|관련 기사)\s*[:.…»>]*$",
     _I,
 )
 
@@ -339,4 +356,5 @@ URL = re.compile(r"^(?:source:\s*)?(?P<url>https?://(?P<host>[^/\s:]+)[^\s]*)$",
 
 # Closing quotes/brackets to look past when checking how a line ends.
 TRAILING_CLOSERS = "\"'”’»)]›"
-TERMINAL_PUNCT = ".!?…:;。！？"
+# A line ending in a comma is a sentence wrapped onto the next line, never a headline.
+TERMINAL_PUNCT = ".!?…:;。！？,、，"

@@ -65,6 +65,9 @@ _BRIDGEABLE = frozenset({"cue", "known", "empty", "inline_related"})
 
 #: prose below a comment section header counts this much towards being the body
 COMMENTS_WEIGHT = 0.3
+#: score added to the first prose line within this many lines below a title+byline/dateline
+ARTICLE_START_BONUS = 40.0
+ARTICLE_START_WINDOW = 5
 #: a prose-less page's content must span at least this many lines to be kept
 MIN_FALLBACK_LINES = 3
 _CONTENT_KINDS = frozenset({"headline", "list", "short_sentence", "near", "listed", "good"})
@@ -122,6 +125,7 @@ class _Line:
     bullet: bool = False
     kind: str = ""
     why: str = ""
+    bonus: float = 0.0  # positional evidence added to the line's score
     label: BlockLabel | None = None
     reason: str = ""
 
@@ -195,6 +199,7 @@ def classify_text(
     _mark_appeals(lines)
     if known:
         _mark_known(lines, known, min_docs)
+    _mark_article_start(lines)
     start, end = _find_body(lines)
     start, end = _bridge(lines, start, end)
     if end < start or not any(lines[i].kind == "good" for i in range(start, end + 1)):
@@ -290,7 +295,7 @@ def _first_look(line: _Line, max_chars: int) -> None:
         line.kind, line.why = "dateline", "mostly a date"
         return
     hits = cues.boilerplate_hits(text)
-    if hits and (short or len(hits) >= 2):
+    if hits and (short or len(hits) >= 2 or hits[0] in cues.STRONG_CUES):
         line.kind, line.why = "cue", f"{hits[0]} ({', '.join(sorted(set(hits)))})"
         return
     if line.bullet and (line.words < 6 or line.stop_share < NEAR_MIN_STOP_SHARE):
@@ -314,12 +319,32 @@ def _first_look(line: _Line, max_chars: int) -> None:
 def _score(line: _Line) -> float:
     """How strongly the line's own evidence says 'body' (positive) or 'junk' (negative)."""
     if line.kind == "good":
-        return float(min(line.words, 200))
+        return float(min(line.words, 200)) + line.bonus
     if line.kind == "near":
-        return line.words * 0.5
+        return line.words * 0.5 + line.bonus
     if line.kind in _META_KINDS:
         return _PENALTY["meta"]
     return _PENALTY.get(line.kind, -1.0)
+
+
+def _mark_article_start(lines: list[_Line]) -> None:
+    """Prose right below the first title + byline/dateline block is where the article starts.
+
+    Pages carry other prose (footers, 'about us', teasers); the article is the prose
+    that follows its own header, so that prose gets a head start.
+    """
+    for i, line in enumerate(lines[1:], 1):
+        if line.kind not in ("byline", "dateline"):
+            continue
+        if not any(lines[k].kind == "headline" for k in range(max(0, i - 4), i)):
+            continue
+        for j in range(i + 1, min(len(lines), i + 1 + ARTICLE_START_WINDOW)):
+            if lines[j].kind in ("good", "near"):
+                lines[j].bonus = ARTICLE_START_BONUS
+                return
+            if lines[j].kind in ("related_header", "comments"):
+                break
+        return
 
 
 def _mark_introduced_lists(lines: list[_Line]) -> None:

@@ -510,6 +510,9 @@ def _role_cue(node: _Node) -> tuple[BlockLabel, str] | None:
     """(label, reason) if this element says its text is a caption, credit, byline…"""
     if node.tag == "figcaption":
         return (BlockLabel.CAPTION, "inside <figcaption>")
+    if node.tag == "figure" and node.para_chars == 0:
+        # text loose in a figure (no figcaption) describes the picture
+        return (BlockLabel.CAPTION, "text inside <figure>")
     label = _ITEMPROP_ROLES.get(node.itemprop) or (_class_role(node.cues) if node.cues else None)
     if label is None:
         return None

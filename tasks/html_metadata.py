@@ -52,7 +52,7 @@ def read_metadata(root: etree._Element) -> dict[str, Any]:
         found["title"] = _document_title(root)
     if found.get("title"):
         found["title"] = _strip_site(found["title"], found.get("site_name"))
-    lang = _language(root) or found.get("language")
+    lang = _language(root) or _primary_language(found.get("language"))
     if lang:
         found["language"] = lang
     elif "language" in found:
@@ -290,12 +290,18 @@ def _strip_site(title: str, site_name: object) -> str:
 
 
 def _language(root: etree._Element) -> str | None:
-    """The page's stated language (<html lang>), as a BCP 47 tag."""
-    lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
-    if not lang:
+    """The page's stated language (<html lang>) as an ISO 639 code."""
+    return _primary_language(
+        root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    )
+
+
+def _primary_language(tag: object) -> str | None:
+    """"en-US" → "en": the same form as the language guessed for text dumps."""
+    if not isinstance(tag, str):
         return None
-    lang = lang.strip().replace("_", "-")
-    return lang if re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", lang) else None
+    match = re.fullmatch(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*", tag.strip())
+    return match.group(1).lower() if match else None
 
 
 # --- helpers ------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def test_jsonld_graph_gives_article_fields() -> None:
     assert meta["site_name"] == "Town News"
     assert meta["tags"] == ["bridge", "council"]
     assert meta["url"] == "https://www.Town.example/news/bridge"
-    assert meta["language"] == "en-GB"
+    assert meta["language"] == "en"  # <html lang="en-GB">, as an ISO 639-1 code
     assert doc.source_key == "town.example"
 
 
@@ -253,4 +253,68 @@ def test_broken_jsonld_is_ignored() -> None:
     head = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'
     head += '<script type="application/ld+json">' + "[" * 100_000 + "</script>"
     doc = html_to_cleaned(page(head))
+    assert body_of(doc) == PARAGRAPHS
+
+
+# --- layouts seen across many sites ---------------------------------------------------
+
+
+def test_page_wrapped_in_one_form_still_has_a_body() -> None:
+    # ASP.NET pages put the whole page inside <form>; that form is not furniture
+    html = page().replace("<body>", "<body><form action='/'>").replace("</body>", "</form></body>")
+    assert body_of(html_to_cleaned(html)) == PARAGRAPHS
+
+
+def test_long_comment_thread_does_not_win_over_a_short_article() -> None:
+    comment = (
+        "<li class='comment'><div class='comment-body'><p>I disagree, because the council "
+        "has never kept a promise about the bridge, and the costs will explode, as always, "
+        "mark my words.</p></div></li>"
+    )
+    thread = f"<div id='comments' class='comments-area'><ol>{comment * 40}</ol></div>"
+    doc = html_to_cleaned(page(article=f"<p>{PARAGRAPHS[0]}</p>", extra=thread))
+    assert body_of(doc) == [PARAGRAPHS[0]]
+    assert label_of(doc, "I disagree") is BlockLabel.BOILERPLATE
+
+
+def test_per_post_taxonomy_classes_are_not_cues() -> None:
+    # content systems tag the article element with its topics: "tag-social-media" is not
+    # a share bar, "category-comment" is not a comment thread
+    html = page().replace(
+        "<article>", '<article class="post type-post tag-social-media category-comment">'
+    )
+    assert body_of(html_to_cleaned(html)) == PARAGRAPHS
+
+
+def test_paywall_wrapper_around_the_text_keeps_the_text() -> None:
+    article = '<div class="paywall">' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>"
+    assert body_of(html_to_cleaned(page(article=article))) == PARAGRAPHS
+
+
+def test_table_layout_page() -> None:
+    cells = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    html = (
+        "<html><body><table><tr><td><a href='/'>Home</a> | <a href='/a'>Archive</a></td></tr>"
+        f"<tr><td>{cells}</td><td><a href='/x'>Other story</a></td></tr></table></body></html>"
+    )
+    assert body_of(html_to_cleaned(html)) == PARAGRAPHS
+
+
+def test_related_teasers_inside_the_article_are_related() -> None:
+    teasers = (
+        '<div class="related-stories"><h3>Read more</h3><ul><li><a href="/a">Town hall '
+        'gets a new roof after the storm</a></li><li><a href="/b">School reopens</a></li>'
+        "</ul></div>"
+    )
+    article = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:2]) + teasers
+    article += "".join(f"<p>{p}</p>" for p in PARAGRAPHS[2:])
+    doc = html_to_cleaned(page(article=article))
+    assert body_of(doc) == PARAGRAPHS
+    assert label_of(doc, "Town hall gets") is BlockLabel.RELATED
+
+
+def test_date_only_line_is_a_dateline() -> None:
+    article = "<p>Tuesday, 5 March 2024 09:30</p>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    doc = html_to_cleaned(page(article=article))
+    assert label_of(doc, "Tuesday, 5 March") is BlockLabel.DATELINE
     assert body_of(doc) == PARAGRAPHS

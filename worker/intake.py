@@ -107,10 +107,8 @@ class Intake:
         reads = [r for r in reads if r.reject_kind != "symlink_inside"]
         if not reads:
             return []
-        outcomes: list[IntakeOutcome] = []
         with transaction(self.sessions) as session:
-            for r in reads:
-                outcomes.append(self._record(session, r))
+            outcomes = self._record(session, reads)
         queued = [o.document_id for o in outcomes
                   if o.status is DocumentStatus.QUEUED and o.document_id is not None]
         if queued:
@@ -119,24 +117,35 @@ class Intake:
             self._after_commit(r, o)
         return outcomes
 
-    def _record(self, session: Session, r: _Read) -> IntakeOutcome:
-        source = self._source_name(r.path)
-        if r.reject_reason is not None:
-            doc_id = pipeline.record_rejected(session, source_path=source,
-                                              reason=r.reject_reason,
-                                              kind=r.reject_kind or "rejected",
-                                              size_bytes=r.size)
-            log.warning("rejected %s: %s", source, r.reject_reason)
-            return IntakeOutcome(r.path, DocumentStatus.REJECTED, doc_id, reason=r.reject_reason)
-        assert r.sha256 is not None and r.content is not None
-        if pipeline.already_taken(session, r.sha256, source):
-            return IntakeOutcome(r.path, None)
+    def _record(self, session: Session, reads: list[_Read]) -> list[IntakeOutcome]:
+        """Rows for a batch of reads: rejections one by one, the rest in one bulk insert."""
+        outcomes: dict[int, IntakeOutcome] = {}
+        incoming: list[tuple[int, pipeline.Incoming]] = []
+        for n, r in enumerate(reads):
+            source = self._source_name(r.path)
+            if r.reject_reason is not None:
+                doc_id = pipeline.record_rejected(session, source_path=source,
+                                                  reason=r.reject_reason,
+                                                  kind=r.reject_kind or "rejected",
+                                                  size_bytes=r.size)
+                log.warning("rejected %s: %s", source, r.reject_reason)
+                outcomes[n] = IntakeOutcome(r.path, DocumentStatus.REJECTED, doc_id,
+                                            reason=r.reject_reason)
+            else:
+                assert r.sha256 is not None and r.content is not None
+                incoming.append((n, pipeline.Incoming(r.sha256, source, r.content)))
         keep_bytes = self.settings.duplicate_policy is DuplicatePolicy.KEEP
-        result = pipeline.take_in(session, sha256=r.sha256, source_path=source,
-                                  content=r.content, keep_duplicate_bytes=keep_bytes)
-        if result.status is DocumentStatus.DUPLICATE:
-            log.info("%s is a duplicate of document %s", source, result.duplicate_of)
-        return IntakeOutcome(r.path, result.status, result.document_id, result.duplicate_of)
+        results = pipeline.take_in_many(session, [i for _, i in incoming],
+                                        keep_duplicate_bytes=keep_bytes)
+        for (n, item), res in zip(incoming, results, strict=True):
+            if res is None:
+                outcomes[n] = IntakeOutcome(reads[n].path, None)
+                continue
+            if res.status is DocumentStatus.DUPLICATE:
+                log.info("%s is a duplicate of document %s", item.source_path, res.duplicate_of)
+            outcomes[n] = IntakeOutcome(reads[n].path, res.status, res.document_id,
+                                        res.duplicate_of)
+        return [outcomes[n] for n in range(len(reads))]
 
     def _source_name(self, path: Path) -> str:
         try:

@@ -113,3 +113,22 @@ def test_boilerplate_counts_add_up_per_source(sessions):
     with transaction(sessions) as s:
         assert pipeline.recurring_lines(s, "site", 3) == frozenset({"share this"})
         assert pipeline.recurring_lines(s, "other", 1) == frozenset()
+
+
+def test_take_in_many_settles_copies_inside_the_batch_and_files_seen_again(sessions):
+    first = take(sessions, sha="d" * 64, path="old.txt")
+    items = [
+        pipeline.Incoming("e" * 64, "new.txt", b"new"),
+        pipeline.Incoming("e" * 64, "new copy.txt", b"new"),  # copy within the batch
+        pipeline.Incoming("d" * 64, "old copy.txt", b"old"),  # copy of an earlier one
+        pipeline.Incoming("d" * 64, "old.txt", b"old"),  # the same file seen again
+    ]
+    with transaction(sessions) as s:
+        new, copy, old_copy, again = pipeline.take_in_many(s, items)
+    assert new.status is DocumentStatus.QUEUED
+    assert (copy.status, copy.duplicate_of) == (DocumentStatus.DUPLICATE, new.document_id)
+    assert (old_copy.status, old_copy.duplicate_of) == (DocumentStatus.DUPLICATE,
+                                                        first.document_id)
+    assert again is None
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 4

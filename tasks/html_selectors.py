@@ -80,7 +80,9 @@ BOILERPLATE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("author bio", re.compile(r"author-?(?:bio|box|info|profile|description|details|card)|"
                               r"about-?(?:the-?)?author|(?:^|[\s_-])bio(?:$|[\s_-])")),
     ("share", re.compile(r"share|sharing|social|sociable|follow-?us|addthis|sharethis")),
-    ("comment", re.compile(r"comment|disqus|discussion|respond|reply")),
+    # "commentary" is an opinion piece and "responsive" a layout word: neither is a thread
+    ("comment", re.compile(r"comment(?!ary)|disqus|discussion|(?:^|[\s_-])respond(?:$|[\s_-])|"
+                           r"(?:^|[\s_-])repl(?:y|ies)(?:$|[\s_-])")),
     ("cookie", re.compile(r"cookie|consent|gdpr")),
     ("newsletter", re.compile(r"newsletter|subscri|signup|sign-up|register|"
                               r"piano|membership|donat")),
@@ -93,8 +95,9 @@ BOILERPLATE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     # "tag-foo" alone is a per-post class (WordPress), not a tag list
     ("tags", re.compile(r"(?:^|[\s_-])tags(?:$|[\s_-])|(?:^|[\s_-])tag(?:$|\s)|"
                         r"tag-?(?:list|links|cloud|box)|keywords(?:$|\s)|topics(?:$|\s)")),
-    ("hidden", re.compile(r"(?:^|[\s_-])(?:hidden|visually-?hidden|sr-only|screen-?reader"
-                          r"|offscreen|print-only)(?:$|[\s_-])")),
+    # whole class names only: "hidden-xs" (Bootstrap) hides a box on phones, not everywhere
+    ("hidden", re.compile(r"(?:^|\s)(?:hidden|is-hidden|visually-?hidden|sr-only|"
+                          r"screen-?reader(?:-text|-only)?|offscreen|print-only|d-none)(?:$|\s)")),
 )  # fmt: skip
 
 # Per-post classes content systems put on the article element ("category-sport",

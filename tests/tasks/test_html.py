@@ -318,3 +318,11 @@ def test_date_only_line_is_a_dateline() -> None:
     doc = html_to_cleaned(page(article=article))
     assert label_of(doc, "Tuesday, 5 March") is BlockLabel.DATELINE
     assert body_of(doc) == PARAGRAPHS
+
+
+def test_layout_words_that_look_like_cues_are_not_cues() -> None:
+    # "commentary" (opinion), "responsive" (layout), "hidden-xs" (hidden on phones only)
+    html = page().replace(
+        '<div class="article-body">', '<div class="article-body commentary responsive hidden-xs">'
+    )
+    assert body_of(html_to_cleaned(html)) == PARAGRAPHS

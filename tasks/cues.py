@@ -179,14 +179,25 @@ BOILERPLATE_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] =
 )
 
 
-def boilerplate_hits(text: str) -> list[str]:
-    """Names of the boilerplate cues a line matches (case-insensitive)."""
+#: anchored cues describe whole short lines ("Share this", "Advertisement"); longer
+#: lines are not checked against them
+ANCHORED_MAX_WORDS = 15
+
+
+def boilerplate_hits(text: str, n_words: int) -> list[str]:
+    """Names of the boilerplate cues a line of `n_words` words matches (case-insensitive)."""
     low = text.lower()
-    return [
-        name
-        for name, triggers, rx in BOILERPLATE_PATTERNS
-        if any(t in low for t in triggers) and rx.search(low)
-    ]
+    short = n_words <= ANCHORED_MAX_WORDS
+    hits = []
+    for name, triggers, rx in BOILERPLATE_PATTERNS:
+        if triggers is _ALWAYS:
+            if not short:
+                continue
+        elif not any(t in low for t in triggers):
+            continue
+        if rx.search(low):
+            hits.append(name)
+    return hits
 
 
 # Headers that open a list of other articles ("Related", "Read more", "More stories").

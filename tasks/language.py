@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from tasks.cues import STOPWORDS
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+# word -> languages whose stopword list holds it: one lookup per word, not one per language
+_LANGS_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _stops in STOPWORDS.items():
+    for _word in _stops:
+        _LANGS_OF[_word] = (*_LANGS_OF.get(_word, ()), _lang)
 
 #: below this many stopword hits the sample is too thin to say anything
 MIN_STOPWORD_HITS = 3
@@ -34,11 +41,10 @@ def guess_language(text: str | Iterable[str]) -> str | None:
     sample = sample[:SAMPLE_WORDS]
     if not sample:
         return None
-    best, best_hits = None, 0
-    for lang, stops in STOPWORDS.items():
-        hits = sum(1 for w in sample if w in stops)
-        if hits > best_hits:
-            best, best_hits = lang, hits
+    hits = Counter(lang for w in sample for lang in _LANGS_OF.get(w, ()))
+    if not hits:
+        return None
+    best, best_hits = max(hits.items(), key=lambda item: item[1])
     if best_hits < MIN_STOPWORD_HITS or best_hits / len(sample) < MIN_STOPWORD_SHARE:
         return None
     return best

@@ -206,9 +206,8 @@ def test_paragraphs_split_by_double_br() -> None:
 
 
 def test_hidden_and_script_text_never_appears() -> None:
-    article = (
-        "<script>var x = 'script text';</script><div hidden>hidden text</div>"
-        + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    article = "<script>var x = 'script text';</script><div hidden>hidden text</div>" + "".join(
+        f"<p>{p}</p>" for p in PARAGRAPHS
     )
     text = " ".join(b.text for b in html_to_cleaned(page(article=article)).blocks)
     assert "script text" not in text and "hidden text" not in text
@@ -322,7 +321,10 @@ def test_date_only_line_is_a_dateline() -> None:
 
 def test_layout_words_that_look_like_cues_are_not_cues() -> None:
     # "commentary" (opinion), "responsive" (layout), "hidden-xs" (hidden on phones only)
-    html = page().replace(
-        '<div class="article-body">', '<div class="article-body commentary responsive hidden-xs">'
+    boxed = "".join(
+        f'<div class="{cls}"><p>{p}</p></div>'
+        for cls, p in zip(
+            ["commentary", "responsive", "hidden-xs", "plain"], PARAGRAPHS, strict=True
+        )
     )
-    assert body_of(html_to_cleaned(html)) == PARAGRAPHS
+    assert body_of(html_to_cleaned(page(article=boxed))) == PARAGRAPHS

@@ -19,11 +19,12 @@ from tasks.extract import extract
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev"
 
-# Measured on page.html: F1 0.979, P 0.969, R 0.989, accuracy 0.447.
-FLOOR_F1 = 0.979
-FLOOR_PRECISION = 0.969
-FLOOR_RECALL = 0.988
-FLOOR_ACCURACY = 0.44
+# Measured on page.html: F1 0.9818, P 0.9719, R 0.9919, accuracy 0.468
+# (trafilatura 0.967 and readability-lxml 0.959 F1 on the same pages; bench/extraction.py).
+FLOOR_F1 = 0.981
+FLOOR_PRECISION = 0.971
+FLOOR_RECALL = 0.991
+FLOOR_ACCURACY = 0.46
 # one flipped block moves the averages by ~0.0005 on 47 documents; don't fail on that
 EPSILON = 0.001
 

@@ -147,10 +147,7 @@ def _dates(by_label: dict[BlockLabel, list[Block]]) -> tuple[str | None, str | N
                 updated = updated or value
             else:
                 published = published or value
-    if published is None and updated is not None:
-        # "Updated 10:01 pm, November 19" is the only date stated: it is not the
-        # publication date, and is kept as what it is.
-        pass
+    # An "Updated …" date alone is not a publication date: published_at stays None then.
     return published, updated
 
 

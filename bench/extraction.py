@@ -91,17 +91,10 @@ def newsdrop_extractor(name: str) -> Extractor:
     """clean + extract on the raw bytes; the file name is the format hint, as in the inbox."""
     from tasks.clean import clean
     from tasks.document import RawDocument
-
-    try:
-        from tasks.extract import extract
-    except ImportError:  # extract not there yet: score the BODY blocks directly
-        extract = None
+    from tasks.extract import extract
 
     def run(data: bytes) -> str:
-        doc = clean(RawDocument(content=data, name=name))
-        if extract is None:
-            return "\n\n".join(b.text for b in doc.blocks if b.kept)
-        return extract(doc).body
+        return extract(clean(RawDocument(content=data, name=name))).body
 
     return run
 
@@ -165,9 +158,7 @@ def methods() -> tuple[list[tuple[str, str, Extractor]], list[str]]:
     if trafilatura is not None:
         runs.append(("trafilatura", "page.html", trafilatura_extractor(trafilatura, False)))
         for kind in ("article.txt", "page.txt"):
-            runs.append(
-                ("trafilatura (lines)", kind, trafilatura_extractor(trafilatura, True))
-            )
+            runs.append(("trafilatura (lines)", kind, trafilatura_extractor(trafilatura, True)))
     else:
         notes.append(f"trafilatura not installed, skipped: {INSTALL_HINT['trafilatura']}")
     readability = optional("readability")

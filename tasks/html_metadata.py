@@ -297,7 +297,7 @@ def _language(root: etree._Element) -> str | None:
 
 
 def _primary_language(tag: object) -> str | None:
-    """"en-US" → "en": the same form as the language guessed for text dumps."""
+    """Primary subtag ("en-US" → "en"): the form guessed for text dumps too."""
     if not isinstance(tag, str):
         return None
     match = re.fullmatch(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*", tag.strip())

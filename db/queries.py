@@ -281,3 +281,14 @@ def stage_run_counts(session: Session) -> dict[tuple[str, str], int]:
         select(StageRun.stage, StageRun.state, func.count())
         .group_by(StageRun.stage, StageRun.state))
     return {(Stage(stage).value, StageState(state).value): n for stage, state, n in rows}
+
+
+def status_of(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """(status, stage) of each existing document among `ids`; unknown ids are absent."""
+    out: dict[int, tuple[str, str | None]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(select(Document.id, Document.status, Document.stage).where(
+            Document.id.in_(ids[start:start + 500])))
+        for doc_id, status, stage in rows:
+            out[doc_id] = (DocumentStatus(status).value, Stage(stage).value if stage else None)
+    return out

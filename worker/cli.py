@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -289,31 +288,71 @@ def extract(paths: tuple[Path, ...], jsonl: bool, explain: bool) -> None:
 # ---------------------------------------------------------------- looking at results
 
 
+def _iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Accept YYYY-MM-DD or an ISO 8601 time; published_at is compared as ISO text."""
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time",
+                                 param=param) from None
+    return value
+
+
+def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--since/--until/--author/--site/--lang/--status, shared by articles, search, export."""
+    from db.models import DocumentStatus
+
+    options = [
+        click.option("--since", callback=_iso_date,
+                     help="Published on or after (YYYY-MM-DD or ISO 8601)."),
+        click.option("--until", callback=_iso_date,
+                     help="Published on or before (a date includes that whole day)."),
+        click.option("--author", help="Author name contains this (any case)."),
+        click.option("--site", help="Site name contains this (any case)."),
+        click.option("--lang", help="Language code, e.g. en."),
+        click.option("--status", "doc_status", type=click.Choice([s.value for s in
+                                                                  DocumentStatus]),
+                     help="Document status (done, or queued while being reprocessed)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _article_filter(since: str | None, until: str | None, author: str | None,
+                    site: str | None, lang: str | None, doc_status: str | None,
+                    limit: int | None = None, offset: int = 0) -> Any:
+    from db.queries import ArticleFilter
+
+    return ArticleFilter(since=since, until=until, author=author, site=site, language=lang,
+                         status=doc_status, limit=limit, offset=offset)
+
+
 @main.command()
-@click.option("--since", help="Published on or after (YYYY-MM-DD or ISO 8601).")
-@click.option("--until", help="Published on or before.")
-@click.option("--author", help="Author name contains this.")
-@click.option("--site", help="Site name contains this.")
-@click.option("--lang", help="Language code, e.g. en.")
-@click.option("--limit", type=int, default=50, show_default=True)
-@click.option("--offset", type=int, default=0)
+@article_filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0)
 @json_option
 @click.pass_context
 def articles(ctx: click.Context, since: str | None, until: str | None, author: str | None,
-             site: str | None, lang: str | None, limit: int, offset: int,
-             as_json: bool) -> None:
+             site: str | None, lang: str | None, doc_status: str | None, limit: int,
+             offset: int, as_json: bool) -> None:
     """List extracted articles, newest published first.
 
     \b
     Example:
       newsdrop articles --since 2024-01-01 --author "Jane Doe"
+      newsdrop articles --site reuters --lang en --limit 20 --offset 20 --json
     """
     from db.engine import transaction
-    from db.queries import ArticleFilter, list_articles
+    from db.queries import list_articles
 
     rt = _runtime(ctx)
-    f = ArticleFilter(since=since, until=until, author=author, site=site, language=lang,
-                      limit=limit, offset=offset)
+    f = _article_filter(since, until, author, site, lang, doc_status, limit, offset)
     with transaction(rt.sessions) as session:
         rows = list_articles(session, f)
         items: list[dict[str, Any]] = [
@@ -324,11 +363,113 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
         _dump(items)
         return
     if not items:
-        click.echo("no articles yet", err=True)
+        click.echo("no articles match" if (since or until or author or site or lang
+                                            or doc_status or offset) else "no articles yet",
+                   err=True)
         return
     for it in items:
         when = (it["published_at"] or "-")[:16]
         click.echo(f"{it['id']:>6}  {when:<16}  {(it['title'] or '(no title)')[:70]}")
+
+
+@main.command()
+@click.argument("query")
+@article_filter_options
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0)
+@json_option
+@click.pass_context
+def search(ctx: click.Context, query: str, since: str | None, until: str | None,
+           author: str | None, site: str | None, lang: str | None, doc_status: str | None,
+           limit: int, offset: int, as_json: bool) -> None:
+    """Full-text search over titles, subtitles and bodies, best match first.
+
+    Every word must appear (in any order); title matches rank above body matches.
+    Punctuation and operators are searched as plain text: quotes, *, NEAR, AND/OR,
+    a leading - do nothing special. Ids are document ids, as `newsdrop show` takes.
+
+    \b
+    Example:
+      newsdrop search "harbour strike" --since 2024-01-01
+      newsdrop search election --site times --json
+    """
+    from db.engine import transaction
+    from db.search import InvalidQuery
+    from db.search import search as run_search
+
+    rt = _runtime(ctx)
+    f = _article_filter(since, until, author, site, lang, doc_status)
+    try:
+        with transaction(rt.sessions) as session:
+            hits = run_search(session, query, filters=f, limit=limit, offset=offset)
+    except InvalidQuery as exc:
+        raise click.UsageError(exc.message) from exc
+    if as_json:
+        _dump([h.to_dict() for h in hits])
+        return
+    if not hits:
+        click.echo(f"no articles match {query!r}", err=True)
+        return
+    for h in hits:
+        when = (h.published_at or "-")[:16]
+        click.echo(click.style(f"{h.document_id:>6}", bold=True)
+                   + f"  {when:<16}  {(h.title or '(no title)')[:70]}")
+        snippet = "".join(click.style(t, fg="yellow", bold=True) if hit else t
+                          for t, hit in h.snippet_parts())
+        click.echo("        " + " ".join(snippet.split()))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="JSON Lines (lists kept) or CSV (lists as JSON).")
+@article_filter_options
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write to this file (with a progress bar) instead of stdout.")
+@click.pass_context
+def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
+           author: str | None, site: str | None, lang: str | None, doc_status: str | None,
+           output: Path | None) -> None:
+    """Export every matching article as JSON Lines or CSV, streamed in constant memory.
+
+    Each record holds the document id, source path, sha256 and status, then every
+    article field. With -o the file appears only once complete.
+
+    \b
+    Example:
+      newsdrop export -o articles.jsonl
+      newsdrop export --format csv --since 2024-01-01 --lang en > articles.csv
+    """
+    from db.engine import transaction
+    from db.export import ExportFormat, count_articles, export_articles
+
+    rt = _runtime(ctx)
+    f = _article_filter(since, until, author, site, lang, doc_status)
+    if output is None:
+        with transaction(rt.sessions) as session:
+            export_articles(session, f, click.get_text_stream("stdout"), ExportFormat(fmt))
+        return
+    partial = output.with_name(output.name + ".part")
+    try:
+        with transaction(rt.sessions) as session, partial.open(
+                "w", encoding="utf-8", newline="") as out:
+            total = count_articles(session, f)
+            with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
+                step = [0]
+
+                def tick() -> None:  # redrawing per row would cost more than the row
+                    step[0] += 1
+                    if step[0] % 200 == 0 or step[0] == total:
+                        bar.update(step[0] - bar.pos)
+
+                n = export_articles(session, f, out, ExportFormat(fmt), on_row=tick)
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    click.echo(f"exported {n} articles to {output}", err=True)
 
 
 @main.command()
@@ -395,48 +536,70 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
 @main.command()
 @json_option
 @click.option("--watch", "live", is_flag=True, help="Refresh in place until Ctrl-C.")
-@click.option("--interval", type=float, default=2.0, show_default=True,
+@click.option("--interval", type=click.FloatRange(min=0.2), default=2.0, show_default=True,
               help="Seconds between refreshes with --watch.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> None:
-    """Queue depth, documents per state and stage, throughput, latency, failures.
+    """Queue depth, workers, documents per state and stage, throughput, latency, failures.
+
+    Queue depth and workers are asked of the broker with a one-second timeout ("unknown"
+    when it does not answer); everything else comes from the database, so it survives
+    restarts. Stage run times are avg/p95 over the last 15 minutes. --watch refreshes in
+    place with a throughput history.
 
     \b
     Example:
-      newsdrop status --watch
+      newsdrop status
+      newsdrop status --watch --interval 5
+      newsdrop status --json | jq .documents
     """
-    from worker.monitor import collect_status, render_status
+    from worker.monitor import collect_status, render_status, watch_status
 
     rt = _runtime(ctx)
     if as_json:
         _dump(collect_status(rt))
-        return
-    if not live:
+    elif live:
+        watch_status(rt, interval_s=interval)
+    else:
         click.echo(render_status(collect_status(rt)))
-        return
+
+
+def _since_time(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """An ISO 8601 time (local time unless it says its zone), or an age like 30m, 2h, 7d."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    if value is None:
+        return None
+    age = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
+    if age:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
+        return datetime.now(UTC) - timedelta(**{unit: int(age.group(1))})
     try:
-        while True:
-            text = render_status(collect_status(rt))
-            click.clear()
-            click.echo(text)
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        pass
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither an ISO 8601 time "
+                                 "(2024-05-01T08:00) nor an age (30m, 2h, 7d)",
+                                 param=param) from None
+    return when.astimezone(UTC)  # a naive time is read as local time
 
 
 @main.command()
 @click.option("--stage", type=click.Choice(["clean", "extract", "persist"]))
 @click.option("--kind", help="Error kind, e.g. undecodable, empty, too_large, transient.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--since", callback=_since_time,
+              help="Finished on or after: ISO 8601 time, or an age such as 2h or 7d.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @json_option
 @click.pass_context
-def failures(ctx: click.Context, stage: str | None, kind: str | None, limit: int,
+def failures(ctx: click.Context, stage: str | None, kind: str | None, since: Any, limit: int,
              as_json: bool) -> None:
     """Documents that failed or were rejected, newest first, with their reasons.
 
     \b
     Example:
       newsdrop failures --stage clean
+      newsdrop failures --since 2h --kind undecodable --json
     """
     from db.engine import transaction
     from db.queries import FailureFilter
@@ -445,7 +608,7 @@ def failures(ctx: click.Context, stage: str | None, kind: str | None, limit: int
     rt = _runtime(ctx)
     with transaction(rt.sessions) as session:
         docs = [_doc_dict(d) for d in query_failures(
-            session, FailureFilter(stage=stage, kind=kind, limit=limit))]
+            session, FailureFilter(stage=stage, kind=kind, since=since, limit=limit))]
     if as_json:
         _dump(docs)
         return
@@ -456,25 +619,55 @@ def failures(ctx: click.Context, stage: str | None, kind: str | None, limit: int
                    f"{d['error_kind'] or '':<14} {d['source_path']}: {d['last_error']}")
 
 
+def _known_ids(rt: Any, ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(status, stage) of the named documents; warns about ids that do not exist."""
+    from db.engine import transaction
+    from db.queries import status_of
+
+    with transaction(rt.sessions) as session:
+        known = status_of(session, ids)
+    missing = [i for i in ids if i not in known]
+    if missing:
+        click.echo("no such documents: " + " ".join(map(str, missing)), err=True)
+    return known
+
+
 @main.command()
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all-failed", is_flag=True, help="Retry every failed document.")
 @click.pass_context
 def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
-    """Send failed documents back to the stage that failed.
+    """Send failed documents back to the stage that failed, with fresh attempts.
+
+    Prints how many went back to each stage; named documents that are not failed are
+    listed and left alone.
 
     \b
     Example:
       newsdrop retry 17 18
       newsdrop retry --all-failed
     """
+    from db.engine import transaction
+    from db.queries import failed_ids, status_of
     from worker.operations import retry_failed
 
     if not ids and not all_failed:
         raise click.UsageError("name document ids, or pass --all-failed")
     rt = _runtime(ctx)
-    n = retry_failed(rt, list(ids) if ids else None)
-    click.echo(f"re-enqueued {n} documents", err=True)
+    if ids:
+        known = _known_ids(rt, list(ids))
+    else:
+        with transaction(rt.sessions) as session:
+            known = status_of(session, failed_ids(session))
+    not_failed = [f"{i} ({st})" for i, (st, _) in known.items() if st != "failed"]
+    if not_failed:
+        click.echo("not failed, left alone: " + ", ".join(not_failed), err=True)
+    n = retry_failed(rt, list(known) if ids else None)
+    per_stage = _count(stage or "clean" for st, stage in known.values() if st == "failed")
+    click.echo(f"re-enqueued {n} documents" + (f" ({_fmt_counts(per_stage)})" if n else ""),
+               err=True)
+    if ids and len(known) < len(set(ids)):
+        sys.exit(EXIT_NOT_FOUND)
 
 
 @main.command()
@@ -489,18 +682,38 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
               since: Any, until: Any) -> None:
     """Run clean, extract and persist again from the stored raw bytes.
 
+    Done and failed documents are reset to the clean stage and re-enqueued; a worker
+    must be running. Prints how many, by their status before.
+
     \b
     Example:
       newsdrop reprocess --stale       # after upgrading newsdrop's extractor
       newsdrop reprocess --since 2024-05-01
+      newsdrop reprocess 17 18
     """
+    from db.engine import transaction
+    from db.queries import reprocess_candidates, status_of
+    from tasks.version import EXTRACTOR_VERSION
     from worker.operations import reprocess as run_reprocess
 
     if not (ids or everything or stale or since or until):
         raise click.UsageError("name document ids, or pass --all, --stale, --since or --until")
     rt = _runtime(ctx)
-    n = run_reprocess(rt, ids=list(ids) or None, stale=stale, since=since, until=until)
-    click.echo(f"re-enqueued {n} documents for every stage", err=True)
+    if ids:
+        known = _known_ids(rt, list(ids))
+        chosen: list[int] | None = list(known)
+    else:
+        chosen = None
+        with transaction(rt.sessions) as session:
+            known = status_of(session, reprocess_candidates(
+                session, since=since, until=until,
+                not_extracted_by=EXTRACTOR_VERSION if stale else None))
+    n = run_reprocess(rt, ids=chosen, stale=stale, since=since, until=until)
+    before = _count(st for st, _ in known.values())
+    click.echo(f"re-enqueued {n} documents for every stage"
+               + (f" (were {_fmt_counts(before)})" if n else ""), err=True)
+    if ids and len(known) < len(set(ids)):
+        sys.exit(EXIT_NOT_FOUND)
 
 
 @main.command()

@@ -1,7 +1,14 @@
-"""What `newsdrop status` shows: read from the database and the broker itself."""
+"""What `newsdrop status` shows: read from the database and the broker itself.
+
+Everything but queue depth and workers comes from the database (documents and
+stage_runs), so the figures survive restarts; the broker is asked with a short timeout
+and reported as unknown when it does not answer.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Any
 
 from db import queries
@@ -44,6 +51,8 @@ def collect_status(rt: Runtime, *, recent_failures: int = 5) -> dict[str, Any]:
             "throughput_per_s": queries.throughput(session),
             "latency_s": queries.latency_percentiles(session),
             "oldest_unfinished_age_s": queries.oldest_unfinished_age_s(session),
+            # running time per stage over the last 15 minutes
+            "stage_durations_ms": queries.stage_durations(session),
             "recent_failures": [
                 {"id": d.id, "source_path": d.source_path, "stage": str(d.stage or "intake"),
                  "kind": d.error_kind, "error": d.last_error}
@@ -70,6 +79,10 @@ def render_status(s: dict[str, Any]) -> str:
     lat = s["latency_s"]
     if lat["p50"] is not None:
         lines.append(f"latency    drop-to-done p50 {lat['p50']} s, p95 {lat['p95']} s")
+    durations = [f"{stage} avg {d['avg_ms']} ms p95 {d['p95_ms']} ms ({d['runs']} runs)"
+                 for stage, d in s.get("stage_durations_ms", {}).items() if d["runs"]]
+    if durations:
+        lines.append("run time   " + ", ".join(durations) + " in the last 15 min")
     if s["oldest_unfinished_age_s"] is not None:
         lines.append(f"oldest     unfinished for {s['oldest_unfinished_age_s']} s")
     if s["recent_failures"]:
@@ -78,3 +91,63 @@ def render_status(s: dict[str, Any]) -> str:
             lines.append(f"  {f['id']:>6} {f['stage']:<8} {f['kind'] or '':<14} "
                          f"{f['source_path']}: {f['error']}")
     return "\n".join(lines)
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+class ThroughputHistory:
+    """Documents done per second between successive refreshes of `status --watch`."""
+
+    def __init__(self, size: int = 40) -> None:
+        self.rates: deque[float] = deque(maxlen=size)
+        self._last: tuple[float, int] | None = None
+
+    def add(self, done: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if self._last is not None and now > self._last[0]:
+            self.rates.append(max(0.0, (done - self._last[1]) / (now - self._last[0])))
+        self._last = (now, done)
+
+    def sparkline(self) -> str:
+        if not self.rates:
+            return ""
+        top = max(self.rates)
+        if top <= 0:
+            return SPARK[0] * len(self.rates)
+        return "".join(SPARK[min(len(SPARK) - 1, int(r / top * (len(SPARK) - 1) + 0.5))]
+                       for r in self.rates)
+
+
+def render_live(s: dict[str, Any], history: ThroughputHistory) -> str:
+    """The status text with a throughput history line, for the live view."""
+    latest = history.rates[-1] if history.rates else 0.0
+    peak = max(history.rates, default=0.0)
+    spark = history.sparkline() or "(collecting)"
+    return (render_status(s) + f"\nhistory    {spark}  now {latest:.1f}/s, peak {peak:.1f}/s"
+            f" over the last {len(history.rates)} refreshes")
+
+
+def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None = None) -> None:
+    """Refresh the status in place until Ctrl-C (or `refreshes` times, for tests)."""
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    history = ThroughputHistory()
+    console = Console()
+    n = 0
+    with Live(console=console, auto_refresh=False, transient=False) as live:
+        try:
+            while refreshes is None or n < refreshes:
+                data = collect_status(rt)
+                history.add(data["documents"].get("done", 0))
+                stamp = time.strftime("%H:%M:%S")
+                live.update(Text(f"newsdrop status at {stamp} (every {interval_s:g} s; "
+                                 f"Ctrl-C stops)\n\n" + render_live(data, history)),
+                            refresh=True)
+                n += 1
+                if refreshes is None or n < refreshes:
+                    time.sleep(interval_s)
+        except KeyboardInterrupt:
+            pass

@@ -46,6 +46,10 @@ _MAX_ROLE_CHARS = 400
 _MAX_BYLINE_CHARS = 100
 _SHORT_ROLES = frozenset({BlockLabel.BYLINE, BlockLabel.DATELINE})
 
+# Attributes one tag may carry (real pages stay under a few dozen).
+_MAX_ATTRIBUTES = 2_000
+_LONG_TAG = re.compile(rb"<[^<>]{20000,}")
+_ATTRIBUTE = re.compile(rb"\s[^\s=<>\"']+\s*=")  # name= after a space: not "?a=1&b=2"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _BYLINE_TEXT = re.compile(r"^(?:by|written by|words by|von|par|por|di)\s+\S", re.IGNORECASE)
@@ -128,6 +132,11 @@ def _parse(text: str) -> etree._Element:
     data = _CONTROL.sub("", text).encode("utf-8", "replace")
     if not data.strip():
         raise EmptyDocument("the HTML page is empty")
+    # libxml2 checks duplicate attributes pairwise: a tag with 100,000 attributes takes
+    # many seconds. Only long tags can hold that many; count them before parsing.
+    for match in _LONG_TAG.finditer(data):
+        if sum(1 for _ in _ATTRIBUTE.finditer(match.group())) > _MAX_ATTRIBUTES:
+            raise TooLarge(f"an HTML tag has more than {_MAX_ATTRIBUTES:,} attributes")
     parser = etree.HTMLParser(
         encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True
     )

@@ -237,6 +237,20 @@ def test_five_megabytes_of_junk_is_bounded() -> None:
     assert time.perf_counter() - start < 10
 
 
+def test_tag_with_a_hundred_thousand_attributes_is_refused_quickly() -> None:
+    html = "<div " + " ".join(f'a{i}="1"' for i in range(100_000)) + ">text</div>"
+    start = time.perf_counter()
+    with pytest.raises(TooLarge):
+        html_to_cleaned(html)
+    assert time.perf_counter() - start < 2
+
+
+def test_long_attribute_value_is_fine() -> None:
+    value = "&quot;url&quot;:&quot;/a?x=1&amp;y=2&quot;," * 20_000
+    html = f'<div data-props="{value}">' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>"
+    assert body_of(html_to_cleaned(html)) == PARAGRAPHS
+
+
 def test_too_many_elements_is_too_large() -> None:
     with pytest.raises(TooLarge):
         html_to_cleaned("<p>x</p>" * 1_000, max_nodes=100)

@@ -410,12 +410,13 @@ def add_boilerplate_counts(session: Session, counts: dict[tuple[str, str], int])
     session.execute(stmt, rows)
 
 
-def recurring_lines(session: Session, source_key: str, min_docs: int) -> frozenset[str]:
-    """Fingerprints seen in at least `min_docs` documents of `source_key`."""
-    return frozenset(session.scalars(
-        select(BoilerplateLine.fingerprint).where(
+def recurring_lines(session: Session, source_key: str, min_docs: int) -> dict[str, int]:
+    """Fingerprints seen in at least `min_docs` documents of `source_key`, with counts."""
+    rows = session.execute(
+        select(BoilerplateLine.fingerprint, BoilerplateLine.doc_count).where(
             BoilerplateLine.source_key == source_key, BoilerplateLine.doc_count >= min_docs)
-    ))
+    )
+    return {fp: n for fp, n in rows}
 
 
 # ---------------------------------------------------------------- leases and requeues

@@ -69,7 +69,8 @@ def _run_clean(raw: tuple[bytes, str], options: RunnerOptions,
 
     content, path = raw
     doc = clean(RawDocument(content, name=path),
-                options=CleanOptions(max_bytes=options.max_file_bytes),
+                options=CleanOptions(max_bytes=options.max_file_bytes,
+                                     boilerplate_min_docs=options.boilerplate_min_docs),
                 known_boilerplate=lookup)
     return doc.to_dict()
 
@@ -178,7 +179,7 @@ def _line_counts(cleaned_docs: Collection[dict[str, Any]]) -> dict[tuple[str, st
 def _boilerplate_lookup(session: Session, options: RunnerOptions
                         ) -> Callable[[str], Collection[str]]:
     """Recurring lines per source, read from the database once per source per batch."""
-    cache: dict[str, frozenset[str]] = {}
+    cache: dict[str, dict[str, int]] = {}
     bind = session.get_bind()
 
     def lookup(source_key: str) -> Collection[str]:

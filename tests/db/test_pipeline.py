@@ -111,8 +111,8 @@ def test_boilerplate_counts_add_up_per_source(sessions):
         pipeline.add_boilerplate_counts(s, {("site", "share this"): 2, ("site", "x"): 1})
         pipeline.add_boilerplate_counts(s, {("site", "share this"): 1})
     with transaction(sessions) as s:
-        assert pipeline.recurring_lines(s, "site", 3) == frozenset({"share this"})
-        assert pipeline.recurring_lines(s, "other", 1) == frozenset()
+        assert pipeline.recurring_lines(s, "site", 3) == {"share this": 3}
+        assert pipeline.recurring_lines(s, "other", 1) == {}
 
 
 def test_take_in_many_settles_copies_inside_the_batch_and_files_seen_again(sessions):

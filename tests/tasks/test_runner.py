@@ -117,3 +117,42 @@ def test_backoff_grows_and_stays_bounded():
     for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (10, 8.0)]:
         delay = runner.backoff_s(attempt, opts)
         assert ceiling / 2 <= delay <= ceiling
+
+
+TOWNS = ["Ashford", "Brookfield", "Carlton", "Dunmore", "Elmstead", "Fairview", "Glenwood",
+         "Hartley", "Ivybridge", "Jarrow"]
+
+
+def _site_doc(n: int, junk: str) -> bytes:
+    """A story of one site: every paragraph its own (digits alone don't make lines differ)."""
+    town, other = TOWNS[n % len(TOWNS)], TOWNS[(n + 3) % len(TOWNS)]
+    paras = [
+        f"Officials in {town} said on Tuesday that the new bridge to {other} would open "
+        "next spring, after a long delay caused by a shortage of steel.",
+        junk,
+        f"The council of {town} expects heavy traffic on the crossing, which will shorten "
+        f"the trip to {other} by nearly half an hour for commuters.",
+        f"Residents of {other} have waited years for the project, and several of them said "
+        "they were relieved that the work was finally coming to an end.",
+    ]
+    return (f"{town} bridge news\n\n" + "\n\n".join(paras) + "\n").encode()
+
+
+def test_a_junk_line_that_recurs_across_a_source_is_dropped_once_counted(sessions):
+    junk = "Our community pages are supported by the Riverside Traders Guild and by readers."
+    first = take(sessions, _site_doc(1, junk), "1.txt")
+    run_all_stages(sessions, [first])
+    with transaction(sessions) as s:
+        body = s.scalar(select(Article.body).where(Article.document_id == first))
+    assert junk in body, "the rules alone must not know this line, or the test proves nothing"
+    for n in range(2, 2 + OPTIONS.boilerplate_min_docs):
+        run_all_stages(sessions, [take(sessions, _site_doc(n, junk), f"{n}.txt")])
+    later = take(sessions, _site_doc(99, junk), "99.txt")
+    run_all_stages(sessions, [later])
+    with transaction(sessions) as s:
+        body = s.scalar(select(Article.body).where(Article.document_id == later))
+        cleaned = pipeline.load_outputs(s, Stage.CLEAN, [later])[later]
+    assert junk not in body
+    assert "have waited years for the project" in body
+    [verdict] = [b for b in cleaned["blocks"] if b["text"] == junk]
+    assert verdict["label"] == "boilerplate" and "recurs" in verdict["reason"]

@@ -717,6 +717,40 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback needs NEWSDROP_API_TOKEN.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve a read-only HTTP API: /status, /articles, /articles/{id}, /search, /metrics.
+
+    /metrics is in Prometheus format; OpenAPI docs are at /docs. When NEWSDROP_API_TOKEN
+    is set, clients must send `Authorization: Bearer <token>`; it is required to listen
+    on any address other than loopback.
+
+    \b
+    Example:
+      newsdrop serve                       # http://127.0.0.1:8000/docs
+      curl 'http://127.0.0.1:8000/search?q=harbour+strike&limit=5'
+      NEWSDROP_API_TOKEN=$(openssl rand -hex 24) newsdrop serve --host 0.0.0.0
+    """
+    import os
+
+    from worker.api import ExposureError, check_exposure
+    from worker.api import serve as run_serve
+
+    token = os.environ.get("NEWSDROP_API_TOKEN") or None
+    try:
+        check_exposure(host, token)
+    except ExposureError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rt = _runtime(ctx)
+    click.echo(f"newsdrop: serving http://{host}:{port} (docs at /docs, "
+               f"{'bearer token required' if token else 'no token'}); Ctrl-C stops", err=True)
+    run_serve(rt, host=host, port=port, token=token, log_level=_loglevel())
+
+
+@main.command()
 @click.pass_context
 def reconcile(ctx: click.Context) -> None:
     """Re-enqueue documents whose state has not moved for longer than the lease, now.

@@ -1,0 +1,248 @@
+"""`newsdrop serve` over a real socket: a server process on a free port, a temporary
+SQLite database with a few articles and stage runs, requests made with urllib.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from db import migrate
+from db.engine import make_engine, make_session_factory, transaction
+from db.models import Document, DocumentStatus, Stage, StageRun, StageState, utcnow
+from tests.db.test_search import add_article
+from worker.api import check_exposure, is_loopback
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "test-token-123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(url: str) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    sessions = make_session_factory(engine)
+    now = utcnow()
+    with transaction(sessions) as s:
+        for i, (title, site) in enumerate([("Harbour strike ends", "Port News"),
+                                           ("Council budget passes", "City Times"),
+                                           ("Strike talks resume", "Port News")]):
+            doc_id = add_article(s, title=title, body=f"Body {i} about the harbour strike.",
+                                 site_name=site, published_at=f"2024-0{i + 1}-01")
+            for stage, ms in ((Stage.CLEAN, 3), (Stage.EXTRACT, 40), (Stage.PERSIST, 2000)):
+                s.add(StageRun(document_id=doc_id, stage=stage, attempt=1,
+                               state=StageState.SUCCEEDED, started_at=now,
+                               finished_at=now + timedelta(milliseconds=ms), duration_ms=ms))
+        bad = Document(sha256="f" * 64, source_path="inbox/bad.bin", size_bytes=3,
+                       status=DocumentStatus.FAILED, stage=Stage.CLEAN,
+                       stage_state=StageState.FAILED, attempts=2, last_error="binary",
+                       error_kind="binary", received_at=now, updated_at=now, finished_at=now)
+        s.add(bad)
+        s.flush()
+        for attempt, state in ((1, StageState.RETRYING), (2, StageState.FAILED)):
+            s.add(StageRun(document_id=bad.id, stage=Stage.CLEAN, attempt=attempt, state=state,
+                           started_at=now, finished_at=now, duration_ms=1, error="binary"))
+    engine.dispose()
+
+
+def start_server(tmp: Path, port: int, *args: str, token: str | None = None
+                 ) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDROP_")}
+    env.update({"PYTHONPATH": str(REPO), "NEWSDROP_DATA_DIR": str(tmp / "data"),
+                "NEWSDROP_DATABASE_URL": f"sqlite:///{tmp / 'nd.db'}"})
+    if token:
+        env["NEWSDROP_API_TOKEN"] = token
+    return subprocess.Popen([sys.executable, "-m", "worker", "serve", "--port", str(port),
+                             *args], cwd=tmp, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stdout.read().decode()}")  # type: ignore[union-attr]
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start listening")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("api")
+    seed(f"sqlite:///{tmp / 'nd.db'}")
+    port = free_port()
+    proc = start_server(tmp, port, token=TOKEN)
+    try:
+        wait_listening(proc, port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def get(base: str, path: str, *, token: str | None = TOKEN, **params: Any
+        ) -> tuple[int, str, dict[str, str]]:
+    url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode(), dict(resp.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), dict(exc.headers)
+
+
+def get_json(base: str, path: str, **params: Any) -> Any:
+    code, body, _ = get(base, path, **params)
+    assert code == 200, body
+    return json.loads(body)
+
+
+# ---------------------------------------------------------------- JSON endpoints
+
+
+def test_articles_lists_newest_first_with_paging(server):
+    page = get_json(server, "/articles", limit=2)
+    assert [a["title"] for a in page["items"]] == ["Strike talks resume", "Council budget passes"]
+    assert page["next_offset"] == 2
+    rest = get_json(server, "/articles", limit=2, offset=2)
+    assert [a["title"] for a in rest["items"]] == ["Harbour strike ends"]
+    assert rest["next_offset"] is None
+
+
+def test_articles_filters(server):
+    page = get_json(server, "/articles", site="port", since="2024-02-01")
+    assert [a["title"] for a in page["items"]] == ["Strike talks resume"]
+    code, body, _ = get(server, "/articles", since="not a date")
+    assert code == 422 and "since" in body
+
+
+def test_one_article_with_its_history(server):
+    first = get_json(server, "/articles", limit=1)["items"][0]
+    data = get_json(server, f"/articles/{first['id']}")
+    assert data["article"]["title"] == first["title"]
+    assert [r["stage"] for r in data["history"]] == ["clean", "extract", "persist"]
+    code, body, _ = get(server, "/articles/99999")
+    assert code == 404 and "no document 99999" in body
+
+
+def test_search_ranks_and_highlights(server):
+    data = get_json(server, "/search", q="strike")
+    titles = [h["title"] for h in data["items"]]
+    assert set(titles) == {"Harbour strike ends", "Strike talks resume",
+                           "Council budget passes"}
+    assert titles[-1] == "Council budget passes"  # the only one without strike in its title
+    assert "<mark>" in data["items"][0]["snippet"]
+
+
+@pytest.mark.parametrize("q", ["***", '" "', "()"])
+def test_search_rejects_wordless_queries_with_400(server, q):
+    code, body, _ = get(server, "/search", q=q)
+    assert code == 400
+    assert "no words" in json.loads(body)["detail"]
+
+
+def test_status_has_the_cli_shape(server):
+    data = get_json(server, "/status")
+    assert data["documents"]["done"] == 3 and data["documents"]["failed"] == 1
+    assert {"queue_depth", "workers", "throughput_per_s", "latency_s",
+            "stage_durations_ms", "recent_failures"} <= set(data)
+    assert data["stage_durations_ms"]["persist"]["avg_ms"] == 2000
+
+
+def test_openapi_docs_are_served(server):
+    spec = get_json(server, "/openapi.json")
+    assert {"/articles", "/articles/{document_id}", "/search", "/status", "/metrics"} <= set(
+        spec["paths"])
+    code, body, _ = get(server, "/docs", token=None)
+    assert code == 200 and "swagger" in body.lower()
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_metrics_parse_as_prometheus_text(server):
+    code, body, headers = get(server, "/metrics")
+    assert code == 200
+    assert headers["content-type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(body)}
+
+    docs = {s.labels["status"]: s.value for s in families["newsdrop_documents"].samples}
+    assert docs["done"] == 3 and docs["failed"] == 1 and docs["queued"] == 0
+
+    hist = families["newsdrop_stage_duration_seconds"]
+    persist = {s.name[len(hist.name):] + s.labels.get("le", ""): s.value
+               for s in hist.samples if s.labels["stage"] == "persist"}
+    assert persist["_count"] == 3
+    assert persist["_sum"] == pytest.approx(6.0)
+    assert persist["_bucket1"] == 0 and persist["_bucket2.5"] == 3
+    assert persist["_bucket+Inf"] == 3
+
+    retries = {s.labels["stage"]: s.value for s in families["newsdrop_stage_retries"].samples
+               if s.name.endswith("_total")}
+    failures = {s.labels["stage"]: s.value
+                for s in families["newsdrop_stage_failures"].samples
+                if s.name.endswith("_total")}
+    assert retries == {"clean": 1, "extract": 0, "persist": 0}
+    assert failures == {"clean": 1, "extract": 0, "persist": 0}
+    # the embedded (filesystem) broker answers: nothing is waiting
+    assert families["newsdrop_broker_up"].samples[0].value == 1
+    assert families["newsdrop_queue_depth"].samples[0].value == 0
+
+
+# ---------------------------------------------------------------- the token rule
+
+
+def test_requests_without_the_token_are_refused(server):
+    for path in ("/articles", "/metrics", "/status", "/search?q=x"):
+        code, _, headers = get(server, path, token=None)
+        assert code == 401, path
+        assert headers.get("www-authenticate") == "Bearer"
+    code, _, _ = get(server, "/articles", token="wrong")
+    assert code == 401
+
+
+def test_binding_beyond_loopback_without_a_token_is_refused(tmp_path):
+    proc = start_server(tmp_path, free_port(), "--host", "0.0.0.0")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert b"NEWSDROP_API_TOKEN" in out
+
+
+def test_loopback_rule():
+    for host in ("127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"):
+        assert is_loopback(host), host
+        check_exposure(host, None)
+    for host in ("0.0.0.0", "::", "192.168.1.4", "example.org"):
+        assert not is_loopback(host), host
+        check_exposure(host, "token")  # fine with a token
+        with pytest.raises(Exception, match="NEWSDROP_API_TOKEN"):
+            check_exposure(host, None)

@@ -1,0 +1,308 @@
+"""`newsdrop serve`: a read-only HTTP service over the results database.
+
+JSON endpoints (`/status`, `/articles`, `/articles/{id}`, `/search`) answer what the CLI
+commands of the same names print with `--json`; `/metrics` gives Prometheus the same
+figures; OpenAPI docs are at `/docs` and `/openapi.json`.
+
+Nothing here writes. Every figure comes from the database (documents, stage_runs), except
+queue depth and workers, which are asked of the broker with a short timeout. Counters
+(`*_total`, the histogram) are counts of `stage_runs` rows, so they only grow while that
+history is kept, and they survive restarts of this service.
+
+Access: bound to 127.0.0.1 by default. With a token (NEWSDROP_API_TOKEN) every data
+endpoint wants `Authorization: Bearer <token>`; binding anywhere but loopback without a
+token is refused (`check_exposure`).
+"""
+
+
+import hmac
+import ipaddress
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from db import queries
+from db.engine import transaction
+from db.models import DocumentStatus, Stage
+from worker.celery_app import QUEUE
+from worker.monitor import collect_status, queue_depth
+from worker.runtime import Runtime
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+TOKEN_ENV = "NEWSDROP_API_TOKEN"
+#: stage running-time histogram buckets, milliseconds (a stage handles a batch)
+DURATION_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+MAX_PAGE = 500
+
+
+class ExposureError(Exception):
+    """Serving would expose the data without a token; `str(exc)` says what to do."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything, so it is not trusted as local
+
+
+def check_exposure(host: str, token: str | None) -> None:
+    """Refuse to serve beyond loopback without a bearer token."""
+    if not token and not is_loopback(host):
+        raise ExposureError(
+            f"refusing to listen on {host} without a token: anyone who can reach it could "
+            f"read every article. Set {TOKEN_ENV} (clients send 'Authorization: Bearer "
+            f"<token>'), or listen on {DEFAULT_HOST}.")
+
+
+# ---------------------------------------------------------------- metrics
+
+
+class DatabaseCollector(Collector):
+    """Reads the figures at scrape time; nothing is kept in this process."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def collect(self) -> Iterable[Metric]:
+        with transaction(self.rt.sessions) as session:
+            by_status = queries.counts_by_status(session)
+            active = queries.active_by_stage(session)
+            histogram = queries.stage_duration_histogram(session, DURATION_BUCKETS_MS)
+            runs = queries.stage_run_counts(session)
+            oldest = queries.oldest_unfinished_age_s(session)
+
+        docs = GaugeMetricFamily("newsdrop_documents", "Documents by status.",
+                                 labels=["status"])
+        for status, n in by_status.items():
+            docs.add_metric([status], n)
+        yield docs
+
+        unfinished = GaugeMetricFamily(
+            "newsdrop_documents_unfinished",
+            "Queued or processing documents by current stage and stage state.",
+            labels=["stage", "state"])
+        for stage, states in active.items():
+            for state, n in states.items():
+                unfinished.add_metric([stage, state], n)
+        yield unfinished
+
+        hist = HistogramMetricFamily(
+            "newsdrop_stage_duration_seconds",
+            "Running time of finished stage runs (one run handles a batch of documents).",
+            labels=["stage"])
+        for stage, h in histogram.items():
+            buckets = [(_le(ms), n) for ms, n in h["buckets"]] + [("+Inf", h["count"])]
+            hist.add_metric([stage], buckets, sum_value=h["sum_ms"] / 1000)
+        yield hist
+
+        for name, state, doc in (
+                ("newsdrop_stage_retries", "retrying",
+                 "Stage runs that failed transiently and were retried."),
+                ("newsdrop_stage_failures", "failed",
+                 "Stage runs that failed for good (the document is failed).")):
+            counter = CounterMetricFamily(name, doc, labels=["stage"])
+            for stage in Stage:
+                counter.add_metric([stage.value], runs.get((stage.value, state), 0))
+            yield counter
+
+        age = GaugeMetricFamily("newsdrop_oldest_unfinished_age_seconds",
+                                "Age of the oldest queued or processing document.")
+        age.add_metric([], oldest or 0.0)
+        yield age
+
+        depth = queue_depth()
+        up = GaugeMetricFamily("newsdrop_broker_up",
+                               "1 if the broker answered the queue-depth question.")
+        up.add_metric([], 0 if depth is None else 1)
+        yield up
+        if depth is not None:
+            q = GaugeMetricFamily("newsdrop_queue_depth", "Messages waiting in the broker.",
+                                  labels=["queue"])
+            q.add_metric([QUEUE], depth)
+            yield q
+
+
+def _le(ms: int) -> str:
+    return f"{ms / 1000:g}"
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    # SQLite hands back naive datetimes for timezone-aware columns; they are UTC
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def document_dict(d: Any) -> dict[str, Any]:
+    return {
+        "id": d.id, "source_path": d.source_path, "sha256": d.sha256,
+        "size_bytes": d.size_bytes, "status": str(d.status),
+        "stage": str(d.stage) if d.stage else None,
+        "stage_state": str(d.stage_state) if d.stage_state else None,
+        "attempts": d.attempts, "last_error": d.last_error, "error_kind": d.error_kind,
+        "duplicate_of": d.duplicate_of, "received_at": _iso(d.received_at),
+        "finished_at": _iso(d.finished_at),
+    }
+
+
+def article_dict(a: Any) -> dict[str, Any]:
+    from tasks.persist import ARTICLE_COLUMNS
+
+    return {name: getattr(a, name) for name in ARTICLE_COLUMNS}
+
+
+def run_dict(r: Any) -> dict[str, Any]:
+    return {
+        "stage": str(r.stage), "attempt": r.attempt, "state": str(r.state),
+        "error": r.error, "error_kind": r.error_kind, "queued_at": _iso(r.queued_at),
+        "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at),
+        "wait_ms": r.wait_ms, "duration_ms": r.duration_ms, "worker": r.worker,
+    }
+
+
+def article_summary(a: Any, d: Any) -> dict[str, Any]:
+    return {"id": d.id, "article_id": a.id, "published_at": a.published_at,
+            "title": a.title, "authors": a.authors, "site_name": a.site_name,
+            "language": a.language, "words": a.word_count, "url": a.url,
+            "status": str(d.status), "source": d.source_path}
+
+
+# ---------------------------------------------------------------- the app
+
+
+def _iso_param(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{name}: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 "
+                                 "time") from None
+    return value
+
+
+def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
+    """The read-only API over `rt`'s database (and its broker, for queue depth)."""
+
+    def authorize(request: Request) -> None:
+        if not token:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(),
+                                                                 token.encode()):
+            raise HTTPException(401, "a valid bearer token is required",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    app = FastAPI(title="newsdrop", version=_version(),
+                  description="Read-only access to newsdrop's articles, processing status "
+                              "and metrics.",
+                  dependencies=[Depends(authorize)])
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector(rt))
+
+    def article_filter(
+        since: Annotated[str | None, Query(description="Published on or after.")] = None,
+        until: Annotated[str | None, Query(description="Published on or before.")] = None,
+        author: Annotated[str | None, Query(description="Author contains (any case).")] = None,
+        site: Annotated[str | None, Query(description="Site name contains.")] = None,
+        lang: Annotated[str | None, Query(description="Language code, e.g. en.")] = None,
+        status: Annotated[DocumentStatus | None, Query(description="Document status.")] = None,
+    ) -> queries.ArticleFilter:
+        return queries.ArticleFilter(
+            since=_iso_param("since", since), until=_iso_param("until", until),
+            author=author, site=site, language=lang,
+            status=status.value if status else None)
+
+    Filters = Annotated[queries.ArticleFilter, Depends(article_filter)]
+    Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+    Offset = Annotated[int, Query(ge=0)]
+
+    @app.get("/metrics", response_class=PlainTextResponse,
+             summary="Prometheus metrics (text exposition format)")
+    def metrics() -> Response:
+        return Response(generate_latest(registry),
+                        media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/status", summary="What `newsdrop status --json` prints")
+    def status() -> dict[str, Any]:
+        return collect_status(rt)
+
+    @app.get("/articles", summary="Articles, newest published first")
+    def articles(f: Filters, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+        page = queries.ArticleFilter(**{**_fields(f), "limit": limit, "offset": offset})
+        with transaction(rt.sessions) as session:
+            items = [article_summary(a, d) for a, d in queries.list_articles(session, page)]
+        return {"items": items, "limit": limit, "offset": offset,
+                "next_offset": offset + limit if len(items) == limit else None}
+
+    @app.get("/articles/{document_id}",
+             summary="One document: its article and processing history")
+    def article(document_id: int) -> dict[str, Any]:
+        with transaction(rt.sessions) as session:
+            doc = queries.find_document(session, str(document_id))
+            if doc is None:
+                raise HTTPException(404, f"no document {document_id}")
+            art = queries.article_of(session, doc.id)
+            return {"document": document_dict(doc),
+                    "article": article_dict(art) if art else None,
+                    "history": [run_dict(r) for r in queries.stage_runs(session, doc.id)]}
+
+    @app.get("/search", summary="Full-text search, best match first")
+    def search(q: Annotated[str, Query(description="Words to find; all must appear.",
+                                       max_length=1000)],
+               f: Filters, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+               offset: Offset = 0) -> dict[str, Any]:
+        from db.search import InvalidQuery
+        from db.search import search as run_search
+
+        try:
+            with transaction(rt.sessions) as session:
+                hits = run_search(session, q, filters=f, limit=limit, offset=offset)
+        except InvalidQuery as exc:
+            raise HTTPException(400, exc.message) from exc
+        return {"query": q, "items": [h.to_dict() for h in hits], "limit": limit,
+                "offset": offset,
+                "next_offset": offset + limit if len(hits) == limit else None}
+
+    return app
+
+
+def _fields(f: queries.ArticleFilter) -> dict[str, Any]:
+    return {name: getattr(f, name) for name in f.__dataclass_fields__}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsdrop")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0"
+
+
+def serve(rt: Runtime, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          token: str | None = None, log_level: str = "info") -> None:
+    """Serve until SIGINT/SIGTERM. Raises ExposureError before binding if unsafe."""
+    import uvicorn
+
+    check_exposure(host, token)
+    uvicorn.run(create_app(rt, token=token), host=host, port=port,
+                log_level=log_level.lower(), access_log=log_level.upper() == "DEBUG")

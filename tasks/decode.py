@@ -2,7 +2,8 @@
 
 Order of evidence for the encoding: a byte-order mark; strict UTF-8 (most of the
 web, and it almost never decodes non-UTF-8 bytes by accident); an HTML document's
-own `<meta charset>`; then statistical detection (charset-normalizer) for the legacy
+own declared charset (`<meta charset>`, `http-equiv`, an XML declaration), found by
+BeautifulSoup's `EncodingDetector`; then statistical detection (charset-normalizer) for the legacy
 single-byte encodings (Latin-1, cp1252, …) that scrapers still produce.
 """
 
@@ -58,7 +59,6 @@ _MAX_CONTROL_SHARE = 0.05
 _DETECT_BYTES = 256 * 1024
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w:.-]+)", re.IGNORECASE)
 _HTML_START = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
                          re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>|<!--")
@@ -147,9 +147,10 @@ def _bomless_utf16(data: bytes) -> tuple[str, str] | None:
 
 def _decode_legacy(data: bytes) -> tuple[str, str]:
     """Decode non-UTF-8 bytes: an HTML-declared charset, else statistical detection."""
-    declared = _META_CHARSET.search(data[:_SNIFF_BYTES])
-    if declared:
-        name = declared.group(1).decode("ascii", "replace").lower()
+    from bs4.dammit import EncodingDetector
+
+    name = EncodingDetector.find_declared_encoding(data[:_SNIFF_BYTES], is_html=True)
+    if name:
         try:
             codec = codecs.lookup(name).name
             if codec not in ("utf-8", "utf-16", "utf-32"):

@@ -106,3 +106,14 @@ def test_tag_dense_fragment_is_html() -> None:
 def test_text_with_a_stray_tag_stays_text() -> None:
     text = "A headline\n\nThe body mentions <b>bold</b> once, and that is all.\n"
     assert detect_format(text, "page.html") is InputFormat.TEXT
+
+
+def test_an_html_page_declaring_its_legacy_charset_is_read_in_it():
+    body = "<p>Москва — столица России, крупнейший город страны.</p>" * 3
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; '
+            'charset=windows-1251"></head><body>' + body + "</body></html>")
+    text, encoding, fmt = decode(RawDocument(page.encode("cp1251"), name="p.html"),
+                                 max_bytes=1 << 20)
+    assert encoding == "cp1251"
+    assert "Москва — столица России" in text
+    assert fmt is InputFormat.HTML

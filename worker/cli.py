@@ -446,7 +446,7 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     f = _article_filter(since, until, author, site, lang, doc_status)
     if output is None:
         with transaction(rt.sessions) as session:
-            export_articles(session, f, click.get_text_stream("stdout"), ExportFormat(fmt))
+            export_articles(session, f, sys.stdout, ExportFormat(fmt))
         return
     partial = output.with_name(output.name + ".part")
     try:

@@ -26,8 +26,12 @@ def queue_depth() -> int | None:
 
     try:
         with app.connection_for_read() as conn:
-            conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_S)
-            _, count, _ = conn.default_channel.queue_declare(queue=QUEUE, passive=True)
+            # one quick attempt: status must answer even when the broker is down
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_S)
+            try:
+                _, count, _ = conn.default_channel.queue_declare(queue=QUEUE, passive=True)
+            except conn.channel_errors:
+                return 0  # the queue was never declared: nothing has been sent to it yet
             return int(count)
     except Exception:
         return None
@@ -59,8 +63,11 @@ def collect_status(rt: Runtime, *, recent_failures: int = 5) -> dict[str, Any]:
                 for d in queries.failures(session, queries.FailureFilter(limit=recent_failures))
             ],
         }
-    data["queue_depth"] = {QUEUE: queue_depth()}
-    data["workers"] = workers_online()
+    depth = queue_depth()
+    data["queue_depth"] = {QUEUE: depth}
+    # a broker that cannot say its queue depth cannot carry a ping either; asking anyway
+    # would wait out the timeout and then report "no workers", which is not known
+    data["workers"] = workers_online() if depth is not None else None
     return data
 
 

@@ -1,0 +1,187 @@
+"""Read-side queries on a real SQLite database: article filters, export, stage timings,
+and the CLI commands built on them (articles, search, export, failures)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from db import migrate
+from db.engine import make_engine, make_session_factory, transaction
+from db.export import COLUMNS, ExportFormat, count_articles, export_articles
+from db.models import Document, DocumentStatus, Stage, StageRun, StageState, utcnow
+from db.queries import (
+    ArticleFilter,
+    list_articles,
+    stage_duration_histogram,
+    stage_durations,
+    stage_run_counts,
+)
+from tests.db.test_search import add_article
+from worker.cli import main
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def sessions(data_dir):
+    data_dir.mkdir()
+    engine = make_engine(f"sqlite:///{data_dir / 'newsdrop.db'}")
+    migrate.upgrade(engine)
+    factory = make_session_factory(engine)
+    with transaction(factory) as s:
+        add_article(s, title="Harbour strike", body="Dockers, \"quoted\", vote.\n\nAgain.",
+                    authors=["Ana Costa", "Smith, J."], published_at="2024-03-02",
+                    site_name="Port News")
+        add_article(s, title="Budget", body="The council met.", authors=["Ben"],
+                    published_at="2024-01-15", site_name="City Times",
+                    status=DocumentStatus.QUEUED)
+        add_article(s, title="Théâtre", body="Une saison.", published_at=None, language="fr")
+    yield factory
+    engine.dispose()
+
+
+def cli(data_dir, *args):
+    return CliRunner().invoke(main, ["--data-dir", str(data_dir), *args])
+
+
+# ---------------------------------------------------------------- filters
+
+
+def test_status_filter_and_newest_first(sessions):
+    with transaction(sessions) as s:
+        assert [a.title for a, _ in list_articles(s, ArticleFilter())] == [
+            "Harbour strike", "Budget", "Théâtre"]  # undated last
+        assert [a.title for a, _ in list_articles(s, ArticleFilter(status="queued"))] == [
+            "Budget"]
+
+
+# ---------------------------------------------------------------- export
+
+
+def test_export_jsonl_has_every_field(sessions):
+    out = io.StringIO()
+    with transaction(sessions) as s:
+        n = export_articles(s, ArticleFilter(), out, ExportFormat.JSONL)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert n == len(rows) == 3
+    assert list(rows[0]) == list(COLUMNS)
+    assert rows[0]["authors"] == ["Ana Costa", "Smith, J."]
+    assert rows[0]["paragraphs"] == ["Dockers, \"quoted\", vote.", "Again."]
+    assert rows[0]["received_at"].endswith("+00:00")
+
+
+def test_export_csv_round_trips_lists_and_quotes(sessions):
+    out = io.StringIO()
+    with transaction(sessions) as s:
+        export_articles(s, ArticleFilter(site="port"), out, ExportFormat.CSV)
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert json.loads(row["authors"]) == ["Ana Costa", "Smith, J."]
+    assert row["body"] == "Dockers, \"quoted\", vote.\n\nAgain."
+
+
+def test_export_ignores_limit_and_counts(sessions):
+    with transaction(sessions) as s:
+        assert count_articles(s, ArticleFilter(limit=1)) == 3
+        assert count_articles(s, ArticleFilter(language="fr")) == 1
+        out = io.StringIO()
+        assert export_articles(s, ArticleFilter(limit=1, offset=2), out,
+                               ExportFormat.JSONL) == 3
+
+
+def test_export_command_writes_a_file_or_stdout(sessions, data_dir, tmp_path):
+    target = tmp_path / "out.csv"
+    result = cli(data_dir, "export", "--format", "csv", "--since", "2024-02-01",
+                 "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert "exported 1 articles" in result.output
+    assert not (tmp_path / "out.csv.part").exists()
+    assert [r["title"] for r in csv.DictReader(target.open(encoding="utf-8"))] == [
+        "Harbour strike"]
+    result = cli(data_dir, "export", "--lang", "fr")
+    assert result.exit_code == 0
+    assert [json.loads(x)["title"] for x in result.output.splitlines()] == ["Théâtre"]
+
+
+def test_export_to_an_unwritable_place_is_a_clear_error(sessions, data_dir, tmp_path):
+    result = cli(data_dir, "export", "-o", str(tmp_path / "missing" / "x.jsonl"))
+    assert result.exit_code == 1
+    assert "cannot write" in result.output
+
+
+# ---------------------------------------------------------------- CLI on top
+
+
+def test_search_command(sessions, data_dir):
+    result = cli(data_dir, "search", "dockers", "--json")
+    assert result.exit_code == 0, result.output
+    [hit] = json.loads(result.output)
+    assert hit["title"] == "Harbour strike" and "<mark>Dockers</mark>" in hit["snippet"]
+    result = cli(data_dir, "search", "dockers")
+    assert "Harbour strike" in result.output and "Dockers" in result.output
+    result = cli(data_dir, "search", '"*"')
+    assert result.exit_code == 2 and "no words" in result.output
+
+
+def test_articles_command_checks_dates_and_filters_status(sessions, data_dir):
+    result = cli(data_dir, "articles", "--since", "March 2024")
+    assert result.exit_code == 2 and "not a date" in result.output
+    result = cli(data_dir, "articles", "--status", "queued", "--json")
+    assert [a["title"] for a in json.loads(result.output)] == ["Budget"]
+
+
+def test_failures_since(sessions, data_dir):
+    now = utcnow()
+    with transaction(sessions) as s:
+        for name, age in (("old.bin", timedelta(days=3)), ("new.bin", timedelta(minutes=5))):
+            s.add(Document(sha256=None, source_path=name, status=DocumentStatus.FAILED,
+                           stage=Stage.CLEAN, attempts=1, last_error="binary",
+                           error_kind="binary", received_at=now - age,
+                           updated_at=now - age, finished_at=now - age))
+    result = cli(data_dir, "failures", "--since", "1h", "--json")
+    assert [d["source_path"] for d in json.loads(result.output)] == ["new.bin"]
+    since = (now - timedelta(days=7)).isoformat()
+    result = cli(data_dir, "failures", "--since", since, "--json")
+    assert len(json.loads(result.output)) == 2
+    result = cli(data_dir, "failures", "--since", "last week")
+    assert result.exit_code == 2 and "age" in result.output
+
+
+def test_retry_names_what_it_could_not_retry(sessions, data_dir):
+    result = cli(data_dir, "retry", "1", "999")
+    assert result.exit_code == 3
+    assert "no such documents: 999" in result.output
+    assert "not failed, left alone: 1 (done)" in result.output
+    assert "re-enqueued 0 documents" in result.output
+
+
+# ---------------------------------------------------------------- stage timings
+
+
+def test_stage_durations_and_histogram(sessions):
+    now = utcnow()
+    with transaction(sessions) as s:
+        for i, ms in enumerate((10, 20, 30, 40, 1000)):
+            s.add(StageRun(document_id=1, stage=Stage.CLEAN, attempt=i + 1,
+                           state=StageState.RETRYING if i < 2 else StageState.SUCCEEDED,
+                           started_at=now, finished_at=now, duration_ms=ms))
+        s.add(StageRun(document_id=1, stage=Stage.EXTRACT, attempt=1,
+                       state=StageState.SUCCEEDED, started_at=now - timedelta(hours=1),
+                       finished_at=now - timedelta(hours=1), duration_ms=7))
+    with transaction(sessions) as s:
+        recent = stage_durations(s)
+        hist = stage_duration_histogram(s, [25, 100])
+        counts = stage_run_counts(s)
+    assert recent["clean"] == {"runs": 5, "avg_ms": 220.0, "p95_ms": 1000.0}
+    assert recent["extract"]["runs"] == 0  # an hour ago: outside the window
+    assert hist["clean"] == {"buckets": [(25, 2), (100, 4)], "count": 5, "sum_ms": 1100}
+    assert hist["extract"]["count"] == 1 and hist["persist"]["count"] == 0
+    assert counts[("clean", "retrying")] == 2 and counts[("clean", "succeeded")] == 3

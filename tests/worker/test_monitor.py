@@ -1,0 +1,137 @@
+"""`newsdrop status`: figures from the database, the broker asked with a short timeout,
+and the live view's throughput history."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from db.engine import transaction
+from db.models import Stage, StageRun, StageState, utcnow
+from tests.db.test_search import add_article
+from worker.cli import main
+from worker.monitor import ThroughputHistory, collect_status, render_live, watch_status
+from worker.service import prepare
+from worker.settings import load_settings
+
+
+@pytest.fixture
+def rt(tmp_path):
+    """A runtime on a fresh SQLite database with the embedded broker."""
+    runtime = prepare(load_settings(data_dir=tmp_path / "data"))
+    now = utcnow()
+    with transaction(runtime.sessions) as s:
+        for i in range(3):
+            doc_id = add_article(s, title=f"Article {i}", body="words " * 20)
+            for stage, ms in ((Stage.CLEAN, 10 * (i + 1)), (Stage.EXTRACT, 100)):
+                s.add(StageRun(document_id=doc_id, stage=stage, attempt=1,
+                               state=StageState.SUCCEEDED, started_at=now,
+                               finished_at=now + timedelta(milliseconds=ms), duration_ms=ms))
+        # a run from long ago is outside the 15-minute window
+        s.add(StageRun(document_id=doc_id, stage=Stage.PERSIST, attempt=1,
+                       state=StageState.SUCCEEDED, started_at=now - timedelta(hours=2),
+                       finished_at=now - timedelta(hours=2), duration_ms=5))
+    yield runtime
+    runtime.engine.dispose()
+
+
+def test_status_counts_and_stage_durations(rt):
+    data = collect_status(rt)
+    assert data["documents"]["done"] == 3
+    assert data["stage_durations_ms"]["clean"] == {"runs": 3, "avg_ms": 20.0, "p95_ms": 30.0}
+    assert data["stage_durations_ms"]["extract"]["avg_ms"] == 100.0
+    assert data["stage_durations_ms"]["persist"] == {"runs": 0, "avg_ms": None, "p95_ms": None}
+    assert data["queue_depth"] == {"newsdrop": 0}  # the embedded broker answers
+
+
+def test_status_json_keeps_its_keys(rt, tmp_path):
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"documents", "active_by_stage", "throughput_per_s", "latency_s",
+            "oldest_unfinished_age_s", "recent_failures", "queue_depth", "workers",
+            "stage_durations_ms"} <= set(data)
+
+
+def test_status_with_a_dead_broker_says_unknown_quickly(tmp_path):
+    runtime = prepare(load_settings(data_dir=tmp_path / "data",
+                                    broker_url="redis://127.0.0.1:9/0"))
+    try:
+        started = time.monotonic()
+        data = collect_status(runtime)
+        assert time.monotonic() - started < 10
+        assert data["queue_depth"] == {"newsdrop": None}
+        assert data["workers"] is None
+    finally:
+        runtime.engine.dispose()
+        prepare(load_settings(data_dir=tmp_path / "data"))  # back to the embedded broker
+
+
+def test_throughput_history_sparkline():
+    h = ThroughputHistory(size=4)
+    assert h.sparkline() == ""
+    for t, done in ((0, 0), (1, 0), (2, 10), (3, 15), (4, 35), (5, 35)):
+        h.add(done, now=t)
+    assert list(h.rates) == [10.0, 5.0, 20.0, 0.0]  # only the last four refreshes
+    assert h.sparkline() == "▅▃█▁"
+
+
+def test_live_view_renders_the_history(rt, capsys):
+    watch_status(rt, interval_s=0.01, refreshes=2)
+    out = capsys.readouterr().out
+    assert "documents" in out and "history" in out
+    h = ThroughputHistory()
+    h.add(0, now=0)
+    h.add(4, now=2)
+    assert "now 2.0/s" in render_live(collect_status(rt), h)
+
+
+#: a Redis database of this module's own: pipeline tests share the default one, and their
+#: workers would take (and count) these messages
+REDIS_DB = 11
+
+
+@pytest.fixture
+def own_redis_url():
+    import redis
+
+    base = os.environ.get("NEWSDROP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = base.rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis unavailable at {url}: {exc} (CI=true: services are required)")
+        pytest.skip(f"Redis unavailable at {url}: {exc}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.mark.redis
+def test_queue_depth_counts_waiting_messages_on_redis(tmp_path, own_redis_url):
+    from tasks.celery_tasks import app, enqueue
+
+    runtime = prepare(load_settings(data_dir=tmp_path / "data", broker_url=own_redis_url,
+                                    batch_size=2))
+    # drop the connections to the broker an earlier test configured (a real process
+    # configures its broker once)
+    app.close()
+    app.amqp._producer_pool = None
+    try:
+        # nothing sent yet: the queue does not exist, and that means nothing is waiting
+        assert collect_status(runtime)["queue_depth"] == {"newsdrop": 0}
+        enqueue(Stage.CLEAN, [1, 2, 3, 4, 5])  # no worker runs: three messages wait
+        data = collect_status(runtime)
+        assert data["queue_depth"] == {"newsdrop": 3}
+        assert data["workers"] == []
+    finally:
+        runtime.engine.dispose()
+        prepare(load_settings(data_dir=tmp_path / "data"))  # back to the embedded broker

@@ -242,12 +242,12 @@ def stage_durations(session: Session, since: timedelta = timedelta(minutes=15),
         .order_by(StageRun.finished_at.desc()).limit(sample)
     ).all()
     per_stage: dict[str, list[float]] = {s.value: [] for s in Stage}
-    for stage, ms in rows:
-        per_stage[Stage(stage).value].append(float(ms))
+    for run_stage, ms in rows:
+        per_stage[Stage(run_stage).value].append(float(ms or 0))
     out: dict[str, dict[str, float | int | None]] = {}
-    for stage, values in per_stage.items():
+    for name, values in per_stage.items():
         values.sort()
-        out[stage] = {
+        out[name] = {
             "runs": len(values),
             "avg_ms": round(sum(values) / len(values), 1) if values else None,
             "p95_ms": _pct(values, 0.95) if values else None,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Float,
     and_,
     bindparam,
@@ -168,7 +169,8 @@ def search(session: Session, query: str, *, filters: ArticleFilter | None = None
 
 def _sqlite(session: Session, terms: list[str], f: ArticleFilter, limit: int,
             offset: int) -> list[Any]:
-    fts = literal_column("articles_fts")  # the table name, as FTS5's functions want it
+    # the bare table name, as FTS5's MATCH and auxiliary functions want it
+    fts: ColumnElement[Any] = literal_column("articles_fts")
     match = _fts5_expression(terms)
     # bm25() is lower-is-better; negate it so every caller sorts the same way
     score = (-func.bm25(fts, *BM25_WEIGHTS)).label("score")
@@ -189,11 +191,11 @@ def _sqlite(session: Session, terms: list[str], f: ArticleFilter, limit: int,
 def _postgres(session: Session, terms: list[str], f: ArticleFilter, limit: int,
               offset: int) -> list[Any]:
     # one phrase per term, all required: the same meaning as the FTS5 expression
-    tsquery = None
+    tsquery: ColumnElement[Any] | None = None
     for i, term in enumerate(terms):
         phrase = func.phraseto_tsquery("simple", bindparam(f"term_{i}", term))
         tsquery = phrase if tsquery is None else tsquery.op("&&")(phrase)
-    vector = literal_column("articles.search_vector")
+    vector: ColumnElement[Any] = literal_column("articles.search_vector")
     score = func.ts_rank(vector, tsquery, type_=Float).label("score")
     hits = (
         select(Article.id.label("id"), score)

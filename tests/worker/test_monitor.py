@@ -20,6 +20,20 @@ from worker.service import prepare
 from worker.settings import load_settings
 
 
+def drop_broker_connections() -> None:
+    """Forget connections to a broker configured earlier in this process (a real process
+    configures its broker once; these tests switch between several)."""
+    from tasks.celery_tasks import app
+
+    app.close()
+    app.amqp._producer_pool = None
+
+
+def reset_broker(tmp_path) -> None:
+    prepare(load_settings(data_dir=tmp_path / "data"))  # back to the embedded broker
+    drop_broker_connections()
+
+
 @pytest.fixture
 def rt(tmp_path):
     """A runtime on a fresh SQLite database with the embedded broker."""
@@ -38,6 +52,7 @@ def rt(tmp_path):
                        finished_at=now - timedelta(hours=2), duration_ms=5))
     yield runtime
     runtime.engine.dispose()
+    drop_broker_connections()
 
 
 def test_status_counts_and_stage_durations(rt):
@@ -69,7 +84,7 @@ def test_status_with_a_dead_broker_says_unknown_quickly(tmp_path):
         assert data["workers"] is None
     finally:
         runtime.engine.dispose()
-        prepare(load_settings(data_dir=tmp_path / "data"))  # back to the embedded broker
+        reset_broker(tmp_path)
 
 
 def test_throughput_history_sparkline():
@@ -117,14 +132,13 @@ def own_redis_url():
 
 @pytest.mark.redis
 def test_queue_depth_counts_waiting_messages_on_redis(tmp_path, own_redis_url):
-    from tasks.celery_tasks import app, enqueue
+    from tasks.celery_tasks import enqueue
 
     runtime = prepare(load_settings(data_dir=tmp_path / "data", broker_url=own_redis_url,
                                     batch_size=2))
     # drop the connections to the broker an earlier test configured (a real process
     # configures its broker once)
-    app.close()
-    app.amqp._producer_pool = None
+    drop_broker_connections()
     try:
         # nothing sent yet: the queue does not exist, and that means nothing is waiting
         assert collect_status(runtime)["queue_depth"] == {"newsdrop": 0}
@@ -134,4 +148,4 @@ def test_queue_depth_counts_waiting_messages_on_redis(tmp_path, own_redis_url):
         assert data["workers"] == []
     finally:
         runtime.engine.dispose()
-        prepare(load_settings(data_dir=tmp_path / "data"))  # back to the embedded broker
+        reset_broker(tmp_path)

@@ -227,52 +227,62 @@ def record_rejected(session: Session, *, source_path: str, reason: str, kind: st
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A document a stage may work on now, with the attempt number this run is."""
+    """A document a worker may work on now: the stage it resumes at and this attempt."""
 
     document_id: int
+    stage: Stage
     attempt: int
     queued_at: datetime
 
 
-def claim(session: Session, stage: Stage, ids: Sequence[int], *, max_attempts: int
-          ) -> list[Claim]:
-    """Mark the documents that still need `stage` as running; skip all others.
+def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Claim]:
+    """Mark the active documents among `ids` as running, each at the stage it is at.
 
-    A redelivered or duplicated message finds the stage already done (or the document
-    terminal) and claims nothing, which is what makes every stage idempotent. A document
-    whose earlier attempts all died with their worker (killed, out of memory) is failed
-    here rather than handed to yet another worker.
+    A redelivered or duplicated message finds the documents finished (or already being
+    retried elsewhere at a later stage) and claims nothing more than what is left, which
+    is what makes every stage idempotent. A document whose earlier attempts all died
+    with their worker (killed, out of memory) is failed here rather than handed to yet
+    another worker.
     """
     rows = session.execute(
         select(Document.id, Document.stage, Document.stage_state, Document.attempts,
                Document.updated_at)
         .where(Document.id.in_(ids), Document.status.in_(ACTIVE))
     ).all()
-    pending = [r for r in rows if r.stage == stage and r.stage_state != StageState.SUCCEEDED]
-    exhausted = [r.id for r in pending if r.attempts >= max_attempts]
-    if exhausted:
-        now = utcnow()
+    exhausted = [r for r in rows if r.attempts >= max_attempts]
+    now = utcnow()
+    for r in exhausted:
+        stage = (r.stage or Stage.CLEAN).value
         session.execute(
-            update(Document).where(Document.id.in_(exhausted))
+            update(Document).where(Document.id == r.id)
             .values(status=DocumentStatus.FAILED, stage_state=StageState.FAILED,
-                    last_error=f"gave up: {max_attempts} attempts of stage {stage.value} "
-                               "never finished (worker lost or killed)",
+                    last_error=f"gave up: {max_attempts} attempts of stage {stage} never "
+                               "finished (worker lost or killed)",
                     error_kind="worker_lost", updated_at=now, finished_at=now)
         )
-    claims = [Claim(r.id, r.attempts + 1, r.updated_at) for r in pending
-              if r.attempts < max_attempts]
+    claims = [Claim(r.id, _resume_stage(r.stage, r.stage_state), r.attempts + 1, r.updated_at)
+              for r in rows if r.attempts < max_attempts]
     if claims:
         session.execute(
             update(Document)
             .where(Document.id.in_([c.document_id for c in claims]))
             .values(status=DocumentStatus.PROCESSING, stage_state=StageState.RUNNING,
-                    attempts=Document.attempts + 1, updated_at=utcnow())
+                    attempts=Document.attempts + 1, updated_at=now)
         )
     return claims
 
 
+def _resume_stage(stage: Stage | None, state: StageState | None) -> Stage:
+    stage = stage or Stage.CLEAN
+    if state == StageState.SUCCEEDED and stage.next is not None:
+        return stage.next
+    return stage
+
+
 def load_raw(session: Session, ids: Sequence[int]) -> dict[int, tuple[bytes, str]]:
     """Raw bytes and source path of each document."""
+    if not ids:
+        return {}
     rows = session.execute(
         select(DocumentContent.document_id, DocumentContent.content, Document.source_path)
         .join(Document, Document.id == DocumentContent.document_id)
@@ -282,6 +292,8 @@ def load_raw(session: Session, ids: Sequence[int]) -> dict[int, tuple[bytes, str
 
 
 def load_outputs(session: Session, stage: Stage, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
     rows = session.execute(
         select(StageOutput.document_id, StageOutput.payload)
         .where(StageOutput.stage == stage, StageOutput.document_id.in_(ids))
@@ -289,10 +301,12 @@ def load_outputs(session: Session, stage: Stage, ids: Sequence[int]) -> dict[int
     return {r.document_id: r.payload for r in rows}
 
 
-def save_outputs(session: Session, stage: Stage, outputs: dict[int, dict[str, Any]]) -> None:
+def save_outputs(session: Session, outputs: Sequence[tuple[int, Stage, dict[str, Any]]]
+                 ) -> None:
+    """Keep stage outputs (document id, stage, payload) a later attempt will resume from."""
     now = utcnow()
     rows = [{"document_id": i, "stage": stage.value, "payload": p, "created_at": now}
-            for i, p in outputs.items()]
+            for i, stage, p in outputs]
     _upsert(session, StageOutput.__table__, rows, ["document_id", "stage"],
             ["payload", "created_at"])
 
@@ -302,6 +316,7 @@ class StageResult:
     """What one attempt of a stage did to one document."""
 
     document_id: int
+    stage: Stage
     attempt: int
     state: StageState  # SUCCEEDED, RETRYING or FAILED
     started_at: datetime
@@ -311,15 +326,14 @@ class StageResult:
     error_kind: str | None = None
 
 
-def record_results(session: Session, stage: Stage, results: Sequence[StageResult], *,
-                   worker: str, final_stage_done: bool = False) -> None:
-    """One history row per attempt, and each document's state moved accordingly."""
+def record_results(session: Session, results: Sequence[StageResult], *, worker: str) -> None:
+    """One history row per stage run; each document's state set from its last run."""
     if not results:
         return
-    session.execute(insert(StageRun), [
+    session.execute(cast(Table, StageRun.__table__).insert(), [
         {
-            "document_id": r.document_id, "stage": stage, "attempt": r.attempt,
-            "state": r.state, "error": r.error, "error_kind": r.error_kind,
+            "document_id": r.document_id, "stage": r.stage.value, "attempt": r.attempt,
+            "state": r.state.value, "error": r.error, "error_kind": r.error_kind,
             "queued_at": r.queued_at, "started_at": r.started_at,
             "finished_at": r.finished_at, "worker": worker,
             "wait_ms": _ms(r.queued_at, r.started_at),
@@ -327,27 +341,26 @@ def record_results(session: Session, stage: Stage, results: Sequence[StageResult
         }
         for r in results
     ])
+    last = {r.document_id: r for r in results}  # runs are in order: the last one wins
     now = utcnow()
-    nxt = stage.next
     updates: list[dict[str, Any]] = []
-    for r in results:
+    for r in last.values():
         row: dict[str, Any] = {"b_id": r.document_id, "updated_at": now}
-        if r.state is StageState.SUCCEEDED:
-            if nxt is None or final_stage_done:
-                row.update(status=DocumentStatus.DONE, stage=stage,
-                           stage_state=StageState.SUCCEEDED, attempts=0, finished_at=now,
-                           last_error=None, error_kind=None)
-            else:
-                # queued for the next stage, its attempt count starts afresh
-                row.update(status=DocumentStatus.QUEUED, stage=nxt,
-                           stage_state=StageState.QUEUED, attempts=0, finished_at=None,
-                           last_error=None, error_kind=None)
+        nxt = r.stage.next
+        if r.state is StageState.SUCCEEDED and nxt is None:
+            row.update(status=DocumentStatus.DONE, stage=r.stage,
+                       stage_state=StageState.SUCCEEDED, attempts=0, finished_at=now,
+                       last_error=None, error_kind=None)
+        elif r.state is StageState.SUCCEEDED:
+            # the next stage is queued elsewhere; its attempt count starts afresh
+            row.update(status=DocumentStatus.QUEUED, stage=nxt, stage_state=StageState.QUEUED,
+                       attempts=0, finished_at=None, last_error=None, error_kind=None)
         elif r.state is StageState.RETRYING:
-            row.update(status=DocumentStatus.QUEUED, stage=stage,
+            row.update(status=DocumentStatus.QUEUED, stage=r.stage,
                        stage_state=StageState.RETRYING, attempts=r.attempt, finished_at=None,
                        last_error=r.error, error_kind=r.error_kind)
         else:
-            row.update(status=DocumentStatus.FAILED, stage=stage,
+            row.update(status=DocumentStatus.FAILED, stage=r.stage,
                        stage_state=StageState.FAILED, attempts=r.attempt, finished_at=now,
                        last_error=r.error, error_kind=r.error_kind)
         updates.append(row)

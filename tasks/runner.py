@@ -1,14 +1,15 @@
-"""Run one stage over a batch of documents: load, call the pure function, store, record.
+"""Run a batch of documents through their remaining stages: load, call, store, record.
 
 This is what a Celery task does, without Celery: the glue in `tasks.celery_tasks` only
-turns the outcome into messages (next stage, delayed retries). Each document's outcome
-is its own: one that fails never fails, delays or retries its neighbours.
+turns the outcome into messages (delayed retries). Each document's outcome is its own:
+one that fails never fails, delays or retries its neighbours.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class RunnerOptions:
     retry_max_s: float = 60.0
     max_file_bytes: int = 20 * 1024 * 1024
     boilerplate_min_docs: int = 3
+    #: how long a process reuses the recurring lines it read for a source
+    boilerplate_cache_s: float = 30.0
 
 
 @dataclass(slots=True)
@@ -60,134 +63,209 @@ def is_transient_db_error(exc: BaseException) -> bool:
 
 
 # ---------------------------------------------------------------- stage functions
-# Each takes the stage's stored input and returns its JSON-ready output.
 
 
 def _run_clean(raw: tuple[bytes, str], options: RunnerOptions,
-               lookup: Callable[[str], Collection[str]] | None) -> dict[str, Any]:
+               lookup: Callable[[str], Collection[str]] | None) -> CleanedDoc:
     from tasks.clean import CleanOptions, clean
 
     content, path = raw
-    doc = clean(RawDocument(content, name=path),
-                options=CleanOptions(max_bytes=options.max_file_bytes,
-                                     boilerplate_min_docs=options.boilerplate_min_docs),
-                known_boilerplate=lookup)
-    return doc.to_dict()
+    return clean(RawDocument(content, name=path),
+                 options=CleanOptions(max_bytes=options.max_file_bytes,
+                                      boilerplate_min_docs=options.boilerplate_min_docs),
+                 known_boilerplate=lookup)
 
 
-def _run_extract(cleaned: dict[str, Any]) -> dict[str, Any]:
+def _run_extract(cleaned: CleanedDoc) -> Article:
     from tasks.extract import extract
 
-    return extract(CleanedDoc.from_dict(cleaned)).to_dict()
+    return extract(cleaned)
+
+
+@dataclass(slots=True)
+class _Work:
+    """One document in hand: where it resumes, and what its stages have produced."""
+
+    claim: pipeline.Claim
+    raw: tuple[bytes, str] | None = None
+    cleaned: CleanedDoc | None = None
+    article: Article | None = None
+    results: list[pipeline.StageResult] = field(default_factory=list)
+
+    @property
+    def stopped_at(self) -> pipeline.StageResult | None:
+        last = self.results[-1] if self.results else None
+        return last if last is not None and last.state is not StageState.SUCCEEDED else None
 
 
 # ---------------------------------------------------------------- the batch
 
 
-def run_stage(sessions: sessionmaker[Session], stage: Stage, ids: list[int], *,
+def run_batch(sessions: sessionmaker[Session], ids: list[int], *,
               options: RunnerOptions, worker: str) -> BatchOutcome:
-    """Run `stage` for every document in `ids` that still needs it."""
+    """Run every document in `ids` from the stage it is at through persist.
+
+    The stages of one document run back to back in memory, each recorded as its own
+    stage run; what the batch produced is written in one transaction at the end. A
+    document that stops early (a failure, or a transient error to retry) keeps the
+    output of its last finished stage, so its next attempt resumes exactly there.
+    """
     outcome = BatchOutcome()
     try:
         with transaction(sessions) as session:
-            claims = pipeline.claim(session, stage, ids, max_attempts=options.max_attempts)
-            claimed = [c.document_id for c in claims]
-            inputs = _load_inputs(session, stage, claimed)
-            lookup = _boilerplate_lookup(session, options) if stage is Stage.CLEAN else None
+            claims = pipeline.claim(session, ids, max_attempts=options.max_attempts)
+            work = _load(session, claims)
+            lookup = _boilerplate_lookup(session, options)
     except DBAPIError as exc:
         if is_transient_db_error(exc):
             raise TransientError(f"database unavailable: {exc.orig}") from exc
         raise
     outcome.skipped = len(set(ids)) - len(claims)
 
-    results: list[pipeline.StageResult] = []
-    outputs: dict[int, dict[str, Any]] = {}
-    for c in claims:
-        started = utcnow()
-        try:
-            payload = inputs.get(c.document_id)
-            if payload is None:
-                raise PermanentError(f"input of stage {stage.value} is missing")
-            outputs[c.document_id] = _call_stage(stage, payload, options, lookup)
-            results.append(pipeline.StageResult(c.document_id, c.attempt, StageState.SUCCEEDED,
-                                                started, utcnow(), c.queued_at))
-        except Exception as exc:  # recorded per document below, never swallowed
-            results.append(_failure(c, exc, started, options, outcome))
-            if _is_time_limit(exc):
-                # the batch's time is up: give the rest back without costing them an attempt
-                for rest in claims[claims.index(c) + 1:]:
-                    results.append(pipeline.StageResult(
-                        rest.document_id, rest.attempt - 1, StageState.RETRYING, started,
-                        utcnow(), rest.queued_at, "batch ran out of time first", "timeout"))
-                    outcome.retry[rest.document_id] = 0.0
-                break
+    for n, w in enumerate(work):
+        if not _advance(w, options, lookup, outcome):
+            # the batch's time is up: give the rest back without costing them an attempt
+            for rest in work[n + 1:]:
+                now = utcnow()
+                rest.results.append(pipeline.StageResult(
+                    rest.claim.document_id, rest.claim.stage, rest.claim.attempt - 1,
+                    StageState.RETRYING, now, now, rest.claim.queued_at,
+                    "the batch ran out of time before this document", "timeout"))
+                outcome.retry[rest.claim.document_id] = 0.0
+            break
 
     try:
         with transaction(sessions) as session:
-            ok = [r for r in results if r.state is StageState.SUCCEEDED]
-            _store(session, stage, {r.document_id: outputs[r.document_id] for r in ok})
-            pipeline.record_results(session, stage, results, worker=worker)
+            _store(session, work)
+            pipeline.record_results(session, [r for w in work for r in w.results],
+                                    worker=worker)
     except DBAPIError as exc:
         if is_transient_db_error(exc):
             raise TransientError(f"database unavailable: {exc.orig}") from exc
         raise
-    outcome.succeeded = [r.document_id for r in results if r.state is StageState.SUCCEEDED]
+    outcome.succeeded = [w.claim.document_id for w in work if w.stopped_at is None]
     return outcome
 
 
-def _call_stage(stage: Stage, payload: Any, options: RunnerOptions,
-                lookup: Callable[[str], Collection[str]] | None) -> dict[str, Any]:
-    if stage is Stage.CLEAN:
-        return _run_clean(payload, options, lookup)
-    if stage is Stage.EXTRACT:
-        return _run_extract(payload)
-    return payload  # persist: the article itself; the write happens in _store
+def cleaned_for_explain(sessions: sessionmaker[Session], document_id: int, *,
+                        options: RunnerOptions) -> CleanedDoc | None:
+    """The clean verdicts for a document, for `show --explain`.
+
+    A document that stopped after clean kept its output; for the others clean runs
+    again on the stored bytes, with today's recurring-line counts (clean is pure, so
+    this is what it decided, give or take lines that became recurring since).
+    """
+    with transaction(sessions) as session:
+        stored = pipeline.load_outputs(session, Stage.CLEAN, [document_id])
+        if document_id in stored:
+            return CleanedDoc.from_dict(stored[document_id])
+        raw = pipeline.load_raw(session, [document_id]).get(document_id)
+        lookup = _boilerplate_lookup(session, options)
+    if raw is None:
+        return None
+    return _run_clean(raw, options, lookup)
 
 
-def _load_inputs(session: Session, stage: Stage, ids: list[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    if stage is Stage.CLEAN:
-        return dict(pipeline.load_raw(session, ids))
-    if stage is Stage.EXTRACT:
-        return pipeline.load_outputs(session, Stage.CLEAN, ids)
-    return pipeline.load_outputs(session, Stage.EXTRACT, ids)
+def _load(session: Session, claims: list[pipeline.Claim]) -> list[_Work]:
+    """Each claimed document with the input of the stage it resumes at."""
+    at = {stage: [c.document_id for c in claims if c.stage is stage] for stage in Stage}
+    raw = pipeline.load_raw(session, at[Stage.CLEAN])
+    cleaned = pipeline.load_outputs(session, Stage.CLEAN, at[Stage.EXTRACT])
+    extracted = pipeline.load_outputs(session, Stage.EXTRACT, at[Stage.PERSIST])
+    work = []
+    for c in claims:
+        w = _Work(c, raw=raw.get(c.document_id))
+        if c.document_id in cleaned:
+            w.cleaned = CleanedDoc.from_dict(cleaned[c.document_id])
+        if c.document_id in extracted:
+            w.article = Article.from_dict(extracted[c.document_id])
+        work.append(w)
+    return work
 
 
-def _store(session: Session, stage: Stage, outputs: dict[int, dict[str, Any]]) -> None:
-    if stage is not Stage.PERSIST:
-        pipeline.save_outputs(session, stage, outputs)
-        return
-    rows = [article_row(i, Article.from_dict(a)) for i, a in outputs.items()]
+def _advance(w: _Work, options: RunnerOptions,
+             lookup: Callable[[str], Collection[str]] | None, outcome: BatchOutcome) -> bool:
+    """Run one document's remaining stages; False if the batch's time limit struck."""
+    stage: Stage | None = w.claim.stage
+    attempt, queued_at = w.claim.attempt, w.claim.queued_at
+    while stage is not None:
+        started = utcnow()
+        try:
+            if stage is Stage.CLEAN:
+                if w.raw is None:
+                    raise PermanentError("the raw bytes of this document are missing")
+                w.cleaned = _run_clean(w.raw, options, lookup)
+            elif stage is Stage.EXTRACT:
+                if w.cleaned is None:
+                    raise PermanentError("the output of clean is missing; reprocess it")
+                w.article = _run_extract(w.cleaned)
+            elif w.article is None:
+                raise PermanentError("the output of extract is missing; reprocess it")
+            # persist's write happens with the whole batch's, in _store
+        except Exception as exc:  # recorded per document, never swallowed
+            w.results.append(_failure(w.claim.document_id, stage, attempt, exc, started,
+                                      queued_at, options, outcome))
+            return not _is_time_limit(exc)
+        finished = utcnow()
+        w.results.append(pipeline.StageResult(w.claim.document_id, stage, attempt,
+                                              StageState.SUCCEEDED, started, finished,
+                                              queued_at))
+        stage, attempt, queued_at = stage.next, 1, finished
+    return True
+
+
+def _store(session: Session, work: list[_Work]) -> None:
+    """Articles for finished documents; resume points for the ones that stopped early."""
+    done = [w for w in work if w.stopped_at is None and w.article is not None]
+    rows = [article_row(w.claim.document_id, w.article) for w in done if w.article]
     new_ids = pipeline.upsert_articles(session, rows)
     # count recurring lines once per document: only when its article is first written
-    cleaned = pipeline.load_outputs(session, Stage.CLEAN, sorted(new_ids))
-    pipeline.add_boilerplate_counts(session, _line_counts(cleaned.values()))
+    counts: Counter[tuple[str, str]] = Counter()
+    for w in done:
+        if w.claim.document_id in new_ids and w.cleaned is not None:
+            for fp in _fingerprints(w.cleaned):
+                counts[(w.cleaned.source_key, fp)] += 1
+    pipeline.add_boilerplate_counts(session, dict(counts))
+    resume: list[tuple[int, Stage, dict[str, Any]]] = []
+    for w in work:
+        stop = w.stopped_at
+        if stop is None or stop.stage is Stage.CLEAN:
+            continue
+        if stop.stage is Stage.EXTRACT and w.cleaned is not None:
+            resume.append((w.claim.document_id, Stage.CLEAN, w.cleaned.to_dict()))
+        elif stop.stage is Stage.PERSIST and w.article is not None:
+            resume.append((w.claim.document_id, Stage.EXTRACT, w.article.to_dict()))
+    pipeline.save_outputs(session, resume)
 
 
-def _line_counts(cleaned_docs: Collection[dict[str, Any]]) -> dict[tuple[str, str], int]:
+def _fingerprints(doc: CleanedDoc) -> set[str]:
     from tasks.clean import line_fingerprints
 
-    counts: Counter[tuple[str, str]] = Counter()
-    for data in cleaned_docs:
-        doc = CleanedDoc.from_dict(data)
-        for fp in line_fingerprints(doc):
-            counts[(doc.source_key, fp)] += 1
-    return dict(counts)
+    return line_fingerprints(doc)
+
+
+_boilerplate_cache: dict[tuple[str, str, int], tuple[float, dict[str, int]]] = {}
 
 
 def _boilerplate_lookup(session: Session, options: RunnerOptions
                         ) -> Callable[[str], Collection[str]]:
-    """Recurring lines per source, read from the database once per source per batch."""
-    cache: dict[str, dict[str, int]] = {}
+    """Recurring lines per source, cached in the process for a short while.
+
+    The counts only grow, and a line needs several documents to qualify, so a few
+    seconds of staleness costs nothing and saves a query per source per batch.
+    """
     bind = session.get_bind()
+    url = str(bind.url) if hasattr(bind, "url") else ""
 
     def lookup(source_key: str) -> Collection[str]:
-        if source_key not in cache:
-            with Session(bind) as s:
-                cache[source_key] = pipeline.recurring_lines(
-                    s, source_key, options.boilerplate_min_docs)
-        return cache[source_key]
+        key = (url, source_key, options.boilerplate_min_docs)
+        hit = _boilerplate_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < options.boilerplate_cache_s:
+            return hit[1]
+        with Session(bind) as s:
+            lines = pipeline.recurring_lines(s, source_key, options.boilerplate_min_docs)
+        _boilerplate_cache[key] = (time.monotonic(), lines)
+        return lines
 
     return lookup
 
@@ -196,26 +274,27 @@ def _is_time_limit(exc: BaseException) -> bool:
     return type(exc).__name__ == "SoftTimeLimitExceeded"
 
 
-def _failure(claim: pipeline.Claim, exc: BaseException, started: Any, options: RunnerOptions,
-             outcome: BatchOutcome) -> pipeline.StageResult:
+def _failure(doc_id: int, stage: Stage, attempt: int, exc: BaseException, started: Any,
+             queued_at: Any, options: RunnerOptions, outcome: BatchOutcome
+             ) -> pipeline.StageResult:
     """Classify one document's error: retry later, or fail now with a readable reason."""
-    doc_id, attempt = claim.document_id, claim.attempt
     if _is_time_limit(exc):
-        exc = StageTimeout("took longer than the stage's time limit")
+        exc = StageTimeout(f"stage {stage.value} took longer than the task's time limit")
     if isinstance(exc, TransientError) and attempt < options.max_attempts:
         delay = backoff_s(attempt, options)
         outcome.retry[doc_id] = delay
-        log.warning("document %s: transient error, retry in %.1fs: %s", doc_id, delay, exc)
-        return pipeline.StageResult(doc_id, attempt, StageState.RETRYING, started, utcnow(),
-                                    claim.queued_at, exc.message, exc.kind)
+        log.warning("document %s, %s: transient error, retry in %.1fs: %s", doc_id,
+                    stage.value, delay, exc)
+        return pipeline.StageResult(doc_id, stage, attempt, StageState.RETRYING, started,
+                                    utcnow(), queued_at, exc.message, exc.kind)
     outcome.failed.append(doc_id)
     if isinstance(exc, NewsdropError):
         message, kind = exc.message, exc.kind
         if isinstance(exc, TransientError):
             message = f"gave up after {attempt} attempts: {message}"
-        log.info("document %s failed: %s", doc_id, message)
+        log.info("document %s failed at %s: %s", doc_id, stage.value, message)
     else:
         message, kind = f"internal error: {type(exc).__name__}: {exc}", "internal"
-        log.exception("document %s: unexpected error", doc_id)
-    return pipeline.StageResult(doc_id, attempt, StageState.FAILED, started, utcnow(),
-                                claim.queued_at, message, kind)
+        log.exception("document %s, %s: unexpected error", doc_id, stage.value)
+    return pipeline.StageResult(doc_id, stage, attempt, StageState.FAILED, started, utcnow(),
+                                queued_at, message, kind)

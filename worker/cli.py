@@ -223,6 +223,28 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
         sys.exit(EXIT_FAILED)
 
 
+def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:
+    from tasks.errors import NewsdropError
+    from tasks.runner import cleaned_for_explain
+
+    if doc["duplicate_of"] is not None:
+        click.echo(f"document {doc['id']} is a duplicate of {doc['duplicate_of']}: "
+                   f"newsdrop show {doc['duplicate_of']} --explain", err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    try:
+        cleaned = cleaned_for_explain(rt.sessions, doc["id"], options=rt.runner_options)
+    except NewsdropError as exc:
+        click.echo(f"clean cannot read document {doc['id']}: {exc.message}", err=True)
+        sys.exit(EXIT_FAILED)
+    if cleaned is None:
+        click.echo(f"document {doc['id']} has no stored bytes to explain", err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    if as_json:
+        _dump(cleaned.to_dict())
+    else:
+        _print_explain(cleaned.to_dict())
+
+
 def _final_counts(rt: Any, ids: list[int]) -> dict[str, int]:
     from sqlalchemy import func, select
 
@@ -486,8 +508,7 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
       newsdrop show 3f2a9c --json
     """
     from db.engine import transaction
-    from db.models import Stage
-    from db.queries import article_of, find_document, stage_output, stage_runs
+    from db.queries import article_of, find_document, stage_runs
 
     rt = _runtime(ctx)
     with transaction(rt.sessions) as session:
@@ -497,20 +518,13 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
             sys.exit(EXIT_NOT_FOUND)
         art = article_of(session, doc.id)
         runs = stage_runs(session, doc.id)
-        cleaned = stage_output(session, doc.id, Stage.CLEAN) if explain else None
         data: dict[str, Any] = {
             "document": _doc_dict(doc),
             "article": _article_dict(art) if art else None,
             "history": [_run_dict(r) for r in runs],
         }
     if explain:
-        if cleaned is None:
-            click.echo("this document has no clean output to explain", err=True)
-            sys.exit(EXIT_NOT_FOUND)
-        if as_json:
-            _dump(cleaned)
-        else:
-            _print_explain(cleaned)
+        _explain_document(rt, data["document"], as_json)
         return
     if as_json:
         _dump(data)
@@ -762,10 +776,10 @@ def reconcile(ctx: click.Context) -> None:
       NEWSDROP_LEASE_S=60 newsdrop reconcile
     """
     from worker.reconciler import reconcile as run_reconcile
-    from worker.service import enqueue_stage
+    from worker.service import enqueue
 
     rt = _runtime(ctx)
-    n = run_reconcile(rt.sessions, rt.settings.lease_s, enqueue_stage)
+    n = run_reconcile(rt.sessions, rt.settings.lease_s, enqueue)
     click.echo(f"re-enqueued {n} documents", err=True)
 
 

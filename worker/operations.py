@@ -11,7 +11,7 @@ from db.models import Document, DocumentStatus, Stage
 from db.queries import failed_ids, reprocess_candidates
 from tasks.version import EXTRACTOR_VERSION
 from worker.runtime import Runtime
-from worker.service import enqueue_stage
+from worker.service import enqueue
 
 
 def retry_failed(rt: Runtime, ids: list[int] | None) -> int:
@@ -26,8 +26,8 @@ def retry_failed(rt: Runtime, ids: list[int] | None) -> int:
             by_stage[doc.stage or Stage.CLEAN].append(doc_id)
         for stage, stage_ids in by_stage.items():
             pipeline.requeue(session, stage_ids, stage, reset_attempts=True)
-    for stage, stage_ids in by_stage.items():
-        enqueue_stage(stage, stage_ids)
+    for stage_ids in by_stage.values():
+        enqueue(stage_ids)
     return sum(len(v) for v in by_stage.values())
 
 
@@ -40,5 +40,5 @@ def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
             not_extracted_by=EXTRACTOR_VERSION if stale else None)
         pipeline.reset_for_reprocess(session, chosen)
     if chosen:
-        enqueue_stage(Stage.CLEAN, chosen)
+        enqueue(chosen)
     return len(chosen)

@@ -21,7 +21,7 @@ from db.models import Stage
 
 log = logging.getLogger(__name__)
 
-Enqueue = Callable[[Stage, list[int]], None]
+Enqueue = Callable[[list[int]], None]
 
 
 def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue) -> int:
@@ -33,15 +33,14 @@ def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue)
             by_stage.setdefault(stage, []).append((doc_id, was_running))
         for stage, docs in by_stage.items():
             pipeline.requeue(session, [d for d, _ in docs], stage)
-    for stage, docs in by_stage.items():
-        # A document that was running when its worker vanished may be what killed it:
-        # it travels alone, so it cannot take a batch of neighbours down with it again.
-        idle = [d for d, running in docs if not running]
-        if idle:
-            enqueue(stage, idle)
-        for doc_id, running in docs:
-            if running:
-                enqueue(stage, [doc_id])
+    docs = [d for stage_docs in by_stage.values() for d in stage_docs]
+    idle = [d for d, running in docs if not running]
+    if idle:
+        enqueue(idle)
+    for doc_id, running in docs:
+        if running:
+            # it may be what killed its worker: alone, it can only take itself down
+            enqueue([doc_id])
     if expired:
         log.warning("reconciler re-enqueued %d documents whose lease of %ss expired",
                     len(expired), lease_s)

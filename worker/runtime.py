@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_engine, make_session_factory
+from tasks.runner import RunnerOptions
 from worker.settings import Settings, load_settings
 
 
@@ -29,6 +30,13 @@ class Runtime:
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
+
+    @property
+    def runner_options(self) -> RunnerOptions:
+        s = self.settings
+        return RunnerOptions(max_attempts=s.max_attempts, retry_base_s=s.retry_base_s,
+                             retry_max_s=s.retry_max_s, max_file_bytes=s.max_file_bytes,
+                             boilerplate_min_docs=s.boilerplate_min_docs)
 
     @property
     def worker_name(self) -> str:

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from db import migrate
-from db.models import Stage
 from worker import runtime
 from worker.celery_app import QUEUE, configure
 from worker.intake import Intake
@@ -37,26 +36,21 @@ def prepare(settings: Settings, *, migrate_schema: bool = True) -> runtime.Runti
     return rt
 
 
-def enqueue_clean(ids: list[int]) -> None:
-    from tasks.celery_tasks import enqueue
+def enqueue(ids: list[int]) -> None:
+    """Send document ids to the workers (imported late: Celery is slow to import)."""
+    from tasks.celery_tasks import enqueue as send
 
-    enqueue(Stage.CLEAN, ids)
-
-
-def enqueue_stage(stage: Stage, ids: list[int]) -> None:
-    from tasks.celery_tasks import enqueue
-
-    enqueue(stage, ids)
+    send(ids)
 
 
 def make_intake(rt: runtime.Runtime, settings: Settings | None = None) -> Intake:
-    return Intake(settings or rt.settings, rt.sessions, enqueue_clean)
+    return Intake(settings or rt.settings, rt.sessions, enqueue)
 
 
 @contextmanager
 def reconciling(rt: runtime.Runtime) -> Iterator[ReconcilerThread]:
     thread = ReconcilerThread(rt.sessions, rt.settings.lease_s,
-                              rt.settings.reconcile_interval_s, enqueue_stage)
+                              rt.settings.reconcile_interval_s, enqueue)
     thread.start()
     try:
         yield thread

@@ -46,32 +46,48 @@ def test_rejected_row_keeps_its_reason(sessions):
             DocumentStatus.REJECTED, "too big", "too_large")
 
 
-def test_a_stage_is_claimed_once_then_skipped_when_redelivered(sessions):
+def test_a_finished_document_is_not_claimed_again(sessions):
     doc = take(sessions)
     with transaction(sessions) as s:
-        claims = pipeline.claim(s, Stage.CLEAN, [doc.document_id], max_attempts=3)
-    assert [c.attempt for c in claims] == [1]
+        [claim] = pipeline.claim(s, [doc.document_id], max_attempts=3)
+    assert (claim.stage, claim.attempt) == (Stage.CLEAN, 1)
     now = utcnow()
-    result = pipeline.StageResult(doc.document_id, 1, StageState.SUCCEEDED, now, now)
+    runs = [pipeline.StageResult(doc.document_id, stage, 1, StageState.SUCCEEDED, now, now)
+            for stage in Stage]
     with transaction(sessions) as s:
-        pipeline.save_outputs(s, Stage.CLEAN, {doc.document_id: {"x": 1}})
-        pipeline.record_results(s, Stage.CLEAN, [result], worker="w")
+        pipeline.record_results(s, runs, worker="w")
     with transaction(sessions) as s:
-        # the same message again: clean is done, the document waits for extract
-        assert pipeline.claim(s, Stage.CLEAN, [doc.document_id], max_attempts=3) == []
+        # the same message again: the document is done, nothing is claimed or recorded
+        assert pipeline.claim(s, [doc.document_id], max_attempts=3) == []
         d = s.get(Document, doc.document_id)
         assert (d.stage, d.stage_state, d.status) == (
-            Stage.EXTRACT, StageState.QUEUED, DocumentStatus.QUEUED)
-        assert s.scalar(select(func.count()).select_from(StageRun)) == 1
+            Stage.PERSIST, StageState.SUCCEEDED, DocumentStatus.DONE)
+        assert s.scalar(select(func.count()).select_from(StageRun)) == 3
+
+
+def test_a_retry_is_claimed_at_the_stage_that_failed(sessions):
+    doc = take(sessions)
+    now = utcnow()
+    with transaction(sessions) as s:
+        pipeline.claim(s, [doc.document_id], max_attempts=3)
+        pipeline.record_results(s, [
+            pipeline.StageResult(doc.document_id, Stage.CLEAN, 1, StageState.SUCCEEDED,
+                                 now, now),
+            pipeline.StageResult(doc.document_id, Stage.EXTRACT, 1, StageState.RETRYING,
+                                 now, now, error="busy", error_kind="transient"),
+        ], worker="w")
+    with transaction(sessions) as s:
+        [claim] = pipeline.claim(s, [doc.document_id], max_attempts=3)
+    assert (claim.stage, claim.attempt) == (Stage.EXTRACT, 2)
 
 
 def test_a_document_whose_workers_keep_dying_is_failed_not_claimed_forever(sessions):
     doc = take(sessions)
     for _ in range(2):  # two attempts that never recorded an outcome
         with transaction(sessions) as s:
-            assert pipeline.claim(s, Stage.CLEAN, [doc.document_id], max_attempts=2)
+            assert pipeline.claim(s, [doc.document_id], max_attempts=2)
     with transaction(sessions) as s:
-        assert pipeline.claim(s, Stage.CLEAN, [doc.document_id], max_attempts=2) == []
+        assert pipeline.claim(s, [doc.document_id], max_attempts=2) == []
         d = s.get(Document, doc.document_id)
         assert d.status is DocumentStatus.FAILED
         assert d.error_kind == "worker_lost"
@@ -96,9 +112,9 @@ def test_expired_leases_resume_at_the_right_stage(sessions):
     between = take(sessions, sha="c" * 64, path="c.txt")
     now = utcnow()
     with transaction(sessions) as s:
-        pipeline.claim(s, Stage.CLEAN, [between.document_id], max_attempts=3)
-        pipeline.record_results(s, Stage.CLEAN, [pipeline.StageResult(
-            between.document_id, 1, StageState.SUCCEEDED, now, now)], worker="w")
+        pipeline.claim(s, [between.document_id], max_attempts=3)
+        pipeline.record_results(s, [pipeline.StageResult(
+            between.document_id, Stage.CLEAN, 1, StageState.SUCCEEDED, now, now)], worker="w")
     with transaction(sessions) as s:
         assert pipeline.expired_leases(s, timedelta(seconds=60)) == []
         found = pipeline.expired_leases(s, timedelta(seconds=-1))

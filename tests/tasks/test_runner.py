@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db import migrate, pipeline
 from db.engine import make_engine, make_session_factory, transaction
 from db.models import Article, Document, DocumentStatus, Stage, StageRun, StageState
 from tasks import runner
 from tasks.errors import TransientError
-from tasks.runner import RunnerOptions, run_stage
+from tasks.runner import RunnerOptions, run_batch
 
 SAMPLE = (Path(__file__).parents[1] / "fixtures" / "sample_seed.txt").read_bytes()
-OPTIONS = RunnerOptions(max_attempts=3, retry_base_s=0.01, retry_max_s=0.02)
+OPTIONS = RunnerOptions(max_attempts=3, retry_base_s=0.01, retry_max_s=0.02,
+                        boilerplate_cache_s=0.0)
 
 
 @pytest.fixture
@@ -34,17 +35,17 @@ def take(sessions, content: bytes, name: str) -> int:
                                 source_path=name, content=content).document_id
 
 
+def run(sessions, ids):
+    return run_batch(sessions, ids, options=OPTIONS, worker="test")
+
+
 def run_all_stages(sessions, ids):
-    for stage in Stage:
-        outcome = run_stage(sessions, stage, ids, options=OPTIONS, worker="test")
-        ids = outcome.succeeded
-    return ids
+    return run(sessions, ids).succeeded
 
 
 def test_the_sample_goes_through_every_stage_into_one_article(sessions):
     doc_id = take(sessions, SAMPLE, "sample.txt")
     assert run_all_stages(sessions, [doc_id]) == [doc_id]
-    run_all_stages(sessions, [doc_id])  # redelivered messages change nothing
     with transaction(sessions) as s:
         articles = s.scalars(select(Article)).all()
         doc = s.get(Document, doc_id)
@@ -61,8 +62,7 @@ def test_bad_documents_fail_alone_with_a_readable_reason(sessions):
     good = take(sessions, SAMPLE, "good.txt")
     empty = take(sessions, b"", "empty.txt")
     binary = take(sessions, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "image.txt")
-    outcome = run_stage(sessions, Stage.CLEAN, [good, empty, binary], options=OPTIONS,
-                        worker="test")
+    outcome = run(sessions, [good, empty, binary])
     assert outcome.succeeded == [good]
     assert sorted(outcome.failed) == sorted([empty, binary])
     with transaction(sessions) as s:
@@ -82,10 +82,10 @@ def test_transient_errors_retry_then_give_up_with_the_attempt_count(sessions, mo
 
     monkeypatch.setattr(runner, "_run_clean", flaky)
     for attempt in range(1, OPTIONS.max_attempts):
-        outcome = run_stage(sessions, Stage.CLEAN, [doc_id], options=OPTIONS, worker="t")
+        outcome = run(sessions, [doc_id])
         assert list(outcome.retry) == [doc_id], f"attempt {attempt} should be retried"
         assert 0 < outcome.retry[doc_id] <= OPTIONS.retry_max_s
-    outcome = run_stage(sessions, Stage.CLEAN, [doc_id], options=OPTIONS, worker="t")
+    outcome = run(sessions, [doc_id])
     assert outcome.failed == [doc_id]
     with transaction(sessions) as s:
         doc = s.get(Document, doc_id)
@@ -97,19 +97,35 @@ def test_transient_errors_retry_then_give_up_with_the_attempt_count(sessions, mo
 
 def test_a_retry_resumes_at_the_stage_that_failed(sessions, monkeypatch):
     doc_id = take(sessions, SAMPLE, "resume.txt")
-    run_stage(sessions, Stage.CLEAN, [doc_id], options=OPTIONS, worker="t")
     real_extract = runner._run_extract
     monkeypatch.setattr(runner, "_run_extract", lambda _c: (_ for _ in ()).throw(
         TransientError("lock timeout")))
-    assert run_stage(sessions, Stage.EXTRACT, [doc_id], options=OPTIONS, worker="t").retry
+    assert list(run(sessions, [doc_id]).retry) == [doc_id]
     monkeypatch.setattr(runner, "_run_extract", real_extract)
-    # the retry message names extract; clean is not run again
-    assert run_stage(sessions, Stage.CLEAN, [doc_id], options=OPTIONS, worker="t").skipped == 1
-    assert run_stage(sessions, Stage.EXTRACT, [doc_id], options=OPTIONS,
-                     worker="t").succeeded == [doc_id]
+
+    def clean_must_not_run(*_args, **_kwargs):
+        raise AssertionError("clean ran again although it had finished")
+
+    monkeypatch.setattr(runner, "_run_clean", clean_must_not_run)
+    assert run(sessions, [doc_id]).succeeded == [doc_id]
     with transaction(sessions) as s:
-        stages = s.scalars(select(StageRun.stage).order_by(StageRun.id)).all()
-    assert stages == [Stage.CLEAN, Stage.EXTRACT, Stage.EXTRACT]
+        runs = s.execute(select(StageRun.stage, StageRun.attempt, StageRun.state)
+                         .order_by(StageRun.id)).all()
+        doc = s.get(Document, doc_id)
+    assert [tuple(r) for r in runs] == [
+        (Stage.CLEAN, 1, StageState.SUCCEEDED), (Stage.EXTRACT, 1, StageState.RETRYING),
+        (Stage.EXTRACT, 2, StageState.SUCCEEDED), (Stage.PERSIST, 1, StageState.SUCCEEDED)]
+    assert doc.status is DocumentStatus.DONE
+
+
+def test_a_redelivered_batch_changes_nothing_once_done(sessions):
+    doc_id = take(sessions, SAMPLE, "twice.txt")
+    run(sessions, [doc_id])
+    again = run(sessions, [doc_id])
+    assert (again.succeeded, again.skipped) == ([], 1)
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(StageRun)) == 3
+        assert s.scalar(select(func.count()).select_from(Article)) == 1
 
 
 def test_backoff_grows_and_stays_bounded():
@@ -151,7 +167,7 @@ def test_a_junk_line_that_recurs_across_a_source_is_dropped_once_counted(session
     run_all_stages(sessions, [later])
     with transaction(sessions) as s:
         body = s.scalar(select(Article.body).where(Article.document_id == later))
-        cleaned = pipeline.load_outputs(s, Stage.CLEAN, [later])[later]
+    cleaned = runner.cleaned_for_explain(sessions, later, options=OPTIONS).to_dict()
     assert junk not in body
     assert "have waited years for the project" in body
     [verdict] = [b for b in cleaned["blocks"] if b["text"] == junk]

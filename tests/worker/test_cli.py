@@ -75,3 +75,36 @@ def test_an_unreachable_database_is_a_clear_error_with_its_exit_code():
     result = CliRunner().invoke(main, ["--database-url", url, "articles"])
     assert result.exit_code == EXIT_UNAVAILABLE
     assert "cannot reach the database" in result.output
+
+
+def test_show_prints_a_processed_article_and_explains_its_lines(tmp_path):
+    from tasks.runner import RunnerOptions, run_batch
+    from worker.intake import Intake
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "sample.txt").write_bytes(SAMPLE.read_bytes())
+    rt = prepare(Settings(data_dir=tmp_path, inbox=inbox))
+    sent: list[list[int]] = []
+    [outcome] = Intake(rt.settings, rt.sessions, sent.append).take([inbox / "sample.txt"])
+    run_batch(rt.sessions, sent[0], options=RunnerOptions(), worker="test")
+
+    shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show",
+                                      str(outcome.document_id)])
+    assert shown.exit_code == 0, shown.output
+    assert "document 1  done" in shown.output
+    assert "photo_credit: Assaf Shilo/Israel Sun" in shown.output
+    assert "clean    #1 succeeded" in shown.output
+
+    as_json = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", "1", "--json"])
+    data = json.loads(as_json.output)
+    assert data["article"]["reading_time_minutes"] == 2
+    assert [r["stage"] for r in data["history"]] == ["clean", "extract", "persist"]
+
+    explained = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", "1",
+                                          "--explain"])
+    assert explained.exit_code == 0, explained.output
+    assert any("Dear Reader" in ln for ln in explained.output.splitlines()
+               if ln.startswith("- "))

@@ -142,7 +142,7 @@ def test_queue_depth_counts_waiting_messages_on_redis(tmp_path, own_redis_url):
     try:
         # nothing sent yet: the queue does not exist, and that means nothing is waiting
         assert collect_status(runtime)["queue_depth"] == {"newsdrop": 0}
-        enqueue(Stage.CLEAN, [1, 2, 3, 4, 5])  # no worker runs: three messages wait
+        enqueue([1, 2, 3, 4, 5])  # no worker runs: three messages wait
         data = collect_status(runtime)
         assert data["queue_depth"] == {"newsdrop": 3}
         assert data["workers"] == []

@@ -22,7 +22,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: a SELECT 1 per checkout costs more than the rare dead connection,
+    # which surfaces as an OperationalError that the pipeline already retries.
+    return create_engine(url, **kwargs)
 
 
 def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:

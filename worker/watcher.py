@@ -155,13 +155,18 @@ class Watcher:
 
     def rescan(self) -> None:
         now = time.monotonic()
+        present = set()
         for path in scan(self.inbox):
+            present.add(path)
             self.tracker.observe(path, now)
+        # forget files that left the inbox, so memory follows the inbox, not its history
+        self.tracker.taken = {p: sig for p, sig in self.tracker.taken.items() if p in present}
 
     def run(self) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
-        self.rescan()  # files that arrived while nobody watched
-        last_rescan = time.monotonic()
+        # The first scan runs on the first tick, once events are subscribed: a file that
+        # lands between a scan and the subscription would otherwise wait for a rescan.
+        last_rescan = float("-inf")
         for changes in watchfiles.watch(
             self.inbox, watch_filter=_wanted, debounce=self.debounce_ms, step=10,
             rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=self.stop_event,

@@ -47,8 +47,11 @@ class Settings(BaseSettings):
     rejected_dir: Path | None = None  # default data_dir/rejected
 
     # watcher
-    settle_ms: int = 50  # size and mtime must stay unchanged this long before intake
-    debounce_ms: int = 50  # watchfiles batching window
+    # size and mtime must stay unchanged this long before intake; raise it for writers
+    # that pause mid-file (slow network copies). Writers that rename a finished file in
+    # (rsync, most scrapers) or use a temporary name (.part, .tmp) are safe at any value.
+    settle_ms: int = 30
+    debounce_ms: int = 30  # longest a burst of file events is gathered before handling
     rescan_interval_s: float = 60.0  # full scan that closes gaps left by missed events
     poll: bool = False  # poll instead of inotify (network shares)
     poll_interval_ms: int = 1000

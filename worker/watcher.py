@@ -23,7 +23,9 @@ from worker.intake import Intake, IntakeOutcome, is_ignored_name
 log = logging.getLogger(__name__)
 
 #: how often pending files are re-checked for stability while events are quiet
-TICK_MS = 20
+TICK_MS = 10
+#: how long watchfiles waits for more events after the last one before yielding
+STEP_MS = 5
 #: how long files wait before intake is tried again after it failed (database down)
 INTAKE_RETRY_S = 2.0
 #: how long the start-up probe waits for its own file event before suggesting polling
@@ -168,7 +170,7 @@ class Watcher:
         # lands between a scan and the subscription would otherwise wait for a rescan.
         last_rescan = float("-inf")
         for changes in watchfiles.watch(
-            self.inbox, watch_filter=_wanted, debounce=self.debounce_ms, step=10,
+            self.inbox, watch_filter=_wanted, debounce=self.debounce_ms, step=STEP_MS,
             rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=self.stop_event,
             force_polling=self.poll, poll_delay_ms=self.poll_interval_ms, recursive=True,
             ignore_permission_denied=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -50,9 +51,13 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
         bound = f.until + "T99" if len(f.until) == 10 else f.until
         terms.append(Article.published_at <= bound)
     if f.author:
-        terms.append(func.lower(cast(Article.authors, Text)).contains(f.author.lower()))
+        # authors is stored as JSON text with non-ASCII escaped (\u00e9), so the needle is
+        # escaped the same way, and only its ASCII letters are folded (lower() of the
+        # escaped text folds only those); autoescape keeps % and _ literal
+        needle = json.dumps("".join(c.lower() if c.isascii() else c for c in f.author))[1:-1]
+        terms.append(func.lower(cast(Article.authors, Text)).contains(needle, autoescape=True))
     if f.site:
-        terms.append(func.lower(Article.site_name).contains(f.site.lower()))
+        terms.append(func.lower(Article.site_name).contains(f.site.lower(), autoescape=True))
     if f.language:
         terms.append(Article.language == f.language)
     if f.status:

@@ -185,3 +185,20 @@ def test_stage_durations_and_histogram(sessions):
     assert hist["clean"] == {"buckets": [(25, 2), (100, 4)], "count": 5, "sum_ms": 1100}
     assert hist["extract"]["count"] == 1 and hist["persist"]["count"] == 0
     assert counts[("clean", "retrying")] == 2 and counts[("clean", "succeeded")] == 3
+
+
+def test_author_and_site_filters_take_text_literally(sessions):
+    with transaction(sessions) as s:
+        add_article(s, title="Ñandú", body="x", authors=["José Álvarez"], site_name="50%_off")
+    with transaction(sessions) as s:
+        def titles(**kw):
+            return [a.title for a, _ in list_articles(s, ArticleFilter(**kw))]
+
+        assert titles(author="JOSé") == ["Ñandú"]  # ASCII letters in any case
+        assert titles(author="Álvarez") == ["Ñandú"]
+        assert titles(author="josé álvarez") == []  # other letters as written
+        assert titles(author="costa") == ["Harbour strike"]
+        assert titles(author="%") == []
+        assert titles(site="50%_") == ["Ñandú"]
+        assert titles(site="_") == ["Ñandú"]
+        assert titles(site="%") == ["Ñandú"]

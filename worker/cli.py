@@ -748,12 +748,11 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
       curl 'http://127.0.0.1:8000/search?q=harbour+strike&limit=5'
       NEWSDROP_API_TOKEN=$(openssl rand -hex 24) newsdrop serve --host 0.0.0.0
     """
-    import os
-
     from worker.api import ExposureError, check_exposure
     from worker.api import serve as run_serve
 
-    token = os.environ.get("NEWSDROP_API_TOKEN") or None
+    secret = _settings(ctx).api_token
+    token = secret.get_secret_value() if secret is not None else None
     try:
         check_exposure(host, token)
     except ExposureError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     lease_s: int = 300  # a document whose state has not moved for this long is re-enqueued
     reconcile_interval_s: float = 30.0
     boilerplate_min_docs: int = 3  # a line in this many documents of one source is boilerplate
+
+    # HTTP API (newsdrop serve): required when listening beyond loopback
+    api_token: SecretStr | None = None
 
     @property
     def resolved_database_url(self) -> str:

@@ -22,6 +22,9 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._accepting = threading.Event()
         self.accepted = 0
+        self._cut_pattern = b""
+        self._cuts_left = 0
+        self.cut = 0  # connections cut by `cut_when_sent`
 
     def __enter__(self) -> TcpProxy:
         self.up()
@@ -58,6 +61,20 @@ class TcpProxy:
                 c.shutdown(socket.SHUT_RDWR)
             c.close()
 
+    def cut_when_sent(self, pattern: bytes, times: int) -> None:
+        """Cut the next `times` connections whose client sends bytes holding `pattern`
+        (e.g. a table name in a query), just before the server sees them."""
+        with self._lock:
+            self._cut_pattern, self._cuts_left = pattern, times
+
+    def _should_cut(self, data: bytes) -> bool:
+        with self._lock:
+            if self._cuts_left > 0 and self._cut_pattern and self._cut_pattern in data:
+                self._cuts_left -= 1
+                self.cut += 1
+                return True
+        return False
+
     def outage(self, seconds: float) -> None:
         self.down()
         time.sleep(seconds)
@@ -85,12 +102,15 @@ class TcpProxy:
                     return
                 self._conns.update((client, upstream))
                 self.accepted += 1
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+            for src, dst, inspect in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(src, dst, inspect),
+                                 daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, inspect: bool) -> None:
         try:
             while data := src.recv(65536):
+                if inspect and self._should_cut(data):
+                    break
                 dst.sendall(data)
         except OSError:
             pass

@@ -140,7 +140,11 @@ OUTAGE_S = 4.0
 FLAP_EVERY_S, FLAP_DOWN_S, FLAPS = 0.4, 0.03, 6
 
 
-@pytest.mark.parametrize("shape", ["outage", "flapping"])
+#: cut-read: connections cut as they read a site's known boilerplate, mid-batch
+CUT_READS = 5
+
+
+@pytest.mark.parametrize("shape", ["outage", "flapping", "cut-read"])
 def test_database_outage_mid_run(shape: str, postgres_url: str, redis_url: str,
                                  processes: Processes, tmp_path: Path, db_probe) -> None:
     """PostgreSQL refuses connections (and drops open ones) mid-run, for a few seconds
@@ -150,6 +154,7 @@ def test_database_outage_mid_run(shape: str, postgres_url: str, redis_url: str,
     For `flapping`, each document names a site of its own, so the clean stage reads the
     database for each one (its site's known boilerplate) while the batch runs: a cut then
     lands between a batch's claim and its results, not only on whole transactions.
+    `cut-read` makes that certain: the connection is cut exactly as such a read is sent.
     """
     url = make_url(postgres_url)
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
@@ -162,16 +167,21 @@ def test_database_outage_mid_run(shape: str, postgres_url: str, redis_url: str,
         alive.append(processes.procs[-1].pid)
         probe: DBProbe = db_probe(postgres_url)  # the test itself goes around the proxy
 
+        if shape == "cut-read":
+            proxy.cut_when_sent(b"FROM boilerplate_lines", CUT_READS)
         in_flight = _drop_and_wait_in_flight(inbox, probe, processes,
-                                             own_site=shape == "flapping")
+                                             own_site=shape != "outage")
         if shape == "outage":
             proxy.outage(OUTAGE_S)
-        else:
+        elif shape == "flapping":
             for _ in range(FLAPS):
                 proxy.outage(FLAP_DOWN_S)
                 time.sleep(FLAP_EVERY_S - FLAP_DOWN_S)
         assert in_flight >= FILES // 3, f"the outage came too late: {in_flight} in flight"
 
+        if shape == "cut-read":
+            wait_for(lambda: proxy.cut == CUT_READS, 30,
+                     message=lambda: f"{CUT_READS} boilerplate reads cut, {proxy.cut} were")
         _assert_all_done(probe, processes)
         retried = [r for r in probe.stage_runs() if r.attempt > 1 or r.state == "retrying"]
         log = "\n".join(p.text() for p in processes.procs)

@@ -9,6 +9,7 @@ sentence that merely mentions a word ("the company's subscribers") is not caught
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _I = re.IGNORECASE | re.UNICODE
 
@@ -90,14 +91,20 @@ ANY_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
 # Each entry is (name, triggers, pattern). Patterns are written in lowercase and run
 # on the lowercased line; an unanchored pattern runs only if one of its trigger
 # substrings occurs in the line, which keeps the per-line cost of ~30 patterns low.
+# Triggers are a filter, not a rule: every match of the pattern must contain one of
+# them (test_cues checks this), so they are the pattern's literal words, as specific
+# as its alternatives allow. Every alternative of an _ALWAYS pattern starts with "^".
 # ---------------------------------------------------------------------------
 _ALWAYS = ("",)
 _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # sharing and following: "Share this", "Follow us on Twitter", "Join our Facebook page"
     ("share prompt", _ALWAYS,
      r"^(share|tweet|e-?mail|print|pin|whatsapp)( this| on| article| story|$)"),
-    ("share prompt", ("share", "tweet"), r"\b(share|tweet) (this|the) (article|story|post|page)\b"),
-    ("follow prompt", (" us", " our", " me"),
+    ("share prompt", ("share th", "tweet th"),
+     r"\b(share|tweet) (this|the) (article|story|post|page)\b"),
+    ("follow prompt",
+     tuple(f"{verb} {obj}" for verb in ("follow", "join", "like", "find", "connect with")
+           for obj in ("us", "our", "me")),
      r"\b(follow|join|like|find|connect with) (us|our|me)\b.{0,40}"
      r"\b(facebook|twitter|instagram|linkedin|youtube|telegram|whatsapp|page|channel)\b"),
     ("follow prompt", _ALWAYS, r"^(follow|like) (us|@)"),
@@ -105,28 +112,32 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("subscription pitch", ("subscri",),
      r"\b(subscribe|subscribing|subscription)\b.{0,60}\b(now|today|to|for|newsletter|free|"
      r"here|our)\b"),
-    ("subscription pitch", ("sign ",),
+    ("subscription pitch", ("sign up", "sign in"),
      r"\bsign (up|in)\b.{0,50}\b(newsletter|free|account|now|today|here|for|to)\b|"
      r"^sign (up|in)\b"),
     ("subscription pitch", ("newsletter",),
      r"\bnewsletters?\b.{0,40}\b(sign|subscribe|inbox|email|free|daily|weekly|get)\b|"
      r"\b(get|our|daily|weekly)\b.{0,30}\bnewsletters?\b"),
-    ("subscription pitch", ("already", "log", "account", "register", "become a"),
+    ("subscription pitch", ("already a ", "login", "log in", "create an account",
+                            "create your account", "register ", "become a "),
      r"\b(already a (subscriber|member)|log ?in|create (an|your) account|register (now|for|to)|"
      r"become a (member|subscriber|supporter))\b"),
-    ("paywall appeal", ("support", "contribut", "donat", "consider", "ask you", "ad", "premium",
-                        "exclusive", "paywall", "unlimited", "$", "€", "£"),
+    ("paywall appeal", ("support ", "make a ", "donate ", "consider ", "we ask you to", "-free",
+                        "premium ", "exclusive content", "paywall", "unlimited ", "$", "€", "£"),
      r"\b(support (our|independent|quality) journalism|make a (contribution|donation)|"
      r"donate (now|today)|(please )?consider (supporting|subscribing|a donation)|"
      r"we ask you to|ads?-free|premium (content|section|plus|membership|access)|"
      r"exclusive content|paywall|unlimited (digital )?access)\b|for just [$€£]|"
      r"[$€£] ?\d+(\.\d\d)? (a|per) (month|week|year)\b"),
     # calls to action and reader engagement
-    ("call to action", ("click", "tap ", ">>"),
+    ("call to action", ("click", "tap here", ">>"),
      r"\b(click|tap) here\b|\bclick (to|for|the)\b|>>\s*$"),
-    ("call to action", ("app", "free"),
+    ("call to action", ("download ", "get the app", "get the free", "get our app",
+                         "get our free"),
      r"^(download|get) (the|our) (app|free)\b|\bdownload (our|the) app\b"),
-    ("call to action", ("tell us", "leave a", "comment", "join the", "guidelines", "reserve"),
+    ("call to action", ("tell us what you think", "leave a reply", "comment",
+                         "join the conversation", "join the discussion",
+                         "submission guidelines", "reserve the right to"),
      r"\b(tell us what you think|leave a (comment|reply)|post a comment|"
      r"comments? (are|is) (closed|welcome)|join the (conversation|discussion)|"
      r"submission guidelines|reserve the right to)\b"),
@@ -134,7 +145,8 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"\b(comments?|comentários?|comentarios?|commentaires?|kommentare?|commenti|reacties)\b"
      r".{0,100}\b(moderat\w*|approv\w*|aprovad\w*|guidelines|respeito|respect|policy|rules|"
      r"closed|règles|reglas|regeln)"),
-    ("call to action", ("write to", "contact", "letters to", "send us"),
+    ("call to action", ("write to us", "write to the ", "contact us", "contact the ",
+                         "letters to the editor", "send us "),
      r"\b(write to|contact) (us|the author|the editor)\b|\bletters to the editor\b|"
      r"\bsend us (a|your)\b"),
     ("engagement prompt", _ALWAYS,
@@ -146,13 +158,14 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"^(advertisement|advert|sponsored( content| links?)?|promoted( content)?|ad|ads|"
      r"paid (content|post|partner)|partner content|anzeige|publicidad|publicité|pubblicità)"
      r"\s*:?$"),
-    ("advert", ("continu",), r"^continue reading\b|\bcontinue reading (the|below|this)\b"),
+    ("advert", ("continue reading",), r"^continue reading\b|\bcontinue reading (the|below|this)\b"),
     ("advert", _ALWAYS, r"^story continues|^(supported|presented|sponsored|brought to you) by\b"),
     ("cookie notice", ("cookie",),
      r"\bcookies?\b.{0,80}\b(use|accept|consent|policy|settings|experience|agree)\b|"
      r"\b(we|this (site|website)) uses? cookies\b"),
-    ("legal footer", ("©", "(c)", "copyright", "rights", "terms", "privacy", "cookie policy",
-                      "accessibility", "site"),
+    ("legal footer", ("©", "(c)", "copyright", "all rights reserved", "terms of ", "terms and ",
+                      "privacy policy", "privacy notice", "privacy statement", "cookie policy",
+                      "accessibility statement", "sitemap", "site map"),
      r"(©|\(c\)|copyright\b).{0,80}(\d{4}|rights|reserved)|\ball rights reserved\b|"
      r"\b(terms (of|and) (use|service|conditions)|privacy (policy|notice|statement)|"
      r"cookie policy|accessibility statement|site ?map)\b"),
@@ -163,11 +176,11 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("navigation", _ALWAYS,
      r"^(previous|next)( post| article| story| page)?\s*[:»«›‹\-–]|^post navigation$|"
      r"^(tags?|topics?|categories|filed under|posted in)\s*:"),
-    ("navigation", ("previous", "next"), r"[«‹]\s*previous|next\s*[»›]"),
+    ("navigation", ("«", "‹", "»", "›"), r"[«‹]\s*previous|next\s*[»›]"),
     ("media prompt", _ALWAYS,
      r"^(watch|listen|play|video|audio|gallery|photos?|slideshow)"
      r"( now| video| live| the video| more)?\s*:?$|^(watch|listen)\s*:"),
-    ("media prompt", ("browser", "javascript"),
+    ("media prompt", ("your browser does not support", "enable javascript", "javascript "),
      r"\b(your browser does not support|enable javascript|javascript (is )?(disabled|required))\b"),
 )
 
@@ -184,16 +197,66 @@ BOILERPLATE_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] =
 ANCHORED_MAX_WORDS = 15
 
 
-def boilerplate_hits(text: str, n_words: int) -> list[str]:
-    """Names of the boilerplate cues a line of `n_words` words matches (case-insensitive)."""
-    low = text.lower()
-    short = n_words <= ANCHORED_MAX_WORDS
+def _trie_pattern(literals: Iterable[str]) -> str:
+    """One regex matching any of `literals`, as a trie ("c(?:lick|ookie)", not "click|cookie").
+
+    The regex engine tries a flat alternation's branches one by one at every position;
+    a trie tries one branch per character, which makes the scan several times faster.
+    """
+    trie: dict[str, dict] = {}
+    for literal in literals:
+        node = trie
+        for ch in literal:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a literal ends here
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        if "" not in node:
+            return body
+        return f"(?:{body})?"
+
+    return build(trie)
+
+
+# Most lines match no cue. One scan for any unanchored pattern's trigger, and one
+# match of all anchored patterns at once, rule that out before the per-pattern loop.
+_ANY_TRIGGER = re.compile(_trie_pattern(
+    t for _, triggers, _ in _BOILERPLATE_CUES if triggers is not _ALWAYS for t in triggers
+))
+# every _ALWAYS pattern matches only at the start, so `match` of the union is exact
+_ANY_ANCHORED = re.compile("|".join(
+    f"(?:{rx})" for _, triggers, rx in _BOILERPLATE_CUES if triggers is _ALWAYS
+))
+
+# BOILERPLATE_PATTERNS with each pattern's triggers as one regex (None for _ALWAYS): a
+# regex scan is cheaper than a Python loop over the trigger strings.
+_GATED_PATTERNS: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str]], ...] = tuple(
+    (name, None if triggers is _ALWAYS else re.compile(_trie_pattern(triggers)), rx)
+    for name, triggers, rx in BOILERPLATE_PATTERNS
+)
+
+
+def boilerplate_hits(text: str, n_words: int, *, low: str | None = None) -> list[str]:
+    """Names of the boilerplate cues a line of `n_words` words matches (case-insensitive).
+
+    `low` is `text.lower()` when the caller has it already.
+    """
+    if low is None:
+        low = text.lower()
+    # anchored cues describe whole short lines; longer lines are not checked against them
+    anchored = n_words <= ANCHORED_MAX_WORDS and _ANY_ANCHORED.match(low) is not None
+    if not anchored and _ANY_TRIGGER.search(low) is None:
+        return []
     hits = []
-    for name, triggers, rx in BOILERPLATE_PATTERNS:
-        if triggers is _ALWAYS:
-            if not short:
+    for name, triggers, rx in _GATED_PATTERNS:
+        if triggers is None:
+            if not anchored:
                 continue
-        elif not any(t in low for t in triggers):
+        elif triggers.search(low) is None:
             continue
         if rx.search(low):
             hits.append(name)
@@ -286,6 +349,8 @@ DATE = re.compile(
     rf"|(?P<num>\b(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{4}})\b)",
     _I,
 )
+# Every DATE form has a four-digit year: text without one holds no date.
+HAS_YEAR = re.compile(r"\d{4}")
 TIME = re.compile(
     r"\b(?P<h>\d{1,2})[:.h](?P<min>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?"
     r"(?:\s*(?P<tz>UTC|GMT|Z|[+-]\d{2}:?\d{2}))?",
@@ -346,6 +411,36 @@ CREDIT = re.compile(
 )
 # A caption that names its own photographer in parentheses: "… (Manu Fernandez/AP)".
 CREDIT_TRAILER = re.compile(r"\((?P<c>[^()]{2,60}/[^()]{2,40})\)\s*$")
+# Every CREDIT match of a line that does not end in ")" (the parenthesised forms) holds
+# one of these words, or starts with one of those. CREDIT tries many branches at every
+# position of a line; these cheap scans of the lowercased line rule most lines out first.
+_CREDIT_WORDS = re.compile(_trie_pattern((
+    "credit", "getty images", "shutterstock", "istock", "alamy", "ap photo", "afp photo",
+    "reuters/",
+)))
+_CREDIT_STARTS = ("photo", "image", "pictur", "foto", "bild")
+# Characters a case-insensitive pattern equates with an ASCII letter although their
+# lowercase form is not that letter (İ, ı ~ i; ſ ~ s): lowercasing cannot stand in for
+# IGNORECASE on a line that holds one.
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f]")
+
+
+def is_credit(text: str, *, low: str | None = None) -> bool:
+    """True if CREDIT or CREDIT_TRAILER finds a photo credit in the line.
+
+    `low` is `text.lower()` when the caller has it already.
+    """
+    # str.rstrip() strips exactly the characters \s matches, so this is "\)\s*$"
+    if not text.rstrip().endswith(")"):
+        if low is None:
+            low = text.lower()
+        if (
+            not low.startswith(_CREDIT_STARTS)
+            and _CREDIT_WORDS.search(low) is None
+            and (text.isascii() or _FOLDS_TO_ASCII.search(text) is None)
+        ):
+            return False
+    return bool(CREDIT.search(text) or CREDIT_TRAILER.search(text))
 
 # Salutations that open a letter-shaped appeal, and sign-offs that close it.
 APPEAL_OPEN = re.compile(

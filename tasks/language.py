@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from tasks.cues import STOPWORDS
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+_DOTTED_I = "\u0130"
 
 # word -> languages whose stopword list holds it: one lookup per word, not one per language
 _LANGS_OF: dict[str, tuple[str, ...]] = {}
@@ -26,25 +27,62 @@ SAMPLE_WORDS = 1500
 
 def words(text: str) -> list[str]:
     """Lowercased word tokens of `text` (letters only, keeping inner apostrophes)."""
-    return [w.lower() for w in _WORD.findall(text)]
+    if _DOTTED_I in text:
+        # "İ" lowercases to two characters (i + combining dot, which is not a letter), so
+        # lowering first would split the word: tokenise, then lowercase each token
+        return [w.lower() for w in _WORD.findall(text)]
+    # Every other character keeps its length and its letter/non-letter class when
+    # lowercased, so one pass over the lowered text yields the same tokens, cheaper.
+    return _WORD.findall(text.lower())
 
 
 def guess_language(text: str | Iterable[str]) -> str | None:
     """ISO 639-1 code of the language whose stopwords are densest, or None if unclear."""
     if isinstance(text, str):
         text = (text,)
+    return language_of_words(words(chunk) for chunk in text)
+
+
+def language_of_words(chunks: Iterable[list[str]]) -> str | None:
+    """`guess_language` for text already split by `words`, one token list per chunk.
+
+    Callers that tokenise each line anyway (the text classifier) pass their tokens
+    here instead of having the text tokenised a second time.
+    """
     sample: list[str] = []
-    for chunk in text:
-        sample.extend(words(chunk))
+    for tokens in chunks:
+        sample.extend(tokens)
         if len(sample) >= SAMPLE_WORDS:
             break
     sample = sample[:SAMPLE_WORDS]
     if not sample:
         return None
-    hits = Counter(lang for w in sample for lang in _LANGS_OF.get(w, ()))
+    # Count each distinct word once (hashing every word once), then credit the languages
+    # of the distinct words that are stopwords.
+    counts = Counter(sample)
+    hits: dict[str, int] = {}
+    for word in counts.keys() & _LANGS_OF.keys():
+        n = counts[word]
+        for lang in _LANGS_OF[word]:
+            hits[lang] = hits.get(lang, 0) + n
     if not hits:
         return None
-    best, best_hits = max(hits.items(), key=lambda item: item[1])
+    best_hits = max(hits.values())
+    leaders = [lang for lang, n in hits.items() if n == best_hits]
+    best = leaders[0] if len(leaders) == 1 else _first_credited(sample, leaders)
     if best_hits < MIN_STOPWORD_HITS or best_hits / len(sample) < MIN_STOPWORD_SHARE:
         return None
     return best
+
+
+def _first_credited(sample: list[str], leaders: list[str]) -> str:
+    """Of languages tied for most hits, the one whose stopword comes first in the sample.
+
+    This is how the guess has always broken ties (the first language to score wins),
+    kept so that a tie between, say, Spanish and Portuguese resolves as before.
+    """
+    for word in sample:
+        for lang in _LANGS_OF.get(word, ()):
+            if lang in leaders:
+                return lang
+    return leaders[0]  # not reached: every leader has hits, so one of its words is here

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from tasks import cues
 from tasks.document import Block, BlockLabel
-from tasks.language import guess_language, words
+from tasks.language import language_of_words, words
 
 # ---------------------------------------------------------------------------
 # Thresholds (named so a reader can see what each number means)
@@ -101,7 +101,10 @@ _TAG = re.compile(
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 #: characters of an unspaced script that count as one word
 CHARS_PER_UNSPACED_WORD = 2
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_SPACE_CHARS = r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]"
+# Runs of spaces that collapse to one " ": every run except a lone " ", which is left
+# alone (replacing it with itself, once per word, is most of the cost of the collapse).
+_SPACES = re.compile(rf"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
 _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
 _META_KINDS = frozenset({"dateline", "byline", "reading_time", "credit"})
@@ -123,6 +126,7 @@ class _Line:
     stop_share: float = 0.0
     terminal: bool = False
     bullet: bool = False
+    tokens: list[str] | None = None  # words() of the analysed text (the first max_chars)
     kind: str = ""
     why: str = ""
     bonus: float = 0.0  # positional evidence added to the line's score
@@ -140,6 +144,8 @@ def normalise_line(line: str) -> str:
         line = _TAG.sub(" ", line)
     if "&" in line:
         line = html.unescape(line)
+    if line.isascii() and "  " not in line and "\t" not in line:
+        return line.strip()  # no run to collapse: skip the scan
     return _SPACES.sub(" ", line).strip()
 
 
@@ -159,7 +165,7 @@ def ends_like_sentence(text: str) -> bool:
 
 def is_dateline(text: str) -> bool:
     """A line that is mostly a date: at most a few other words beside it."""
-    if not cues.DATE.search(text):
+    if not cues.HAS_YEAR.search(text) or not cues.DATE.search(text):
         return False
     rest = cues.DATE.sub(" ", text)
     rest = cues.DATELINE_WORDS.sub(" ", rest)
@@ -190,7 +196,14 @@ def classify_text(
 ) -> tuple[list[Block], str | None]:
     """Label every non-blank line of a text dump; return the blocks and the language guess."""
     lines = _split(text)
-    language = guess_language(line.text for line in lines if len(line.text) > 40)
+    # Each line is tokenised once: the language guess and the stopword share both use it.
+    for line in lines:
+        line.tokens = words(line.text[:max_line_chars])
+    language = language_of_words(
+        line.tokens if len(line.text) <= max_line_chars else words(line.text)
+        for line in lines
+        if len(line.text) > 40
+    )
     stops = cues.STOPWORDS.get(language or "", cues.ANY_STOPWORDS)
     for line in lines:
         _measure(line, stops, max_line_chars, use_stops=language is not None)
@@ -244,13 +257,13 @@ def _split(text: str) -> list[_Line]:
 def _measure(line: _Line, stops: frozenset[str], max_chars: int, *, use_stops: bool) -> None:
     """Length, stopword share, final punctuation and bullet shape of a line."""
     sample = line.text[:max_chars]
-    tokens = words(sample)
+    tokens = line.tokens if line.tokens is not None else words(sample)
     line.words = len(sample.split())
-    unspaced = len(_UNSPACED.findall(sample))
-    if unspaced:
-        line.words += unspaced // CHARS_PER_UNSPACED_WORD
+    # most text has no unspaced script: one search is cheaper than collecting matches
+    if not sample.isascii() and _UNSPACED.search(sample):
+        line.words += len(_UNSPACED.findall(sample)) // CHARS_PER_UNSPACED_WORD
     if use_stops:
-        line.stop_share = sum(1 for t in tokens if t in stops) / len(tokens) if tokens else 0.0
+        line.stop_share = len([t for t in tokens if t in stops]) / len(tokens) if tokens else 0.0
     else:
         # no language recognised (or a script without spaces): shape alone decides
         line.stop_share = 1.0 if tokens else 0.0
@@ -263,7 +276,8 @@ def _first_look(line: _Line, max_chars: int) -> None:
     if line.kind:
         return
     text = line.text[:max_chars]
-    if cues.NO_WORDS.match(text) or not _HAS_LETTER.search(text):
+    # no word tokens <=> no letter (a line NO_WORDS matches has none either)
+    if not (line.tokens if line.tokens is not None else _HAS_LETTER.search(text)):
         line.kind, line.why = "empty", "no words (bullets, separators or numbers only)"
         return
     if cues.URL.match(text):
@@ -285,7 +299,8 @@ def _first_look(line: _Line, max_chars: int) -> None:
     if line.words <= 12 and cues.READING_TIME.match(text):
         line.kind, line.why = "reading_time", "states the reading time"
         return
-    if line.words <= 60 and (cues.CREDIT.search(text) or cues.CREDIT_TRAILER.search(text)):
+    low = text.lower()  # shared by the cue scans below
+    if line.words <= 60 and cues.is_credit(text, low=low):
         line.kind, line.why = "credit", "a photo caption/credit"
         return
     if line.words <= 14 and is_byline(text):
@@ -294,7 +309,7 @@ def _first_look(line: _Line, max_chars: int) -> None:
     if line.words <= 16 and is_dateline(text):
         line.kind, line.why = "dateline", "mostly a date"
         return
-    hits = cues.boilerplate_hits(text, line.words)
+    hits = cues.boilerplate_hits(text, line.words, low=low)
     if hits and (short or len(hits) >= 2 or hits[0] in cues.STRONG_CUES):
         line.kind, line.why = "cue", f"{hits[0]} ({', '.join(sorted(set(hits)))})"
         return

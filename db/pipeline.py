@@ -257,7 +257,8 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
             update(Document).where(Document.id == r.id)
             .values(status=DocumentStatus.FAILED, stage_state=StageState.FAILED,
                     last_error=f"gave up: {max_attempts} attempts of stage {stage} never "
-                               "finished (worker lost or killed)",
+                               "finished (worker lost or killed, or the database "
+                               "unreachable when it tried to record the outcome)",
                     error_kind="worker_lost", updated_at=now, finished_at=now)
         )
     claims = [Claim(r.id, _resume_stage(r.stage, r.stage_state), r.attempts + 1, r.updated_at)

@@ -280,6 +280,9 @@ def _failure(doc_id: int, stage: Stage, attempt: int, exc: BaseException, starte
     """Classify one document's error: retry later, or fail now with a readable reason."""
     if _is_time_limit(exc):
         exc = StageTimeout(f"stage {stage.value} took longer than the task's time limit")
+    elif is_transient_db_error(exc):
+        # e.g. the recurring-line lookup lost its connection mid-batch
+        exc = TransientError(f"database unavailable: {getattr(exc, 'orig', exc)}")
     if isinstance(exc, TransientError) and attempt < options.max_attempts:
         delay = backoff_s(attempt, options)
         outcome.retry[doc_id] = delay

@@ -1,6 +1,7 @@
 """The watcher: inotify events (or polling), a start-up scan and periodic rescans.
 
-A file is taken in only once it is stable: its size and mtime unchanged for `settle_ms`.
+A file is taken in only once it is stable: its size and mtime unchanged for `settle_ms`
+and, where Linux can tell, no process holding it open for writing.
 Events can be missed (network shares, inotify queue overflow), so a full rescan every
 `rescan_interval_s` closes that gap; the sha256 check in intake makes re-seeing a file
 harmless. Symlinks are never followed out of the inbox.
@@ -8,6 +9,8 @@ harmless. Symlinks are never followed out of the inbox.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import threading
@@ -30,6 +33,30 @@ STEP_MS = 5
 INTAKE_RETRY_S = 2.0
 #: how long the start-up probe waits for its own file event before suggesting polling
 PROBE_TIMEOUT_S = 2.0
+
+
+def open_for_writing(path: Path) -> bool | None:
+    """Whether some process still has `path` open for writing (None: cannot tell).
+
+    Linux refuses a read lease on a file that is open for writing, which catches a
+    writer that pauses longer than the settle time. Leases need the file's owner or
+    CAP_LEASE and a local filesystem; elsewhere only the settle time decides.
+    """
+    if not hasattr(fcntl, "F_SETLEASE"):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno == errno.EAGAIN else None
+    else:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -67,7 +94,7 @@ class StabilityTracker:
                 out.append(path)
                 del self.pending[path]
                 continue
-            if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            if (st.st_size, st.st_mtime_ns) != (size, mtime) or open_for_writing(path):
                 self.pending[path] = (st.st_size, st.st_mtime_ns, now)
                 continue
             out.append(path)

@@ -172,3 +172,22 @@ def test_a_junk_line_that_recurs_across_a_source_is_dropped_once_counted(session
     assert "have waited years for the project" in body
     [verdict] = [b for b in cleaned["blocks"] if b["text"] == junk]
     assert verdict["label"] == "boilerplate" and "recurs" in verdict["reason"]
+
+
+def test_a_lost_database_connection_during_a_stage_is_retried_not_failed(sessions,
+                                                                          monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    doc_id = take(sessions, SAMPLE, "cut.txt")
+
+    def connection_cut(*_args, **_kwargs):
+        raise OperationalError("SELECT fingerprint FROM boilerplate_lines", {},
+                               Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(runner, "_run_clean", connection_cut)
+    outcome = run(sessions, [doc_id])
+    assert list(outcome.retry) == [doc_id] and outcome.failed == []
+    with transaction(sessions) as s:
+        doc = s.get(Document, doc_id)
+    assert doc.status is DocumentStatus.QUEUED and doc.error_kind == "transient"
+    assert "database unavailable" in doc.last_error

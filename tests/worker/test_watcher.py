@@ -88,3 +88,16 @@ def test_watcher_takes_existing_and_new_files_once(tmp_path):
         thread.join(5)
     names = sorted(p.relative_to(inbox.resolve()).as_posix() for p in intake.taken)
     assert names == ["before.txt", "sub/new.txt"]
+
+
+def test_a_file_still_open_for_writing_is_not_ready_however_long_it_pauses(tmp_path):
+    f = tmp_path / "slow.txt"
+    tracker = StabilityTracker(settle_s=0.0)
+    with f.open("wb") as writer:
+        writer.write(b"first half")
+        writer.flush()
+        tracker.observe(f, 0.0)
+        assert tracker.ready(10.0) == []  # stable for ages, but the writer is still there
+        writer.write(b" and the rest")
+    tracker.observe(f, 11.0)
+    assert tracker.ready(12.0) == [f]

@@ -231,13 +231,17 @@ _ANY_TRIGGER = re.compile(_trie_pattern(
 _ANY_ANCHORED = re.compile("|".join(
     f"(?:{rx})" for _, triggers, rx in _BOILERPLATE_CUES if triggers is _ALWAYS
 ))
-
-# BOILERPLATE_PATTERNS with each pattern's triggers as one regex (None for _ALWAYS): a
-# regex scan is cheaper than a Python loop over the trigger strings.
-_GATED_PATTERNS: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str]], ...] = tuple(
-    (name, None if triggers is _ALWAYS else re.compile(_trie_pattern(triggers)), rx)
-    for name, triggers, rx in BOILERPLATE_PATTERNS
-)
+# On a line that holds triggers, the longest trigger starting at each position (the
+# trie tries longer continuations first). A trigger occurs in the line exactly when it
+# is a prefix of one of these, so one scan tells which patterns to run.
+_TRIGGERS_AT = re.compile(f"(?=({_ANY_TRIGGER.pattern}))")
+_PATTERNS_OF_TRIGGER: dict[str, frozenset[int]] = {
+    found: frozenset(
+        i for i, (_, triggers, _) in enumerate(_BOILERPLATE_CUES)
+        if triggers is not _ALWAYS and any(found.startswith(t) for t in triggers)
+    )
+    for _, triggers, _ in _BOILERPLATE_CUES if triggers is not _ALWAYS for found in triggers
+}
 
 
 def boilerplate_hits(text: str, n_words: int, *, low: str | None = None) -> list[str]:
@@ -249,14 +253,20 @@ def boilerplate_hits(text: str, n_words: int, *, low: str | None = None) -> list
         low = text.lower()
     # anchored cues describe whole short lines; longer lines are not checked against them
     anchored = n_words <= ANCHORED_MAX_WORDS and _ANY_ANCHORED.match(low) is not None
-    if not anchored and _ANY_TRIGGER.search(low) is None:
+    first = _ANY_TRIGGER.search(low)
+    if first is None and not anchored:
         return []
+    triggered: set[int] = set()
+    if first is not None:
+        # no trigger starts before the first one found: scan on from there
+        for found in set(_TRIGGERS_AT.findall(low, first.start())):
+            triggered |= _PATTERNS_OF_TRIGGER[found]
     hits = []
-    for name, triggers, rx in _GATED_PATTERNS:
-        if triggers is None:
+    for i, (name, triggers, rx) in enumerate(BOILERPLATE_PATTERNS):
+        if triggers is _ALWAYS:
             if not anchored:
                 continue
-        elif triggers.search(low) is None:
+        elif i not in triggered:
             continue
         if rx.search(low):
             hits.append(name)

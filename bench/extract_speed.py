@@ -8,7 +8,7 @@ side, since it is the reference HTML extractor the README compares against.
 
 Each file is run `--repeat` times and its fastest run is kept (the noise on a shared
 machine only ever adds time), after one untimed warm-up pass that loads the modules
-and fills the regex caches.
+and fills the regex caches, and a garbage collection before each file.
 
 Times are CPU time of the process (`time.process_time`), so other work on a shared
 machine disturbs them less than wall-clock time would. `--src DIR` times the `tasks`
@@ -23,6 +23,7 @@ Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         run()
     times: dict[tuple[str, str], list[float]] = {}
     for method, kind, run in runs:
+        # a full collection now, not one triggered inside a timed run by garbage that
+        # earlier files left behind (the bench's heap is not the worker's)
+        gc.collect()
         times.setdefault((method, kind), []).append(best_ms(run, args.repeat))
 
     rows = [

@@ -89,64 +89,67 @@ ANY_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
 # is boilerplate unless it is long prose (see text_blocks: long lines need two cues).
 #
 # Each entry is (name, triggers, pattern). Patterns are written in lowercase and run
-# on the lowercased line; an unanchored pattern runs only if one of its trigger
-# substrings occurs in the line, which keeps the per-line cost of ~30 patterns low.
-# Triggers are a filter, not a rule: every match of the pattern must contain one of
-# them (test_cues checks this), so they are the pattern's literal words, as specific
-# as its alternatives allow. Every alternative of an _ALWAYS pattern starts with "^".
+# on the lowercased line; an unanchored pattern runs only if one of its triggers
+# occurs in the line, which keeps the per-line cost of ~30 patterns low. A trigger
+# r"\bword\b" is a whole word of the line (a maximal run of letters); any other
+# trigger is a substring. Triggers are a filter, not a rule: every match of the pattern
+# must hold one of them (test_cues checks this), so they are the pattern's literal
+# words, as rare as its alternatives allow. Every alternative of an _ALWAYS pattern
+# starts with "^": those run on short lines only.
 # ---------------------------------------------------------------------------
 _ALWAYS = ("",)
 _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # sharing and following: "Share this", "Follow us on Twitter", "Join our Facebook page"
     ("share prompt", _ALWAYS,
      r"^(share|tweet|e-?mail|print|pin|whatsapp)( this| on| article| story|$)"),
-    ("share prompt", ("share th", "tweet th"),
+    ("share prompt", (r"\bshare\b", r"\btweet\b"),
      r"\b(share|tweet) (this|the) (article|story|post|page)\b"),
-    ("follow prompt",
-     tuple(f"{verb} {obj}" for verb in ("follow", "join", "like", "find", "connect with")
-           for obj in ("us", "our", "me")),
+    ("follow prompt", tuple(rf"\b{platform}\b" for platform in (
+        "facebook", "twitter", "instagram", "linkedin", "youtube", "telegram", "whatsapp",
+        "page", "channel")),
      r"\b(follow|join|like|find|connect with) (us|our|me)\b.{0,40}"
      r"\b(facebook|twitter|instagram|linkedin|youtube|telegram|whatsapp|page|channel)\b"),
     ("follow prompt", _ALWAYS, r"^(follow|like) (us|@)"),
     # subscriptions, newsletters, accounts, paywalls
-    ("subscription pitch", ("subscri",),
+    ("subscription pitch", (r"\bsubscribe\b", r"\bsubscribing\b", r"\bsubscription\b"),
      r"\b(subscribe|subscribing|subscription)\b.{0,60}\b(now|today|to|for|newsletter|free|"
      r"here|our)\b"),
-    ("subscription pitch", ("sign up", "sign in"),
+    ("subscription pitch", (r"\bsign\b",),
      r"\bsign (up|in)\b.{0,50}\b(newsletter|free|account|now|today|here|for|to)\b|"
      r"^sign (up|in)\b"),
-    ("subscription pitch", ("newsletter",),
+    ("subscription pitch", (r"\bnewsletter\b", r"\bnewsletters\b"),
      r"\bnewsletters?\b.{0,40}\b(sign|subscribe|inbox|email|free|daily|weekly|get)\b|"
      r"\b(get|our|daily|weekly)\b.{0,30}\bnewsletters?\b"),
-    ("subscription pitch", ("already a ", "login", "log in", "create an account",
-                            "create your account", "register ", "become a "),
+    ("subscription pitch", (r"\balready\b", r"\blogin\b", r"\blog\b", r"\baccount\b",
+                            r"\bregister\b", r"\bbecome\b"),
      r"\b(already a (subscriber|member)|log ?in|create (an|your) account|register (now|for|to)|"
      r"become a (member|subscriber|supporter))\b"),
-    ("paywall appeal", ("support ", "make a ", "donate ", "consider ", "we ask you to", "-free",
-                        "premium ", "exclusive content", "paywall", "unlimited ", "$", "€", "£"),
+    ("paywall appeal", (*(rf"\b{word}\b" for word in (
+        "journalism", "contribution", "donation", "donate", "consider", "ask", "ad", "ads",
+        "premium", "exclusive", "paywall", "unlimited")), "$", "€", "£"),
      r"\b(support (our|independent|quality) journalism|make a (contribution|donation)|"
      r"donate (now|today)|(please )?consider (supporting|subscribing|a donation)|"
      r"we ask you to|ads?-free|premium (content|section|plus|membership|access)|"
      r"exclusive content|paywall|unlimited (digital )?access)\b|for just [$€£]|"
      r"[$€£] ?\d+(\.\d\d)? (a|per) (month|week|year)\b"),
     # calls to action and reader engagement
-    ("call to action", ("click", "tap here", ">>"),
+    ("call to action", (r"\bclick\b", r"\btap\b", ">>"),
      r"\b(click|tap) here\b|\bclick (to|for|the)\b|>>\s*$"),
-    ("call to action", ("download ", "get the app", "get the free", "get our app",
-                         "get our free"),
+    ("call to action", (r"\bapp\b", r"\bfree\b"),
      r"^(download|get) (the|our) (app|free)\b|\bdownload (our|the) app\b"),
-    ("call to action", ("tell us what you think", "leave a reply", "comment",
-                         "join the conversation", "join the discussion",
-                         "submission guidelines", "reserve the right to"),
+    ("call to action", tuple(rf"\b{word}\b" for word in (
+        "think", "comment", "comments", "reply", "conversation", "discussion", "guidelines",
+        "reserve")),
      r"\b(tell us what you think|leave a (comment|reply)|post a comment|"
      r"comments? (are|is) (closed|welcome)|join the (conversation|discussion)|"
      r"submission guidelines|reserve the right to)\b"),
-    ("comment policy", ("comment", "coment", "komment", "reacties"),
+    ("comment policy", tuple(rf"\b{word}\b" for word in (
+        "comment", "comments", "comentário", "comentários", "comentario", "comentarios",
+        "commentaire", "commentaires", "kommentar", "kommentare", "commenti", "reacties")),
      r"\b(comments?|comentários?|comentarios?|commentaires?|kommentare?|commenti|reacties)\b"
      r".{0,100}\b(moderat\w*|approv\w*|aprovad\w*|guidelines|respeito|respect|policy|rules|"
      r"closed|règles|reglas|regeln)"),
-    ("call to action", ("write to us", "write to the ", "contact us", "contact the ",
-                         "letters to the editor", "send us "),
+    ("call to action", (r"\bwrite\b", r"\bcontact\b", r"\bletters\b", r"\bsend\b"),
      r"\b(write to|contact) (us|the author|the editor)\b|\bletters to the editor\b|"
      r"\bsend us (a|your)\b"),
     ("engagement prompt", _ALWAYS,
@@ -158,14 +161,13 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"^(advertisement|advert|sponsored( content| links?)?|promoted( content)?|ad|ads|"
      r"paid (content|post|partner)|partner content|anzeige|publicidad|publicité|pubblicità)"
      r"\s*:?$"),
-    ("advert", ("continue reading",), r"^continue reading\b|\bcontinue reading (the|below|this)\b"),
+    ("advert", (r"\bcontinue\b",), r"^continue reading\b|\bcontinue reading (the|below|this)\b"),
     ("advert", _ALWAYS, r"^story continues|^(supported|presented|sponsored|brought to you) by\b"),
-    ("cookie notice", ("cookie",),
+    ("cookie notice", (r"\bcookie\b", r"\bcookies\b"),
      r"\bcookies?\b.{0,80}\b(use|accept|consent|policy|settings|experience|agree)\b|"
      r"\b(we|this (site|website)) uses? cookies\b"),
-    ("legal footer", ("©", "(c)", "copyright", "all rights reserved", "terms of ", "terms and ",
-                      "privacy policy", "privacy notice", "privacy statement", "cookie policy",
-                      "accessibility statement", "sitemap", "site map"),
+    ("legal footer", ("©", "(c)", "copyright", *(rf"\b{word}\b" for word in (
+        "rights", "terms", "privacy", "cookie", "accessibility", "site", "sitemap"))),
      r"(©|\(c\)|copyright\b).{0,80}(\d{4}|rights|reserved)|\ball rights reserved\b|"
      r"\b(terms (of|and) (use|service|conditions)|privacy (policy|notice|statement)|"
      r"cookie policy|accessibility statement|site ?map)\b"),
@@ -180,7 +182,7 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("media prompt", _ALWAYS,
      r"^(watch|listen|play|video|audio|gallery|photos?|slideshow)"
      r"( now| video| live| the video| more)?\s*:?$|^(watch|listen)\s*:"),
-    ("media prompt", ("your browser does not support", "enable javascript", "javascript "),
+    ("media prompt", (r"\bbrowser\b", r"\bjavascript\b"),
      r"\b(your browser does not support|enable javascript|javascript (is )?(disabled|required))\b"),
 )
 
@@ -222,45 +224,69 @@ def _trie_pattern(literals: Iterable[str]) -> str:
     return build(trie)
 
 
-# Most lines match no cue. One scan for any unanchored pattern's trigger, and one
-# match of all anchored patterns at once, rule that out before the per-pattern loop.
-_ANY_TRIGGER = re.compile(_trie_pattern(
-    t for _, triggers, _ in _BOILERPLATE_CUES if triggers is not _ALWAYS for t in triggers
-))
+def _split_triggers(triggers: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(whole words, substrings) of a pattern's triggers."""
+    whole = [t.startswith("\\b") and t.endswith("\\b") for t in triggers]
+    return (
+        frozenset(t[2:-2] for t, w in zip(triggers, whole, strict=True) if w),
+        tuple(t for t, w in zip(triggers, whole, strict=True) if not w),
+    )
+
+
+# Per unanchored pattern: (index, whole-word triggers, substring triggers).
+_TRIGGERS: tuple[tuple[int, frozenset[str], tuple[str, ...]], ...] = tuple(
+    (i, *_split_triggers(triggers))
+    for i, (_, triggers, _) in enumerate(_BOILERPLATE_CUES)
+    if triggers is not _ALWAYS
+)
+# Most lines match no cue. One set intersection with every pattern's trigger words, one
+# scan for the few substring triggers, and one match of all anchored patterns at once
+# rule that out before the per-pattern loop.
+_ANY_TRIGGER_WORD = frozenset().union(*(words for _, words, _ in _TRIGGERS))
+_ANY_TRIGGER_STRING = re.compile(_trie_pattern(t for _, _, strings in _TRIGGERS for t in strings))
 # every _ALWAYS pattern matches only at the start, so `match` of the union is exact
 _ANY_ANCHORED = re.compile("|".join(
     f"(?:{rx})" for _, triggers, rx in _BOILERPLATE_CUES if triggers is _ALWAYS
 ))
-# On a line that holds triggers, the longest trigger starting at each position (the
-# trie tries longer continuations first). A trigger occurs in the line exactly when it
-# is a prefix of one of these, so one scan tells which patterns to run.
-_TRIGGERS_AT = re.compile(f"(?=({_ANY_TRIGGER.pattern}))")
-_PATTERNS_OF_TRIGGER: dict[str, frozenset[int]] = {
-    found: frozenset(
-        i for i, (_, triggers, _) in enumerate(_BOILERPLATE_CUES)
-        if triggers is not _ALWAYS and any(found.startswith(t) for t in triggers)
-    )
-    for _, triggers, _ in _BOILERPLATE_CUES if triggers is not _ALWAYS for found in triggers
-}
+_LETTERS = re.compile(r"[^\W\d_]+")
+_DOTTED_I = "\u0130"
 
 
-def boilerplate_hits(text: str, n_words: int, *, low: str | None = None) -> list[str]:
+def _line_words(text: str, low: str, tokens: list[str] | None) -> set[str]:
+    """The maximal runs of letters in `low`, from the line's word tokens when given."""
+    if tokens is None or _DOTTED_I in text:
+        # (words() lowercases "İ" token by token, so its tokens are not runs of `low`)
+        return set(_LETTERS.findall(low))
+    # tokens are runs of letters, two of them joined by an apostrophe at most
+    joined = " ".join(tokens)
+    if "'" in joined or "’" in joined:
+        return set(joined.replace("'", " ").replace("’", " ").split())
+    return set(tokens)
+
+
+def boilerplate_hits(
+    text: str, n_words: int, *, low: str | None = None, tokens: list[str] | None = None
+) -> list[str]:
     """Names of the boilerplate cues a line of `n_words` words matches (case-insensitive).
 
-    `low` is `text.lower()` when the caller has it already.
+    `low` is `text.lower()` and `tokens` is `language.words(text)`, when the caller has
+    them already.
     """
     if low is None:
         low = text.lower()
     # anchored cues describe whole short lines; longer lines are not checked against them
     anchored = n_words <= ANCHORED_MAX_WORDS and _ANY_ANCHORED.match(low) is not None
-    first = _ANY_TRIGGER.search(low)
-    if first is None and not anchored:
+    line_words = _line_words(text, low, tokens)
+    if (
+        not anchored
+        and line_words.isdisjoint(_ANY_TRIGGER_WORD)
+        and _ANY_TRIGGER_STRING.search(low) is None
+    ):
         return []
-    triggered: set[int] = set()
-    if first is not None:
-        # no trigger starts before the first one found: scan on from there
-        for found in set(_TRIGGERS_AT.findall(low, first.start())):
-            triggered |= _PATTERNS_OF_TRIGGER[found]
+    triggered = {
+        i for i, words, strings in _TRIGGERS
+        if not line_words.isdisjoint(words) or any(t in low for t in strings)
+    }
     hits = []
     for i, (name, triggers, rx) in enumerate(BOILERPLATE_PATTERNS):
         if triggers is _ALWAYS:

@@ -309,7 +309,7 @@ def _first_look(line: _Line, max_chars: int) -> None:
     if line.words <= 16 and is_dateline(text):
         line.kind, line.why = "dateline", "mostly a date"
         return
-    hits = cues.boilerplate_hits(text, line.words, low=low)
+    hits = cues.boilerplate_hits(text, line.words, low=low, tokens=line.tokens)
     if hits and (short or len(hits) >= 2 or hits[0] in cues.STRONG_CUES):
         line.kind, line.why = "cue", f"{hits[0]} ({', '.join(sorted(set(hits)))})"
         return

@@ -10,6 +10,10 @@ from tasks.cues import STOPWORDS
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 _DOTTED_I = "\u0130"
+# _WORD restricted to lowercased ASCII text, where letters are a-z and the only
+# apostrophe is "'": the same tokens, but a character range is cheaper to test than
+# Unicode categories.
+_ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 # word -> languages whose stopword list holds it: one lookup per word, not one per language
 _LANGS_OF: dict[str, tuple[str, ...]] = {}
@@ -27,6 +31,8 @@ SAMPLE_WORDS = 1500
 
 def words(text: str) -> list[str]:
     """Lowercased word tokens of `text` (letters only, keeping inner apostrophes)."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text.lower())
     if _DOTTED_I in text:
         # "İ" lowercases to two characters (i + combining dot, which is not a letter), so
         # lowering first would split the word: tokenise, then lowercase each token

@@ -244,6 +244,11 @@ _TRIGGERS: tuple[tuple[int, frozenset[str], tuple[str, ...]], ...] = tuple(
 # rule that out before the per-pattern loop.
 _ANY_TRIGGER_WORD = frozenset().union(*(words for _, words, _ in _TRIGGERS))
 _ANY_TRIGGER_STRING = re.compile(_trie_pattern(t for _, _, strings in _TRIGGERS for t in strings))
+# trigger word -> the patterns it lets run; patterns that also have substring triggers
+_PATTERNS_OF_WORD: dict[str, frozenset[int]] = {
+    word: frozenset(i for i, words, _ in _TRIGGERS if word in words) for word in _ANY_TRIGGER_WORD
+}
+_STRING_TRIGGERS = tuple((i, strings) for i, _, strings in _TRIGGERS if strings)
 # every _ALWAYS pattern matches only at the start, so `match` of the union is exact
 _ANY_ANCHORED = re.compile("|".join(
     f"(?:{rx})" for _, triggers, rx in _BOILERPLATE_CUES if triggers is _ALWAYS
@@ -276,17 +281,15 @@ def boilerplate_hits(
         low = text.lower()
     # anchored cues describe whole short lines; longer lines are not checked against them
     anchored = n_words <= ANCHORED_MAX_WORDS and _ANY_ANCHORED.match(low) is not None
-    line_words = _line_words(text, low, tokens)
-    if (
-        not anchored
-        and line_words.isdisjoint(_ANY_TRIGGER_WORD)
-        and _ANY_TRIGGER_STRING.search(low) is None
-    ):
+    trigger_words = _line_words(text, low, tokens) & _ANY_TRIGGER_WORD
+    has_string = _ANY_TRIGGER_STRING.search(low) is not None
+    if not (anchored or trigger_words or has_string):
         return []
-    triggered = {
-        i for i, words, strings in _TRIGGERS
-        if not line_words.isdisjoint(words) or any(t in low for t in strings)
-    }
+    triggered: set[int] = set()
+    for word in trigger_words:
+        triggered |= _PATTERNS_OF_WORD[word]
+    if has_string:
+        triggered.update(i for i, strings in _STRING_TRIGGERS if any(t in low for t in strings))
     hits = []
     for i, (name, triggers, rx) in enumerate(BOILERPLATE_PATTERNS):
         if triggers is _ALWAYS:

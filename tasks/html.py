@@ -169,17 +169,21 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
     link_chars = 0
     link_depth = 0
     after_br = False
+    has_text = False  # some piece in parts is not all whitespace
     skip_tags, block_tags = sel.SKIP_TAGS, sel.BLOCK_TAGS
 
     # parts is empty (and link_chars 0) between blocks: callers skip the call then
     def flush() -> None:
-        nonlocal link_chars
-        if owners:
+        nonlocal link_chars, has_text
+        # whitespace alone (the indentation between tags, most of the pieces) would
+        # collapse to "": only text is joined and split
+        if owners and has_text:
             joined = " ".join("".join(parts).split())
             if joined:
                 blocks.append(_RawBlock(owners[-1], joined, min(link_chars, len(joined))))
         parts.clear()
         link_chars = 0
+        has_text = False
 
     # comments and processing instructions are reported too: their tails are text
     walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
@@ -245,6 +249,7 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
                 link_chars += len(piece.strip())
             if not piece.isspace():
                 after_br = False
+                has_text = True
     if parts:
         flush()
     return page

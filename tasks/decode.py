@@ -80,7 +80,12 @@ def decode(raw: RawDocument, *, max_bytes: int) -> tuple[str, str, InputFormat]:
     if not data.strip():
         raise EmptyDocument("the file is empty" if not data else "the file holds only whitespace")
     text, encoding = _to_text(data)
-    text = _normalise_newlines(text)
+    if encoding == "utf-8" and b"\r" not in data and b"\x00" not in data:
+        # UTF-8 writes CR and NUL only as those bytes: searching the bytes (memchr) is
+        # cheaper than searching the decoded text, and finds neither here
+        text = text.removeprefix("\ufeff")
+    else:
+        text = _normalise_newlines(text)
     if not text.strip():
         raise EmptyDocument("the file holds only whitespace")
     return text, encoding, detect_format(text, raw.name)

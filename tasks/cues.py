@@ -203,7 +203,7 @@ def _trie_pattern(literals: Iterable[str]) -> str:
     """One regex matching any of `literals`, as a trie ("c(?:lick|ookie)", not "click|cookie").
 
     The regex engine tries a flat alternation's branches one by one at every position;
-    a trie tries one branch per character, which makes the scan several times faster.
+    a trie tries one branch per character (on the dev corpus, less than half the time).
     """
     trie: dict[str, dict] = {}
     for literal in literals:
@@ -244,10 +244,11 @@ _TRIGGERS: tuple[tuple[int, frozenset[str], tuple[str, ...]], ...] = tuple(
 # rule that out before the per-pattern loop.
 _ANY_TRIGGER_WORD = frozenset().union(*(words for _, words, _ in _TRIGGERS))
 _ANY_TRIGGER_STRING = re.compile(_trie_pattern(t for _, _, strings in _TRIGGERS for t in strings))
-# trigger word -> the patterns it lets run; patterns that also have substring triggers
+# trigger word -> the patterns it lets run
 _PATTERNS_OF_WORD: dict[str, frozenset[int]] = {
     word: frozenset(i for i, words, _ in _TRIGGERS if word in words) for word in _ANY_TRIGGER_WORD
 }
+# the patterns with substring triggers, looked at when the line holds any of those
 _STRING_TRIGGERS = tuple((i, strings) for i, _, strings in _TRIGGERS if strings)
 # every _ALWAYS pattern matches only at the start, so `match` of the union is exact
 _ANY_ANCHORED = re.compile("|".join(

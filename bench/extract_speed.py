@@ -42,10 +42,18 @@ def newsdrop(path: Path) -> Callable[[], object]:
     # imported here: main() puts the chosen source tree on the path first
     from tasks.clean import clean
     from tasks.document import RawDocument
+    from tasks.errors import PermanentError
     from tasks.extract import extract
 
     raw = RawDocument(path.read_bytes(), path.name)
-    return lambda: extract(clean(raw))
+
+    def run() -> object:
+        try:
+            return extract(clean(raw))
+        except PermanentError as exc:  # a refusal costs what the work before it cost
+            return exc
+
+    return run
 
 
 def trafilatura_run(module: object, path: Path) -> Callable[[], object]:

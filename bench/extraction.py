@@ -91,10 +91,14 @@ def newsdrop_extractor(name: str) -> Extractor:
     """clean + extract on the raw bytes; the file name is the format hint, as in the inbox."""
     from tasks.clean import clean
     from tasks.document import RawDocument
+    from tasks.errors import PermanentError
     from tasks.extract import extract
 
     def run(data: bytes) -> str:
-        return extract(clean(RawDocument(content=data, name=name))).body
+        try:
+            return extract(clean(RawDocument(content=data, name=name))).body
+        except PermanentError:  # refused as not an article: scored as an empty body
+            return ""
 
     return run
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from tasks import cues
 from tasks.document import Article, Block, BlockLabel, CleanedDoc
+from tasks.errors import NotAnArticle
 from tasks.language import guess_language
 from tasks.version import EXTRACTOR_VERSION
 
@@ -52,6 +53,7 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
 
     paragraphs = [b.text for b in by_label.get(BlockLabel.BODY, [])]
     body = "\n\n".join(paragraphs)
+    _check_is_prose(body, doc)
     published, updated = _dates(by_label)
     caption, credit = _caption_and_credit(by_label, options)
 
@@ -78,6 +80,25 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
         tags=_meta_list(meta, "tags"),
         extractor_version=EXTRACTOR_VERSION,
     )
+
+
+#: below this share of letters among its visible characters, a body is not prose
+MIN_LETTER_SHARE = 0.5
+
+
+def _check_is_prose(body: str, doc: CleanedDoc) -> None:
+    """Refuse a document with no article text, or whose 'text' is not language."""
+    if not body.strip():
+        kinds = sorted({b.label.value for b in doc.blocks})
+        raise NotAnArticle(
+            f"no article text found: all {len(doc.blocks)} blocks were "
+            f"{', '.join(kinds) or 'empty'} (newsdrop extract FILE --explain shows why)")
+    visible = [c for c in body if not c.isspace()]
+    letters = sum(1 for c in visible if c.isalpha())
+    if letters < MIN_LETTER_SHARE * len(visible):
+        raise NotAnArticle(
+            f"the text is not prose: only {letters * 100 // len(visible)}% of its "
+            "characters are letters (wrong encoding, or not a text document)")
 
 
 # ---------------------------------------------------------------------------

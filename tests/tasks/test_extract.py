@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.document import Block, BlockLabel, CleanedDoc, InputFormat
+from tasks.clean import clean
+from tasks.document import Block, BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.extract import extract, parse_date, split_credit
 from tasks.version import EXTRACTOR_VERSION
 
@@ -129,3 +130,27 @@ def test_language_is_guessed_from_the_body() -> None:
         doc(("Der Rat hat am Dienstag den Haushalt beschlossen, und die Stadt ist froh.", B.BODY))
     )
     assert article.language == "de"
+
+
+def test_a_file_with_no_article_text_is_refused_as_not_an_article():
+    from tasks.errors import NotAnArticle
+
+    with pytest.raises(NotAnArticle, match="no article text found"):
+        extract(clean(RawDocument(b"Subscribe to our newsletter\n", "teaser.txt")))
+
+
+def test_bytes_that_decode_to_symbols_are_refused():
+    from tasks.errors import NotAnArticle
+
+    with pytest.raises(NotAnArticle):
+        extract(clean(RawDocument(bytes(range(0x80, 0xA0)) * 40, "junk.txt")))
+
+
+def test_a_body_that_is_mostly_symbols_is_not_prose():
+    from tasks.errors import NotAnArticle
+
+    doc = CleanedDoc(format=InputFormat.TEXT, blocks=[
+        Block("Headline", BlockLabel.TITLE),
+        Block("‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘’“”•–—™љ›њќћџ ‚ѓ„…†‡€‰ ab", BlockLabel.BODY)])
+    with pytest.raises(NotAnArticle, match="not prose"):
+        extract(doc)

@@ -200,7 +200,7 @@ def classify_text(
     for line in lines:
         line.tokens = words(line.text[:max_line_chars])
     language = language_of_words(
-        line.tokens if len(line.text) <= max_line_chars else words(line.text)
+        (line.tokens or []) if len(line.text) <= max_line_chars else words(line.text)
         for line in lines
         if len(line.text) > 40
     )

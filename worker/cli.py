@@ -57,6 +57,14 @@ def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
 
 
+def wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--wait and --timeout: follow the documents to a terminal state with a progress bar."""
+    fn = click.option("--timeout", type=float, default=None,
+                      help="With --wait: give up after this many seconds.")(fn)
+    return click.option("--wait", is_flag=True,
+                        help="Return only when every document is done or failed.")(fn)
+
+
 def _dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -171,8 +179,7 @@ def worker(ctx: click.Context, concurrency: int) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
-@click.option("--wait", is_flag=True, help="Return only when every file is done or failed.")
-@click.option("--timeout", type=float, default=None, help="With --wait: give up after seconds.")
+@wait_option
 @click.option("--after", "after", type=click.Choice([a.value for a in AfterIntake]),
               default=AfterIntake.KEEP.value, show_default=True,
               help="What to do with each file once it is safely stored.")
@@ -188,7 +195,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     Example:
       newsdrop ingest ~/scrapes/2024 --wait
     """
-    from worker.service import folder_files, make_intake, wait_until_done
+    from worker.service import folder_files, make_intake
 
     rt = _runtime(ctx)
     settings = rt.settings.model_copy(update={"after_intake": AfterIntake(after)})
@@ -205,7 +212,14 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     click.echo("taken in: " + _fmt_counts(summary), err=True)
     if not wait:
         return
-    ids = [o.document_id for o in outcomes if o.document_id is not None]
+    _wait_with_progress(rt, [o.document_id for o in outcomes if o.document_id is not None],
+                        timeout)
+
+
+def _wait_with_progress(rt: Any, ids: list[int], timeout: float | None) -> None:
+    """Show a progress bar until every id is terminal; exit with a named code."""
+    from worker.service import wait_until_done
+
     with click.progressbar(length=len(ids), label="processing", file=sys.stderr) as bar:
         done_before = [0]
 
@@ -649,8 +663,10 @@ def _known_ids(rt: Any, ids: list[int]) -> dict[int, tuple[str, str | None]]:
 @main.command()
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all-failed", is_flag=True, help="Retry every failed document.")
+@wait_option
 @click.pass_context
-def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
+def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool,
+          timeout: float | None) -> None:
     """Send failed documents back to the stage that failed, with fresh attempts.
 
     Prints how many went back to each stage; named documents that are not failed are
@@ -659,7 +675,7 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
     \b
     Example:
       newsdrop retry 17 18
-      newsdrop retry --all-failed
+      newsdrop retry --all-failed --wait
     """
     from db.engine import transaction
     from db.queries import failed_ids, status_of
@@ -676,12 +692,14 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
     not_failed = [f"{i} ({st})" for i, (st, _) in known.items() if st != "failed"]
     if not_failed:
         click.echo("not failed, left alone: " + ", ".join(not_failed), err=True)
-    n = retry_failed(rt, list(known) if ids else None)
+    sent = retry_failed(rt, list(known) if ids else None)
     per_stage = _count(stage or "clean" for st, stage in known.values() if st == "failed")
-    click.echo(f"re-enqueued {n} documents" + (f" ({_fmt_counts(per_stage)})" if n else ""),
-               err=True)
+    click.echo(f"re-enqueued {len(sent)} documents"
+               + (f" ({_fmt_counts(per_stage)})" if sent else ""), err=True)
     if ids and len(known) < len(set(ids)):
         sys.exit(EXIT_NOT_FOUND)
+    if wait:
+        _wait_with_progress(rt, sent, timeout)
 
 
 @main.command()
@@ -691,9 +709,10 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
               help="Documents whose article was made by an older extractor version.")
 @click.option("--since", type=click.DateTime(), help="Received on or after.")
 @click.option("--until", type=click.DateTime(), help="Received on or before.")
+@wait_option
 @click.pass_context
 def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale: bool,
-              since: Any, until: Any) -> None:
+              since: Any, until: Any, wait: bool, timeout: float | None) -> None:
     """Run clean, extract and persist again from the stored raw bytes.
 
     Done and failed documents are reset to the clean stage and re-enqueued; a worker
@@ -701,7 +720,7 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
 
     \b
     Example:
-      newsdrop reprocess --stale       # after upgrading newsdrop's extractor
+      newsdrop reprocess --stale --wait   # after upgrading newsdrop's extractor
       newsdrop reprocess --since 2024-05-01
       newsdrop reprocess 17 18
     """
@@ -722,12 +741,14 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
             known = status_of(session, reprocess_candidates(
                 session, since=since, until=until,
                 not_extracted_by=EXTRACTOR_VERSION if stale else None))
-    n = run_reprocess(rt, ids=chosen, stale=stale, since=since, until=until)
+    sent = run_reprocess(rt, ids=chosen, stale=stale, since=since, until=until)
     before = _count(st for st, _ in known.values())
-    click.echo(f"re-enqueued {n} documents for every stage"
-               + (f" (were {_fmt_counts(before)})" if n else ""), err=True)
+    click.echo(f"re-enqueued {len(sent)} documents for every stage"
+               + (f" (were {_fmt_counts(before)})" if sent else ""), err=True)
     if ids and len(known) < len(set(ids)):
         sys.exit(EXIT_NOT_FOUND)
+    if wait:
+        _wait_with_progress(rt, sent, timeout)
 
 
 @main.command()

@@ -14,8 +14,9 @@ from worker.runtime import Runtime
 from worker.service import enqueue
 
 
-def retry_failed(rt: Runtime, ids: list[int] | None) -> int:
-    """Send failed documents back to the stage that failed, with fresh attempts."""
+def retry_failed(rt: Runtime, ids: list[int] | None) -> list[int]:
+    """Send failed documents back to the stage that failed, with fresh attempts; return
+    the ids sent."""
     by_stage: dict[Stage, list[int]] = defaultdict(list)
     with transaction(rt.sessions) as session:
         wanted = failed_ids(session) if ids is None else ids
@@ -28,12 +29,13 @@ def retry_failed(rt: Runtime, ids: list[int] | None) -> int:
             pipeline.requeue(session, stage_ids, stage, reset_attempts=True)
     for stage_ids in by_stage.values():
         enqueue(stage_ids)
-    return sum(len(v) for v in by_stage.values())
+    return [i for stage_ids in by_stage.values() for i in stage_ids]
 
 
 def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
-              since: datetime | None = None, until: datetime | None = None) -> int:
-    """Run every stage again from the stored bytes (e.g. after the extractor changed)."""
+              since: datetime | None = None, until: datetime | None = None) -> list[int]:
+    """Run every stage again from the stored bytes (e.g. after the extractor changed);
+    return the ids sent."""
     with transaction(rt.sessions) as session:
         chosen = ids if ids is not None else reprocess_candidates(
             session, since=since, until=until,
@@ -41,4 +43,4 @@ def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
         pipeline.reset_for_reprocess(session, chosen)
     if chosen:
         enqueue(chosen)
-    return len(chosen)
+    return chosen

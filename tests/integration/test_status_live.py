@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 
 import pytest
 
@@ -61,3 +62,13 @@ def test_status_counts_queue_depth_and_failures_follow_the_work(tmp_path, redis_
 
     text = processes.run("failures", timeout=60).stdout
     assert "empty.txt" in text and "image.txt" in text
+
+    # everything again from the stored bytes: the same outcomes, no second article
+    again = processes.run("reprocess", "--all", "--wait", "--timeout", "60", timeout=90)
+    assert again.returncode == 1, again.stderr  # the two bad files fail again
+    assert f"result: {GOOD} done, 2 failed" in again.stderr
+    after = status(processes)["documents"]
+    assert (after["done"], after["failed"]) == (GOOD, 2)
+    path = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == GOOD

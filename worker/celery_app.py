@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery
 
+from worker.embedded_transport import TRANSPORT
 from worker.settings import Settings
 
 QUEUE = "newsdrop"
@@ -32,6 +33,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
     }
     if settings.uses_embedded_broker:
+        conf["broker_transport"] = TRANSPORT
         folder = settings.broker_folder
         for sub in ("queue", "control", "processed"):
             (folder / sub).mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,21 +92,58 @@ def worker(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> 
     ])
 
 
-def run_all(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> int:
-    """`newsdrop run`: a worker child process plus the watcher in this one."""
-    cmd = [sys.executable, "-m", "worker", f"--log-level={loglevel}", "worker"]
-    if concurrency:
-        cmd.append(f"--concurrency={concurrency}")
-    env = {**os.environ, **_settings_env(rt.settings)}
-    child = subprocess.Popen(cmd, env=env)
-    try:
-        watch(rt)
-    finally:
+#: a worker child that exits on its own is restarted after this long, doubling to the max
+RESTART_DELAY_S, RESTART_DELAY_MAX_S = 1.0, 30.0
+
+
+class WorkerSupervisor(threading.Thread):
+    """Keeps one `newsdrop worker` child running for `newsdrop run`, restarting it if it
+    dies (killed, out of memory, a broker error it could not recover from)."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
+        super().__init__(name="newsdrop-worker-supervisor", daemon=True)
+        self.cmd, self.env = cmd, env
+        self.stopping = threading.Event()
+        self.child: subprocess.Popen[bytes] | None = None
+
+    def run(self) -> None:
+        delay = RESTART_DELAY_S
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            self.child = subprocess.Popen(self.cmd, env=self.env)
+            code = self.child.wait()
+            if self.stopping.is_set():
+                return
+            if time.monotonic() - started > RESTART_DELAY_MAX_S:
+                delay = RESTART_DELAY_S  # it ran fine for a while: not a crash loop
+            log.error("worker exited with %s; restarting it in %.0f s", code, delay)
+            self.stopping.wait(delay)
+            delay = min(delay * 2, RESTART_DELAY_MAX_S)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        child = self.child
+        if child is None or child.poll() is not None:
+            return
         child.send_signal(signal.SIGTERM)
         try:
             child.wait(timeout=30)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+def run_all(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> int:
+    """`newsdrop run`: a supervised worker child process plus the watcher in this one."""
+    cmd = [sys.executable, "-m", "worker", f"--log-level={loglevel}", "worker"]
+    if concurrency:
+        cmd.append(f"--concurrency={concurrency}")
+    supervisor = WorkerSupervisor(cmd, {**os.environ, **_settings_env(rt.settings)})
+    supervisor.start()
+    try:
+        watch(rt)
+    finally:
+        supervisor.stop()
+        supervisor.join(timeout=35)
     return 0
 
 

@@ -20,7 +20,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
         event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_immediate)
+        event.listen(engine, "begin", _begin)
         return engine
     # No pre-ping: a SELECT 1 per checkout costs more than the rare dead connection,
     # which surfaces as an OperationalError that the pipeline already retries.
@@ -35,15 +35,20 @@ def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
-    # transactions are begun by _begin_immediate, not implicitly by the driver
+    # transactions are begun by _begin, not implicitly by the driver
     dbapi_conn.isolation_level = None
 
 
-def _begin_immediate(conn: Any) -> None:
+#: execution option set by `transaction()`: this transaction will write
+WRITES = "newsdrop_writes"
+
+
+def _begin(conn: Any) -> None:
     # A deferred transaction that reads and then writes cannot wait for the write lock
-    # (SQLite answers "database is locked" at once); taking it up front lets the busy
-    # timeout do its job when several processes write.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # (SQLite answers "database is locked" at once); a writer takes it up front so the
+    # busy timeout does its job. Readers begin deferred and never block writers (WAL).
+    writes = conn.get_execution_options().get(WRITES, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -53,5 +58,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
+    with factory() as session, session.begin():
+        session.connection(execution_options={WRITES: True})
+        yield session
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A read-only session: on SQLite it never takes the write lock, so a long read
+    (an export, a status refresh) does not hold up workers."""
     with factory() as session, session.begin():
         yield session

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import pipeline
-from db.engine import transaction
+from db.engine import reading, transaction
 from db.models import Stage, StageState, utcnow
 from tasks.document import Article, CleanedDoc, RawDocument
 from tasks.errors import NewsdropError, PermanentError, StageTimeout, TransientError
@@ -155,7 +155,7 @@ def cleaned_for_explain(sessions: sessionmaker[Session], document_id: int, *,
     again on the stored bytes, with today's recurring-line counts (clean is pure, so
     this is what it decided, give or take lines that became recurring since).
     """
-    with transaction(sessions) as session:
+    with reading(sessions) as session:
         stored = pipeline.load_outputs(session, Stage.CLEAN, [document_id])
         if document_id in stored:
             return CleanedDoc.from_dict(stored[document_id])

@@ -169,12 +169,12 @@ def _stop_on_signals(stop: Callable[[], None]) -> None:
 def wait_until_done(rt: runtime.Runtime, ids: list[int], *, timeout_s: float | None,
                     on_progress: Callable[[int], None] | None = None) -> bool:
     """Poll until every id is terminal; False if `timeout_s` ran out first."""
-    from db.engine import transaction
+    from db.engine import reading
     from db.queries import unfinished_among
 
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
-        with transaction(rt.sessions) as session:
+        with reading(rt.sessions) as session:
             left = unfinished_among(session, ids)
         if on_progress is not None:
             on_progress(len(ids) - left)

@@ -31,6 +31,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "enable_utc": True,
+        "broker_transport": None,  # the URL's scheme decides, but for the embedded one
     }
     if settings.uses_embedded_broker:
         conf["broker_transport"] = TRANSPORT

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -65,14 +65,6 @@ def find_original(session: Session, sha256: str) -> int | None:
             Document.status != DocumentStatus.REJECTED,
         )
     )
-
-
-def already_taken(session: Session, sha256: str, source_path: str) -> bool:
-    """The same bytes under the same name are the same file seen again, not a duplicate."""
-    return session.scalar(
-        select(Document.id).where(Document.sha256 == sha256,
-                                  Document.source_path == source_path).limit(1)
-    ) is not None
 
 
 def take_in(session: Session, *, sha256: str, source_path: str, content: bytes,
@@ -261,7 +253,7 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
                                "unreachable when it tried to record the outcome)",
                     error_kind="worker_lost", updated_at=now, finished_at=now)
         )
-    claims = [Claim(r.id, _resume_stage(r.stage, r.stage_state), r.attempts + 1, r.updated_at)
+    claims = [Claim(r.id, r.stage or Stage.CLEAN, r.attempts + 1, r.updated_at)
               for r in rows if r.attempts < max_attempts]
     if claims:
         session.execute(
@@ -271,13 +263,6 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
                     attempts=Document.attempts + 1, updated_at=now)
         )
     return claims
-
-
-def _resume_stage(stage: Stage | None, state: StageState | None) -> Stage:
-    stage = stage or Stage.CLEAN
-    if state == StageState.SUCCEEDED and stage.next is not None:
-        return stage.next
-    return stage
 
 
 def load_raw(session: Session, ids: Sequence[int]) -> dict[int, tuple[bytes, str]]:
@@ -347,15 +332,10 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
     updates: list[dict[str, Any]] = []
     for r in last.values():
         row: dict[str, Any] = {"b_id": r.document_id, "updated_at": now}
-        nxt = r.stage.next
-        if r.state is StageState.SUCCEEDED and nxt is None:
+        if r.state is StageState.SUCCEEDED:  # the last stage: a run stops only at the end
             row.update(status=DocumentStatus.DONE, stage=r.stage,
                        stage_state=StageState.SUCCEEDED, attempts=0, finished_at=now,
                        last_error=None, error_kind=None)
-        elif r.state is StageState.SUCCEEDED:
-            # the next stage is queued elsewhere; its attempt count starts afresh
-            row.update(status=DocumentStatus.QUEUED, stage=nxt, stage_state=StageState.QUEUED,
-                       attempts=0, finished_at=None, last_error=None, error_kind=None)
         elif r.state is StageState.RETRYING:
             row.update(status=DocumentStatus.QUEUED, stage=r.stage,
                        stage_state=StageState.RETRYING, attempts=r.attempt, finished_at=None,
@@ -372,8 +352,24 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
     table = cast(Table, Document.__table__)
     for shape, rows in by_shape.items():
         cols: dict[str, Any] = {c: bindparam(c) for c in shape if c != "b_id"}
-        stmt = table.update().where(table.c.id == bindparam("b_id")).values(cols)
+        # only a claimed document moves on: a late duplicate run must not undo `done`
+        stmt = (table.update()
+                .where(table.c.id == bindparam("b_id"),
+                       table.c.status == DocumentStatus.PROCESSING.value)
+                .values(cols))
         session.execute(stmt, rows)
+
+
+def release(session: Session, ids: Sequence[int]) -> None:
+    """Give claimed documents back untouched: queued again, the claim's attempt undone."""
+    if not ids:
+        return
+    session.execute(
+        update(Document)
+        .where(Document.id.in_(ids), Document.status == DocumentStatus.PROCESSING)
+        .values(status=DocumentStatus.QUEUED, stage_state=StageState.QUEUED,
+                attempts=Document.attempts - 1, updated_at=utcnow())
+    )
 
 
 def _ms(start: datetime | None, end: datetime | None) -> int | None:
@@ -412,8 +408,9 @@ def add_boilerplate_counts(session: Session, counts: dict[tuple[str, str], int])
     """Add to how many documents of each source contained each line fingerprint."""
     if not counts:
         return
-    rows = [{"source_key": s, "fingerprint": f[:255], "doc_count": n}
-            for (s, f), n in counts.items()]
+    # sorted: concurrent workers then lock shared rows in one order and cannot deadlock
+    rows = [{"source_key": _key(s), "fingerprint": _key(f), "doc_count": n}
+            for (s, f), n in sorted(counts.items())]
     dialect = session.get_bind().dialect.name
     ins = pg_insert(BoilerplateLine) if dialect == "postgresql" else sqlite_insert(
         BoilerplateLine)
@@ -424,11 +421,17 @@ def add_boilerplate_counts(session: Session, counts: dict[tuple[str, str], int])
     session.execute(stmt, rows)
 
 
+def _key(text: str) -> str:
+    """Keys are stored in 255 characters; longer ones are cut the same way everywhere."""
+    return text[:255]
+
+
 def recurring_lines(session: Session, source_key: str, min_docs: int) -> dict[str, int]:
     """Fingerprints seen in at least `min_docs` documents of `source_key`, with counts."""
     rows = session.execute(
         select(BoilerplateLine.fingerprint, BoilerplateLine.doc_count).where(
-            BoilerplateLine.source_key == source_key, BoilerplateLine.doc_count >= min_docs)
+            BoilerplateLine.source_key == _key(source_key),
+            BoilerplateLine.doc_count >= min_docs)
     )
     return {fp: n for fp, n in rows}
 
@@ -446,13 +449,8 @@ def expired_leases(session: Session, lease: timedelta, limit: int = 10_000
         .where(Document.status.in_(ACTIVE), Document.updated_at < cutoff)
         .order_by(Document.id).limit(limit)
     ).all()
-    out = []
-    for r in rows:
-        stage = r.stage or Stage.CLEAN
-        if r.stage_state == StageState.SUCCEEDED and stage.next is not None:
-            stage = stage.next
-        out.append((r.id, stage, r.stage_state == StageState.RUNNING))
-    return out
+    return [(r.id, r.stage or Stage.CLEAN, r.stage_state == StageState.RUNNING)
+            for r in rows]
 
 
 def requeue(session: Session, ids: Sequence[int], stage: Stage, *, reason: str | None = None,
@@ -474,8 +472,3 @@ def reset_for_reprocess(session: Session, ids: Sequence[int]) -> None:
     """Forget stage outputs so every stage runs again from the stored bytes."""
     session.execute(delete(StageOutput).where(StageOutput.document_id.in_(ids)))
     requeue(session, ids, Stage.CLEAN, reset_attempts=True)
-
-
-def count_by_status(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Document.status, func.count()).group_by(Document.status))
-    return {str(s.value if hasattr(s, "value") else s): n for s, n in rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tasks.document import Article
@@ -15,9 +16,22 @@ ARTICLE_COLUMNS = (
 )
 
 
+#: control characters other than tab and newlines: PostgreSQL refuses NUL in text, and
+#: none of them belongs in an article
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def article_row(document_id: int, article: Article) -> dict[str, Any]:
     """The `articles` row for one document's extracted article."""
     data = article.to_dict()
-    row = {name: data[name] for name in ARTICLE_COLUMNS}
+    row = {name: _clean(data[name]) for name in ARTICLE_COLUMNS}
     row["document_id"] = document_id
     return row
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value

@@ -91,6 +91,7 @@ class _Work:
     cleaned: CleanedDoc | None = None
     article: Article | None = None
     results: list[pipeline.StageResult] = field(default_factory=list)
+    given_back: bool = False  # not started: the batch ran out of time first
 
     @property
     def stopped_at(self) -> pipeline.StageResult | None:
@@ -117,34 +118,72 @@ def run_batch(sessions: sessionmaker[Session], ids: list[int], *,
             work = _load(session, claims)
             lookup = _boilerplate_lookup(session, options)
     except DBAPIError as exc:
-        if is_transient_db_error(exc):
-            raise TransientError(f"database unavailable: {exc.orig}") from exc
-        raise
+        raise _as_transient(exc) from exc
     outcome.skipped = len(set(ids)) - len(claims)
 
+    alone = len(work) == 1
     for n, w in enumerate(work):
-        if not _advance(w, options, lookup, outcome):
-            # the batch's time is up: give the rest back without costing them an attempt
+        if not _advance(w, options, lookup, outcome, alone=alone):
+            # The batch's time is up. Its other documents go back untouched, without
+            # costing an attempt; each will run in a message of its own.
             for rest in work[n + 1:]:
-                now = utcnow()
-                rest.results.append(pipeline.StageResult(
-                    rest.claim.document_id, rest.claim.stage, rest.claim.attempt - 1,
-                    StageState.RETRYING, now, now, rest.claim.queued_at,
-                    "the batch ran out of time before this document", "timeout"))
+                rest.given_back = True
                 outcome.retry[rest.claim.document_id] = 0.0
             break
 
     try:
         with transaction(sessions) as session:
-            _store(session, work)
-            pipeline.record_results(session, [r for w in work for r in w.results],
-                                    worker=worker)
+            _write(session, work, worker)
     except DBAPIError as exc:
         if is_transient_db_error(exc):
-            raise TransientError(f"database unavailable: {exc.orig}") from exc
-        raise
-    outcome.succeeded = [w.claim.document_id for w in work if w.stopped_at is None]
+            raise _as_transient(exc) from exc
+        # One document's data was refused (e.g. by a constraint): write each on its own,
+        # so only that one fails and its neighbours keep their work.
+        log.warning("batch write refused (%s); writing documents one by one", exc.orig)
+        for w in work:
+            _write_alone(sessions, w, worker, outcome)
+    outcome.succeeded = [w.claim.document_id for w in work
+                         if w.stopped_at is None and not w.given_back]
     return outcome
+
+
+def _write(session: Session, work: list[_Work], worker: str) -> None:
+    _store(session, [w for w in work if not w.given_back])
+    pipeline.record_results(session, [r for w in work for r in w.results], worker=worker)
+    pipeline.release(session, [w.claim.document_id for w in work if w.given_back])
+
+
+def _write_alone(sessions: sessionmaker[Session], w: _Work, worker: str,
+                 outcome: BatchOutcome) -> None:
+    """Write one document's outcome; if the database refuses it, record why it failed."""
+    try:
+        with transaction(sessions) as session:
+            _write(session, [w], worker)
+        return
+    except DBAPIError as exc:
+        if is_transient_db_error(exc):
+            raise _as_transient(exc) from exc
+        error = exc
+    doc_id = w.claim.document_id
+    log.warning("document %s: the database refused its result: %s", doc_id, error.orig)
+    last = w.results[-1]
+    failed = pipeline.StageResult(
+        doc_id, Stage.PERSIST if last.state is StageState.SUCCEEDED else last.stage,
+        last.attempt, StageState.FAILED, last.started_at, utcnow(), last.queued_at,
+        f"the database refused this document's data: {error.orig}", "database")
+    outcome.retry.pop(doc_id, None)
+    outcome.failed.append(doc_id)
+    w.results = [r for r in w.results if r.state is StageState.SUCCEEDED
+                 and r.stage is not failed.stage] + [failed]
+    w.article = None
+    with transaction(sessions) as session:
+        pipeline.record_results(session, w.results, worker=worker)
+
+
+def _as_transient(exc: DBAPIError) -> Exception:
+    if is_transient_db_error(exc):
+        return TransientError(f"database unavailable: {exc.orig}")
+    return exc
 
 
 def cleaned_for_explain(sessions: sessionmaker[Session], document_id: int, *,
@@ -184,7 +223,8 @@ def _load(session: Session, claims: list[pipeline.Claim]) -> list[_Work]:
 
 
 def _advance(w: _Work, options: RunnerOptions,
-             lookup: Callable[[str], Collection[str]] | None, outcome: BatchOutcome) -> bool:
+             lookup: Callable[[str], Collection[str]] | None, outcome: BatchOutcome, *,
+             alone: bool) -> bool:
     """Run one document's remaining stages; False if the batch's time limit struck."""
     stage: Stage | None = w.claim.stage
     attempt, queued_at = w.claim.attempt, w.claim.queued_at
@@ -203,6 +243,12 @@ def _advance(w: _Work, options: RunnerOptions,
                 raise PermanentError("the output of extract is missing; reprocess it")
             # persist's write happens with the whole batch's, in _store
         except Exception as exc:  # recorded per document, never swallowed
+            if _is_time_limit(exc) and not alone:
+                # not necessarily this document's fault: it runs again on its own
+                exc = TransientError("the batch ran out of time; retried on its own")
+                w.results.append(_failure(w.claim.document_id, stage, attempt, exc, started,
+                                          queued_at, options, outcome))
+                return False
             w.results.append(_failure(w.claim.document_id, stage, attempt, exc, started,
                                       queued_at, options, outcome))
             return not _is_time_limit(exc)
@@ -279,7 +325,8 @@ def _failure(doc_id: int, stage: Stage, attempt: int, exc: BaseException, starte
              ) -> pipeline.StageResult:
     """Classify one document's error: retry later, or fail now with a readable reason."""
     if _is_time_limit(exc):
-        exc = StageTimeout(f"stage {stage.value} took longer than the task's time limit")
+        exc = StageTimeout(f"stage {stage.value} took longer than the task's time limit, "
+                           "even on its own")
     elif is_transient_db_error(exc):
         # e.g. the recurring-line lookup lost its connection mid-batch
         exc = TransientError(f"database unavailable: {getattr(exc, 'orig', exc)}")

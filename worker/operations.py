@@ -37,9 +37,12 @@ def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
     """Run every stage again from the stored bytes (e.g. after the extractor changed);
     return the ids sent."""
     with transaction(rt.sessions) as session:
-        chosen = ids if ids is not None else reprocess_candidates(
+        candidates = reprocess_candidates(
             session, since=since, until=until,
             not_extracted_by=EXTRACTOR_VERSION if stale else None)
+        # only finished originals: duplicates and rejected files have no bytes of their
+        # own, and a document in flight is left to its worker
+        chosen = candidates if ids is None else sorted(set(ids) & set(candidates))
         pipeline.reset_for_reprocess(session, chosen)
     if chosen:
         enqueue(chosen)

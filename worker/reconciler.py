@@ -32,7 +32,9 @@ def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue)
         for doc_id, stage, was_running in expired:
             by_stage.setdefault(stage, []).append((doc_id, was_running))
         for stage, docs in by_stage.items():
-            pipeline.requeue(session, [d for d, _ in docs], stage)
+            pipeline.requeue(session, [d for d, _ in docs], stage,
+                             reason=f"re-enqueued: its state had not moved for {lease_s:g} s "
+                                    "(message lost, or its worker gone)")
     docs = [d for stage_docs in by_stage.values() for d in stage_docs]
     idle = [d for d, running in docs if not running]
     if idle:

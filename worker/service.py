@@ -137,6 +137,13 @@ def run_all(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") ->
     cmd = [sys.executable, "-m", "worker", f"--log-level={loglevel}", "worker"]
     if concurrency:
         cmd.append(f"--concurrency={concurrency}")
+    if rt.settings.uses_embedded_broker:
+        # Only this machine's workers use the embedded broker, and none is running yet:
+        # whatever was in flight when newsdrop last stopped is resumed now, not after
+        # a lease.
+        from worker.reconciler import reconcile
+
+        reconcile(rt.sessions, 0, enqueue)
     supervisor = WorkerSupervisor(cmd, {**os.environ, **_settings_env(rt.settings)})
     supervisor.start()
     try:

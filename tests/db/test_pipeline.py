@@ -31,9 +31,6 @@ def test_same_bytes_under_another_name_is_a_duplicate_of_the_first(sessions):
     assert first.status is DocumentStatus.QUEUED
     assert second.status is DocumentStatus.DUPLICATE
     assert second.duplicate_of == first.document_id
-    with transaction(sessions) as s:
-        assert pipeline.already_taken(s, "a" * 64, "a.txt")
-        assert not pipeline.already_taken(s, "a" * 64, "b.txt")
 
 
 def test_rejected_row_keeps_its_reason(sessions):
@@ -109,17 +106,40 @@ def test_persist_twice_leaves_one_article(sessions):
 
 def test_expired_leases_resume_at_the_right_stage(sessions):
     queued = take(sessions, sha="b" * 64, path="b.txt")
-    between = take(sessions, sha="c" * 64, path="c.txt")
+    retrying = take(sessions, sha="c" * 64, path="c.txt")
+    running = take(sessions, sha="f" * 64, path="f.txt")
     now = utcnow()
     with transaction(sessions) as s:
-        pipeline.claim(s, [between.document_id], max_attempts=3)
-        pipeline.record_results(s, [pipeline.StageResult(
-            between.document_id, Stage.CLEAN, 1, StageState.SUCCEEDED, now, now)], worker="w")
+        pipeline.claim(s, [retrying.document_id, running.document_id], max_attempts=3)
+        pipeline.record_results(s, [
+            pipeline.StageResult(retrying.document_id, Stage.CLEAN, 1, StageState.SUCCEEDED,
+                                 now, now),
+            pipeline.StageResult(retrying.document_id, Stage.EXTRACT, 1, StageState.RETRYING,
+                                 now, now, error="busy", error_kind="transient"),
+        ], worker="w")
     with transaction(sessions) as s:
         assert pipeline.expired_leases(s, timedelta(seconds=60)) == []
         found = pipeline.expired_leases(s, timedelta(seconds=-1))
     assert sorted(found) == sorted([(queued.document_id, Stage.CLEAN, False),
-                                    (between.document_id, Stage.EXTRACT, False)])
+                                    (retrying.document_id, Stage.EXTRACT, False),
+                                    (running.document_id, Stage.CLEAN, True)])
+
+
+def test_a_late_result_does_not_undo_a_finished_document(sessions):
+    doc = take(sessions)
+    now = utcnow()
+    done = [pipeline.StageResult(doc.document_id, stage, 1, StageState.SUCCEEDED, now, now)
+            for stage in Stage]
+    with transaction(sessions) as s:
+        pipeline.claim(s, [doc.document_id], max_attempts=3)
+        pipeline.record_results(s, done, worker="fast")
+        # a duplicate delivery that ran alongside reports a transient failure afterwards
+        pipeline.record_results(s, [pipeline.StageResult(
+            doc.document_id, Stage.CLEAN, 1, StageState.RETRYING, now, now,
+            error="busy", error_kind="transient")], worker="slow")
+    with transaction(sessions) as s:
+        d = s.get(Document, doc.document_id)
+    assert d.status is DocumentStatus.DONE and d.last_error is None
 
 
 def test_boilerplate_counts_add_up_per_source(sessions):

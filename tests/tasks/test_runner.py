@@ -191,3 +191,52 @@ def test_a_lost_database_connection_during_a_stage_is_retried_not_failed(session
         doc = s.get(Document, doc_id)
     assert doc.status is DocumentStatus.QUEUED and doc.error_kind == "transient"
     assert "database unavailable" in doc.last_error
+
+
+def test_when_the_batch_runs_out_of_time_no_document_is_failed_for_it(sessions, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    ids = [take(sessions, SAMPLE.replace(b"Gov", f"Gov {n}".encode()), f"{n}.txt")
+           for n in range(3)]
+    real_clean = runner._run_clean
+    calls = []
+
+    def clean_until_time_is_up(raw, *args, **kwargs):
+        calls.append(raw)
+        if len(calls) == 2:
+            raise SoftTimeLimitExceeded()
+        return real_clean(raw, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_run_clean", clean_until_time_is_up)
+    outcome = run(sessions, ids)
+    assert outcome.succeeded == [ids[0]] and outcome.failed == []
+    assert set(outcome.retry) == {ids[1], ids[2]}
+    with transaction(sessions) as s:
+        docs = {i: s.get(Document, i) for i in ids}
+        runs = s.execute(select(StageRun.document_id, StageRun.state)).all()
+    assert docs[ids[1]].stage_state is StageState.RETRYING  # the one in hand: one attempt
+    assert (docs[ids[2]].status, docs[ids[2]].attempts) == (DocumentStatus.QUEUED, 0)
+    assert all(doc_id != ids[2] for doc_id, _ in runs)  # never started: no history
+
+
+def test_a_document_the_database_refuses_fails_alone(sessions, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    ids = [take(sessions, SAMPLE.replace(b"Gov", f"Gov {n}".encode()), f"{n}.txt")
+           for n in range(3)]
+    real_upsert = pipeline.upsert_articles
+
+    def refuse_the_second(session, rows):
+        if any(r["document_id"] == ids[1] for r in rows):
+            raise IntegrityError("INSERT INTO articles", {}, Exception("value refused"))
+        return real_upsert(session, rows)
+
+    monkeypatch.setattr(pipeline, "upsert_articles", refuse_the_second)
+    outcome = run(sessions, ids)
+    assert sorted(outcome.succeeded) == [ids[0], ids[2]] and outcome.failed == [ids[1]]
+    with transaction(sessions) as s:
+        bad = s.get(Document, ids[1])
+        titles = s.scalars(select(Article.document_id)).all()
+    assert bad.status is DocumentStatus.FAILED and bad.error_kind == "database"
+    assert "refused" in bad.last_error
+    assert sorted(titles) == [ids[0], ids[2]]

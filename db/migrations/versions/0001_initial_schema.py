@@ -249,11 +249,13 @@ SQLITE_FTS = [
 
 # PostgreSQL: a generated, weighted tsvector with a GIN index. The 'simple' configuration
 # (no stemming) because inboxes mix languages; it matches SQLite's unicode61 behaviour.
+# Only the first 200,000 characters of a body are indexed: a tsvector holds at most
+# 1 MB, and a longer body would make its article impossible to store.
 POSTGRES_FTS = [
     """ALTER TABLE articles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('simple', coalesce(title, '')), 'A') ||
         setweight(to_tsvector('simple', coalesce(subtitle, '')), 'B') ||
-        setweight(to_tsvector('simple', coalesce(body, '')), 'C')) STORED""",
+        setweight(to_tsvector('simple', left(coalesce(body, ''), 200000)), 'C')) STORED""",
     "CREATE INDEX ix_articles_search_vector ON articles USING GIN (search_vector)",
 ]
 

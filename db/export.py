@@ -6,7 +6,9 @@ flat however many articles there are: see `bench/export_memory.py`.
 
 A record is the document's identity and state followed by every article column. In CSV,
 list fields (authors, paragraphs, related, tags) are JSON arrays in one cell, so names
-holding commas or semicolons survive the round trip.
+holding commas or semicolons survive the round trip. A CSV text cell that starts with
+`=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet
+shows it as text instead of running it as a formula (scraped text is untrusted).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Article, Document
-from db.queries import ArticleFilter, article_conditions, iter_articles
+from db.queries import ArticleFilter, article_conditions, iso_utc, iter_articles
 from tasks.persist import ARTICLE_COLUMNS
 
 DOCUMENT_COLUMNS = ("document_id", "article_id", "source_path", "sha256", "status",
@@ -30,6 +31,8 @@ DOCUMENT_COLUMNS = ("document_id", "article_id", "source_path", "sha256", "statu
 COLUMNS = DOCUMENT_COLUMNS + ARTICLE_COLUMNS
 #: rows fetched per round trip; memory is bounded by this many articles
 CHUNK = 500
+#: first characters that make a spreadsheet read a cell as a formula
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportFormat(StrEnum):
@@ -51,21 +54,24 @@ def record(article: Article, document: Document) -> dict[str, Any]:
         "document_id": document.id, "article_id": article.id,
         "source_path": document.source_path, "sha256": document.sha256,
         "status": str(document.status),
-        "received_at": _iso_utc(document.received_at),
+        "received_at": iso_utc(document.received_at),
         **{name: getattr(article, name) for name in ARTICLE_COLUMNS},
     }
-
-
-def _iso_utc(value: datetime | None) -> str | None:
-    # SQLite hands back naive datetimes for timezone-aware columns; they are UTC
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def records(session: Session, f: ArticleFilter) -> Iterator[dict[str, Any]]:
     for article, document in iter_articles(session, f, chunk=CHUNK):
         yield record(article, document)
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` as a CSV cell: lists as JSON, text that a spreadsheet would run as a
+    formula prefixed with `'`."""
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def write(rows: Iterator[dict[str, Any]], out: TextIO, fmt: ExportFormat,
@@ -77,8 +83,7 @@ def write(rows: Iterator[dict[str, Any]], out: TextIO, fmt: ExportFormat,
         writer.writeheader()
     for row in rows:
         if fmt is ExportFormat.CSV:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
-                             for k, v in row.items()})
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
         else:
             out.write(json.dumps(row, ensure_ascii=False))
             out.write("\n")

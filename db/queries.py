@@ -35,10 +35,18 @@ class ArticleFilter:
     status: str | None = None  # the document's status, e.g. done, queued (being reprocessed)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
+    """`value` with its zone: SQLite hands back naive datetimes for timezone-aware
+    columns, and they are UTC."""
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """`value` as ISO 8601 text with its zone (+00:00 for SQLite's naive UTC values)."""
+    aware = as_utc(value)
+    return aware.isoformat() if aware is not None else None
 
 
 def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
@@ -164,7 +172,7 @@ def latency_percentiles(session: Session, since: timedelta = timedelta(minutes=1
         .order_by(Document.finished_at.desc()).limit(sample)
     ).all()
     values = sorted(
-        (_aware(f) - _aware(r)).total_seconds() for r, f in rows  # type: ignore[operator]
+        (as_utc(f) - as_utc(r)).total_seconds() for r, f in rows  # type: ignore[operator]
     )
     if not values:
         return {"p50": None, "p95": None}
@@ -180,7 +188,7 @@ def oldest_unfinished_age_s(session: Session) -> float | None:
         Document.status.in_((DocumentStatus.QUEUED, DocumentStatus.PROCESSING))))
     if oldest is None:
         return None
-    return round((utcnow() - _aware(oldest)).total_seconds(), 1)  # type: ignore[operator]
+    return round((utcnow() - as_utc(oldest)).total_seconds(), 1)  # type: ignore[operator]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +217,18 @@ def failures(session: Session, f: FailureFilter) -> list[Document]:
 def failed_ids(session: Session) -> list[int]:
     return list(session.scalars(select(Document.id).where(
         Document.status == DocumentStatus.FAILED).order_by(Document.id)))
+
+
+def status_counts(session: Session, ids: Sequence[int]) -> dict[str, int]:
+    """How many of `ids` are in each status (statuses with none are absent)."""
+    counts: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(select(Document.status, func.count()).where(
+            Document.id.in_(ids[start:start + 500])).group_by(Document.status))
+        for status, n in rows:
+            key = DocumentStatus(status).value
+            counts[key] = counts.get(key, 0) + n
+    return counts
 
 
 def unfinished_among(session: Session, ids: Sequence[int]) -> int:

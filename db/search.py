@@ -33,9 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from db.errors import QueryError
 from db.models import Article, Document
 from db.queries import ArticleFilter, article_conditions
-from tasks.errors import PermanentError
 
 #: queries longer than this are refused: no one types them, and each term costs a lookup
 MAX_QUERY_CHARS = 1000
@@ -53,10 +53,8 @@ _ELLIPSIS = "…"
 _FTS_TABLE = table("articles_fts", column("rowid"))
 
 
-class InvalidQuery(PermanentError):
+class InvalidQuery(QueryError):
     """A search query that cannot be run as given; `message` says why."""
-
-    kind = "invalid_query"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from db import migrate
 from db.engine import make_engine, make_session_factory, transaction
@@ -21,6 +22,7 @@ from db.queries import (
     stage_duration_histogram,
     stage_durations,
     stage_run_counts,
+    status_counts,
 )
 from tests.db.test_search import add_article
 from worker.cli import main
@@ -86,6 +88,47 @@ def test_export_csv_round_trips_lists_and_quotes(sessions):
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert json.loads(row["authors"]) == ["Ana Costa", "Smith, J."]
     assert row["body"] == "Dockers, \"quoted\", vote.\n\nAgain."
+
+
+def test_export_csv_defuses_spreadsheet_formulas(sessions):
+    # Given scraped text that a spreadsheet would run as a formula
+    with transaction(sessions) as s:
+        add_article(s, title="=HYPERLINK(\"http://evil\",\"x\")", body="+1 -2",
+                    authors=["@someone"], site_name="-Evil", published_at="2024-05-01")
+    # When it is exported as CSV
+    out = io.StringIO()
+    with transaction(sessions) as s:
+        export_articles(s, ArticleFilter(site="evil"), out, ExportFormat.CSV)
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    # Then every such cell starts with ' and the rest is kept as it was
+    assert row["title"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert row["body"] == "'+1 -2"
+    assert row["site_name"] == "'-Evil"
+    assert json.loads(row["authors"]) == ["@someone"]  # a JSON array starts with [
+    assert row["published_at"] == "2024-05-01"
+    # and JSON Lines, which no spreadsheet runs, is left alone
+    out = io.StringIO()
+    with transaction(sessions) as s:
+        export_articles(s, ArticleFilter(site="evil"), out, ExportFormat.JSONL)
+    assert json.loads(out.getvalue())["title"].startswith("=HYPERLINK")
+
+
+def test_export_runs_while_a_writer_holds_the_lock(sessions, data_dir):
+    # a worker's transaction takes SQLite's write lock up front; an export only reads
+    with transaction(sessions) as s:
+        s.execute(select(Document.id).limit(1))
+        result = cli(data_dir, "export", "--lang", "fr")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["title"] for x in result.output.splitlines()] == ["Théâtre"]
+
+
+def test_status_counts(sessions):
+    with transaction(sessions) as s:
+        ids = list(s.scalars(select(Document.id)))
+        queued = s.scalar(select(Document.id).where(Document.status == DocumentStatus.QUEUED))
+        assert status_counts(s, ids) == {"done": 2, "queued": 1}
+        assert status_counts(s, [queued, 10_000]) == {"queued": 1}
+        assert status_counts(s, []) == {}
 
 
 def test_export_ignores_limit_and_counts(sessions):

@@ -255,3 +255,12 @@ def test_overlong_queries_are_rejected():
         query_terms("a" * 5000)
     with pytest.raises(InvalidQuery, match="at most"):
         query_terms(" ".join("w" for _ in range(100)))
+
+
+def test_invalid_query_is_a_database_query_error_not_a_pipeline_one():
+    # db must not depend on tasks: a bad query is no document's failure
+    from db.errors import QueryError
+
+    assert issubclass(InvalidQuery, QueryError)
+    assert InvalidQuery("why").message == "why"
+    assert not any(c.__module__.startswith("tasks") for c in InvalidQuery.__mro__)

@@ -11,14 +11,15 @@ history is kept, and they survive restarts of this service.
 
 Access: bound to 127.0.0.1 by default. With a token (NEWSDROP_API_TOKEN) every data
 endpoint wants `Authorization: Bearer <token>`; binding anywhere but loopback without a
-token is refused (`check_exposure`).
+token is refused (`check_exposure`), and so is a token too short or left at a
+placeholder (`check_token`).
 """
 
 
 import hmac
 import ipaddress
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
@@ -33,18 +34,24 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from db import queries
-from db.engine import transaction
+from db.engine import reading
 from db.models import DocumentStatus, Stage
 from worker.celery_app import QUEUE
 from worker.monitor import collect_status, queue_depth
+from worker.render import document_detail
 from worker.runtime import Runtime
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 TOKEN_ENV = "NEWSDROP_API_TOKEN"
-#: stage running-time histogram buckets, milliseconds (a stage handles a batch)
+#: stage running-time histogram buckets, milliseconds (one run is one document's attempt)
 DURATION_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
 MAX_PAGE = 500
+#: shorter bearer tokens are refused: `openssl rand -hex 24` gives 48 characters
+MIN_TOKEN_CHARS = 16
+#: values that example files and docs show in place of a real token
+PLACEHOLDER_TOKENS = frozenset({"change-me", "changeme", "change_me", "secret", "token",
+                                "password", "your-token", "<token>"})
 
 
 class ExposureError(Exception):
@@ -58,6 +65,20 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a name: it may resolve to anything, so it is not trusted as local
+
+
+def check_token(token: str | None) -> None:
+    """Refuse a token that anyone could guess: too short, or a placeholder left in."""
+    if token is None:
+        return
+    if token.strip().lower() in PLACEHOLDER_TOKENS:
+        raise ExposureError(
+            f"{TOKEN_ENV} is still the placeholder {token!r}: set a real token, e.g. "
+            "the output of `openssl rand -hex 24`.")
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ExposureError(
+            f"{TOKEN_ENV} is {len(token)} characters long; use at least {MIN_TOKEN_CHARS}, "
+            "e.g. the output of `openssl rand -hex 24`.")
 
 
 def check_exposure(host: str, token: str | None) -> None:
@@ -79,7 +100,7 @@ class DatabaseCollector(Collector):
         self.rt = rt
 
     def collect(self) -> Iterable[Metric]:
-        with transaction(self.rt.sessions) as session:
+        with reading(self.rt.sessions) as session:
             by_status = queries.counts_by_status(session)
             active = queries.active_by_stage(session)
             histogram = queries.stage_duration_histogram(session, DURATION_BUCKETS_MS)
@@ -103,7 +124,8 @@ class DatabaseCollector(Collector):
 
         hist = HistogramMetricFamily(
             "newsdrop_stage_duration_seconds",
-            "Running time of finished stage runs (one run handles a batch of documents).",
+            "Running time of finished stage runs (one run is one attempt at one stage for "
+            "one document).",
             labels=["stage"])
         for stage, h in histogram.items():
             buckets = [(_le(ms), n) for ms, n in h["buckets"]] + [("+Inf", h["count"])]
@@ -142,40 +164,6 @@ def _le(ms: int) -> str:
 
 
 # ---------------------------------------------------------------- rendering
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    # SQLite hands back naive datetimes for timezone-aware columns; they are UTC
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-
-
-def document_dict(d: Any) -> dict[str, Any]:
-    return {
-        "id": d.id, "source_path": d.source_path, "sha256": d.sha256,
-        "size_bytes": d.size_bytes, "status": str(d.status),
-        "stage": str(d.stage) if d.stage else None,
-        "stage_state": str(d.stage_state) if d.stage_state else None,
-        "attempts": d.attempts, "last_error": d.last_error, "error_kind": d.error_kind,
-        "duplicate_of": d.duplicate_of, "received_at": _iso(d.received_at),
-        "finished_at": _iso(d.finished_at),
-    }
-
-
-def article_dict(a: Any) -> dict[str, Any]:
-    from tasks.persist import ARTICLE_COLUMNS
-
-    return {name: getattr(a, name) for name in ARTICLE_COLUMNS}
-
-
-def run_dict(r: Any) -> dict[str, Any]:
-    return {
-        "stage": str(r.stage), "attempt": r.attempt, "state": str(r.state),
-        "error": r.error, "error_kind": r.error_kind, "queued_at": _iso(r.queued_at),
-        "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at),
-        "wait_ms": r.wait_ms, "duration_ms": r.duration_ms, "worker": r.worker,
-    }
 
 
 def article_summary(a: Any, d: Any) -> dict[str, Any]:
@@ -248,7 +236,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
     @app.get("/articles", summary="Articles, newest published first")
     def articles(f: Filters, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
         page = queries.ArticleFilter(**{**_fields(f), "limit": limit, "offset": offset})
-        with transaction(rt.sessions) as session:
+        with reading(rt.sessions) as session:
             items = [article_summary(a, d) for a, d in queries.list_articles(session, page)]
         return {"items": items, "limit": limit, "offset": offset,
                 "next_offset": offset + limit if len(items) == limit else None}
@@ -256,14 +244,12 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
     @app.get("/articles/{document_id}",
              summary="One document: its article and processing history")
     def article(document_id: int) -> dict[str, Any]:
-        with transaction(rt.sessions) as session:
+        with reading(rt.sessions) as session:
             doc = queries.find_document(session, str(document_id))
             if doc is None:
                 raise HTTPException(404, f"no document {document_id}")
-            art = queries.article_of(session, doc.id)
-            return {"document": document_dict(doc),
-                    "article": article_dict(art) if art else None,
-                    "history": [run_dict(r) for r in queries.stage_runs(session, doc.id)]}
+            return document_detail(doc, queries.article_of(session, doc.id),
+                                   queries.stage_runs(session, doc.id))
 
     @app.get("/search", summary="Full-text search, best match first")
     def search(q: Annotated[str, Query(description="Words to find; all must appear.",
@@ -274,7 +260,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         from db.search import search as run_search
 
         try:
-            with transaction(rt.sessions) as session:
+            with reading(rt.sessions) as session:
                 hits = run_search(session, q, filters=f, limit=limit, offset=offset)
         except InvalidQuery as exc:
             raise HTTPException(400, exc.message) from exc
@@ -303,6 +289,7 @@ def serve(rt: Runtime, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     """Serve until SIGINT/SIGTERM. Raises ExposureError before binding if unsafe."""
     import uvicorn
 
+    check_token(token)
     check_exposure(host, token)
     uvicorn.run(create_app(rt, token=token), host=host, port=port,
                 log_level=log_level.lower(), access_log=log_level.upper() == "DEBUG")

@@ -29,6 +29,38 @@ class Unavailable(click.ClickException):
     exit_code = EXIT_UNAVAILABLE
 
 
+class NoDatabase(click.ClickException):
+    """A read command found no newsdrop schema, or an older one, and changed nothing."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    """What the database and broker clients raise when their server cannot be reached."""
+    from kombu.exceptions import OperationalError as BrokerError
+    from sqlalchemy.exc import OperationalError as DatabaseError
+
+    return (DatabaseError, BrokerError, ConnectionError)
+
+
+class NewsdropGroup(click.Group):
+    """Runs a command; an unreachable database or broker, whenever it shows up, ends it
+    with a one-line message and EXIT_UNAVAILABLE instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import OperationalError as DatabaseError
+
+        try:
+            return super().invoke(ctx)
+        except _unreachable_errors() as exc:
+            settings = ctx.find_object(Settings)
+            if isinstance(exc, DatabaseError):
+                where = f" at {_safe_url(settings.resolved_database_url)}" if settings else ""
+                raise Unavailable(f"cannot reach the database{where}: {exc.orig}") from exc
+            where = f" at {_safe_url(settings.resolved_broker_url)}" if settings else ""
+            raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -42,15 +74,45 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.find_object(Settings) or load_settings()
 
 
-def _runtime(ctx: click.Context, *, migrate_schema: bool = True) -> Any:
-    from sqlalchemy.exc import OperationalError
-
+def _runtime(ctx: click.Context, *, migrate_schema: bool = True,
+             check_schema: bool = True) -> Any:
+    """This process's runtime. Commands that write bring the schema to head first; read
+    commands (migrate_schema=False) create and migrate nothing, and stop with
+    EXIT_NOT_FOUND unless the database already holds the current schema."""
     from worker.service import prepare
 
-    try:
-        return prepare(_settings(ctx), migrate_schema=migrate_schema)
-    except OperationalError as exc:
-        raise Unavailable(f"cannot reach the database: {exc.orig}") from exc
+    settings = _settings(ctx)
+    if migrate_schema or not check_schema:
+        return prepare(settings, migrate_schema=migrate_schema)
+    return _read_runtime(settings)
+
+
+def _read_runtime(settings: Settings) -> Any:
+    from sqlalchemy.engine import make_url
+
+    from db import migrate
+    from tasks.celery_tasks import app
+    from worker import runtime
+    from worker.celery_app import configure
+
+    url = settings.resolved_database_url
+    missing = NoDatabase(f"no newsdrop database at {_safe_url(url)}: start with "
+                         "`newsdrop run`, or `newsdrop db upgrade`")
+    parsed = make_url(url)
+    # connecting to a missing SQLite file would create it: look before connecting
+    if (parsed.get_backend_name() == "sqlite" and parsed.database
+            and parsed.database != ":memory:" and not parsed.query.get("uri")
+            and not Path(parsed.database).is_file()):
+        raise missing
+    rt = runtime.init(settings)
+    current, head = migrate.current_revision(rt.engine), migrate.head_revision()
+    if current is None:
+        raise missing
+    if current != head:
+        raise NoDatabase(f"the database schema is older than this newsdrop: run "
+                         f"`newsdrop db upgrade` (database at {current}, latest {head})")
+    configure(app, settings)
+    return rt
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,7 +131,7 @@ def _dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=NewsdropGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Data folder (SQLite file, embedded broker). Env: NEWSDROP_DATA_DIR.")
 @click.option("--database-url", default=None, help="SQLAlchemy URL. Env: NEWSDROP_DATABASE_URL.")
@@ -260,19 +322,11 @@ def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:
 
 
 def _final_counts(rt: Any, ids: list[int]) -> dict[str, int]:
-    from sqlalchemy import func, select
+    from db.engine import reading
+    from db.queries import status_counts
 
-    from db.engine import transaction
-    from db.models import Document
-
-    counts: dict[str, int] = {}
-    with transaction(rt.sessions) as session:
-        for start in range(0, len(ids), 500):
-            rows = session.execute(select(Document.status, func.count()).where(
-                Document.id.in_(ids[start:start + 500])).group_by(Document.status))
-            for status, n in rows:
-                counts[str(status)] = counts.get(str(status), 0) + n
-    return counts
+    with reading(rt.sessions) as session:
+        return status_counts(session, ids)
 
 
 @main.command()
@@ -384,12 +438,12 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
       newsdrop articles --since 2024-01-01 --author "Jane Doe"
       newsdrop articles --site reuters --lang en --limit 20 --offset 20 --json
     """
-    from db.engine import transaction
+    from db.engine import reading
     from db.queries import list_articles
 
-    rt = _runtime(ctx)
+    rt = _runtime(ctx, migrate_schema=False)
     f = _article_filter(since, until, author, site, lang, doc_status, limit, offset)
-    with transaction(rt.sessions) as session:
+    with reading(rt.sessions) as session:
         rows = list_articles(session, f)
         items: list[dict[str, Any]] = [
             {"id": d.id, "published_at": a.published_at, "title": a.title,
@@ -429,14 +483,14 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
       newsdrop search "harbour strike" --since 2024-01-01
       newsdrop search election --site times --json
     """
-    from db.engine import transaction
+    from db.engine import reading
     from db.search import InvalidQuery
     from db.search import search as run_search
 
-    rt = _runtime(ctx)
+    rt = _runtime(ctx, migrate_schema=False)
     f = _article_filter(since, until, author, site, lang, doc_status)
     try:
-        with transaction(rt.sessions) as session:
+        with reading(rt.sessions) as session:
             hits = run_search(session, query, filters=f, limit=limit, offset=offset)
     except InvalidQuery as exc:
         raise click.UsageError(exc.message) from exc
@@ -468,25 +522,28 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     """Export every matching article as JSON Lines or CSV, streamed in constant memory.
 
     Each record holds the document id, source path, sha256 and status, then every
-    article field. With -o the file appears only once complete.
+    article field. With -o the file appears only once complete. In CSV, a text cell
+    starting with =, +, -, @, a tab or a carriage return gets a leading ' so that a
+    spreadsheet shows it as text rather than running it as a formula. The export reads
+    one consistent snapshot and never holds up the workers.
 
     \b
     Example:
       newsdrop export -o articles.jsonl
       newsdrop export --format csv --since 2024-01-01 --lang en > articles.csv
     """
-    from db.engine import transaction
+    from db.engine import reading
     from db.export import ExportFormat, count_articles, export_articles
 
-    rt = _runtime(ctx)
+    rt = _runtime(ctx, migrate_schema=False)
     f = _article_filter(since, until, author, site, lang, doc_status)
     if output is None:
-        with transaction(rt.sessions) as session:
+        with reading(rt.sessions) as session:
             export_articles(session, f, sys.stdout, ExportFormat(fmt))
         return
     partial = output.with_name(output.name + ".part")
     try:
-        with transaction(rt.sessions) as session, partial.open(
+        with reading(rt.sessions) as session, partial.open(
                 "w", encoding="utf-8", newline="") as out:
             total = count_articles(session, f)
             with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
@@ -521,22 +578,17 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
       newsdrop show 42
       newsdrop show 3f2a9c --json
     """
-    from db.engine import transaction
+    from db.engine import reading
     from db.queries import article_of, find_document, stage_runs
+    from worker.render import document_detail
 
-    rt = _runtime(ctx)
-    with transaction(rt.sessions) as session:
+    rt = _runtime(ctx, migrate_schema=False)
+    with reading(rt.sessions) as session:
         doc = find_document(session, ref)
         if doc is None:
             click.echo(f"no document {ref!r}", err=True)
             sys.exit(EXIT_NOT_FOUND)
-        art = article_of(session, doc.id)
-        runs = stage_runs(session, doc.id)
-        data: dict[str, Any] = {
-            "document": _doc_dict(doc),
-            "article": _article_dict(art) if art else None,
-            "history": [_run_dict(r) for r in runs],
-        }
+        data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id))
     if explain:
         _explain_document(rt, data["document"], as_json)
         return
@@ -583,7 +635,7 @@ def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> No
     """
     from worker.monitor import collect_status, render_status, watch_status
 
-    rt = _runtime(ctx)
+    rt = _runtime(ctx, migrate_schema=False)
     if as_json:
         _dump(collect_status(rt))
     elif live:
@@ -629,13 +681,14 @@ def failures(ctx: click.Context, stage: str | None, kind: str | None, since: Any
       newsdrop failures --stage clean
       newsdrop failures --since 2h --kind undecodable --json
     """
-    from db.engine import transaction
+    from db.engine import reading
     from db.queries import FailureFilter
     from db.queries import failures as query_failures
+    from worker.render import document_dict
 
-    rt = _runtime(ctx)
-    with transaction(rt.sessions) as session:
-        docs = [_doc_dict(d) for d in query_failures(
+    rt = _runtime(ctx, migrate_schema=False)
+    with reading(rt.sessions) as session:
+        docs = [document_dict(d) for d in query_failures(
             session, FailureFilter(stage=stage, kind=kind, since=since, limit=limit))]
     if as_json:
         _dump(docs)
@@ -649,10 +702,10 @@ def failures(ctx: click.Context, stage: str | None, kind: str | None, since: Any
 
 def _known_ids(rt: Any, ids: list[int]) -> dict[int, tuple[str, str | None]]:
     """(status, stage) of the named documents; warns about ids that do not exist."""
-    from db.engine import transaction
+    from db.engine import reading
     from db.queries import status_of
 
-    with transaction(rt.sessions) as session:
+    with reading(rt.sessions) as session:
         known = status_of(session, ids)
     missing = [i for i in ids if i not in known]
     if missing:
@@ -677,7 +730,7 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
       newsdrop retry 17 18
       newsdrop retry --all-failed --wait
     """
-    from db.engine import transaction
+    from db.engine import reading
     from db.queries import failed_ids, status_of
     from worker.operations import retry_failed
 
@@ -687,7 +740,7 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
     if ids:
         known = _known_ids(rt, list(ids))
     else:
-        with transaction(rt.sessions) as session:
+        with reading(rt.sessions) as session:
             known = status_of(session, failed_ids(session))
     not_failed = [f"{i} ({st})" for i, (st, _) in known.items() if st != "failed"]
     if not_failed:
@@ -724,7 +777,7 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
       newsdrop reprocess --since 2024-05-01
       newsdrop reprocess 17 18
     """
-    from db.engine import transaction
+    from db.engine import reading
     from db.queries import reprocess_candidates, status_of
     from tasks.version import EXTRACTOR_VERSION
     from worker.operations import reprocess as run_reprocess
@@ -737,7 +790,7 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
         chosen: list[int] | None = list(known)
     else:
         chosen = None
-        with transaction(rt.sessions) as session:
+        with reading(rt.sessions) as session:
             known = status_of(session, reprocess_candidates(
                 session, since=since, until=until,
                 not_extracted_by=EXTRACTOR_VERSION if stale else None))
@@ -761,7 +814,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     /metrics is in Prometheus format; OpenAPI docs are at /docs. When NEWSDROP_API_TOKEN
     is set, clients must send `Authorization: Bearer <token>`; it is required to listen
-    on any address other than loopback.
+    on any address other than loopback, and must be at least 16 characters long (not a
+    placeholder such as change-me).
 
     \b
     Example:
@@ -769,16 +823,17 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
       curl 'http://127.0.0.1:8000/search?q=harbour+strike&limit=5'
       NEWSDROP_API_TOKEN=$(openssl rand -hex 24) newsdrop serve --host 0.0.0.0
     """
-    from worker.api import ExposureError, check_exposure
+    from worker.api import ExposureError, check_exposure, check_token
     from worker.api import serve as run_serve
 
     secret = _settings(ctx).api_token
     token = secret.get_secret_value() if secret is not None else None
     try:
+        check_token(token)
         check_exposure(host, token)
     except ExposureError as exc:
         raise click.ClickException(str(exc)) from exc
-    rt = _runtime(ctx)
+    rt = _runtime(ctx, migrate_schema=False)
     click.echo(f"newsdrop: serving http://{host}:{port} (docs at /docs, "
                f"{'bearer token required' if token else 'no token'}); Ctrl-C stops", err=True)
     run_serve(rt, host=host, port=port, token=token, log_level=_loglevel())
@@ -822,7 +877,7 @@ def upgrade(ctx: click.Context) -> None:
     """
     from db import migrate
 
-    rt = _runtime(ctx, migrate_schema=False)
+    rt = _runtime(ctx, migrate_schema=False, check_schema=False)
     rev = migrate.upgrade(rt.engine)
     click.echo(f"database at revision {rev}")
 
@@ -838,7 +893,7 @@ def current(ctx: click.Context) -> None:
     """
     from db import migrate
 
-    rt = _runtime(ctx, migrate_schema=False)
+    rt = _runtime(ctx, migrate_schema=False, check_schema=False)
     click.echo(f"database {migrate.current_revision(rt.engine)}, "
                f"latest {migrate.head_revision()}")
 
@@ -868,37 +923,6 @@ def _count(values: Any) -> dict[str, int]:
 
 def _fmt_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _doc_dict(d: Any) -> dict[str, Any]:
-    return {
-        "id": d.id, "source_path": d.source_path, "sha256": d.sha256,
-        "size_bytes": d.size_bytes, "status": str(d.status),
-        "stage": str(d.stage) if d.stage else None,
-        "stage_state": str(d.stage_state) if d.stage_state else None,
-        "attempts": d.attempts, "last_error": d.last_error, "error_kind": d.error_kind,
-        "duplicate_of": d.duplicate_of, "received_at": _iso(d.received_at),
-        "finished_at": _iso(d.finished_at),
-    }
-
-
-def _article_dict(a: Any) -> dict[str, Any]:
-    from tasks.persist import ARTICLE_COLUMNS
-
-    return {name: getattr(a, name) for name in ARTICLE_COLUMNS}
-
-
-def _run_dict(r: Any) -> dict[str, Any]:
-    return {
-        "stage": str(r.stage), "attempt": r.attempt, "state": str(r.state),
-        "error": r.error, "error_kind": r.error_kind, "queued_at": _iso(r.queued_at),
-        "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at),
-        "wait_ms": r.wait_ms, "duration_ms": r.duration_ms, "worker": r.worker,
-    }
 
 
 def _print_article(a: dict[str, Any]) -> None:

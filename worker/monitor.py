@@ -12,12 +12,21 @@ from collections import deque
 from typing import Any
 
 from db import queries
-from db.engine import transaction
+from db.engine import reading
 from worker.celery_app import QUEUE
 from worker.runtime import Runtime
 
 #: a status call must never hang on a dead broker or silent workers
 BROKER_TIMEOUT_S = 1.0
+
+
+def _broker_down_errors() -> tuple[type[BaseException], ...]:
+    """What a broker call raises when the broker cannot be reached: kombu wraps the
+    transport's connection errors in its OperationalError once its retries run out (as
+    `app.control.ping` does on a refused Redis connection); the rest are the socket's."""
+    from kombu.exceptions import OperationalError
+
+    return (OperationalError, OSError, TimeoutError)
 
 
 def queue_depth() -> int | None:
@@ -33,7 +42,7 @@ def queue_depth() -> int | None:
             except conn.channel_errors:
                 return 0  # the queue was never declared: nothing has been sent to it yet
             return int(count)
-    except Exception:
+    except _broker_down_errors():
         return None
 
 
@@ -42,13 +51,13 @@ def workers_online() -> list[str] | None:
 
     try:
         replies = app.control.ping(timeout=BROKER_TIMEOUT_S)
-    except Exception:
+    except _broker_down_errors():
         return None
     return sorted(name for reply in replies for name in reply)
 
 
 def collect_status(rt: Runtime, *, recent_failures: int = 5) -> dict[str, Any]:
-    with transaction(rt.sessions) as session:
+    with reading(rt.sessions) as session:
         data: dict[str, Any] = {
             "documents": queries.counts_by_status(session),
             "active_by_stage": queries.active_by_stage(session),

@@ -25,10 +25,10 @@ from db import migrate
 from db.engine import make_engine, make_session_factory, transaction
 from db.models import Document, DocumentStatus, Stage, StageRun, StageState, utcnow
 from tests.db.test_search import add_article
-from worker.api import check_exposure, is_loopback
+from worker.api import ExposureError, check_exposure, check_token, is_loopback
 
 REPO = Path(__file__).resolve().parents[2]
-TOKEN = "test-token-123"
+TOKEN = "test-token-0123456789"
 
 
 def free_port() -> int:
@@ -150,6 +150,9 @@ def test_one_article_with_its_history(server):
     data = get_json(server, f"/articles/{first['id']}")
     assert data["article"]["title"] == first["title"]
     assert [r["stage"] for r in data["history"]] == ["clean", "extract", "persist"]
+    # SQLite hands back naive times; they are UTC and say so
+    assert data["document"]["received_at"].endswith("+00:00")
+    assert all(r["finished_at"].endswith("+00:00") for r in data["history"])
     code, body, _ = get(server, "/articles/99999")
     assert code == 404 and "no document 99999" in body
 
@@ -246,3 +249,20 @@ def test_loopback_rule():
         check_exposure(host, "token")  # fine with a token
         with pytest.raises(Exception, match="NEWSDROP_API_TOKEN"):
             check_exposure(host, None)
+
+
+@pytest.mark.parametrize("token,reason", [("change-me", "placeholder"),
+                                          ("Change-Me", "placeholder"),
+                                          ("short-token", "at least 16")])
+def test_a_guessable_token_is_refused(token, reason):
+    with pytest.raises(ExposureError, match=reason):
+        check_token(token)
+    check_token(None)  # no token: only loopback is allowed, which check_exposure decides
+    check_token("0123456789abcdef")
+
+
+def test_serve_refuses_a_placeholder_token_before_binding(tmp_path):
+    proc = start_server(tmp_path, free_port(), token="change-me")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert b"placeholder" in out and b"NEWSDROP_API_TOKEN" in out

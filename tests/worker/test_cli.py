@@ -58,9 +58,84 @@ def test_extract_reports_a_bad_file_and_exits_non_zero(tmp_path):
 
 
 def test_show_unknown_document_exits_not_found(tmp_path):
+    upgraded = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", "999"])
     assert result.exit_code == EXIT_NOT_FOUND
-    assert "no document" in result.output
+    assert "no document '999'" in result.output
+
+
+@pytest.mark.parametrize("args", [["show", "999"], ["articles"], ["search", "strike"],
+                                  ["export"], ["status"], ["failures"], ["serve"]])
+def test_read_commands_without_a_database_create_nothing(tmp_path, args):
+    # Given a folder with no newsdrop database (the wrong working directory, say)
+    data_dir = tmp_path / "newsdrop-data"
+    # When a read command runs there
+    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args])
+    # Then it says so and how to start, and leaves no file or folder behind
+    assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert "no newsdrop database at sqlite:///" in result.output
+    assert "newsdrop db upgrade" in result.output
+    assert not data_dir.exists()
+
+
+def test_read_commands_refuse_an_older_schema_without_migrating_it(tmp_path):
+    from sqlalchemy import text
+
+    from db import migrate
+    from db.engine import make_engine
+
+    assert CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"]
+                              ).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'newsdrop.db'}")
+    with engine.begin() as conn:  # as a database left by an older newsdrop would say
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
+    try:
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "articles"])
+        assert result.exit_code == EXIT_NOT_FOUND, result.output
+        assert "older than this newsdrop: run `newsdrop db upgrade`" in result.output
+        assert migrate.current_revision(engine) == "0000_older"  # left alone
+    finally:
+        engine.dispose()
+
+
+def test_an_unreachable_broker_is_a_clear_error_with_its_exit_code(tmp_path):
+    from db.engine import transaction
+    from db.models import Document, DocumentStatus, Stage, utcnow
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    # Given a failed document, in a database that needs no server
+    rt = prepare(Settings(data_dir=tmp_path))
+    now = utcnow()
+    with transaction(rt.sessions) as s:
+        s.add(Document(sha256=None, source_path="inbox/bad.bin", status=DocumentStatus.FAILED,
+                       stage=Stage.CLEAN, attempts=1, last_error="binary",
+                       error_kind="binary", received_at=now, updated_at=now,
+                       finished_at=now))
+    rt.engine.dispose()
+    # When retrying it must go through a broker nothing listens on
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path),
+                                       "--broker-url", "redis://127.0.0.1:1/0",
+                                       "retry", "--all-failed"])
+    try:
+        # Then a one-line message and the named exit code, not a traceback
+        assert result.exit_code == EXIT_UNAVAILABLE, result.output
+        assert "cannot reach the broker at redis://127.0.0.1:1/0" in result.output
+        assert "Traceback" not in result.output
+    finally:
+        _back_to_the_embedded_broker(tmp_path)
+
+
+def _back_to_the_embedded_broker(tmp_path: Path) -> None:
+    """Celery's app is per process: later tests must not inherit the dead broker."""
+    from tasks.celery_tasks import app
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    prepare(Settings(data_dir=tmp_path)).engine.dispose()
+    app.close()
+    app.amqp._producer_pool = None
 
 
 def test_db_upgrade_creates_the_schema_on_the_embedded_default(tmp_path):
@@ -74,7 +149,8 @@ def test_an_unreachable_database_is_a_clear_error_with_its_exit_code():
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
     result = CliRunner().invoke(main, ["--database-url", url, "articles"])
     assert result.exit_code == EXIT_UNAVAILABLE
-    assert "cannot reach the database" in result.output
+    assert "cannot reach the database at postgresql+psycopg://nobody@127.0.0.1:1/none" \
+        in result.output
 
 
 def test_show_prints_a_processed_article_and_explains_its_lines(tmp_path):
@@ -101,6 +177,9 @@ def test_show_prints_a_processed_article_and_explains_its_lines(tmp_path):
     as_json = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", "1", "--json"])
     data = json.loads(as_json.output)
     assert data["article"]["reading_time_minutes"] == 2
+    # SQLite's naive times are UTC, and the JSON says so
+    assert data["document"]["received_at"].endswith("+00:00")
+    assert all(r["finished_at"].endswith("+00:00") for r in data["history"])
     assert [r["stage"] for r in data["history"]] == ["clean", "extract", "persist"]
 
     explained = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", "1",

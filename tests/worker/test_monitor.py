@@ -15,7 +15,14 @@ from db.engine import transaction
 from db.models import Stage, StageRun, StageState, utcnow
 from tests.db.test_search import add_article
 from worker.cli import main
-from worker.monitor import ThroughputHistory, collect_status, render_live, watch_status
+from worker.monitor import (
+    ThroughputHistory,
+    collect_status,
+    queue_depth,
+    render_live,
+    watch_status,
+    workers_online,
+)
 from worker.service import prepare
 from worker.settings import load_settings
 
@@ -82,6 +89,19 @@ def test_status_with_a_dead_broker_says_unknown_quickly(tmp_path):
         assert time.monotonic() - started < 10
         assert data["queue_depth"] == {"newsdrop": None}
         assert data["workers"] is None
+    finally:
+        runtime.engine.dispose()
+        reset_broker(tmp_path)
+
+
+def test_broker_questions_answer_none_when_nothing_listens(tmp_path):
+    # only connection errors mean "unknown"; anything else would still raise
+    runtime = prepare(load_settings(data_dir=tmp_path / "data",
+                                    broker_url="redis://127.0.0.1:1/0"))
+    drop_broker_connections()
+    try:
+        assert queue_depth() is None
+        assert workers_online() is None  # kombu's OperationalError, after its retries
     finally:
         runtime.engine.dispose()
         reset_broker(tmp_path)

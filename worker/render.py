@@ -1,0 +1,48 @@
+"""Documents, articles and stage runs as plain JSON-ready dicts, for the CLI and the API.
+
+`newsdrop show --json` and `GET /articles/{id}` print the same shapes. Times are ISO
+8601 with their zone: SQLite hands back naive datetimes, and they are UTC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.models import Article, Document, StageRun
+from db.queries import iso_utc
+from tasks.persist import ARTICLE_COLUMNS
+
+
+def document_dict(d: Document) -> dict[str, Any]:
+    return {
+        "id": d.id, "source_path": d.source_path, "sha256": d.sha256,
+        "size_bytes": d.size_bytes, "status": str(d.status),
+        "stage": str(d.stage) if d.stage else None,
+        "stage_state": str(d.stage_state) if d.stage_state else None,
+        "attempts": d.attempts, "last_error": d.last_error, "error_kind": d.error_kind,
+        "duplicate_of": d.duplicate_of, "received_at": iso_utc(d.received_at),
+        "finished_at": iso_utc(d.finished_at),
+    }
+
+
+def article_dict(a: Article) -> dict[str, Any]:
+    """Every field of the extract contract, as stored."""
+    return {name: getattr(a, name) for name in ARTICLE_COLUMNS}
+
+
+def run_dict(r: StageRun) -> dict[str, Any]:
+    """One stage run: one attempt at one stage for one document."""
+    return {
+        "stage": str(r.stage), "attempt": r.attempt, "state": str(r.state),
+        "error": r.error, "error_kind": r.error_kind, "queued_at": iso_utc(r.queued_at),
+        "started_at": iso_utc(r.started_at), "finished_at": iso_utc(r.finished_at),
+        "wait_ms": r.wait_ms, "duration_ms": r.duration_ms, "worker": r.worker,
+    }
+
+
+def document_detail(document: Document, article: Article | None,
+                    runs: list[StageRun]) -> dict[str, Any]:
+    """What `show --json` and `GET /articles/{id}` return: document, article, history."""
+    return {"document": document_dict(document),
+            "article": article_dict(article) if article else None,
+            "history": [run_dict(r) for r in runs]}

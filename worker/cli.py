@@ -257,19 +257,23 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     Example:
       newsdrop ingest ~/scrapes/2024 --wait
     """
+    from worker.intake import batches
     from worker.service import folder_files, make_intake
 
     rt = _runtime(ctx)
     settings = rt.settings.model_copy(update={"after_intake": AfterIntake(after)})
-    intake = make_intake(rt, settings)
-    files = folder_files(list(paths))
+    # each PATH is its own root: symlinks are judged against the folder being ingested,
+    # and with --after keep nothing (rejected files included) leaves the user's folder
+    groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in paths]
     outcomes = []
-    batch = max(1, settings.batch_size)
-    with click.progressbar(length=len(files), label="taking in", file=sys.stderr) as bar:
-        for start in range(0, len(files), batch):
-            chunk = files[start:start + batch]
-            outcomes.extend(intake.take(chunk))
-            bar.update(len(chunk))
+    with click.progressbar(length=sum(len(f) for _, f in groups), label="taking in",
+                           file=sys.stderr) as bar:
+        for root, files in groups:
+            intake = make_intake(rt, settings, root=root,
+                                 move_rejected=settings.after_intake is not AfterIntake.KEEP)
+            for chunk in batches(files, settings.batch_size):
+                outcomes.extend(intake.take(chunk))
+                bar.update(len(chunk))
     summary = _count(o.status.value if o.status else "already taken" for o in outcomes)
     click.echo("taken in: " + _fmt_counts(summary), err=True)
     if not wait:

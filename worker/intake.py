@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
-from collections.abc import Callable, Iterable
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,11 +48,32 @@ class _Read:
     size: int | None = None
 
 
+#: endings of names that browsers, copy tools and editors write to before the final name
+TEMPORARY_SUFFIXES = (".part", ".partial", ".filepart", ".download", ".crdownload", ".tmp",
+                      "~")
+#: most bytes one intake batch holds in memory (fewer files when they are large)
+BATCH_MAX_BYTES = 64 * 1024 * 1024
+
+
 def is_ignored_name(path: Path) -> bool:
-    """Temporary and hidden names are never taken: they are files still being written."""
+    """Temporary and hidden names are never taken: they are files still being written.
+
+    Hidden (`.x`), temporary (`.part`, `.partial`, `.filepart` from WinSCP, `.download`,
+    `.crdownload`, `.tmp`, `x~`), Office lock files (`~$x`) and our own sidecars.
+    """
     name = path.name
-    return (name.startswith(".") or name.endswith((".part", ".tmp", ".crdownload", "~"))
+    return (name.startswith((".", "~$")) or name.endswith(TEMPORARY_SUFFIXES)
             or name.endswith(".error.json"))
+
+
+def is_ignored(path: Path, root: Path) -> bool:
+    """`is_ignored_name` for `path` or any folder between it and `root` (a hidden folder's
+    files are as hidden as the folder)."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return is_ignored_name(path)
+    return any(is_ignored_name(Path(part)) for part in rel.parts)
 
 
 def inside(path: Path, folder: Path) -> bool:
@@ -61,26 +84,82 @@ def inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def read_file(path: Path, inbox: Path, max_bytes: int) -> _Read:
-    """Read one inbox file, or say why it cannot be taken in."""
+def batches(paths: Iterable[Path], max_files: int,
+            max_bytes: int = BATCH_MAX_BYTES) -> Iterator[list[Path]]:
+    """`paths` in chunks of at most `max_files` files and (about) `max_bytes` bytes.
+
+    A chunk is closed once it reaches `max_bytes`; a single file larger than that is a
+    chunk of its own. Sizes come from lstat; a file that cannot be stat'ed counts as 0.
+    """
+    chunk: list[Path] = []
+    total = 0
+    for path in paths:
+        try:
+            size = path.lstat().st_size
+        except OSError:
+            size = 0
+        if chunk and (len(chunk) >= max(1, max_files) or total + size > max_bytes):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(path)
+        total += size
+    if chunk:
+        yield chunk
+
+
+def _relative_to_any(path: Path, roots: Iterable[Path]) -> Path | None:
+    for root in roots:
+        try:
+            return path.relative_to(root)
+        except ValueError:
+            continue
+    return None
+
+
+def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbox") -> _Read:
+    """Read one file below `inbox`, or say why it cannot be taken in.
+
+    The whole path is resolved, so a symlinked folder (`inbox/link -> ../outside`) is
+    caught as well as a symlinked file. The file is then opened without following a
+    link and read through that one descriptor, so what was checked is what is read.
+    """
+    root = inbox.resolve()
     try:
-        if path.is_symlink():
-            target = path.resolve()
-            if not inside(target, inbox.resolve()):
-                return _Read(path, reject_reason=f"symlink points outside the inbox ({target})",
-                             reject_kind="symlink_outside")
-            # a link within the inbox: its target is taken in under its own name
-            return _Read(path, reject_reason=None, reject_kind="symlink_inside")
-        size = path.stat().st_size
-        if size > max_bytes:
-            return _Read(path, size=size, reject_kind="too_large",
-                         reject_reason=f"file is {size:,} bytes, over the limit of "
-                                       f"{max_bytes:,} (NEWSDROP_MAX_FILE_BYTES)")
-        with path.open("rb") as fh:
-            content = fh.read(max_bytes + 1)
+        real = path.resolve(strict=True)
     except FileNotFoundError:
         return _Read(path, reject_kind="vanished",
                      reject_reason="file disappeared before it could be read")
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a folder we may not enter
+        return _Read(path, reject_kind="unreadable",
+                     reject_reason=f"cannot resolve path: {getattr(exc, 'strerror', None) or exc}")
+    if not inside(real, root):
+        return _Read(path, reject_reason=f"symlink points outside {where} ({real})",
+                     reject_kind="symlink_outside")
+    rel = _relative_to_any(Path(os.path.abspath(path)), (root, inbox.absolute()))
+    if rel is None or real != root / rel:
+        # reached through a link that stays within the inbox: the target is taken in
+        # under its own name
+        return _Read(path, reject_reason=None, reject_kind="symlink_inside")
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return _Read(path, reject_kind="vanished",
+                     reject_reason="file disappeared before it could be read")
+    except OSError as exc:
+        return _Read(path, reject_kind="unreadable",
+                     reject_reason=f"cannot read file: {exc.strerror or exc}")
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return _Read(path, reject_kind="unreadable",
+                             reject_reason="not a regular file")
+            size = st.st_size
+            if size > max_bytes:
+                return _Read(path, size=size, reject_kind="too_large",
+                             reject_reason=f"file is {size:,} bytes, over the limit of "
+                                           f"{max_bytes:,} (NEWSDROP_MAX_FILE_BYTES)")
+            content = fh.read(max_bytes + 1)
     except OSError as exc:
         return _Read(path, reject_kind="unreadable",
                      reject_reason=f"cannot read file: {exc.strerror or exc}")
@@ -92,18 +171,29 @@ def read_file(path: Path, inbox: Path, max_bytes: int) -> _Read:
 
 
 class Intake:
-    """Takes files into the database and hands their ids to the pipeline."""
+    """Takes files into the database and hands their ids to the pipeline.
+
+    `root` is the folder files must really lie in (symlinks are judged against it): the
+    inbox by default, the folder being ingested for `newsdrop ingest`. With
+    `move_rejected=False` a file that cannot be taken in (or a rejected duplicate) gets
+    its row but stays where it is: `ingest --after keep` never moves a user's files.
+    """
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session],
-                 enqueue: Callable[[list[int]], None]) -> None:
+                 enqueue: Callable[[list[int]], None], *, root: Path | None = None,
+                 move_rejected: bool = True) -> None:
         self.settings = settings
         self.sessions = sessions
         self.enqueue = enqueue
         self.inbox = settings.inbox.resolve()
+        self.root = (root or settings.inbox).resolve()
+        self.move_rejected = move_rejected
 
     def take(self, paths: Iterable[Path]) -> list[IntakeOutcome]:
         """Take in `paths` in one transaction; enqueue the new documents after commit."""
-        reads = [read_file(p, self.inbox, self.settings.max_file_bytes) for p in paths]
+        where = "the inbox" if self.root == self.inbox else str(self.root)
+        reads = [read_file(p, self.root, self.settings.max_file_bytes, where=where)
+                 for p in paths]
         reads = [r for r in reads if r.reject_kind != "symlink_inside"]
         if not reads:
             return []
@@ -112,7 +202,13 @@ class Intake:
         queued = [o.document_id for o in outcomes
                   if o.status is DocumentStatus.QUEUED and o.document_id is not None]
         if queued:
-            self.enqueue(queued)
+            try:
+                self.enqueue(queued)
+            except Exception as exc:
+                # committed as `queued`: the reconciler sends them once their lease runs out
+                log.error("could not send %d documents to the broker (%s); they are stored "
+                          "as queued and will be re-sent after the lease (%d s)",
+                          len(queued), exc, self.settings.lease_s)
         for r, o in zip(reads, outcomes, strict=True):
             self._after_commit(r, o)
         return outcomes
@@ -157,19 +253,22 @@ class Intake:
         """Only now, with the bytes safe in the database, may the file move."""
         path = r.path
         try:
+            if not self._entry_inside_root(path):
+                # reached through a symlinked folder: the real file is not ours to touch
+                return
             if o.status is DocumentStatus.REJECTED:
-                if r.reject_kind != "vanished":
+                if r.reject_kind != "vanished" and self.move_rejected:
                     self._move_with_sidecar(path, self.settings.resolved_rejected_dir, "intake",
                                             o.reason or "", o.document_id)
                 return
             if o.status is DocumentStatus.DUPLICATE and \
                     self.settings.duplicate_policy is DuplicatePolicy.REJECT:
-                self._move_with_sidecar(path, self.settings.resolved_rejected_dir, "intake",
-                                        f"duplicate of document {o.duplicate_of}",
-                                        o.document_id)
+                if self.move_rejected:
+                    self._move_with_sidecar(path, self.settings.resolved_rejected_dir,
+                                            "intake", f"duplicate of document {o.duplicate_of}",
+                                            o.document_id)
                 return
-            if o.status is None:
-                return
+            # status None (taken in earlier) included: its bytes are in the database too
             if self.settings.after_intake is AfterIntake.MOVE:
                 dest = self._free_path(self.settings.resolved_archive_dir / self._rel(path))
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +279,15 @@ class Intake:
             # the document is safe in the database; the file staying put is harmless
             log.warning("could not %s %s after intake: %s", self.settings.after_intake.value,
                         path, exc)
+
+    def _entry_inside_root(self, path: Path) -> bool:
+        """Whether the directory entry `path` names (the link itself, for a symlink) lies
+        in the root: moving or deleting it can then touch nothing outside."""
+        try:
+            parent = path.parent.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return False
+        return inside(parent / path.name, self.root)
 
     def _rel(self, path: Path) -> Path:
         try:

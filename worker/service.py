@@ -44,8 +44,11 @@ def enqueue(ids: list[int]) -> None:
     send(ids)
 
 
-def make_intake(rt: runtime.Runtime, settings: Settings | None = None) -> Intake:
-    return Intake(settings or rt.settings, rt.sessions, enqueue)
+def make_intake(rt: runtime.Runtime, settings: Settings | None = None, *,
+                root: Path | None = None, move_rejected: bool = True) -> Intake:
+    """An Intake; `root` is the folder files must really lie in (default: the inbox)."""
+    return Intake(settings or rt.settings, rt.sessions, enqueue, root=root,
+                  move_rejected=move_rejected)
 
 
 @contextmanager
@@ -62,10 +65,11 @@ def reconciling(rt: runtime.Runtime) -> Iterator[ReconcilerThread]:
 def watch(rt: runtime.Runtime, *, check_events: bool = True) -> None:
     """Watch the inbox until SIGINT/SIGTERM, reconciling leases alongside."""
     s = rt.settings
+    s.check_folders()  # an inbox holding the data folder would feed on itself
     inbox = s.inbox.resolve()
     inbox.mkdir(parents=True, exist_ok=True)
     poll = s.poll
-    if check_events and not poll and not events_fire(inbox):
+    if check_events and not poll and events_fire(inbox) is False:
         log.warning("no file events arrive from %s (a network share?); polling every %d ms "
                     "instead (set NEWSDROP_POLL=true to skip this check)", inbox,
                     s.poll_interval_ms)
@@ -193,7 +197,8 @@ def wait_until_done(rt: runtime.Runtime, ids: list[int], *, timeout_s: float | N
 
 
 def folder_files(paths: list[Path]) -> list[Path]:
-    """Files named, and files below folders named, skipping temporary/hidden names."""
+    """Files named, and files below folders named, skipping temporary/hidden names
+    (and everything inside hidden folders)."""
     from worker.intake import is_ignored_name
     from worker.watcher import scan
 

@@ -9,8 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
+import click
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(click.ClickException, ValueError):
+    """Settings that cannot work together; the CLI prints the message and exits 1."""
 
 
 class AfterIntake(StrEnum):
@@ -97,6 +102,28 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_broker(self) -> bool:
         return self.resolved_broker_url.startswith("filesystem")
+
+    def check_folders(self) -> None:
+        """Refuse an inbox that overlaps the folders newsdrop writes to.
+
+        An inbox holding the data folder would take the embedded broker's message files
+        (and the archive, and rejected files) in as documents, and again, without end.
+        """
+        inbox = self.inbox.resolve()
+        data = self.data_dir.resolve()
+        writes = [("data folder", "NEWSDROP_DATA_DIR", data),
+                  ("archive folder", "NEWSDROP_ARCHIVE_DIR", self.resolved_archive_dir.resolve()),
+                  ("rejected folder", "NEWSDROP_REJECTED_DIR",
+                   self.resolved_rejected_dir.resolve())]
+        for what, env, folder in writes:
+            if folder == inbox or inbox in folder.parents:
+                raise SettingsError(
+                    f"the {what} {folder} is inside the inbox {inbox}: its files would be "
+                    f"taken in as documents. Point {env} or NEWSDROP_INBOX elsewhere.")
+        if data in inbox.parents:
+            raise SettingsError(
+                f"the inbox {inbox} is inside the data folder {data}. Point NEWSDROP_INBOX "
+                f"or NEWSDROP_DATA_DIR elsewhere.")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -9,10 +9,12 @@ harmless. Symlinks are never followed out of the inbox.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import watchfiles
 
-from worker.intake import Intake, IntakeOutcome, is_ignored_name
+from worker.intake import Intake, IntakeOutcome, batches, is_ignored, is_ignored_name
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,8 @@ class StabilityTracker:
     pending: dict[Path, tuple[int, int, float]] = field(default_factory=dict)
     # files already taken in this run, by signature, so a rescan does not re-read them
     taken: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    # said once that the lease probe cannot tell (see `open_for_writing`)
+    warned_no_lease: bool = False
 
     def observe(self, path: Path, now: float) -> None:
         try:
@@ -94,12 +98,21 @@ class StabilityTracker:
                 out.append(path)
                 del self.pending[path]
                 continue
-            if (st.st_size, st.st_mtime_ns) != (size, mtime) or open_for_writing(path):
+            if (st.st_size, st.st_mtime_ns) != (size, mtime) or self._still_written(path, st):
                 self.pending[path] = (st.st_size, st.st_mtime_ns, now)
                 continue
             out.append(path)
             del self.pending[path]
         return out
+
+    def _still_written(self, path: Path, st: os.stat_result) -> bool:
+        writing = open_for_writing(path)
+        if writing is None and stat.S_ISREG(st.st_mode) and not self.warned_no_lease:
+            self.warned_no_lease = True
+            log.warning("cannot tell whether files are still being written (no lease "
+                        "permission on %s); only NEWSDROP_SETTLE_MS decides — raise it for "
+                        "slow writers", path)
+        return bool(writing)
 
     def mark_taken(self, outcomes: list[IntakeOutcome]) -> None:
         for o in outcomes:
@@ -130,15 +143,24 @@ def scan(inbox: Path) -> Iterator[Path]:
                 yield path
 
 
-def _wanted(change: watchfiles.Change, path: str) -> bool:
-    return change != watchfiles.Change.deleted and not is_ignored_name(Path(path))
+def event_filter(root: Path) -> Callable[[watchfiles.Change, str], bool]:
+    """watchfiles filter: no deletions, nothing hidden or temporary anywhere below `root`
+    (a file inside a hidden folder is skipped, as the scan skips it)."""
+    def wanted(change: watchfiles.Change, path: str) -> bool:
+        return change != watchfiles.Change.deleted and not is_ignored(Path(path), root)
+    return wanted
 
 
-def events_fire(inbox: Path, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
-    """Create a probe file and see whether the OS reports it: false on many network shares."""
+def events_fire(inbox: Path, timeout_s: float = PROBE_TIMEOUT_S) -> bool | None:
+    """Create a probe file and see whether the OS reports it: false on many network shares.
+
+    Other files arriving meanwhile do not end the wait; only the probe or the deadline
+    does. None: the probe could not be written (a read-only inbox), so no verdict.
+    """
     stop = threading.Event()
     probe = inbox / f".newsdrop-probe-{os.getpid()}"
     seen = threading.Event()
+    deadline = time.monotonic() + timeout_s
 
     def listen() -> None:
         for changes in watchfiles.watch(inbox, stop_event=stop, debounce=10, step=10,
@@ -146,17 +168,25 @@ def events_fire(inbox: Path, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
                                         yield_on_timeout=True, recursive=False):
             if any(Path(p).name == probe.name for _, p in changes):
                 seen.set()
-            return
+                return
+            if time.monotonic() >= deadline:
+                return
 
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
     time.sleep(0.1)  # let the listener register before the probe appears
     try:
-        probe.write_bytes(b"")
-        seen.wait(timeout_s)
+        try:
+            probe.write_bytes(b"")
+        except OSError as exc:
+            log.warning("cannot write a probe file in %s (%s); skipping the check that "
+                        "file events arrive", inbox, exc.strerror or exc)
+            return None
+        seen.wait(max(0.0, deadline - time.monotonic()))
     finally:
         stop.set()
-        probe.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
         thread.join(timeout_s)
     return seen.is_set()
 
@@ -197,8 +227,8 @@ class Watcher:
         # lands between a scan and the subscription would otherwise wait for a rescan.
         last_rescan = float("-inf")
         for changes in watchfiles.watch(
-            self.inbox, watch_filter=_wanted, debounce=self.debounce_ms, step=STEP_MS,
-            rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=self.stop_event,
+            self.inbox, watch_filter=event_filter(self.inbox), debounce=self.debounce_ms,
+            step=STEP_MS, rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=self.stop_event,
             force_polling=self.poll, poll_delay_ms=self.poll_interval_ms, recursive=True,
             ignore_permission_denied=True,
         ):
@@ -220,8 +250,7 @@ class Watcher:
 
     def take_ready(self, now: float) -> int:
         ready = self.tracker.ready(now)
-        for start in range(0, len(ready), self.batch_size):
-            chunk = ready[start:start + self.batch_size]
+        for chunk in batches(ready, self.batch_size):
             try:
                 outcomes = self.intake.take(chunk)
             except Exception:

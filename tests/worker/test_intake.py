@@ -11,7 +11,7 @@ from sqlalchemy import select
 from db import migrate
 from db.engine import make_engine, make_session_factory, transaction
 from db.models import Document, DocumentContent, DocumentStatus
-from worker.intake import Intake, is_ignored_name
+from worker.intake import Intake, batches, is_ignored, is_ignored_name
 from worker.settings import AfterIntake, DuplicatePolicy, Settings
 
 
@@ -31,9 +31,9 @@ def env(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
 
-    def make(**overrides):
+    def make(*, root=None, move_rejected=True, enqueue_with=enqueue, **overrides):
         settings = Settings(data_dir=tmp_path / "data", inbox=inbox, **overrides)
-        return Intake(settings, sessions, enqueue)
+        return Intake(settings, sessions, enqueue_with, root=root, move_rejected=move_rejected)
 
     yield make, inbox, sessions, sent
     engine.dispose()
@@ -135,7 +135,130 @@ def test_file_leaves_the_inbox_only_after_commit(env, tmp_path, policy):
 @pytest.mark.parametrize("name,ignored", [
     (".hidden.txt", True), ("x.part", True), ("y.tmp", True), ("z~", True),
     ("a.txt.error.json", True), ("article.txt", False), ("page.html", False),
-    ("résumé du jour.txt", False),
+    ("résumé du jour.txt", False), ("big.zip.filepart", True), ("page.html.download", True),
+    ("a.partial", True), ("a.crdownload", True), ("~$report.docx", True),
+    ("approx~ish.txt", False),
 ])
 def test_temporary_and_hidden_names_are_ignored(name, ignored, tmp_path):
     assert is_ignored_name(tmp_path / name) is ignored
+
+
+def test_a_name_inside_a_hidden_or_temporary_folder_is_ignored(tmp_path):
+    assert is_ignored(tmp_path / ".git" / "objects" / "ab", tmp_path)
+    assert is_ignored(tmp_path / "job.partial" / "a.txt", tmp_path)
+    assert not is_ignored(tmp_path / "sub" / "a.txt", tmp_path)
+    # only components below the root count: a hidden folder above it is the user's business
+    assert not is_ignored(tmp_path / ".config" / "inbox" / "a.txt", tmp_path / ".config" / "inbox")
+
+
+@pytest.mark.parametrize("policy", list(AfterIntake))
+def test_a_symlinked_folder_is_not_followed_out_of_the_inbox(env, tmp_path, policy):
+    make, inbox, sessions, sent = env
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("outside")
+    os.symlink(outside, inbox / "link")
+    # what watchfiles reports for a file below the linked folder
+    [outcome] = make(after_intake=policy).take([inbox / "link" / "secret.txt"])
+    assert outcome.status is DocumentStatus.REJECTED
+    assert "outside the inbox" in docs(sessions)["link/secret.txt"].last_error
+    assert (outside / "secret.txt").read_text() == "outside"  # neither moved nor deleted
+    assert not (tmp_path / "data" / "rejected" / "link").exists()
+    assert sent == []
+    with transaction(sessions) as s:
+        assert s.get(DocumentContent, outcome.document_id) is None  # never read
+
+
+def test_a_fifo_is_rejected_without_blocking(env):
+    make, inbox, sessions, _ = env
+    os.mkfifo(inbox / "pipe.txt")
+    [outcome] = make().take([inbox / "pipe.txt"])
+    assert outcome.status is DocumentStatus.REJECTED
+    assert "not a regular file" in docs(sessions)["pipe.txt"].last_error
+
+
+def test_a_broker_error_after_commit_still_applies_the_after_intake_policy(env, tmp_path):
+    make, inbox, sessions, _ = env
+    (inbox / "a.txt").write_bytes(b"alpha")
+
+    def broker_down(ids):
+        raise ConnectionError("broker unreachable")
+
+    [outcome] = make(after_intake=AfterIntake.MOVE, enqueue_with=broker_down).take(
+        [inbox / "a.txt"])
+    assert outcome.status is DocumentStatus.QUEUED  # committed: the reconciler sends it
+    assert docs(sessions)["a.txt"].status is DocumentStatus.QUEUED
+    assert not (inbox / "a.txt").exists()
+    assert (tmp_path / "data" / "archive" / "a.txt").read_bytes() == b"alpha"
+
+
+@pytest.mark.parametrize("policy", [AfterIntake.MOVE, AfterIntake.DELETE])
+def test_a_file_taken_in_earlier_gets_the_after_intake_policy_too(env, tmp_path, policy):
+    make, inbox, sessions, _ = env
+    (inbox / "a.txt").write_bytes(b"alpha")
+    make().take([inbox / "a.txt"])  # kept, e.g. by an earlier run with after_intake=keep
+    assert (inbox / "a.txt").exists()
+    [again] = make(after_intake=policy).take([inbox / "a.txt"])
+    assert again.status is None
+    assert not (inbox / "a.txt").exists()
+    assert (tmp_path / "data" / "archive" / "a.txt").exists() == (policy is AfterIntake.MOVE)
+
+
+def test_without_move_rejected_a_rejected_file_stays_where_it_is(env, tmp_path):
+    make, inbox, sessions, _ = env
+    (inbox / "big.txt").write_bytes(b"x" * 2000)
+    (inbox / "a.txt").write_bytes(b"alpha")
+    (inbox / "copy.txt").write_bytes(b"alpha")
+    outcomes = make(max_file_bytes=1000, duplicate_policy=DuplicatePolicy.REJECT,
+                    move_rejected=False).take(
+        [inbox / "big.txt", inbox / "a.txt", inbox / "copy.txt"])
+    assert [o.status for o in outcomes] == [
+        DocumentStatus.REJECTED, DocumentStatus.QUEUED, DocumentStatus.DUPLICATE]
+    assert (inbox / "big.txt").exists() and (inbox / "copy.txt").exists()
+    assert not (tmp_path / "data" / "rejected").exists()
+    assert docs(sessions)["big.txt"].error_kind == "too_large"
+
+
+def test_symlinks_are_judged_against_the_root_given(env, tmp_path):
+    make, inbox, sessions, _ = env
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "real.txt").write_bytes(b"real")
+    os.symlink(folder / "real.txt", folder / "alias.txt")
+    outcomes = make(root=folder).take([folder / "alias.txt", folder / "real.txt"])
+    # the link stays within the folder: its target is taken in under its own name
+    assert [(o.path.name, o.status) for o in outcomes] == [("real.txt", DocumentStatus.QUEUED)]
+    assert (folder / "alias.txt").is_symlink()
+
+
+def test_batches_are_capped_by_count_and_by_bytes(tmp_path):
+    sizes = [30, 30, 30, 5, 100, 1]
+    paths = []
+    for n, size in enumerate(sizes):
+        f = tmp_path / f"{n}.txt"
+        with f.open("wb") as fh:
+            fh.truncate(size * 1024 * 1024)  # sparse: the size without the disk
+        paths.append(f)
+    chunks = [[p.name for p in c] for c in batches(paths, max_files=10)]
+    assert chunks == [["0.txt", "1.txt"], ["2.txt", "3.txt"], ["4.txt"], ["5.txt"]]
+    assert [len(c) for c in batches(paths, max_files=1)] == [1] * 6
+
+
+def test_ingest_with_keep_leaves_the_folder_alone(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "big.txt").write_bytes(b"x" * 2000)
+    (folder / "a.txt").write_bytes(b"alpha")
+    os.symlink(folder / "a.txt", folder / "alias.txt")
+    monkeypatch.setenv("NEWSDROP_MAX_FILE_BYTES", "1000")
+    monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
+    data = tmp_path / "data"
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "ingest", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "alias.txt", "big.txt"]
+    assert not (data / "rejected").exists()
+    assert "1 queued, 1 rejected" in result.output

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from pathlib import Path
 
+import pytest
+import watchfiles
+
+from worker import watcher as watcher_module
 from worker.intake import IntakeOutcome
-from worker.watcher import StabilityTracker, Watcher, scan
+from worker.watcher import StabilityTracker, Watcher, event_filter, events_fire, scan
 
 
 def test_a_file_is_ready_only_after_its_size_and_mtime_settle(tmp_path):
@@ -59,9 +64,11 @@ def test_scan_recurses_skips_ignored_names_and_symlinked_folders(tmp_path):
 class RecordingIntake:
     def __init__(self):
         self.taken: list[Path] = []
+        self.chunks: list[list[Path]] = []
 
     def take(self, paths):
         self.taken.extend(paths)
+        self.chunks.append(list(paths))
         return [IntakeOutcome(p, None) for p in paths]
 
 
@@ -101,3 +108,95 @@ def test_a_file_still_open_for_writing_is_not_ready_however_long_it_pauses(tmp_p
         writer.write(b" and the rest")
     tracker.observe(f, 11.0)
     assert tracker.ready(12.0) == [f]
+
+
+def test_events_below_hidden_or_temporary_folders_are_filtered_out(tmp_path):
+    wanted = event_filter(tmp_path)
+    added = watchfiles.Change.added
+    assert wanted(added, str(tmp_path / "sub" / "a.txt"))
+    assert not wanted(added, str(tmp_path / ".sync" / "a.txt"))
+    assert not wanted(added, str(tmp_path / "x.partial" / "a.txt"))
+    assert not wanted(added, str(tmp_path / "~$lock.docx"))
+    assert not wanted(watchfiles.Change.deleted, str(tmp_path / "a.txt"))
+
+
+def test_events_fire_waits_for_its_probe_in_a_busy_inbox(tmp_path):
+    stop = threading.Event()
+
+    def busy() -> None:
+        n = 0
+        while not stop.is_set():
+            (tmp_path / f"busy-{n}.txt").write_text("x")
+            n += 1
+            time.sleep(0.005)
+
+    writer = threading.Thread(target=busy, daemon=True)
+    writer.start()
+    try:
+        assert events_fire(tmp_path, timeout_s=3.0) is True
+    finally:
+        stop.set()
+        writer.join(2)
+
+
+def test_events_fire_on_a_read_only_inbox_warns_and_gives_no_verdict(tmp_path, monkeypatch,
+                                                                     caplog):
+    def refuse(self, data):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    with caplog.at_level(logging.WARNING, logger="worker.watcher"):
+        assert events_fire(tmp_path, timeout_s=0.5) is None
+    assert "cannot write a probe file" in caplog.text
+
+
+def test_take_ready_caps_a_batch_by_bytes(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for n in range(3):
+        with (inbox / f"{n}.txt").open("wb") as fh:
+            fh.truncate(40 * 1024 * 1024)  # sparse: 40 MB each, no disk used
+    intake = RecordingIntake()
+    watcher = Watcher(inbox, intake, settle_ms=0, debounce_ms=20, rescan_interval_s=60,
+                      poll=False, poll_interval_ms=100, batch_size=100)
+    watcher.rescan()
+    assert watcher.take_ready(time.monotonic() + 1) == 3
+    assert [len(c) for c in intake.chunks] == [1, 1, 1]  # 80 MB would be over 64 MB
+
+
+def test_without_lease_permission_one_warning_says_only_the_settle_time_decides(
+        tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(watcher_module, "open_for_writing", lambda path: None)
+    tracker = StabilityTracker(settle_s=0.0)
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name)
+        tracker.observe(tmp_path / name, 0.0)
+    with caplog.at_level(logging.WARNING, logger="worker.watcher"):
+        assert sorted(p.name for p in tracker.ready(1.0)) == ["a.txt", "b.txt"]
+    warnings = [r for r in caplog.records if "cannot tell whether files" in r.getMessage()]
+    assert len(warnings) == 1 and "NEWSDROP_SETTLE_MS" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("hidden", [".stfolder", "dl.partial"])
+def test_watcher_skips_files_in_hidden_folders_created_while_it_runs(tmp_path, hidden):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    intake = RecordingIntake()
+    watcher = Watcher(inbox, intake, settle_ms=20, debounce_ms=20, rescan_interval_s=60,
+                      poll=False, poll_interval_ms=100, batch_size=10)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        (inbox / hidden).mkdir()
+        time.sleep(0.1)
+        (inbox / hidden / "inner.txt").write_text("in progress")
+        (inbox / "visible.txt").write_text("v")
+        deadline = time.monotonic() + 5
+        while not intake.taken and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        watcher.stop()
+        thread.join(5)
+    assert [p.name for p in intake.taken] == ["visible.txt"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from worker.settings import AfterIntake, Settings, load_settings
+from worker.settings import AfterIntake, Settings, SettingsError, load_settings
 
 # named exit codes
 EXIT_OK = 0
@@ -52,6 +52,8 @@ class NewsdropGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from exc
         except _unreachable_errors() as exc:
             settings = ctx.find_object(Settings)
             if isinstance(exc, DatabaseError):
@@ -181,6 +183,7 @@ def run(ctx: click.Context, inbox: Path | None, concurrency: int) -> None:
 
     if inbox is not None:
         ctx.obj = ctx.obj.model_copy(update={"inbox": inbox})
+    ctx.obj.check_folders()
     rt = _runtime(ctx)
     click.echo(f"newsdrop: watching {rt.settings.inbox.resolve()} "
                f"(database {_safe_url(rt.settings.resolved_database_url)}, "
@@ -215,6 +218,7 @@ def watch(ctx: click.Context, inbox: Path | None, poll: bool | None,
     if poll is not None:
         update["poll"] = poll
     ctx.obj = ctx.obj.model_copy(update=update)
+    ctx.obj.check_folders()
     rt = _runtime(ctx)
     run_watch(rt, check_events=not no_event_check)
 

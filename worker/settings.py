@@ -9,12 +9,11 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-import click
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class SettingsError(click.ClickException, ValueError):
+class SettingsError(Exception):
     """Settings that cannot work together; the CLI prints the message and exits 1."""
 
 
@@ -103,6 +102,16 @@ class Settings(BaseSettings):
     def uses_embedded_broker(self) -> bool:
         return self.resolved_broker_url.startswith("filesystem")
 
+    @model_validator(mode="after")
+    def _limits_fit_the_lease(self) -> Settings:
+        # A batch still running when its lease expires would be sent again beside itself.
+        if not self.soft_time_limit_s < self.hard_time_limit_s < self.lease_s:
+            raise ValueError(
+                "need NEWSDROP_SOFT_TIME_LIMIT_S < NEWSDROP_HARD_TIME_LIMIT_S < "
+                f"NEWSDROP_LEASE_S, got {self.soft_time_limit_s} < "
+                f"{self.hard_time_limit_s} < {self.lease_s}")
+        return self
+
     def check_folders(self) -> None:
         """Refuse an inbox that overlaps the folders newsdrop writes to.
 
@@ -129,4 +138,10 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the environment and `.env`, then apply explicit overrides (CLI options)."""
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)  # type: ignore[arg-type]
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"NEWSDROP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"]
+            else e["msg"] for e in exc.errors())
+        raise SettingsError(f"invalid configuration: {problems}") from exc

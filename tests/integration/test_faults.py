@@ -41,7 +41,9 @@ FINISH_TIMEOUT_S = 120
 def _env(tmp_path: Path, database_url: str, broker_url: str) -> dict[str, str]:
     return pipeline_env(tmp_path, database_url=database_url, broker_url=broker_url,
                         lease_s=LEASE_S, reconcile_interval_s=1, batch_size=BATCH_SIZE,
-                        rescan_interval_s=5)
+                        rescan_interval_s=5,
+                        # a batch must end inside its lease (settings refuse otherwise)
+                        soft_time_limit_s=3, hard_time_limit_s=4)
 
 
 def _start(processes: Processes, tmp_path: Path) -> tuple[Path, list[int]]:

@@ -100,9 +100,10 @@ def redis_url() -> Iterator[str]:
             client.close()
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str = "nd_test") -> Iterator[str]:
+    """Create an empty PostgreSQL database, yield its URL, drop it afterwards (skip, or
+    fail under CI=true, when the server cannot be reached)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
@@ -110,7 +111,7 @@ def postgres_url() -> Iterator[str]:
     base = make_url(os.environ.get("NEWSDROP_TEST_DATABASE_URL", DEFAULT_DATABASE_URL))
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT",
                           connect_args={"connect_timeout": 3})
-    name = f"nd_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -123,6 +124,13 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -755,12 +755,9 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
         click.echo("not failed, left alone: " + ", ".join(not_failed), err=True)
     sent = retry_failed(rt, list(known) if ids else None)
     per_stage = _count(stage or "clean" for st, stage in known.values() if st == "failed")
-    click.echo(f"re-enqueued {len(sent)} documents"
-               + (f" ({_fmt_counts(per_stage)})" if sent else ""), err=True)
-    if ids and len(known) < len(set(ids)):
-        sys.exit(EXIT_NOT_FOUND)
-    if wait:
-        _wait_with_progress(rt, sent, timeout)
+    _report_requeued(rt, sent, f"({_fmt_counts(per_stage)})",
+                     missing=bool(ids) and len(known) < len(set(ids)), wait=wait,
+                     timeout=timeout)
 
 
 @main.command()
@@ -803,10 +800,22 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
                 session, since=since, until=until,
                 not_extracted_by=EXTRACTOR_VERSION if stale else None))
     sent = run_reprocess(rt, ids=chosen, stale=stale, since=since, until=until)
-    before = _count(st for st, _ in known.values())
-    click.echo(f"re-enqueued {len(sent)} documents for every stage"
-               + (f" (were {_fmt_counts(before)})" if sent else ""), err=True)
-    if ids and len(known) < len(set(ids)):
+    sent_ids = set(sent)
+    left_alone = [f"{i} ({st})" for i, (st, _) in known.items() if i not in sent_ids]
+    if left_alone:
+        click.echo("not done or failed, left alone: " + ", ".join(left_alone), err=True)
+    before = _count(st for i, (st, _) in known.items() if i in sent_ids)
+    _report_requeued(rt, sent, f"for every stage (were {_fmt_counts(before)})",
+                     missing=bool(ids) and len(known) < len(set(ids)), wait=wait,
+                     timeout=timeout)
+
+
+def _report_requeued(rt: Any, sent: list[int], detail: str, *, missing: bool, wait: bool,
+                     timeout: float | None) -> None:
+    """Say what went back to the workers; exit 3 if a named id does not exist; --wait."""
+    click.echo(f"re-enqueued {len(sent)} documents" + (f" {detail}" if sent else ""),
+               err=True)
+    if missing:
         sys.exit(EXIT_NOT_FOUND)
     if wait:
         _wait_with_progress(rt, sent, timeout)

@@ -8,7 +8,6 @@ article filters, and no query string whatsoever makes it raise anything but
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,9 +15,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import migrate
@@ -26,8 +22,7 @@ from db.engine import make_engine, make_session_factory, transaction
 from db.models import Article, Document, DocumentStatus, utcnow
 from db.queries import ArticleFilter
 from db.search import InvalidQuery, fts5_query, query_terms, search
-
-DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from tests.conftest import fresh_postgres_database
 
 
 def add_article(session: Session, *, title: str, body: str, subtitle: str | None = None,
@@ -86,35 +81,17 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     engine.dispose()
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason + " (CI=true: services are required)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def postgres_db() -> Iterator[Any]:
     """A fresh PostgreSQL database for this module, migrated, filled, dropped after."""
-    base = make_url(os.environ.get("NEWSDROP_TEST_DATABASE_URL", DEFAULT_DATABASE_URL))
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    name = f"nd_search_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        _unavailable(f"PostgreSQL unavailable: {exc}")
-    engine: Engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
-    try:
-        migrate.upgrade(engine)
-        sessions = make_session_factory(engine)
-        yield sessions, _fill(sessions)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database("nd_search") as url:
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            sessions = make_session_factory(engine)
+            yield sessions, _fill(sessions)
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

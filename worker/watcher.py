@@ -63,46 +63,51 @@ def open_for_writing(path: Path) -> bool | None:
 
 @dataclass
 class StabilityTracker:
-    """Remembers each candidate's (size, mtime) and when that signature was first seen."""
+    """Remembers each candidate's (size, mtime) and when that signature was first seen.
+
+    Keys are path strings and signatures one packed int: with files kept in the inbox,
+    `taken` holds an entry per file there, so its size is what memory grows with.
+    """
 
     settle_s: float
-    pending: dict[Path, tuple[int, int, float]] = field(default_factory=dict)
+    pending: dict[str, tuple[int, float]] = field(default_factory=dict)  # sig, since
     # files already taken in this run, by signature, so a rescan does not re-read them
-    taken: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    taken: dict[str, int] = field(default_factory=dict)
     # said once that the lease probe cannot tell (see `open_for_writing`)
     warned_no_lease: bool = False
 
     def observe(self, path: Path, now: float) -> None:
+        key = str(path)
         try:
-            st = path.lstat()
+            sig = _signature(os.lstat(key))
         except FileNotFoundError:
-            self.pending.pop(path, None)
+            self.pending.pop(key, None)
             return
-        sig = (st.st_size, st.st_mtime_ns)
-        if self.taken.get(path) == sig:
+        if self.taken.get(key) == sig:
             return
-        old = self.pending.get(path)
-        if old is None or old[:2] != sig:
-            self.pending[path] = (*sig, now)
+        old = self.pending.get(key)
+        if old is None or old[0] != sig:
+            self.pending[key] = (sig, now)
 
     def ready(self, now: float) -> list[Path]:
         """Files whose signature has held for the settle time (re-checked on disk now)."""
         out = []
-        for path, (size, mtime, since) in list(self.pending.items()):
+        for key, (sig, since) in list(self.pending.items()):
             if now - since < self.settle_s:
                 continue
+            path = Path(key)
             try:
-                st = path.lstat()
+                st = os.lstat(key)
             except FileNotFoundError:
                 # vanished after it was seen: intake records why, the rescan won't see it
                 out.append(path)
-                del self.pending[path]
+                del self.pending[key]
                 continue
-            if (st.st_size, st.st_mtime_ns) != (size, mtime) or self._still_written(path, st):
-                self.pending[path] = (st.st_size, st.st_mtime_ns, now)
+            if _signature(st) != sig or self._still_written(path, st):
+                self.pending[key] = (_signature(st), now)
                 continue
             out.append(path)
-            del self.pending[path]
+            del self.pending[key]
         return out
 
     def _still_written(self, path: Path, st: os.stat_result) -> bool:
@@ -117,10 +122,14 @@ class StabilityTracker:
     def mark_taken(self, outcomes: list[IntakeOutcome]) -> None:
         for o in outcomes:
             try:
-                st = o.path.lstat()
+                self.taken[str(o.path)] = _signature(os.lstat(o.path))
             except FileNotFoundError:
                 continue
-            self.taken[o.path] = (st.st_size, st.st_mtime_ns)
+
+
+def _signature(st: os.stat_result) -> int:
+    """Size and mtime in one int: what must hold still for a file to count as written."""
+    return (st.st_size << 64) | st.st_mtime_ns
 
 
 def scan(inbox: Path) -> Iterator[Path]:
@@ -216,7 +225,7 @@ class Watcher:
         now = time.monotonic()
         present = set()
         for path in scan(self.inbox):
-            present.add(path)
+            present.add(str(path))
             self.tracker.observe(path, now)
         # forget files that left the inbox, so memory follows the inbox, not its history
         self.tracker.taken = {p: sig for p, sig in self.tracker.taken.items() if p in present}

@@ -18,6 +18,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,40 +223,76 @@ class Watcher:
         self.stop_event.set()
 
     def rescan(self) -> None:
-        now = time.monotonic()
-        present = set()
+        """Walk the whole inbox now, in this thread."""
+        self._apply_rescan(*self._walk(), time.monotonic())
+
+    def _walk(self) -> tuple[set[str], list[Path]]:
+        """Every file below the inbox, and those whose signature is not a taken one.
+
+        Runs beside the event loop during `run`, so a rescan of a large inbox never
+        holds up new files; it only reads `taken` by key, which is safe beside writers.
+        """
+        present: set[str] = set()
+        changed: list[Path] = []
+        taken = self.tracker.taken
         for path in scan(self.inbox):
-            present.add(str(path))
+            key = str(path)
+            present.add(key)
+            try:
+                sig = _signature(os.lstat(key))
+            except OSError:
+                continue  # gone already
+            if taken.get(key) != sig:
+                changed.append(path)
+        return present, changed
+
+    def _apply_rescan(self, present: set[str], changed: list[Path], now: float) -> None:
+        for path in changed:
             self.tracker.observe(path, now)
         # forget files that left the inbox, so memory follows the inbox, not its history
         self.tracker.taken = {p: sig for p, sig in self.tracker.taken.items() if p in present}
 
     def run(self) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
-        # The first scan runs on the first tick, once events are subscribed: a file that
+        # The first scan starts on the first tick, once events are subscribed: a file that
         # lands between a scan and the subscription would otherwise wait for a rescan.
         last_rescan = float("-inf")
-        for changes in watchfiles.watch(
-            self.inbox, watch_filter=event_filter(self.inbox), debounce=self.debounce_ms,
-            step=STEP_MS, rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=self.stop_event,
-            force_polling=self.poll, poll_delay_ms=self.poll_interval_ms, recursive=True,
-            ignore_permission_denied=True,
-        ):
-            now = time.monotonic()
-            for _, raw_path in changes:
-                path = Path(raw_path)
-                if path.is_dir() and not path.is_symlink():
-                    # a folder moved in whole brings files no event announced
-                    for inner in scan(path):
-                        self.tracker.observe(inner, now)
-                else:
-                    self.tracker.observe(path, now)
-            if now - last_rescan >= self.rescan_interval_s:
-                self.rescan()
-                last_rescan = now
-            self.take_ready(now)
-            if self.on_tick is not None:
-                self.on_tick()
+        walking: Future[tuple[set[str], list[Path]]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdrop-rescan") as pool:
+            for changes in watchfiles.watch(
+                self.inbox, watch_filter=event_filter(self.inbox), debounce=self.debounce_ms,
+                step=STEP_MS, rust_timeout=TICK_MS, yield_on_timeout=True,
+                stop_event=self.stop_event, force_polling=self.poll,
+                poll_delay_ms=self.poll_interval_ms, recursive=True,
+                ignore_permission_denied=True,
+            ):
+                now = time.monotonic()
+                for _, raw_path in changes:
+                    path = Path(raw_path)
+                    if path.is_dir() and not path.is_symlink():
+                        # a folder moved in whole brings files no event announced
+                        for inner in scan(path):
+                            self.tracker.observe(inner, now)
+                    else:
+                        self.tracker.observe(path, now)
+                if walking is None and now - last_rescan >= self.rescan_interval_s:
+                    walking, last_rescan = pool.submit(self._walk), now
+                if walking is not None and walking.done():
+                    self._finish_rescan(walking, now)
+                    walking = None
+                self.take_ready(now)
+                if self.on_tick is not None:
+                    self.on_tick()
+
+    def _finish_rescan(self, walking: Future[tuple[set[str], list[Path]]],
+                       now: float) -> None:
+        try:
+            present, changed = walking.result()
+        except OSError as exc:
+            # the inbox itself went away for a moment: the next rescan tries again
+            log.warning("rescan of %s failed: %s", self.inbox, exc)
+            return
+        self._apply_rescan(present, changed, now)
 
     def take_ready(self, now: float) -> int:
         ready = self.tracker.ready(now)

@@ -138,6 +138,18 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'newsdrop.db'}"
 
 
+@pytest.fixture
+def sessions(sqlite_url: str) -> Iterator[Any]:
+    """A session factory on a migrated SQLite database in tmp_path."""
+    from db import migrate
+    from db.engine import make_engine, make_session_factory
+
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
 # ---------------------------------------------------------------- polling
 
 

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from db import migrate, pipeline
-from db.engine import make_engine, make_session_factory, transaction
+from db import pipeline
+from db.engine import transaction
 from db.models import Article, Document, DocumentStatus, Stage, StageRun, StageState, utcnow
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'nd.db'}")
-    migrate.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def take(sessions, sha="a" * 64, path="a.txt", content=b"hello"):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
-from db import migrate, pipeline
-from db.engine import make_engine, make_session_factory, transaction
+from db import pipeline
+from db.engine import transaction
 from db.models import Article, Document, DocumentStatus, Stage, StageRun, StageState
 from tasks import runner
 from tasks.errors import TransientError
@@ -17,14 +16,6 @@ from tasks.runner import RunnerOptions, run_batch
 SAMPLE = (Path(__file__).parents[1] / "fixtures" / "sample_seed.txt").read_bytes()
 OPTIONS = RunnerOptions(max_attempts=3, retry_base_s=0.01, retry_max_s=0.02,
                         boilerplate_cache_s=0.0)
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'nd.db'}")
-    migrate.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def take(sessions, content: bytes, name: str) -> int:

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db import bulk
 from db.models import (
     Article,
     BoilerplateLine,
@@ -41,17 +40,8 @@ class IntakeResult:
     duplicate_of: int | None = None
 
 
-def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str],
-            update_cols: Iterable[str]) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE on both SQLite and PostgreSQL."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    stmt = ins.on_conflict_do_update(
-        index_elements=keys, set_={c: getattr(ins.excluded, c) for c in update_cols}
-    )
-    session.execute(stmt, rows)
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
 
 
 # ---------------------------------------------------------------- intake
@@ -186,16 +176,22 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
 
 
 def _insert_documents(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    if not rows:
-        return []
-    result = session.execute(
-        insert(Document).returning(Document.id, sort_by_parameter_order=True), rows)
-    return list(result.scalars())
+    """Insert document rows; their new ids, in the order of `rows`.
+
+    Within one call (sha256, source_path) is unique, so ids are matched back by it
+    rather than by trusting the order RETURNING yields them in.
+    """
+    returned = bulk.insert(session, _table(Document), rows,
+                           returning=("id", "sha256", "source_path"))
+    ids = {(r.sha256, r.source_path): r.id for r in returned}
+    return [ids[(row["sha256"], row["source_path"])] for row in rows]
 
 
 def _insert_contents(session: Session, pairs: Iterable[tuple[int, bytes]]) -> None:
     rows = [{"document_id": i, "content": c} for i, c in pairs]
     if rows:
+        # one row per execute: packing megabytes of bytes into one array costs the
+        # server more than the round trips it saves
         session.execute(insert(DocumentContent), rows)
 
 
@@ -293,8 +289,8 @@ def save_outputs(session: Session, outputs: Sequence[tuple[int, Stage, dict[str,
     now = utcnow()
     rows = [{"document_id": i, "stage": stage.value, "payload": p, "created_at": now}
             for i, stage, p in outputs]
-    _upsert(session, StageOutput.__table__, rows, ["document_id", "stage"],
-            ["payload", "created_at"])
+    bulk.insert(session, _table(StageOutput), rows, conflict=("document_id", "stage"),
+                update=("payload", "created_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +312,7 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
     """One history row per stage run; each document's state set from its last run."""
     if not results:
         return
-    session.execute(cast(Table, StageRun.__table__).insert(), [
+    bulk.insert(session, _table(StageRun), [
         {
             "document_id": r.document_id, "stage": r.stage.value, "attempt": r.attempt,
             "state": r.state.value, "error": r.error, "error_kind": r.error_kind,
@@ -331,7 +327,7 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
     now = utcnow()
     updates: list[dict[str, Any]] = []
     for r in last.values():
-        row: dict[str, Any] = {"b_id": r.document_id, "updated_at": now}
+        row: dict[str, Any] = {"id": r.document_id, "updated_at": now}
         if r.state is StageState.SUCCEEDED:  # the last stage: a run stops only at the end
             row.update(status=DocumentStatus.DONE, stage=r.stage,
                        stage_state=StageState.SUCCEEDED, attempts=0, finished_at=now,
@@ -345,19 +341,9 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
                        stage_state=StageState.FAILED, attempts=r.attempt, finished_at=now,
                        last_error=r.error, error_kind=r.error_kind)
         updates.append(row)
-    # group by the set of columns so each group is one executemany
-    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in updates:
-        by_shape.setdefault(tuple(sorted(row)), []).append(row)
-    table = cast(Table, Document.__table__)
-    for shape, rows in by_shape.items():
-        cols: dict[str, Any] = {c: bindparam(c) for c in shape if c != "b_id"}
-        # only a claimed document moves on: a late duplicate run must not undo `done`
-        stmt = (table.update()
-                .where(table.c.id == bindparam("b_id"),
-                       table.c.status == DocumentStatus.PROCESSING.value)
-                .values(cols))
-        session.execute(stmt, rows)
+    # only a claimed document moves on: a late duplicate run must not undo `done`
+    bulk.update(session, _table(Document), updates, key="id",
+                where={"status": DocumentStatus.PROCESSING})
 
 
 def release(session: Session, ids: Sequence[int]) -> None:
@@ -400,7 +386,7 @@ def upsert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> set[int
     now = utcnow()
     full = [{**r, "created_at": now, "modified_at": now} for r in rows]
     cols = [c for c in full[0] if c not in ("document_id", "created_at")]
-    _upsert(session, Article.__table__, full, ["document_id"], cols)
+    bulk.insert(session, _table(Article), full, conflict=("document_id",), update=cols)
     return set(ids) - existing
 
 
@@ -408,17 +394,16 @@ def add_boilerplate_counts(session: Session, counts: dict[tuple[str, str], int])
     """Add to how many documents of each source contained each line fingerprint."""
     if not counts:
         return
+    # merged after cutting to size: one statement may not touch the same row twice
+    merged: dict[tuple[str, str], int] = {}
+    for (source, fp), n in counts.items():
+        key = (_key(source), _key(fp))
+        merged[key] = merged.get(key, 0) + n
     # sorted: concurrent workers then lock shared rows in one order and cannot deadlock
-    rows = [{"source_key": _key(s), "fingerprint": _key(f), "doc_count": n}
-            for (s, f), n in sorted(counts.items())]
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert(BoilerplateLine) if dialect == "postgresql" else sqlite_insert(
-        BoilerplateLine)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["source_key", "fingerprint"],
-        set_={"doc_count": BoilerplateLine.doc_count + ins.excluded.doc_count},
-    )
-    session.execute(stmt, rows)
+    rows = [{"source_key": s, "fingerprint": f, "doc_count": n}
+            for (s, f), n in sorted(merged.items())]
+    bulk.insert(session, _table(BoilerplateLine), rows, conflict=("source_key", "fingerprint"),
+                increment=("doc_count",))
 
 
 def _key(text: str) -> str:

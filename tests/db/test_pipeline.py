@@ -1,4 +1,4 @@
-"""The pipeline's writes on a real SQLite database: intake, claims, idempotent stages."""
+"""The pipeline's writes on SQLite and PostgreSQL: intake, claims, idempotent stages."""
 
 from __future__ import annotations
 
@@ -11,40 +11,40 @@ from db.engine import transaction
 from db.models import Article, Document, DocumentStatus, Stage, StageRun, StageState, utcnow
 
 
-def take(sessions, sha="a" * 64, path="a.txt", content=b"hello"):
-    with transaction(sessions) as s:
+def take(db_sessions, sha="a" * 64, path="a.txt", content=b"hello"):
+    with transaction(db_sessions) as s:
         return pipeline.take_in(s, sha256=sha, source_path=path, content=content)
 
 
-def test_same_bytes_under_another_name_is_a_duplicate_of_the_first(sessions):
-    first = take(sessions, path="a.txt")
-    second = take(sessions, path="copy of a.txt")
+def test_same_bytes_under_another_name_is_a_duplicate_of_the_first(db_sessions):
+    first = take(db_sessions, path="a.txt")
+    second = take(db_sessions, path="copy of a.txt")
     assert first.status is DocumentStatus.QUEUED
     assert second.status is DocumentStatus.DUPLICATE
     assert second.duplicate_of == first.document_id
 
 
-def test_rejected_row_keeps_its_reason(sessions):
-    with transaction(sessions) as s:
+def test_rejected_row_keeps_its_reason(db_sessions):
+    with transaction(db_sessions) as s:
         doc_id = pipeline.record_rejected(s, source_path="big.txt", reason="too big",
                                           kind="too_large")
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         doc = s.get(Document, doc_id)
         assert (doc.status, doc.last_error, doc.error_kind) == (
             DocumentStatus.REJECTED, "too big", "too_large")
 
 
-def test_a_finished_document_is_not_claimed_again(sessions):
-    doc = take(sessions)
-    with transaction(sessions) as s:
+def test_a_finished_document_is_not_claimed_again(db_sessions):
+    doc = take(db_sessions)
+    with transaction(db_sessions) as s:
         [claim] = pipeline.claim(s, [doc.document_id], max_attempts=3)
     assert (claim.stage, claim.attempt) == (Stage.CLEAN, 1)
     now = utcnow()
     runs = [pipeline.StageResult(doc.document_id, stage, 1, StageState.SUCCEEDED, now, now)
             for stage in Stage]
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         pipeline.record_results(s, runs, worker="w")
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         # the same message again: the document is done, nothing is claimed or recorded
         assert pipeline.claim(s, [doc.document_id], max_attempts=3) == []
         d = s.get(Document, doc.document_id)
@@ -53,10 +53,10 @@ def test_a_finished_document_is_not_claimed_again(sessions):
         assert s.scalar(select(func.count()).select_from(StageRun)) == 3
 
 
-def test_a_retry_is_claimed_at_the_stage_that_failed(sessions):
-    doc = take(sessions)
+def test_a_retry_is_claimed_at_the_stage_that_failed(db_sessions):
+    doc = take(db_sessions)
     now = utcnow()
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         pipeline.claim(s, [doc.document_id], max_attempts=3)
         pipeline.record_results(s, [
             pipeline.StageResult(doc.document_id, Stage.CLEAN, 1, StageState.SUCCEEDED,
@@ -64,43 +64,43 @@ def test_a_retry_is_claimed_at_the_stage_that_failed(sessions):
             pipeline.StageResult(doc.document_id, Stage.EXTRACT, 1, StageState.RETRYING,
                                  now, now, error="busy", error_kind="transient"),
         ], worker="w")
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         [claim] = pipeline.claim(s, [doc.document_id], max_attempts=3)
     assert (claim.stage, claim.attempt) == (Stage.EXTRACT, 2)
 
 
-def test_a_document_whose_workers_keep_dying_is_failed_not_claimed_forever(sessions):
-    doc = take(sessions)
+def test_a_document_whose_workers_keep_dying_is_failed_not_claimed_forever(db_sessions):
+    doc = take(db_sessions)
     for _ in range(2):  # two attempts that never recorded an outcome
-        with transaction(sessions) as s:
+        with transaction(db_sessions) as s:
             assert pipeline.claim(s, [doc.document_id], max_attempts=2)
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         assert pipeline.claim(s, [doc.document_id], max_attempts=2) == []
         d = s.get(Document, doc.document_id)
         assert d.status is DocumentStatus.FAILED
         assert d.error_kind == "worker_lost"
 
 
-def test_persist_twice_leaves_one_article(sessions):
-    doc = take(sessions)
+def test_persist_twice_leaves_one_article(db_sessions):
+    doc = take(db_sessions)
     row = {"document_id": doc.document_id, "title": "T", "body": "b", "authors": [],
            "paragraphs": ["b"], "related": [], "tags": [], "word_count": 1,
            "extractor_version": "1"}
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         assert pipeline.upsert_articles(s, [row]) == {doc.document_id}
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         assert pipeline.upsert_articles(s, [{**row, "title": "T2"}]) == set()
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         titles = s.scalars(select(Article.title)).all()
     assert titles == ["T2"]
 
 
-def test_expired_leases_resume_at_the_right_stage(sessions):
-    queued = take(sessions, sha="b" * 64, path="b.txt")
-    retrying = take(sessions, sha="c" * 64, path="c.txt")
-    running = take(sessions, sha="f" * 64, path="f.txt")
+def test_expired_leases_resume_at_the_right_stage(db_sessions):
+    queued = take(db_sessions, sha="b" * 64, path="b.txt")
+    retrying = take(db_sessions, sha="c" * 64, path="c.txt")
+    running = take(db_sessions, sha="f" * 64, path="f.txt")
     now = utcnow()
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         pipeline.claim(s, [retrying.document_id, running.document_id], max_attempts=3)
         pipeline.record_results(s, [
             pipeline.StageResult(retrying.document_id, Stage.CLEAN, 1, StageState.SUCCEEDED,
@@ -108,7 +108,7 @@ def test_expired_leases_resume_at_the_right_stage(sessions):
             pipeline.StageResult(retrying.document_id, Stage.EXTRACT, 1, StageState.RETRYING,
                                  now, now, error="busy", error_kind="transient"),
         ], worker="w")
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         assert pipeline.expired_leases(s, timedelta(seconds=60)) == []
         found = pipeline.expired_leases(s, timedelta(seconds=-1))
     assert sorted(found) == sorted([(queued.document_id, Stage.CLEAN, False),
@@ -116,46 +116,85 @@ def test_expired_leases_resume_at_the_right_stage(sessions):
                                     (running.document_id, Stage.CLEAN, True)])
 
 
-def test_a_late_result_does_not_undo_a_finished_document(sessions):
-    doc = take(sessions)
+def test_a_late_result_does_not_undo_a_finished_document(db_sessions):
+    doc = take(db_sessions)
     now = utcnow()
     done = [pipeline.StageResult(doc.document_id, stage, 1, StageState.SUCCEEDED, now, now)
             for stage in Stage]
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         pipeline.claim(s, [doc.document_id], max_attempts=3)
         pipeline.record_results(s, done, worker="fast")
         # a duplicate delivery that ran alongside reports a transient failure afterwards
         pipeline.record_results(s, [pipeline.StageResult(
             doc.document_id, Stage.CLEAN, 1, StageState.RETRYING, now, now,
             error="busy", error_kind="transient")], worker="slow")
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         d = s.get(Document, doc.document_id)
     assert d.status is DocumentStatus.DONE and d.last_error is None
 
 
-def test_boilerplate_counts_add_up_per_source(sessions):
-    with transaction(sessions) as s:
+def test_boilerplate_counts_add_up_per_source(db_sessions):
+    with transaction(db_sessions) as s:
         pipeline.add_boilerplate_counts(s, {("site", "share this"): 2, ("site", "x"): 1})
         pipeline.add_boilerplate_counts(s, {("site", "share this"): 1})
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         assert pipeline.recurring_lines(s, "site", 3) == {"share this": 3}
         assert pipeline.recurring_lines(s, "other", 1) == {}
 
 
-def test_take_in_many_settles_copies_inside_the_batch_and_files_seen_again(sessions):
-    first = take(sessions, sha="d" * 64, path="old.txt")
+def test_take_in_many_settles_copies_inside_the_batch_and_files_seen_again(db_sessions):
+    first = take(db_sessions, sha="d" * 64, path="old.txt")
     items = [
         pipeline.Incoming("e" * 64, "new.txt", b"new"),
         pipeline.Incoming("e" * 64, "new copy.txt", b"new"),  # copy within the batch
         pipeline.Incoming("d" * 64, "old copy.txt", b"old"),  # copy of an earlier one
         pipeline.Incoming("d" * 64, "old.txt", b"old"),  # the same file seen again
     ]
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         new, copy, old_copy, again = pipeline.take_in_many(s, items)
     assert new.status is DocumentStatus.QUEUED
     assert (copy.status, copy.duplicate_of) == (DocumentStatus.DUPLICATE, new.document_id)
     assert (old_copy.status, old_copy.duplicate_of) == (DocumentStatus.DUPLICATE,
                                                         first.document_id)
     assert again is None
-    with transaction(sessions) as s:
+    with transaction(db_sessions) as s:
         assert s.scalar(select(func.count()).select_from(Document)) == 4
+
+
+def test_fingerprints_alike_in_their_first_255_characters_count_as_one(db_sessions):
+    # stored keys are cut to 255 characters; one statement must not touch a row twice
+    long_a, long_b = "x" * 255 + "a", "x" * 255 + "b"
+    with transaction(db_sessions) as s:
+        pipeline.add_boilerplate_counts(s, {("site", long_a): 1, ("site", long_b): 2})
+    with transaction(db_sessions) as s:
+        assert pipeline.recurring_lines(s, "site", 1) == {"x" * 255: 3}
+
+
+def test_a_batch_of_results_sets_each_documents_own_state(db_sessions):
+    done, retry, failed = (take(db_sessions, sha=c * 64, path=f"{c}.txt") for c in "fgh")
+    ids = [done.document_id, retry.document_id, failed.document_id]
+    with transaction(db_sessions) as s:
+        pipeline.claim(s, ids, max_attempts=3)
+    now = utcnow()
+    runs = [pipeline.StageResult(done.document_id, stage, 1, StageState.SUCCEEDED, now, now)
+            for stage in Stage]
+    runs.append(pipeline.StageResult(retry.document_id, Stage.CLEAN, 1, StageState.RETRYING,
+                                     now, now, error="db away", error_kind="transient"))
+    runs.append(pipeline.StageResult(failed.document_id, Stage.CLEAN, 1, StageState.FAILED,
+                                     now, now, error="not text", error_kind="decode"))
+    with transaction(db_sessions) as s:
+        pipeline.record_results(s, runs, worker="w")
+    with transaction(db_sessions) as s:
+        rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
+        assert (rows[done.document_id].status, rows[done.document_id].finished_at
+                is not None) == (DocumentStatus.DONE, True)
+        assert (rows[retry.document_id].status, rows[retry.document_id].stage_state,
+                rows[retry.document_id].last_error) == (
+            DocumentStatus.QUEUED, StageState.RETRYING, "db away")
+        assert (rows[failed.document_id].status, rows[failed.document_id].error_kind) == (
+            DocumentStatus.FAILED, "decode")
+        history = s.execute(select(StageRun.document_id, StageRun.stage, StageRun.state,
+                                   StageRun.worker).order_by(StageRun.id)).all()
+    assert len(history) == 5
+    assert history[-1] == (failed.document_id, Stage.CLEAN,
+                           StageState.FAILED, "w")

@@ -116,16 +116,42 @@ def _relative_to_any(path: Path, roots: Iterable[Path]) -> Path | None:
     return None
 
 
-def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbox") -> _Read:
+class RealPaths:
+    """`Path.resolve(strict=True)` with each folder resolved once.
+
+    Resolving walks every component of a path with a system call; the files of one
+    batch mostly share their folder, so only the folder is resolved (once) and a file
+    that is not itself a symlink is that folder plus its name. Made per batch, so a
+    folder renamed between batches is seen.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, Path] = {}
+
+    def folder(self, path: Path) -> Path:
+        real = self._folders.get(path)
+        if real is None:
+            real = self._folders[path] = path.resolve(strict=True)
+        return real
+
+    def resolve(self, path: Path) -> Path:
+        if stat.S_ISLNK(os.lstat(path).st_mode):  # raises FileNotFoundError if gone
+            return path.resolve(strict=True)
+        return self.folder(path.parent) / path.name
+
+
+def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbox",
+              real_paths: RealPaths | None = None) -> _Read:
     """Read one file below `inbox`, or say why it cannot be taken in.
 
     The whole path is resolved, so a symlinked folder (`inbox/link -> ../outside`) is
     caught as well as a symlinked file. The file is then opened without following a
     link and read through that one descriptor, so what was checked is what is read.
     """
-    root = inbox.resolve()
+    real_paths = real_paths or RealPaths()
     try:
-        real = path.resolve(strict=True)
+        root = real_paths.folder(inbox)
+        real = real_paths.resolve(path)
     except FileNotFoundError:
         return _Read(path, reject_kind="vanished",
                      reject_reason="file disappeared before it could be read")
@@ -192,8 +218,9 @@ class Intake:
     def take(self, paths: Iterable[Path]) -> list[IntakeOutcome]:
         """Take in `paths` in one transaction; enqueue the new documents after commit."""
         where = "the inbox" if self.root == self.inbox else str(self.root)
-        reads = [read_file(p, self.root, self.settings.max_file_bytes, where=where)
-                 for p in paths]
+        real_paths = RealPaths()
+        reads = [read_file(p, self.root, self.settings.max_file_bytes, where=where,
+                           real_paths=real_paths) for p in paths]
         reads = [r for r in reads if r.reject_kind != "symlink_inside"]
         if not reads:
             return []

@@ -6,11 +6,11 @@ SQLite) this script:
 1. starts `newsdrop watch INBOX` and `newsdrop worker -c 2` as subprocesses on a fresh
    database (PostgreSQL: `CREATE DATABASE nd_bench_<random>`, dropped afterwards; Redis
    db 14, flushed before and after; embedded: a temporary data folder);
-2. burst: drops N distinct article files into the inbox (written under a temporary name
-   and renamed in, as real droppers do) and polls the database until every one is
-   terminal; docs/s is N / (min(received_at) → max(finished_at)), read from the
-   database, with the wall-clock figure (first drop → last finished_at) beside it;
-   exactly N `done` documents and N articles are required;
+2. burst: drops N distinct article files into the inbox (written beforehand beside the
+   inbox, then renamed in one after another, as fast as the script can) and polls the
+   database until every one is terminal; docs/s is N / (min(received_at) →
+   max(finished_at)), read from the database, with the wall-clock figure (first drop →
+   last finished_at) beside it; exactly N `done` documents and N articles are required;
 3. latency: drops files at a steady rate (default 50/s for 10 s) and reports, per
    document, drop → received_at (intake) and drop → finished_at (committed), as
    p50/p95/p99; drop times are taken by this script on the same clock the pipeline
@@ -542,10 +542,16 @@ def run_real(env: BackendEnv, burst: list[tuple[str, bytes]], steady: list[tuple
         time.sleep(1.0)
         engine = read_engine(env.database_url)
 
+        # Written beforehand, beside the inbox on the same filesystem, then renamed in:
+        # the burst then measures the pipeline, not this script writing files.
+        staging = env.folder / "burst-staging"
+        staging.mkdir(exist_ok=True)
+        for name, data in burst:
+            (staging / ("burst-" + name)).write_bytes(data)
         log(f"{env.name}: dropping {len(burst)} files")
         first = time.time()
-        for name, data in burst:
-            drop_file(env.inbox, "burst-" + name, data)
+        for name, _ in burst:
+            os.rename(staging / ("burst-" + name), env.inbox / ("burst-" + name))
         result.drop_s = time.time() - first
         result.statuses = wait_terminal(engine, len(burst), "burst-")
         rows = _doc_times(engine, "burst-")

@@ -198,3 +198,15 @@ def test_a_batch_of_results_sets_each_documents_own_state(db_sessions):
     assert len(history) == 5
     assert history[-1] == (failed.document_id, Stage.CLEAN,
                            StageState.FAILED, "w")
+
+
+def test_load_raw_returns_every_byte_and_the_source_path(db_sessions):
+    content = bytes(range(256)) * 400  # NULs, high bytes, ~100 KB
+    items = [pipeline.Incoming("b" * 64, "dir/page.html", content),
+             pipeline.Incoming("c" * 64, "other.txt", b"")]
+    with transaction(db_sessions) as s:
+        page, empty = pipeline.take_in_many(s, items)
+    with transaction(db_sessions) as s:
+        raw = pipeline.load_raw(s, [page.document_id, empty.document_id, 999])
+    assert raw == {page.document_id: (content, "dir/page.html"),
+                   empty.document_id: (b"", "other.txt")}

@@ -90,7 +90,6 @@ def _runtime(ctx: click.Context, *, migrate_schema: bool = True,
 
 
 def _read_runtime(settings: Settings) -> Any:
-    from sqlalchemy.engine import make_url
 
     from db import migrate
     from tasks.celery_tasks import app
@@ -100,11 +99,7 @@ def _read_runtime(settings: Settings) -> Any:
     url = settings.resolved_database_url
     missing = NoDatabase(f"no newsdrop database at {_safe_url(url)}: start with "
                          "`newsdrop run`, or `newsdrop db upgrade`")
-    parsed = make_url(url)
-    # connecting to a missing SQLite file would create it: look before connecting
-    if (parsed.get_backend_name() == "sqlite" and parsed.database
-            and parsed.database != ":memory:" and not parsed.query.get("uri")
-            and not Path(parsed.database).is_file()):
+    if _sqlite_file_missing(url):
         raise missing
     rt = runtime.init(settings)
     current, head = migrate.current_revision(rt.engine), migrate.head_revision()
@@ -115,6 +110,17 @@ def _read_runtime(settings: Settings) -> Any:
                          f"`newsdrop db upgrade` (database at {current}, latest {head})")
     configure(app, settings)
     return rt
+
+
+def _sqlite_file_missing(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist: connecting would create it,
+    so read commands look before they connect."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return bool(parsed.get_backend_name() == "sqlite" and parsed.database
+                and parsed.database != ":memory:" and not parsed.query.get("uri")
+                and not Path(parsed.database).is_file())
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -910,6 +916,12 @@ def current(ctx: click.Context) -> None:
     """
     from db import migrate
 
+    settings = _settings(ctx)
+    if _sqlite_file_missing(settings.resolved_database_url):
+        # a diagnostic creates nothing: say there is no database yet
+        click.echo(f"database none (no file at {_safe_url(settings.resolved_database_url)}), "
+                   f"latest {migrate.head_revision()}")
+        return
     rt = _runtime(ctx, migrate_schema=False, check_schema=False)
     click.echo(f"database {migrate.current_revision(rt.engine)}, "
                f"latest {migrate.head_revision()}")

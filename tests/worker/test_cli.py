@@ -145,6 +145,19 @@ def test_db_upgrade_creates_the_schema_on_the_embedded_default(tmp_path):
     assert "revision" in result.output
 
 
+def test_db_current_on_no_database_says_so_and_creates_nothing(tmp_path):
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "current"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("database none")
+    assert not (tmp_path / "newsdrop.db").exists()
+    CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "current"])
+    from db import migrate
+
+    head = migrate.head_revision()
+    assert result.output.strip() == f"database {head}, latest {head}"
+
+
 def test_an_unreachable_database_is_a_clear_error_with_its_exit_code():
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
     result = CliRunner().invoke(main, ["--database-url", url, "articles"])

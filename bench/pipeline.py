@@ -615,8 +615,7 @@ def ceiling_table(metadata: Any, name: str) -> Any:
     """A scratch copy of the `articles` columns, with no foreign keys."""
     from sqlalchemy import Column, Integer, Table, Text
 
-    from db.models import Article
-    from tasks.persist import ARTICLE_COLUMNS
+    from db.models import ARTICLE_COLUMNS, Article
 
     columns = [Column(c, Article.__table__.c[c].type) for c in ARTICLE_COLUMNS]
     return Table(name, metadata, Column("id", Integer, primary_key=True),
@@ -628,10 +627,10 @@ def run_ceiling(database_url: str, files: list[Path]) -> float:
     from sqlalchemy import MetaData, insert
 
     from db.engine import make_engine
+    from db.models import ARTICLE_COLUMNS
     from tasks.clean import clean
     from tasks.document import RawDocument
     from tasks.extract import extract
-    from tasks.persist import ARTICLE_COLUMNS
 
     engine = make_engine(database_url)
     metadata = MetaData()
@@ -774,7 +773,7 @@ def naive_extract(doc_id: int) -> int:
 def naive_persist(doc_id: int) -> int:
     from sqlalchemy import insert, select
 
-    from tasks.persist import ARTICLE_COLUMNS
+    from db.models import ARTICLE_COLUMNS
 
     engine, t = _naive()
     o = t["outputs"]

@@ -22,9 +22,8 @@ from typing import Any, TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import Article, Document
+from db.models import ARTICLE_COLUMNS, Article, Document
 from db.queries import ArticleFilter, article_conditions, iso_utc, iter_articles
-from tasks.persist import ARTICLE_COLUMNS
 
 DOCUMENT_COLUMNS = ("document_id", "article_id", "source_path", "sha256", "status",
                     "received_at")

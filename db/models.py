@@ -166,6 +166,15 @@ class StageRun(Base):
     )
 
 
+#: the article fields stored as `articles` columns: every field of the extract contract
+ARTICLE_COLUMNS = (
+    "title", "subtitle", "authors", "published_at", "updated_at", "body", "paragraphs",
+    "image_caption", "photo_credit", "reading_time_minutes", "related", "language",
+    "word_count", "url", "canonical_url", "site_name", "description", "tags",
+    "extractor_version",
+)
+
+
 class Article(Base):
     __tablename__ = "articles"
 

@@ -5,16 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from db.models import ARTICLE_COLUMNS
 from tasks.document import Article
-
-#: Article fields stored as `articles` columns (every field of the extract contract)
-ARTICLE_COLUMNS = (
-    "title", "subtitle", "authors", "published_at", "updated_at", "body", "paragraphs",
-    "image_caption", "photo_credit", "reading_time_minutes", "related", "language",
-    "word_count", "url", "canonical_url", "site_name", "description", "tags",
-    "extractor_version",
-)
-
 
 #: control characters other than tab and newlines: PostgreSQL refuses NUL in text, and
 #: none of them belongs in an article

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.models import Article, Document, StageRun
+from db.models import ARTICLE_COLUMNS, Article, Document, StageRun
 from db.queries import iso_utc
-from tasks.persist import ARTICLE_COLUMNS
 
 
 def document_dict(d: Document) -> dict[str, Any]:

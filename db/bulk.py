@@ -3,7 +3,7 @@
 psycopg's executemany sends one Bind/Execute per row. A batch writes hundreds of rows
 (history, statuses, articles, recurring lines), and a single statement that carries each
 column as an array costs both the worker and the server far less: on the pipeline
-benchmark, the recurring-line counts alone went from about 16% of all CPU to about 4%.
+benchmark, the recurring-line counts alone went from about 14% of all CPU to about 4%.
 SQLite runs in-process, where executemany is already cheap, so it keeps executemany.
 """
 

@@ -719,6 +719,18 @@ def _naive() -> tuple[Any, dict[str, Any]]:
     }
 
 
+@contextmanager
+def _naive_writing(engine: Any) -> Iterator[Any]:
+    """A write transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE),
+    as any SQLite writer beside others must, or a read-then-write fails as locked."""
+    from db.engine import WRITES
+
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{WRITES: True})
+        with conn.begin():
+            yield conn
+
+
 def _naive_record(conn: Any, t: dict[str, Any], doc_id: int, stage: str,
                   payload: dict[str, Any] | None) -> None:
     from sqlalchemy import insert, update
@@ -748,7 +760,7 @@ def naive_clean(doc_id: int) -> int:
         row = conn.execute(select(t["documents"].c.content, t["documents"].c.source)
                            .where(t["documents"].c.id == doc_id)).one()
     out = clean(RawDocument(row.content, name=row.source)).to_dict()
-    with engine.begin() as conn:
+    with _naive_writing(engine) as conn:
         _naive_record(conn, t, doc_id, "clean", out)
     return doc_id
 
@@ -765,7 +777,7 @@ def naive_extract(doc_id: int) -> int:
         cleaned = conn.scalar(select(o.c.payload).where(o.c.document_id == doc_id,
                                                         o.c.stage == "clean"))
     out = extract(CleanedDoc.from_dict(cleaned)).to_dict()
-    with engine.begin() as conn:
+    with _naive_writing(engine) as conn:
         _naive_record(conn, t, doc_id, "extract", out)
     return doc_id
 
@@ -777,7 +789,7 @@ def naive_persist(doc_id: int) -> int:
 
     engine, t = _naive()
     o = t["outputs"]
-    with engine.begin() as conn:
+    with _naive_writing(engine) as conn:
         art = conn.scalar(select(o.c.payload).where(o.c.document_id == doc_id,
                                                     o.c.stage == "extract"))
         conn.execute(insert(t["articles"]).values(

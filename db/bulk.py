@@ -25,7 +25,8 @@ _PG = postgresql.dialect()
 def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
            conflict: Sequence[str] = (), update: Sequence[str] = (),
            increment: Sequence[str] = (), returning: Sequence[str] = ()) -> list[Row[Any]]:
-    """INSERT `rows` (all with the same keys); returns the `returning` columns, in order.
+    """INSERT `rows` (all with the same keys); returns the `returning` columns of the
+    inserted rows (match them to `rows` by a key: their order is not promised).
 
     With `conflict` (the columns of a unique key), a row that exists already is updated
     instead: its `update` columns set to the new values, its `increment` columns added to.

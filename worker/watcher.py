@@ -218,6 +218,7 @@ class Watcher:
         self.on_tick = on_tick
         self.stop_event = threading.Event()
         self.taken_count = 0
+        self.rescans_done = 0  # finished walks of the whole inbox, the start-up scan included
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -251,6 +252,7 @@ class Watcher:
             self.tracker.observe(path, now)
         # forget files that left the inbox, so memory follows the inbox, not its history
         self.tracker.taken = {p: sig for p, sig in self.tracker.taken.items() if p in present}
+        self.rescans_done += 1
 
     def run(self) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)

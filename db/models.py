@@ -92,6 +92,9 @@ class Document(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     source_path: Mapped[str] = mapped_column(Text)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # the file's mtime when its bytes were taken in: with source_path and size_bytes,
+    # how the watcher knows a file in the inbox is taken without reading it again
+    source_mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[DocumentStatus] = mapped_column(_enum(DocumentStatus, "document_status"))
     stage: Mapped[Stage | None] = mapped_column(_enum(Stage, "stage"))
     stage_state: Mapped[StageState | None] = mapped_column(_enum(StageState, "stage_state"))
@@ -116,6 +119,9 @@ class Document(Base):
         ),
         Index("ix_documents_status_updated", "status", "updated_at"),
         Index("ix_documents_finished_at", "finished_at"),
+        # hash on PostgreSQL: equality is all the watcher asks, and a btree entry could
+        # not hold a path longer than about 2,700 bytes
+        Index("ix_documents_source_path", "source_path", postgresql_using="hash"),
     )
 
 

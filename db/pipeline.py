@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,8 @@ def find_original(session: Session, sha256: str) -> int | None:
 
 
 def take_in(session: Session, *, sha256: str, source_path: str, content: bytes,
-            keep_duplicate_bytes: bool = False) -> IntakeResult:
+            keep_duplicate_bytes: bool = False,
+            source_mtime_ns: int | None = None) -> IntakeResult:
     """Insert a document with its bytes as `queued`, or as a `duplicate` of the first copy.
 
     Two watchers racing on the same bytes are settled by the unique index on originals:
@@ -72,6 +73,7 @@ def take_in(session: Session, *, sha256: str, source_path: str, content: bytes,
                 doc_id = session.scalar(
                     insert(Document)
                     .values(sha256=sha256, source_path=source_path, size_bytes=len(content),
+                            source_mtime_ns=source_mtime_ns,
                             status=DocumentStatus.QUEUED, stage=Stage.CLEAN,
                             stage_state=StageState.QUEUED, attempts=0,
                             received_at=now, updated_at=now)
@@ -88,6 +90,7 @@ def take_in(session: Session, *, sha256: str, source_path: str, content: bytes,
     doc_id = session.scalar(
         insert(Document)
         .values(sha256=sha256, source_path=source_path, size_bytes=len(content),
+                source_mtime_ns=source_mtime_ns,
                 status=DocumentStatus.DUPLICATE, duplicate_of=original, attempts=0,
                 received_at=now, updated_at=now, finished_at=now)
         .returning(Document.id)
@@ -105,6 +108,7 @@ class Incoming:
     sha256: str
     source_path: str
     content: bytes
+    mtime_ns: int | None = None  # the file's, when read (see `taken_files`)
 
 
 def take_in_many(session: Session, items: Sequence[Incoming], *,
@@ -140,6 +144,7 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
             new_ids = _insert_documents(session, [
                 {"sha256": it.sha256, "source_path": it.source_path,
                  "size_bytes": len(it.content), "status": DocumentStatus.QUEUED,
+                 "source_mtime_ns": it.mtime_ns,
                  "stage": Stage.CLEAN, "stage_state": StageState.QUEUED, "attempts": 0,
                  "received_at": now, "updated_at": now}
                 for it in fresh.values()])
@@ -150,12 +155,14 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
         # item on its own, where the unique index decides who holds the original
         return [None if step is None else take_in(
                     session, sha256=it.sha256, source_path=it.source_path,
-                    content=it.content, keep_duplicate_bytes=keep_duplicate_bytes)
+                    content=it.content, keep_duplicate_bytes=keep_duplicate_bytes,
+                    source_mtime_ns=it.mtime_ns)
                 for it, step in zip(items, plan, strict=True)]
     originals.update(zip(fresh, new_ids, strict=True))
     dups = [it for it, step in zip(items, plan, strict=True) if step == "duplicate"]
     dup_ids = _insert_documents(session, [
         {"sha256": it.sha256, "source_path": it.source_path, "size_bytes": len(it.content),
+         "source_mtime_ns": it.mtime_ns,
          "status": DocumentStatus.DUPLICATE, "duplicate_of": originals[it.sha256],
          "attempts": 0, "received_at": now, "updated_at": now, "finished_at": now}
         for it in dups])
@@ -208,6 +215,44 @@ def record_rejected(session: Session, *, source_path: str, reason: str, kind: st
     )
     assert doc_id is not None
     return doc_id
+
+
+def taken_files(session: Session, files: Iterable[tuple[str, int, int]]
+                ) -> set[tuple[str, int, int]]:
+    """Which of `files` (source_path, size, mtime_ns) were taken in already.
+
+    A file counts as taken when a row holds its name, size and mtime: its bytes are in
+    the database (rejected rows record no mtime, so a file moved back after being
+    rejected is read again).
+    """
+    wanted = set(files)
+    if not wanted:
+        return set()
+    names = list({name for name, _, _ in wanted})
+    # padded to a power of two: drivers keep each distinct statement prepared (SQLite's
+    # cache holds 128 per connection, ~200 KB each at 1,000 names), so lists of every
+    # length from 1 to 1,000 would cost tens of megabytes
+    names += names[-1:] * ((1 << (len(names) - 1).bit_length()) - len(names))
+    t = _table(Document)  # Core, not ORM: a rescan asks about every file kept
+    rows = session.execute(
+        select(t.c.source_path, t.c.size_bytes, t.c.source_mtime_ns)
+        .where(t.c.source_path.in_(names))
+    )
+    return wanted.intersection(map(tuple, rows))
+
+
+def note_seen_again(session: Session, items: Sequence[Incoming]) -> None:
+    """Record the new mtime of files seen again with the same bytes under the same name
+    (touched, or copied over with the same content), so `taken_files` knows them."""
+    rows = [{"s": it.sha256, "p": it.source_path, "m": it.mtime_ns}
+            for it in items if it.mtime_ns is not None]
+    if not rows:
+        return
+    t = _table(Document)
+    session.execute(
+        update(t).where(t.c.sha256 == bindparam("s"), t.c.source_path == bindparam("p"),
+                        t.c.source_mtime_ns.is_distinct_from(bindparam("m")))
+        .values(source_mtime_ns=bindparam("m")), rows)
 
 
 # ---------------------------------------------------------------- stages

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import pipeline
-from db.engine import transaction
+from db.engine import reading, transaction
 from db.models import DocumentStatus
 from worker.settings import AfterIntake, DuplicatePolicy, Settings
 
@@ -46,6 +46,7 @@ class _Read:
     reject_reason: str | None = None
     reject_kind: str | None = None
     size: int | None = None
+    mtime_ns: int | None = None
 
 
 #: endings of names that browsers, copy tools and editors write to before the final name
@@ -192,8 +193,10 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     if len(content) > max_bytes:  # grew while we read it
         return _Read(path, size=len(content), reject_kind="too_large",
                      reject_reason=f"file is over the limit of {max_bytes:,} bytes")
+    # the mtime from before the read: a write during the read changes it, so the watcher
+    # sees a file it does not know and takes it again
     return _Read(path, content=content, sha256=hashlib.sha256(content).hexdigest(),
-                 size=len(content))
+                 size=len(content), mtime_ns=st.st_mtime_ns)
 
 
 class Intake:
@@ -214,6 +217,23 @@ class Intake:
         self.inbox = settings.inbox.resolve()
         self.root = (root or settings.inbox).resolve()
         self.move_rejected = move_rejected
+        self._inbox_prefix = os.path.join(str(self.inbox), "")
+
+    def already_taken(self, files: Iterable[tuple[str, int, int]]) -> set[str]:
+        """The paths among `files` (path, size, mtime_ns) whose bytes, at that size and
+        mtime, were taken in already: one query, nothing read."""
+        names = {(self._source_name_of(p), size, mtime): p for p, size, mtime in files}
+        if not names:
+            return set()
+        with reading(self.sessions) as session:
+            known = pipeline.taken_files(session, names)
+        return {names[k] for k in known}
+
+    def _source_name_of(self, path: str) -> str:
+        # `_source_name` without a Path per file: a rescan asks about every file kept
+        if path.startswith(self._inbox_prefix):
+            return path[len(self._inbox_prefix):]
+        return self._source_name(Path(path))
 
     def take(self, paths: Iterable[Path]) -> list[IntakeOutcome]:
         """Take in `paths` in one transaction; enqueue the new documents after commit."""
@@ -256,10 +276,14 @@ class Intake:
                                             reason=r.reject_reason)
             else:
                 assert r.sha256 is not None and r.content is not None
-                incoming.append((n, pipeline.Incoming(r.sha256, source, r.content)))
+                incoming.append((n, pipeline.Incoming(r.sha256, source, r.content,
+                                                      r.mtime_ns)))
         keep_bytes = self.settings.duplicate_policy is DuplicatePolicy.KEEP
         results = pipeline.take_in_many(session, [i for _, i in incoming],
                                         keep_duplicate_bytes=keep_bytes)
+        pipeline.note_seen_again(session, [item for (_, item), res
+                                           in zip(incoming, results, strict=True)
+                                           if res is None])
         for (n, item), res in zip(incoming, results, strict=True):
             if res is None:
                 outcomes[n] = IntakeOutcome(reads[n].path, None)

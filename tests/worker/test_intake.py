@@ -262,3 +262,40 @@ def test_ingest_with_keep_leaves_the_folder_alone(tmp_path, monkeypatch):
     assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "alias.txt", "big.txt"]
     assert not (data / "rejected").exists()
     assert "1 queued, 1 rejected" in result.output
+
+
+def test_the_row_records_the_size_and_mtime_the_file_was_read_at(env):
+    make, inbox, sessions, _ = env
+    f = inbox / "a.txt"
+    f.write_bytes(b"alpha")
+    make().take([f])
+    row = docs(sessions)["a.txt"]
+    assert (row.size_bytes, row.source_mtime_ns) == (5, f.stat().st_mtime_ns)
+
+
+def test_already_taken_knows_inbox_files_by_name_size_and_mtime_without_reading(env):
+    make, inbox, sessions, _ = env
+    (inbox / "sub").mkdir()
+    taken, other = inbox / "sub" / "a.txt", inbox / "b.txt"
+    taken.write_bytes(b"alpha")
+    other.write_bytes(b"beta")
+    intake = make()
+    intake.take([taken])
+    st = taken.stat()
+    asked = [(str(taken), st.st_size, st.st_mtime_ns),
+             (str(taken), st.st_size, st.st_mtime_ns + 1),  # touched since
+             (str(other), 4, other.stat().st_mtime_ns)]
+    assert intake.already_taken(asked) == {str(taken)}
+    assert intake.already_taken([]) == set()
+
+
+def test_a_rejected_file_is_not_taken_so_it_is_read_again_if_it_comes_back(env):
+    make, inbox, sessions, _ = env
+    big = inbox / "big.txt"
+    big.write_bytes(b"x" * 2000)
+    intake = make(max_file_bytes=1000)
+    intake.take([big])
+    moved = intake.settings.resolved_rejected_dir / "big.txt"
+    os.rename(moved, big)  # raised the limit, put it back: a rename keeps its mtime
+    st = big.stat()
+    assert intake.already_taken([(str(big), st.st_size, st.st_mtime_ns)]) == set()

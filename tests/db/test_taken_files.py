@@ -1,0 +1,77 @@
+"""What the watcher asks the database: which inbox files were taken in already."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db import pipeline
+from db.engine import reading, transaction
+from db.models import Document
+
+
+def take_many(db_sessions, *items):
+    with transaction(db_sessions) as s:
+        return pipeline.take_in_many(s, list(items))
+
+
+def taken(db_sessions, *files):
+    with reading(db_sessions) as s:
+        return pipeline.taken_files(s, files)
+
+
+def test_a_file_is_known_by_its_name_size_and_mtime(db_sessions):
+    take_many(db_sessions, pipeline.Incoming("a" * 64, "sub/a.txt", b"hello", 111),
+              pipeline.Incoming("b" * 64, "b.txt", b"bye", 222))
+    assert taken(db_sessions, ("sub/a.txt", 5, 111), ("b.txt", 3, 222)) == {
+        ("sub/a.txt", 5, 111), ("b.txt", 3, 222)}
+    # another mtime, another size, another name: not that file
+    assert taken(db_sessions, ("sub/a.txt", 5, 112), ("sub/a.txt", 6, 111),
+                 ("a.txt", 5, 111)) == set()
+
+
+def test_a_duplicate_is_known_too(db_sessions):
+    take_many(db_sessions, pipeline.Incoming("a" * 64, "a.txt", b"hello", 1),
+              pipeline.Incoming("a" * 64, "copy.txt", b"hello", 2))
+    assert taken(db_sessions, ("copy.txt", 5, 2)) == {("copy.txt", 5, 2)}
+
+
+def test_a_rejected_file_is_not_known_so_it_is_read_again_when_it_comes_back(db_sessions):
+    with transaction(db_sessions) as s:
+        pipeline.record_rejected(s, source_path="big.txt", reason="too big",
+                                 kind="too_large", size_bytes=5)
+    assert taken(db_sessions, ("big.txt", 5, 1)) == set()
+
+
+def test_rows_from_before_mtimes_were_recorded_match_nothing(db_sessions):
+    take_many(db_sessions, pipeline.Incoming("a" * 64, "a.txt", b"hello"))
+    assert taken(db_sessions, ("a.txt", 5, 0)) == set()
+
+
+def test_many_names_at_once_in_one_lookup(db_sessions):
+    items = [pipeline.Incoming(f"{n:064x}", f"f{n}.txt", b"x" * n, n) for n in range(1, 1001)]
+    take_many(db_sessions, *items)
+    asked = [(f"f{n}.txt", n, n) for n in range(1, 1001)] + [("missing.txt", 1, 1)]
+    assert taken(db_sessions, *asked) == set(asked[:-1])
+    # an odd count is padded to a power of two with a name already asked
+    assert taken(db_sessions, *asked[:3]) == set(asked[:3])
+
+
+def test_a_file_seen_again_with_a_new_mtime_is_known_at_that_mtime(db_sessions):
+    take_many(db_sessions, pipeline.Incoming("a" * 64, "a.txt", b"hello", 1))
+    again = pipeline.Incoming("a" * 64, "a.txt", b"hello", 2)
+    assert take_many(db_sessions, again) == [None]  # same bytes, same name: nothing new
+    with transaction(db_sessions) as s:
+        pipeline.note_seen_again(s, [again])
+    assert taken(db_sessions, ("a.txt", 5, 2)) == {("a.txt", 5, 2)}
+    with reading(db_sessions) as s:
+        assert s.scalars(select(Document.source_mtime_ns)).all() == [2]
+
+
+def test_take_in_records_the_mtime_of_originals_and_duplicates(db_sessions):
+    with transaction(db_sessions) as s:
+        pipeline.take_in(s, sha256="a" * 64, source_path="a.txt", content=b"hello",
+                         source_mtime_ns=7)
+        pipeline.take_in(s, sha256="a" * 64, source_path="copy.txt", content=b"hello",
+                         source_mtime_ns=8)
+    assert taken(db_sessions, ("a.txt", 5, 7), ("copy.txt", 5, 8)) == {
+        ("a.txt", 5, 7), ("copy.txt", 5, 8)}

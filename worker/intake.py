@@ -62,7 +62,11 @@ def is_ignored_name(path: Path) -> bool:
     Hidden (`.x`), temporary (`.part`, `.partial`, `.filepart` from WinSCP, `.download`,
     `.crdownload`, `.tmp`, `x~`), Office lock files (`~$x`) and our own sidecars.
     """
-    name = path.name
+    return is_ignored_filename(path.name)
+
+
+def is_ignored_filename(name: str) -> bool:
+    """`is_ignored_name` for a bare name (the watcher's scan works on strings)."""
     return (name.startswith((".", "~$")) or name.endswith(TEMPORARY_SUFFIXES)
             or name.endswith(".error.json"))
 

@@ -3,8 +3,10 @@
 A file is taken in only once it is stable: its size and mtime unchanged for `settle_ms`
 and, where Linux can tell, no process holding it open for writing.
 Events can be missed (network shares, inotify queue overflow), so a full rescan every
-`rescan_interval_s` closes that gap; the sha256 check in intake makes re-seeing a file
-harmless. Symlinks are never followed out of the inbox.
+`rescan_interval_s` closes that gap. Which files were taken in already, the database
+tells (a row with the file's name, size and mtime): neither a rescan nor a restart reads
+them again, and the watcher keeps no state about them, so its memory does not grow with
+an inbox that keeps its files. Symlinks are never followed out of the inbox.
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ import errno
 import fcntl
 import logging
 import os
+import queue
 import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import watchfiles
 
-from worker.intake import Intake, IntakeOutcome, batches, is_ignored, is_ignored_name
+from worker.intake import Intake, batches, is_ignored, is_ignored_filename
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,15 @@ STEP_MS = 5
 INTAKE_RETRY_S = 2.0
 #: how long the start-up probe waits for its own file event before suggesting polling
 PROBE_TIMEOUT_S = 2.0
+#: files a rescan looks up in the database at once
+SCAN_CHUNK = 1000
+#: most ready files handed to intake per tick
+READY_CHUNK = 1000
+#: most files waiting to settle; beyond it, new files are left for a rescan to find
+MAX_PENDING = 10_000
 
 
-def open_for_writing(path: Path) -> bool | None:
+def open_for_writing(path: str | Path) -> bool | None:
     """Whether some process still has `path` open for writing (None: cannot tell).
 
     Linux refuses a read lease on a file that is open for writing, which catches a
@@ -64,54 +72,67 @@ def open_for_writing(path: Path) -> bool | None:
 
 @dataclass
 class StabilityTracker:
-    """Remembers each candidate's (size, mtime) and when that signature was first seen.
+    """Files seen but not yet handed on: each one's (size, mtime), and since when.
 
-    Keys are path strings and signatures one packed int: with files kept in the inbox,
-    `taken` holds an entry per file there, so its size is what memory grows with.
+    Nothing is kept about a file once it is handed to intake: the database tells which
+    files were taken (`Intake.already_taken`), so memory follows the files waiting to
+    settle, not the inbox. At most `max_pending` wait; a file seen beyond that is left
+    out and `overflowed` set, for a rescan to find it once there is room.
     """
 
     settle_s: float
+    max_pending: int = MAX_PENDING
     pending: dict[str, tuple[int, float]] = field(default_factory=dict)  # sig, since
-    # files already taken in this run, by signature, so a rescan does not re-read them
-    taken: dict[str, int] = field(default_factory=dict)
+    overflowed: bool = False
     # said once that the lease probe cannot tell (see `open_for_writing`)
     warned_no_lease: bool = False
 
-    def observe(self, path: Path, now: float) -> None:
-        key = str(path)
-        try:
-            sig = _signature(os.lstat(key))
-        except FileNotFoundError:
-            self.pending.pop(key, None)
-            return
-        if self.taken.get(key) == sig:
-            return
+    def observe(self, path: str | os.PathLike[str], now: float,
+                st: os.stat_result | None = None) -> None:
+        key = os.fspath(path)
+        if st is None:
+            try:
+                st = os.lstat(key)
+            except OSError:
+                self.pending.pop(key, None)
+                return
+        sig = _signature(st)
         old = self.pending.get(key)
-        if old is None or old[0] != sig:
+        if old is None:
+            if len(self.pending) >= self.max_pending:
+                self.overflowed = True
+                return
+            self.pending[key] = (sig, now)
+        elif old[0] != sig:
             self.pending[key] = (sig, now)
 
-    def ready(self, now: float) -> list[Path]:
-        """Files whose signature has held for the settle time (re-checked on disk now)."""
-        out = []
-        for key, (sig, since) in list(self.pending.items()):
+    def ready(self, now: float, limit: int | None = None) -> list[tuple[str, int | None]]:
+        """Up to `limit` files whose signature has held for the settle time (re-checked on
+        disk now), in the order they were first seen, each with that signature (None: it
+        vanished after it was seen; intake records why)."""
+        out: list[tuple[str, int | None]] = []
+        moved: list[tuple[str, int]] = []
+        for key, (sig, since) in self.pending.items():
+            if limit is not None and len(out) >= limit:
+                break
             if now - since < self.settle_s:
                 continue
-            path = Path(key)
             try:
                 st = os.lstat(key)
             except FileNotFoundError:
-                # vanished after it was seen: intake records why, the rescan won't see it
-                out.append(path)
-                del self.pending[key]
+                out.append((key, None))
                 continue
-            if _signature(st) != sig or self._still_written(path, st):
-                self.pending[key] = (_signature(st), now)
+            if _signature(st) != sig or self._still_written(key, st):
+                moved.append((key, _signature(st)))
                 continue
-            out.append(path)
+            out.append((key, sig))
+        for key, _ in out:
             del self.pending[key]
+        for key, sig in moved:  # the clock starts again
+            self.pending[key] = (sig, now)
         return out
 
-    def _still_written(self, path: Path, st: os.stat_result) -> bool:
+    def _still_written(self, path: str, st: os.stat_result) -> bool:
         writing = open_for_writing(path)
         if writing is None and stat.S_ISREG(st.st_mode) and not self.warned_no_lease:
             self.warned_no_lease = True
@@ -120,44 +141,63 @@ class StabilityTracker:
                         "slow writers", path)
         return bool(writing)
 
-    def mark_taken(self, outcomes: list[IntakeOutcome]) -> None:
-        for o in outcomes:
-            try:
-                self.taken[str(o.path)] = _signature(os.lstat(o.path))
-            except FileNotFoundError:
-                continue
+
+_MTIME_BITS = 64
 
 
 def _signature(st: os.stat_result) -> int:
     """Size and mtime in one int: what must hold still for a file to count as written."""
-    return (st.st_size << 64) | st.st_mtime_ns
+    return (st.st_size << _MTIME_BITS) | (st.st_mtime_ns & ((1 << _MTIME_BITS) - 1))
+
+
+def size_and_mtime(sig: int) -> tuple[int, int]:
+    """The size and mtime_ns a signature packs (an mtime before 1970 is negative)."""
+    mtime = sig & ((1 << _MTIME_BITS) - 1)
+    if mtime >= 1 << (_MTIME_BITS - 1):
+        mtime -= 1 << _MTIME_BITS
+    return sig >> _MTIME_BITS, mtime
+
+
+def scan_entries(folder: str) -> Iterator[os.DirEntry[str]]:
+    """Every candidate file below `folder`, without following symlinked folders.
+
+    Directories are read as they are walked, not listed whole first: a flat inbox of
+    50,000 files never becomes a list of 50,000 entries.
+    """
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if is_ignored_filename(entry.name):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                        yield entry
+        except OSError as exc:
+            log.warning("cannot list %s: %s", current, exc)
 
 
 def scan(inbox: Path) -> Iterator[Path]:
     """Every candidate file below `inbox`, without following symlinked folders."""
-    stack = [inbox]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as exc:
-            log.warning("cannot list %s: %s", folder, exc)
-            continue
-        for entry in entries:
-            path = Path(entry.path)
-            if is_ignored_name(path):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(path)
-            elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
-                yield path
+    for entry in scan_entries(str(inbox)):
+        yield Path(entry.path)
 
 
 def event_filter(root: Path) -> Callable[[watchfiles.Change, str], bool]:
     """watchfiles filter: no deletions, nothing hidden or temporary anywhere below `root`
     (a file inside a hidden folder is skipped, as the scan skips it)."""
+    prefix = os.path.join(str(root), "")
+
     def wanted(change: watchfiles.Change, path: str) -> bool:
-        return change != watchfiles.Change.deleted and not is_ignored(Path(path), root)
+        if change == watchfiles.Change.deleted:
+            return False
+        if not path.startswith(prefix):
+            return not is_ignored(Path(path), root)
+        # `is_ignored` on the string: it runs for every event, temporary names included
+        return not any(is_ignored_filename(part) for part in path[len(prefix):].split(os.sep))
     return wanted
 
 
@@ -201,8 +241,63 @@ def events_fire(inbox: Path, timeout_s: float = PROBE_TIMEOUT_S) -> bool | None:
     return seen.is_set()
 
 
+class _Walk:
+    """A rescan's listing of the inbox, made in a helper thread (a large inbox, or a slow
+    network share, never holds up intake) and handed over a chunk at a time. The
+    database lookups stay with the caller: a second connection would keep a second
+    page and statement cache."""
+
+    def __init__(self, listing: Callable[[], Iterator[list[tuple[str, int, int]]]],
+                 stop: threading.Event) -> None:
+        self._chunks: queue.Queue[list[tuple[str, int, int]]] = queue.Queue(maxsize=2)
+        self._stop = stop
+        self._abandoned = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._list, args=(listing,),
+                                        name="newsdrop-rescan", daemon=True)
+        self._thread.start()
+
+    def _list(self, listing: Callable[[], Iterator[list[tuple[str, int, int]]]]) -> None:
+        try:
+            for chunk in listing():
+                while not self._put(chunk):
+                    if self._stop.is_set() or self._abandoned.is_set():
+                        return
+        except BaseException as exc:  # raised to the caller by `next_chunk`
+            self._error = exc
+
+    def _put(self, chunk: list[tuple[str, int, int]]) -> bool:
+        try:
+            self._chunks.put(chunk, timeout=0.1)
+        except queue.Full:
+            return False
+        return True
+
+    def next_chunk(self) -> list[tuple[str, int, int]] | None:
+        """The next chunk listed, or None if there is none yet (or any more)."""
+        try:
+            return self._chunks.get_nowait()
+        except queue.Empty:
+            pass
+        if self._error is not None:
+            raise self._error
+        return None
+
+    def done(self) -> bool:
+        return not self._thread.is_alive() and self._chunks.empty() and self._error is None
+
+    def abandon(self) -> None:
+        self._abandoned.set()
+
+
 class Watcher:
-    """Feeds stable inbox files to an `Intake`, in batches of what arrived together."""
+    """Feeds stable inbox files to an `Intake`, in batches of what arrived together.
+
+    File events are followed in a thread of their own, which only notes them: held back
+    while intake works, they would pile up in watchfiles at about 2 KB each. The thread
+    that calls `run` takes ready files in and, when a rescan is due, looks up what the
+    rescan listed. Both share the `StabilityTracker` under `lock`.
+    """
 
     def __init__(self, inbox: Path, intake: Intake, *, settle_ms: int, debounce_ms: int,
                  rescan_interval_s: float, poll: bool, poll_interval_ms: int,
@@ -210,6 +305,7 @@ class Watcher:
         self.inbox = inbox.resolve()
         self.intake = intake
         self.tracker = StabilityTracker(settle_ms / 1000)
+        self.lock = threading.Lock()  # guards `tracker`
         self.debounce_ms = debounce_ms
         self.rescan_interval_s = rescan_interval_s
         self.poll = poll
@@ -225,42 +321,118 @@ class Watcher:
 
     def rescan(self) -> None:
         """Walk the whole inbox now, in this thread."""
-        self._apply_rescan(*self._walk(), time.monotonic())
+        with self.lock:
+            self.tracker.overflowed = False  # this walk finds what was left out
+        for chunk in self._listing():
+            self._note_unknown(chunk)
+        self.rescans_done += 1
 
-    def _walk(self) -> tuple[set[str], list[Path]]:
-        """Every file below the inbox, and those whose signature is not a taken one.
-
-        Runs beside the event loop during `run`, so a rescan of a large inbox never
-        holds up new files; it only reads `taken` by key, which is safe beside writers.
-        """
-        present: set[str] = set()
-        changed: list[Path] = []
-        taken = self.tracker.taken
-        for path in scan(self.inbox):
-            key = str(path)
-            present.add(key)
+    def _listing(self) -> Iterator[list[tuple[str, int, int]]]:
+        """Every file below the inbox with its size and mtime, `SCAN_CHUNK` at a time."""
+        chunk: list[tuple[str, int, int]] = []
+        for entry in scan_entries(str(self.inbox)):
             try:
-                sig = _signature(os.lstat(key))
+                st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue  # gone already
-            if taken.get(key) != sig:
-                changed.append(path)
-        return present, changed
+            chunk.append((entry.path, st.st_size, st.st_mtime_ns))
+            if len(chunk) >= SCAN_CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
-    def _apply_rescan(self, present: set[str], changed: list[Path], now: float) -> None:
-        for path in changed:
-            self.tracker.observe(path, now)
-        # forget files that left the inbox, so memory follows the inbox, not its history
-        self.tracker.taken = {p: sig for p, sig in self.tracker.taken.items() if p in present}
-        self.rescans_done += 1
+    def _note_unknown(self, files: list[tuple[str, int, int]]) -> None:
+        """Note the files of a listing chunk that were not taken in yet.
+
+        One query per chunk tells the taken ones apart, so a walk holds one chunk
+        whatever the size of the inbox, and a watcher started on a full inbox reads none
+        of what it took before.
+        """
+        with self.lock:  # files already waiting need no lookup
+            files = [f for f in files if f[0] not in self.tracker.pending]
+        taken = self.intake.already_taken(files)
+        with self.lock:
+            now = time.monotonic()
+            for path, _, _ in files:
+                if path not in taken:
+                    self.tracker.observe(path, now)
 
     def run(self) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
-        # The first scan starts on the first tick, once events are subscribed: a file that
-        # lands between a scan and the subscription would otherwise wait for a rescan.
-        last_rescan = float("-inf")
-        walking: Future[tuple[set[str], list[Path]]] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdrop-rescan") as pool:
+        subscribed = threading.Event()
+        failed: list[BaseException] = []
+        events = threading.Thread(target=self._follow_events, args=(subscribed, failed),
+                                  name="newsdrop-events", daemon=True)
+        events.start()
+        # The first scan starts once events are subscribed: a file that lands between a
+        # scan and the subscription would otherwise wait for a rescan.
+        next_rescan = float("-inf")
+        walk: _Walk | None = None
+        try:
+            while not self.stop_event.is_set():
+                if failed:
+                    raise failed[0]
+                now = time.monotonic()
+                if walk is None and subscribed.is_set() and (
+                        now >= next_rescan or self._overflow_drained()):
+                    with self.lock:
+                        self.tracker.overflowed = False  # this walk finds what was left out
+                    walk = _Walk(self._listing, self.stop_event)
+                    next_rescan = now + self.rescan_interval_s
+                walked = False
+                if walk is not None:
+                    try:
+                        walked = self._advance(walk)
+                    except Exception as exc:
+                        # the inbox went away for a moment, or the database did
+                        log.warning("rescan of %s failed: %s", self.inbox, exc)
+                        walk.abandon()
+                        walk, next_rescan = None, now + INTAKE_RETRY_S
+                    else:
+                        if walk.done():
+                            walk = None
+                            self.rescans_done += 1
+                taken = self.take_ready(now)
+                if self.on_tick is not None:
+                    self.on_tick()
+                if not (walked or taken):
+                    self.stop_event.wait(TICK_MS / 1000)
+            if failed:
+                raise failed[0]
+        finally:
+            self.stop_event.set()
+            if walk is not None:
+                walk.abandon()
+            events.join()
+
+    def _advance(self, walk: _Walk) -> bool:
+        """Note one chunk the walk listed, if it fits below the pending limit (a walk
+        during a burst then holds up itself, never memory); whether there was one.
+
+        One per turn of the loop: new files wait for one lookup, not for a whole walk.
+        """
+        if not self._room_for(SCAN_CHUNK):
+            return False
+        chunk = walk.next_chunk()
+        if chunk is None:
+            return False
+        self._note_unknown(chunk)
+        return True
+
+    def _overflow_drained(self) -> bool:
+        """Files were left out, and half the room is free again: a walk now finds them
+        with the rest of the burst that left them out, rather than one walk each."""
+        tracker = self.tracker
+        return tracker.overflowed and len(tracker.pending) <= tracker.max_pending // 2
+
+    def _room_for(self, n: int) -> bool:
+        pending = len(self.tracker.pending)
+        return pending == 0 or pending + n <= self.tracker.max_pending
+
+    def _follow_events(self, subscribed: threading.Event,
+                       failed: list[BaseException]) -> None:
+        try:
             for changes in watchfiles.watch(
                 self.inbox, watch_filter=event_filter(self.inbox), debounce=self.debounce_ms,
                 step=STEP_MS, rust_timeout=TICK_MS, yield_on_timeout=True,
@@ -268,46 +440,59 @@ class Watcher:
                 poll_delay_ms=self.poll_interval_ms, recursive=True,
                 ignore_permission_denied=True,
             ):
+                subscribed.set()
                 now = time.monotonic()
                 for _, raw_path in changes:
-                    path = Path(raw_path)
-                    if path.is_dir() and not path.is_symlink():
-                        # a folder moved in whole brings files no event announced
-                        for inner in scan(path):
-                            self.tracker.observe(inner, now)
-                    else:
-                        self.tracker.observe(path, now)
-                if walking is None and now - last_rescan >= self.rescan_interval_s:
-                    walking, last_rescan = pool.submit(self._walk), now
-                if walking is not None and walking.done():
-                    self._finish_rescan(walking, now)
-                    walking = None
-                self.take_ready(now)
-                if self.on_tick is not None:
-                    self.on_tick()
+                    self._on_event(raw_path, now)
+        except BaseException as exc:  # handed to `run`, which raises it
+            failed.append(exc)
+            self.stop_event.set()
 
-    def _finish_rescan(self, walking: Future[tuple[set[str], list[Path]]],
-                       now: float) -> None:
+    def _on_event(self, raw_path: str, now: float) -> None:
         try:
-            present, changed = walking.result()
-        except OSError as exc:
-            # the inbox itself went away for a moment: the next rescan tries again
-            log.warning("rescan of %s failed: %s", self.inbox, exc)
+            st = os.lstat(raw_path)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            # a folder moved in whole brings files no event announced
+            for entry in scan_entries(raw_path):
+                with self.lock:
+                    if self.tracker.overflowed:
+                        return  # no room: the rescan this sets off finds the rest
+                    self.tracker.observe(entry.path, now)
             return
-        self._apply_rescan(present, changed, now)
+        with self.lock:
+            self.tracker.observe(raw_path, now, st)  # st None: gone, no longer pending
 
     def take_ready(self, now: float) -> int:
-        ready = self.tracker.ready(now)
-        for chunk in batches(ready, self.batch_size):
+        """Take in up to `READY_CHUNK` stable files; how many were ready."""
+        with self.lock:
+            ready = self.tracker.ready(now, READY_CHUNK)
+        if not ready:
+            return 0
+        try:
+            # a second event for a file just taken, or a walk that raced intake, is told
+            # apart here without reading the file again
+            taken = self.intake.already_taken(
+                [(path, *size_and_mtime(sig)) for path, sig in ready if sig is not None])
+        except Exception:
+            log.exception("cannot look up %d files in the database; will retry", len(ready))
+            self._retry_later([path for path, _ in ready])
+            return len(ready)
+        fresh = [Path(path) for path, _ in ready if path not in taken]
+        for chunk in batches(fresh, self.batch_size):
             try:
                 outcomes = self.intake.take(chunk)
             except Exception:
                 # e.g. the database is down: keep the files pending and try again later
                 log.exception("intake of %d files failed; will retry", len(chunk))
-                retry_at = time.monotonic() + INTAKE_RETRY_S
-                for path in chunk:
-                    self.tracker.observe(path, retry_at)
+                self._retry_later(chunk)
                 continue
-            self.tracker.mark_taken(outcomes)
             self.taken_count += sum(1 for o in outcomes if o.status is not None)
         return len(ready)
+
+    def _retry_later(self, paths: list[str] | list[Path]) -> None:
+        retry_at = time.monotonic() + INTAKE_RETRY_S
+        with self.lock:
+            for path in paths:
+                self.tracker.observe(path, retry_at)

@@ -16,6 +16,10 @@ from worker.intake import IntakeOutcome
 from worker.watcher import StabilityTracker, Watcher, event_filter, events_fire, scan
 
 
+def ready_paths(tracker, now, limit=None):
+    return [Path(p) for p, _ in tracker.ready(now, limit)]
+
+
 def test_a_file_is_ready_only_after_its_size_and_mtime_settle(tmp_path):
     f = tmp_path / "a.txt"
     f.write_bytes(b"part")
@@ -26,22 +30,27 @@ def test_a_file_is_ready_only_after_its_size_and_mtime_settle(tmp_path):
         fh.write(b" more")
     assert tracker.ready(now=0.6) == []  # changed: the clock starts again
     assert tracker.ready(now=0.9) == []
-    assert tracker.ready(now=1.2) == [f]
+    assert ready_paths(tracker, now=1.2) == [f]
     assert tracker.ready(now=5.0) == []  # handed out once
 
 
-def test_taken_files_are_not_offered_again_until_they_change(tmp_path):
-    f = tmp_path / "a.txt"
-    f.write_bytes(b"x")
+def test_ready_hands_out_at_most_its_limit_oldest_first(tmp_path):
     tracker = StabilityTracker(settle_s=0.0)
-    tracker.observe(f, 0.0)
-    assert tracker.ready(1.0) == [f]
-    tracker.mark_taken([IntakeOutcome(f, None)])
-    tracker.observe(f, 2.0)
-    assert tracker.ready(3.0) == []
-    f.write_bytes(b"changed")
-    tracker.observe(f, 4.0)
-    assert tracker.ready(5.0) == [f]
+    files = [tmp_path / f"{n}.txt" for n in range(5)]
+    for n, f in enumerate(files):
+        f.write_text(str(n))
+        tracker.observe(f, now=float(n))
+    assert ready_paths(tracker, 10.0, limit=2) == files[:2]
+    assert ready_paths(tracker, 10.0, limit=2) == files[2:4]
+    assert ready_paths(tracker, 10.0, limit=2) == files[4:]
+
+
+def test_files_beyond_the_pending_limit_are_left_for_a_rescan(tmp_path):
+    tracker = StabilityTracker(settle_s=0.0, max_pending=2)
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(name)
+        tracker.observe(tmp_path / name, 0.0)
+    assert len(tracker.pending) == 2 and tracker.overflowed
 
 
 def test_scan_recurses_skips_ignored_names_and_symlinked_folders(tmp_path):
@@ -62,14 +71,24 @@ def test_scan_recurses_skips_ignored_names_and_symlinked_folders(tmp_path):
 
 
 class RecordingIntake:
+    """Records what it is handed; knows a file as taken by its path, size and mtime, as
+    the database does."""
+
     def __init__(self):
         self.taken: list[Path] = []
         self.chunks: list[list[Path]] = []
+        self.known: set[tuple[str, int, int]] = set()
 
     def take(self, paths):
         self.taken.extend(paths)
         self.chunks.append(list(paths))
+        for p in paths:
+            st = os.lstat(p)
+            self.known.add((str(p), st.st_size, st.st_mtime_ns))
         return [IntakeOutcome(p, None) for p in paths]
+
+    def already_taken(self, files):
+        return {path for path, size, mtime in files if (path, size, mtime) in self.known}
 
 
 def test_watcher_takes_existing_and_new_files_once(tmp_path):
@@ -107,7 +126,7 @@ def test_a_file_still_open_for_writing_is_not_ready_however_long_it_pauses(tmp_p
         assert tracker.ready(10.0) == []  # stable for ages, but the writer is still there
         writer.write(b" and the rest")
     tracker.observe(f, 11.0)
-    assert tracker.ready(12.0) == [f]
+    assert ready_paths(tracker, 12.0) == [f]
 
 
 def test_events_below_hidden_or_temporary_folders_are_filtered_out(tmp_path):
@@ -172,7 +191,7 @@ def test_without_lease_permission_one_warning_says_only_the_settle_time_decides(
         (tmp_path / name).write_text(name)
         tracker.observe(tmp_path / name, 0.0)
     with caplog.at_level(logging.WARNING, logger="worker.watcher"):
-        assert sorted(p.name for p in tracker.ready(1.0)) == ["a.txt", "b.txt"]
+        assert sorted(p.name for p in ready_paths(tracker, 1.0)) == ["a.txt", "b.txt"]
     warnings = [r for r in caplog.records if "cannot tell whether files" in r.getMessage()]
     assert len(warnings) == 1 and "NEWSDROP_SETTLE_MS" in warnings[0].getMessage()
 
@@ -200,3 +219,183 @@ def test_watcher_skips_files_in_hidden_folders_created_while_it_runs(tmp_path, h
         watcher.stop()
         thread.join(5)
     assert [p.name for p in intake.taken] == ["visible.txt"]
+
+
+# ---------------------------------------------------------------- with a real intake
+
+
+@pytest.fixture
+def inbox_intake(tmp_path, sessions, monkeypatch):
+    """A real `Intake` on a migrated SQLite database; `reads` counts files it reads."""
+    from worker import intake as intake_module
+    from worker.intake import Intake
+    from worker.settings import Settings
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    reads: list[Path] = []
+    real_read = intake_module.read_file
+
+    def counting_read(path, *args, **kwargs):
+        reads.append(path)
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(intake_module, "read_file", counting_read)
+
+    def make():
+        settings = Settings(data_dir=tmp_path / "data", inbox=inbox)
+        return Intake(settings, sessions, lambda ids: None)
+
+    return inbox, make, reads, sessions
+
+
+def make_watcher(inbox, intake, **overrides):
+    options = {"settle_ms": 0, "debounce_ms": 20, "rescan_interval_s": 3600, "poll": False,
+               "poll_interval_ms": 100, "batch_size": 100, **overrides}
+    return Watcher(inbox, intake, **options)
+
+
+def take_all(watcher):
+    """Rescan and take in until nothing is left waiting."""
+    while True:
+        watcher.rescan()
+        if not watcher.take_ready(time.monotonic() + 1):
+            return
+
+
+def rows_by_path(sessions):
+    from sqlalchemy import select
+
+    from db.engine import reading
+    from db.models import Document
+
+    out: dict[str, int] = {}
+    with reading(sessions) as s:
+        for name in s.scalars(select(Document.source_path)):
+            out[name] = out.get(name, 0) + 1
+    return out
+
+
+def test_a_rescan_reads_no_file_already_taken(inbox_intake):
+    inbox, make, reads, _ = inbox_intake
+    for n in range(3):
+        (inbox / f"{n}.txt").write_text(f"file {n}")
+    watcher = make_watcher(inbox, make())
+    take_all(watcher)
+    assert len(reads) == 3 and watcher.taken_count == 3
+    watcher.rescan()
+    assert watcher.tracker.pending == {}
+    assert watcher.take_ready(time.monotonic() + 1) == 0
+    assert len(reads) == 3
+
+
+def test_a_file_modified_after_intake_is_taken_again(inbox_intake):
+    inbox, make, reads, sessions = inbox_intake
+    f = inbox / "a.txt"
+    f.write_text("first version")
+    watcher = make_watcher(inbox, make())
+    take_all(watcher)
+    f.write_text("second version, longer")
+    take_all(watcher)
+    assert len(reads) == 2 and watcher.taken_count == 2
+    assert rows_by_path(sessions) == {"a.txt": 2}
+
+
+def test_a_file_touched_with_the_same_bytes_is_read_once_more_then_known(inbox_intake):
+    inbox, make, reads, sessions = inbox_intake
+    f = inbox / "a.txt"
+    f.write_text("same bytes")
+    watcher = make_watcher(inbox, make())
+    take_all(watcher)
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    take_all(watcher)
+    assert len(reads) == 2  # read to find the bytes unchanged: no new document
+    assert rows_by_path(sessions) == {"a.txt": 1}
+    take_all(watcher)
+    assert len(reads) == 2  # its new mtime is known now
+
+
+def test_a_watcher_restarted_on_a_full_inbox_reads_nothing_already_known(inbox_intake):
+    inbox, make, reads, sessions = inbox_intake
+    n = watcher_module.SCAN_CHUNK * 2 + 500  # several lookups
+    for k in range(n):
+        (inbox / f"{k}.txt").write_text(f"file {k}")
+    take_all(make_watcher(inbox, make()))
+    assert len(reads) == n
+    restarted = make_watcher(inbox, make())
+    restarted.rescan()
+    assert restarted.tracker.pending == {} and not restarted.tracker.overflowed
+    assert len(reads) == n
+    (inbox / "new.txt").write_text("dropped while it was down")
+    take_all(restarted)
+    assert [p.name for p in reads[n:]] == ["new.txt"]
+    assert len(rows_by_path(sessions)) == n + 1
+
+
+def test_an_event_for_a_file_just_taken_is_told_apart_without_reading_it(inbox_intake):
+    inbox, make, reads, _ = inbox_intake
+    f = inbox / "a.txt"
+    f.write_text("x")
+    watcher = make_watcher(inbox, make())
+    take_all(watcher)
+    watcher.tracker.observe(f, time.monotonic())  # a second event for the same file
+    assert watcher.take_ready(time.monotonic() + 1) == 1
+    assert len(reads) == 1 and watcher.taken_count == 1
+
+
+def test_files_left_out_for_want_of_room_are_found_by_the_next_walk(inbox_intake):
+    inbox, make, reads, sessions = inbox_intake
+    watcher = make_watcher(inbox, make())
+    watcher.tracker.max_pending = 2
+    for n in range(5):
+        (inbox / f"{n}.txt").write_text(f"file {n}")
+        watcher.tracker.observe(inbox / f"{n}.txt", 0.0)
+    assert len(watcher.tracker.pending) == 2 and watcher.tracker.overflowed
+    take_all(watcher)
+    assert sorted(rows_by_path(sessions)) == [f"{n}.txt" for n in range(5)]
+    assert len(reads) == 5
+
+
+def run_in_thread(watcher):
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("max_pending", [watcher_module.MAX_PENDING, 50])
+def test_every_file_of_a_5000_file_burst_is_taken_once(inbox_intake, max_pending):
+    from tests.conftest import wait_for
+
+    inbox, make, reads, sessions = inbox_intake
+    # no periodic rescan: with a small pending limit, the walks that overflow sets off
+    # are what finds the files left out
+    watcher = make_watcher(inbox, make(), settle_ms=20, rescan_interval_s=3600)
+    watcher.tracker.max_pending = max_pending
+    thread = run_in_thread(watcher)
+    try:
+        wait_for(lambda: watcher.rescans_done, 10, interval=0.01, message="start-up scan")
+        n = 5000
+        for k in range(n):
+            tmp = inbox / f".{k}.txt.part"
+            tmp.write_text(f"article {k}")
+            os.rename(tmp, inbox / f"{k}.txt")
+        wait_for(lambda: watcher.taken_count >= n, 120,
+                 message=lambda: f"{n} files taken, {watcher.taken_count} so far")
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert rows_by_path(sessions) == {f"{k}.txt": 1 for k in range(n)}
+    assert len(reads) == n  # none read twice
+
+
+def test_a_failure_to_follow_events_stops_the_watcher_with_that_error(tmp_path, monkeypatch):
+    def broken_watch(*args, **kwargs):
+        raise RuntimeError("inotify watch limit reached")
+        yield  # a generator, as watchfiles.watch is
+
+    monkeypatch.setattr(watcher_module.watchfiles, "watch", broken_watch)
+    watcher = make_watcher(tmp_path, RecordingIntake())
+    with pytest.raises(RuntimeError, match="watch limit"):
+        watcher.run()

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import migrate
@@ -22,7 +23,6 @@ from db.engine import make_engine, make_session_factory, transaction
 from db.models import Article, Document, DocumentStatus, utcnow
 from db.queries import ArticleFilter
 from db.search import InvalidQuery, fts5_query, query_terms, search
-from tests.conftest import fresh_postgres_database
 
 
 def add_article(session: Session, *, title: str, body: str, subtitle: str | None = None,
@@ -82,16 +82,10 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def postgres_db() -> Iterator[Any]:
-    """A fresh PostgreSQL database for this module, migrated, filled, dropped after."""
-    with fresh_postgres_database("nd_search") as url:
-        engine = make_engine(url)
-        try:
-            migrate.upgrade(engine)
-            sessions = make_session_factory(engine)
-            yield sessions, _fill(sessions)
-        finally:
-            engine.dispose()
+def postgres_db(postgres_engine: Engine) -> Any:
+    """The module's migrated PostgreSQL database (tests/db/conftest.py), filled."""
+    sessions = make_session_factory(postgres_engine)
+    return sessions, _fill(sessions)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -55,6 +55,7 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _BYLINE_TEXT = re.compile(r"^(?:by|written by|words by|von|par|por|di)\s+\S", re.IGNORECASE)
 _COMMAS = re.compile(r"[,，、،]")
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_NO_ATTRIBUTES: dict[str, str] = {}
 _SENTENCE_END = re.compile(r"[.!?…。](?:\s|$)")
 
 
@@ -190,26 +191,24 @@ def _walk(root: etree._Element, max_nodes: int) -> _Page:
     for event, el in walker:
         if event == "start":
             tag = el.tag.lower()
-            if tag in skip_tags or _is_hidden(el):
+            # one call for all attributes: most elements have none, and dict lookups
+            # cost far less than one lxml attribute lookup each
+            attrs = dict(el.items()) if el.attrib else _NO_ATTRIBUTES
+            if tag in skip_tags or (attrs and _is_hidden(attrs)):
                 walking.append(-1)  # scripts, hidden parts: only their tail is text
                 walker.skip_subtree()
                 continue
             if len(nodes) >= max_nodes:
                 raise TooLarge(f"the HTML page has more than {max_nodes:,} elements")
             idx = len(nodes)
-            cues = _cues(el.get("class") or "", el.get("id") or "")
-            itemprop = el.get("itemprop")
-            node = _Node(
-                tag=tag,
-                parent=walking[-1],
-                cues=cues,
-                role=(el.get("role") or "").lower(),
-                itemprop=(itemprop or "").lower(),
-            )
+            cues = _cues(attrs.get("class") or "", attrs.get("id") or "")
+            itemprop = attrs.get("itemprop")
+            node = _Node(tag, walking[-1], cues, (attrs.get("role") or "").lower(),
+                         (itemprop or "").lower())
+            if tag == "time" or (itemprop and attrs.get("datetime")):
+                page.times.append((idx, attrs.get("datetime") or ""))
             nodes.append(node)
             walking.append(idx)
-            if tag == "time" or (el.get("datetime") and itemprop):
-                page.times.append((idx, el.get("datetime") or ""))
             # an inline box naming its role (credit, byline) is a block of its own, unless
             # it sits in such a box already ("<span class=byline>by <span class=author>…")
             role_box = bool(cues) and _is_role_box(tag, cues)
@@ -267,11 +266,11 @@ def _is_role_box(tag: str, cues: str) -> bool:
     return tag in sel.INLINE_ROLE_TAGS and bool(sel.INLINE_ROLE_CUES.search(cues))
 
 
-def _is_hidden(el: etree._Element) -> bool:
-    """True for elements the page hides from readers."""
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+def _is_hidden(attrs: dict[str, str]) -> bool:
+    """True for elements the page hides from readers (`attrs`: the element's attributes)."""
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
-    style = el.get("style")
+    style = attrs.get("style")
     return bool(style and _HIDDEN_STYLE.search(style))
 
 

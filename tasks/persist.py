@@ -15,8 +15,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def article_row(document_id: int, article: Article) -> dict[str, Any]:
     """The `articles` row for one document's extracted article."""
-    data = article.to_dict()
-    row = {name: _clean(data[name]) for name in ARTICLE_COLUMNS}
+    # read field by field: Article.to_dict (dataclasses.asdict) deep-copies every list
+    row = {name: _clean(getattr(article, name)) for name in ARTICLE_COLUMNS}
     row["document_id"] = document_id
     return row
 

@@ -88,6 +88,7 @@ _PENALTY = {
     "short_sentence": 1.0,
 }
 
+_TOKEN = re.compile(r"\w+")
 # Only real HTML tag names are stripped: "<The Palace>" in a dump is a title, not markup.
 _TAG = re.compile(
     r"<!--.{0,2000}?-->|</?(?:a|abbr|article|aside|audio|b|blockquote|br|button|caption|center|"
@@ -151,10 +152,7 @@ def normalise_line(line: str) -> str:
 
 def fingerprint(line: str) -> str:
     """Normalised form of a line for counting recurrences: case, digits, punctuation folded."""
-    out: list[str] = []
-    for token in re.findall(r"\w+", line.lower()):
-        out.append("0" if token.isdigit() else token)
-    return " ".join(out)
+    return " ".join(["0" if t.isdigit() else t for t in _TOKEN.findall(line.lower())])
 
 
 def ends_like_sentence(text: str) -> bool:

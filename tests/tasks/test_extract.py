@@ -154,3 +154,17 @@ def test_a_body_that_is_mostly_symbols_is_not_prose():
         Block("‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘’“”•–—™љ›њќћџ ‚ѓ„…†‡€‰ ab", BlockLabel.BODY)])
     with pytest.raises(NotAnArticle, match="not prose"):
         extract(doc)
+
+
+@pytest.mark.parametrize("text", [
+    "Plain ASCII prose, with digits 1984 and punctuation!\n\tTabs too.",
+    "“Curly quotes” — and dashes, café, naïve, Zürich 2024.",
+    "ראש הממשלה אמר ביום שלישי כי 25 אחוז… «Привет, мир» 東京都 ½ ² ①",
+    "\u00a0\u2003non-breaking\u2009spaces\u3000and ideographic ones",
+    "",
+])
+def test_letter_count_agrees_with_str_isalpha_and_isspace(text: str) -> None:
+    from tasks.extract import _letter_count
+
+    visible = [c for c in text if not c.isspace()]
+    assert _letter_count(text) == (len(visible), sum(c.isalpha() for c in visible))

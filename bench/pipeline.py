@@ -16,7 +16,9 @@ SQLite) this script:
    p50/p95/p99; drop times are taken by this script on the same clock the pipeline
    stamps its rows with;
 4. peak RSS (VmHWM from /proc) of the watcher, the worker's parent and its children,
-   sampled before they are stopped, and the CPU seconds each used;
+   sampled before they are stopped, and the CPU seconds each used; and what the burst
+   alone cost, in CPU ms per document, of each of those processes and of the local
+   PostgreSQL and Redis server processes (from /proc, before and after the burst);
 5. baselines, measured in the same run on the same backend and the same files:
    - ceiling: one loop in this process that reads each file, runs `tasks.clean.clean`
      and `tasks.extract.extract`, and inserts the articles 500 at a time (Core
@@ -233,6 +235,26 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: server processes whose CPU the burst's breakdown counts, by their command name
+SERVER_COMMANDS = ("postgres", "redis-server")
+
+
+def burst_cpu(processes: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each labelled process, and of all server processes by name.
+
+    Sampled before and after the burst, the difference is what the burst cost each
+    part of the pipeline, start-up and idle time left out. Server processes are summed
+    by command name (every PostgreSQL backend, the bench's own polling included).
+    """
+    out = {label: cpu_seconds(pid) or 0.0 for label, pid in processes.items()}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError):
+            name = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+            if name in SERVER_COMMANDS:
+                out[name] = out.get(name, 0.0) + (cpu_seconds(int(stat.parent.name)) or 0.0)
+    return out
+
+
 def child_pids(pid: int) -> list[int]:
     out: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -437,6 +459,8 @@ class RealResult:
     stage_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
     rss_mb: dict[str, float | None] = field(default_factory=dict)
     cpu_s: dict[str, float | None] = field(default_factory=dict)
+    # the burst alone: CPU ms per document of each process, servers included
+    burst_cpu_ms: dict[str, float] = field(default_factory=dict)
     worker_rss_mb: float | None = None
     watcher_rss_mb: float | None = None
     error: str | None = None
@@ -549,11 +573,17 @@ def run_real(env: BackendEnv, burst: list[tuple[str, bytes]], steady: list[tuple
         for name, data in burst:
             (staging / ("burst-" + name)).write_bytes(data)
         log(f"{env.name}: dropping {len(burst)} files")
+        labelled = {(proc.name if i == 0 else f"{proc.name}-child-{i}"): pid
+                    for proc in (watcher, worker) for i, pid in enumerate(process_tree(proc.pid))}
+        cpu_before = burst_cpu(labelled)
         first = time.time()
         for name, _ in burst:
             os.rename(staging / ("burst-" + name), env.inbox / ("burst-" + name))
         result.drop_s = time.time() - first
         result.statuses = wait_terminal(engine, len(burst), "burst-")
+        cpu_after = burst_cpu(labelled)
+        result.burst_cpu_ms = {k: (cpu_after.get(k, 0.0) - v) * 1000 / len(burst)
+                               for k, v in cpu_before.items()}
         rows = _doc_times(engine, "burst-")
         finished = [epoch(r.finished_at) for r in rows if r.finished_at is not None]
         received = [epoch(r.received_at) for r in rows]
@@ -1021,6 +1051,10 @@ def render(reports: list[BackendReport], args: argparse.Namespace) -> str:
         procs = ", ".join(f"{k} {_f(v, '.0f')} MB / {_f(real.cpu_s.get(k), '.1f')} s CPU"
                           for k, v in real.rss_mb.items())
         lines.append(f"    peak RSS / CPU: {procs}")
+        if real.burst_cpu_ms:
+            lines.append("    burst CPU ms per document: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in real.burst_cpu_ms.items())
+                + f" (total {sum(real.burst_cpu_ms.values()):.2f})")
     passed = {k: os.environ[k] for k in sorted(os.environ)
               if k.startswith("NEWSDROP_") and k not in LOCATION_VARS
               and not k.startswith("NEWSDROP_BENCH_")}

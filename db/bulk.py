@@ -5,6 +5,12 @@ psycopg's executemany sends one Bind/Execute per row. A batch writes hundreds of
 column as an array costs both the worker and the server far less: on the pipeline
 benchmark, the recurring-line counts alone went from about 14% of all CPU to about 4%.
 SQLite runs in-process, where executemany is already cheap, so it keeps executemany.
+
+The arrays travel in PostgreSQL's binary format, on the session's own connection (so
+within its transaction): as text, psycopg escapes every element in Python and the
+server parses them back, which for ~5 KB article bodies cost both sides more than the
+insert itself (measured: 0.12 -> 0.015 ms per article row in the client, 0.16 -> 0.10 ms
+in the server).
 """
 
 from __future__ import annotations
@@ -12,9 +18,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Row, Table, bindparam, text
+from sqlalchemy import JSON, Table, bindparam
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,9 +30,10 @@ _PG = postgresql.dialect()
 
 def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
            conflict: Sequence[str] = (), update: Sequence[str] = (),
-           increment: Sequence[str] = (), returning: Sequence[str] = ()) -> list[Row[Any]]:
+           increment: Sequence[str] = (), returning: Sequence[str] = ()) -> list[Any]:
     """INSERT `rows` (all with the same keys); returns the `returning` columns of the
-    inserted rows (match them to `rows` by a key: their order is not promised).
+    inserted rows, as attributes of each (match them to `rows` by a key: their order is
+    not promised).
 
     With `conflict` (the columns of a unique key), a row that exists already is updated
     instead: its `update` columns set to the new values, its `increment` columns added to.
@@ -39,8 +46,7 @@ def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
                                    tuple(increment), tuple(returning))
     sql = _pg_insert_sql(table, columns, tuple(conflict), tuple(update), tuple(increment),
                          tuple(returning))
-    result = session.execute(sql, _arrays(table, columns, rows))
-    return list(result) if returning else []
+    return _pg_execute(session, sql, _arrays(table, columns, rows), fetch=bool(returning))
 
 
 def update(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
@@ -58,13 +64,27 @@ def update(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
         _update_executemany(session, table, rows, key, where)
         return
     sql = _pg_update_sql(table, columns, key, tuple(where))
-    params = _arrays(table, columns, rows)
+    params: dict[str, Any] = dict(_arrays(table, columns, rows))
     for name, value in where.items():
         params[f"w_{name}"] = _processor(table, name)(value)
-    session.execute(sql, params)
+    _pg_execute(session, sql, params, fetch=False)
 
 
 # ---------------------------------------------------------------- PostgreSQL
+
+
+def _pg_execute(session: Session, sql: str, params: Mapping[str, Any], *,
+                fetch: bool) -> list[Any]:
+    """Run `sql` (psycopg placeholders) with binary parameters in the session's transaction;
+    the rows it returns, if `fetch`, with their columns as attributes."""
+    import psycopg
+    from psycopg.rows import namedtuple_row
+
+    session.flush()  # the ORM's pending writes go first, as session.execute would send them
+    driver = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
+    with driver.cursor(row_factory=namedtuple_row) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if fetch else []
 
 
 def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
@@ -93,7 +113,7 @@ def _same(value: Any) -> Any:
 
 
 def _unnest(table: Table, columns: Sequence[str]) -> str:
-    casts = ", ".join(f"CAST(:a_{name} AS {table.c[name].type.compile(dialect=_PG)}[])"
+    casts = ", ".join(f"CAST(%(a_{name})b AS {table.c[name].type.compile(dialect=_PG)}[])"
                       for name in columns)
     return f"unnest({casts})"
 
@@ -101,7 +121,7 @@ def _unnest(table: Table, columns: Sequence[str]) -> str:
 @lru_cache(maxsize=64)
 def _pg_insert_sql(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
                    update: tuple[str, ...], increment: tuple[str, ...],
-                   returning: tuple[str, ...]) -> Any:
+                   returning: tuple[str, ...]) -> str:
     q = _PG.identifier_preparer.quote
     sql = (f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) "
            f"SELECT * FROM {_unnest(table, columns)}")
@@ -112,19 +132,19 @@ def _pg_insert_sql(table: Table, columns: tuple[str, ...], conflict: tuple[str, 
         sql += f" ON CONFLICT ({', '.join(map(q, conflict))}) {action}"
     if returning:
         sql += f" RETURNING {', '.join(map(q, returning))}"
-    return text(sql)
+    return sql
 
 
 @lru_cache(maxsize=64)
 def _pg_update_sql(table: Table, columns: tuple[str, ...], key: str,
-                   where: tuple[str, ...]) -> Any:
+                   where: tuple[str, ...]) -> str:
     q = _PG.identifier_preparer.quote
     t = q(table.name)
     sets = ", ".join(f"{q(c)} = v.{q(c)}" for c in columns if c != key)
     conditions = [f"{t}.{q(key)} = v.{q(key)}"]
-    conditions += [f"{t}.{q(c)} = :w_{c}" for c in where]
-    return text(f"UPDATE {t} SET {sets} FROM {_unnest(table, columns)} "
-                f"AS v({', '.join(map(q, columns))}) WHERE {' AND '.join(conditions)}")
+    conditions += [f"{t}.{q(c)} = %(w_{c})b" for c in where]
+    return (f"UPDATE {t} SET {sets} FROM {_unnest(table, columns)} "
+            f"AS v({', '.join(map(q, columns))}) WHERE {' AND '.join(conditions)}")
 
 
 # ---------------------------------------------------------------- SQLite (and others)
@@ -133,7 +153,7 @@ def _pg_update_sql(table: Table, columns: tuple[str, ...], key: str,
 def _insert_executemany(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
                         conflict: tuple[str, ...], update: tuple[str, ...],
                         increment: tuple[str, ...], returning: tuple[str, ...]
-                        ) -> list[Row[Any]]:
+                        ) -> list[Any]:
     stmt: Any = sqlite_insert(table)
     if conflict:
         sets = {c: getattr(stmt.excluded, c) for c in update}

@@ -10,6 +10,7 @@ at the stage that failed. The app is configured from Settings by
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -28,6 +29,10 @@ app = Celery("newsdrop")
 @worker_process_init.connect
 def _fresh_connections_after_fork(**_: Any) -> None:
     runtime.current().after_fork()
+    # Everything loaded so far (modules, the app, settings) lives as long as the
+    # process: kept out of the collector's full passes, which a batch of parsed pages
+    # otherwise triggers over and over.
+    gc.freeze()
 
 
 @app.task(bind=True, name="newsdrop.process")

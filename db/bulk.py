@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam
 from sqlalchemy.dialects import postgresql
@@ -64,7 +64,7 @@ def update(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
         _update_executemany(session, table, rows, key, where)
         return
     sql = _pg_update_sql(table, columns, key, tuple(where))
-    params: dict[str, Any] = dict(_arrays(table, columns, rows))
+    params: dict[str, Any] = _arrays(table, columns, rows)
     for name, value in where.items():
         params[f"w_{name}"] = _processor(table, name)(value)
     _pg_execute(session, sql, params, fetch=False)
@@ -75,16 +75,12 @@ def update(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
 
 def _pg_execute(session: Session, sql: str, params: Mapping[str, Any], *,
                 fetch: bool) -> list[Any]:
-    """Run `sql` (psycopg placeholders) with binary parameters in the session's transaction;
-    the rows it returns, if `fetch`, with their columns as attributes."""
-    import psycopg
-    from psycopg.rows import namedtuple_row
-
-    session.flush()  # the ORM's pending writes go first, as session.execute would send them
-    driver = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
-    with driver.cursor(row_factory=namedtuple_row) as cur:
-        cur.execute(sql, params)
-        return cur.fetchall() if fetch else []
+    """Run `sql` (psycopg placeholders, `%(name)b` for binary) in the session's transaction;
+    the rows it returns, if `fetch`. Through SQLAlchemy's driver-level execute, so errors
+    arrive as SQLAlchemy's (IntegrityError, a lost connection invalidated) as before."""
+    session.flush()  # pending ORM writes first: this statement goes around the ORM
+    result = session.connection().exec_driver_sql(sql, dict(params))
+    return list(result) if fetch else []
 
 
 def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]

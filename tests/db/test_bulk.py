@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from db import bulk
 from db.engine import transaction
@@ -93,3 +95,16 @@ def test_nothing_to_write_writes_nothing(db_sessions):
         assert bulk.insert(s, Document.__table__, [], returning=("id",)) == []
         bulk.update(s, Document.__table__, [], key="id")
         assert s.scalars(select(Document)).all() == []
+
+
+def test_a_refused_row_raises_sqlalchemys_error_and_the_transaction_can_go_on(db_sessions):
+    # callers tell a refused row (IntegrityError: settle items one by one) from a lost
+    # connection (transient) by SQLAlchemy's exception types, whatever the driver raised
+    rows = _documents(2)
+    rows[1]["sha256"] = rows[0]["sha256"]  # two originals of the same bytes
+    with transaction(db_sessions) as s:
+        with pytest.raises(IntegrityError), s.begin_nested():
+            bulk.insert(s, Document.__table__, rows, returning=("id",))
+        [kept] = bulk.insert(s, Document.__table__, rows[:1], returning=("id",))
+    with transaction(db_sessions) as s:
+        assert [d.id for d in s.scalars(select(Document))] == [kept.id]

@@ -55,12 +55,26 @@ class NewsdropGroup(click.Group):
         except SettingsError as exc:
             raise click.ClickException(str(exc)) from exc
         except _unreachable_errors() as exc:
+            if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
+                raise  # `newsdrop articles | head`: click stops quietly, nothing is wrong
             settings = ctx.find_object(Settings)
             if isinstance(exc, DatabaseError):
                 where = f" at {_safe_url(settings.resolved_database_url)}" if settings else ""
                 raise Unavailable(f"cannot reach the database{where}: {exc.orig}") from exc
             where = f" at {_safe_url(settings.resolved_broker_url)}" if settings else ""
             raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc
+
+
+def _stdout_reader_gone() -> bool:
+    """True when standard output is a pipe whose reading end was closed."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no real file behind stdout
+        return False
 
 
 def _setup_logging(level: str) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -200,3 +203,19 @@ def test_show_prints_a_processed_article_and_explains_its_lines(tmp_path):
     assert explained.exit_code == 0, explained.output
     assert any("Dear Reader" in ln for ln in explained.output.splitlines()
                if ln.startswith("- "))
+
+
+def test_output_piped_to_a_reader_that_stops_early_is_not_a_broker_error():
+    # `newsdrop articles | head -1`: once head has its line, writing more fails with
+    # EPIPE, which Python reports as a ConnectionError; it must not read as an outage
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before newsdrop writes anything
+    try:
+        done = subprocess.run([sys.executable, "-m", "worker", "extract", str(SAMPLE)],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+    finally:
+        os.close(write_end)
+    assert "cannot reach" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.returncode != EXIT_UNAVAILABLE

@@ -222,16 +222,26 @@ class Intake:
         self.root = (root or settings.inbox).resolve()
         self.move_rejected = move_rejected
         self._inbox_prefix = os.path.join(str(self.inbox), "")
+        # Rejected files that could not be moved out (a read-only inbox), by path: their
+        # (size, mtime_ns) when rejected. Rejected rows record no mtime, so that a file
+        # moved back in is tried again; these stay put and would be rejected again at
+        # every rescan. Held for this process only: a restart, say after raising
+        # NEWSDROP_MAX_FILE_BYTES, tries them once more.
+        self._stuck_rejected: dict[str, tuple[int, int]] = {}
 
     def already_taken(self, files: Iterable[tuple[str, int, int]]) -> set[str]:
         """The paths among `files` (path, size, mtime_ns) whose bytes, at that size and
-        mtime, were taken in already: one query, nothing read."""
-        names = {(self._source_name_of(p), size, mtime): p for p, size, mtime in files}
+        mtime, were taken in already (or rejected, and left where they are): one query,
+        nothing read."""
+        files = list(files)
+        stuck = {p for p, size, mtime in files if self._stuck_rejected.get(p) == (size, mtime)}
+        names = {(self._source_name_of(p), size, mtime): p for p, size, mtime in files
+                 if p not in stuck}
         if not names:
-            return set()
+            return stuck
         with reading(self.sessions) as session:
             known = pipeline.taken_files(session, names)
-        return {names[k] for k in known}
+        return stuck | {names[k] for k in known}
 
     def _source_name_of(self, path: str) -> str:
         # `_source_name` without a Path per file: a rescan asks about every file kept
@@ -313,8 +323,7 @@ class Intake:
                 return
             if o.status is DocumentStatus.REJECTED:
                 if r.reject_kind != "vanished" and self.move_rejected:
-                    self._move_with_sidecar(path, self.settings.resolved_rejected_dir, "intake",
-                                            o.reason or "", o.document_id)
+                    self._move_rejected(path, o)
                 return
             if o.status is DocumentStatus.DUPLICATE and \
                     self.settings.duplicate_policy is DuplicatePolicy.REJECT:
@@ -334,6 +343,19 @@ class Intake:
             # the document is safe in the database; the file staying put is harmless
             log.warning("could not %s %s after intake: %s", self.settings.after_intake.value,
                         path, exc)
+
+    def _move_rejected(self, path: Path, o: IntakeOutcome) -> None:
+        try:
+            self._move_with_sidecar(path, self.settings.resolved_rejected_dir, "intake",
+                                    o.reason or "", o.document_id)
+        except OSError as exc:
+            try:
+                st = path.lstat()
+            except OSError:
+                return  # gone meanwhile: nothing stays behind
+            self._stuck_rejected[str(path)] = (st.st_size, st.st_mtime_ns)
+            log.warning("could not move rejected file %s out of the inbox (%s); it is not "
+                        "read again until it changes or newsdrop restarts", path, exc)
 
     def _entry_inside_root(self, path: Path) -> bool:
         """Whether the directory entry `path` names (the link itself, for a symlink) lies

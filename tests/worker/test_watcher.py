@@ -255,12 +255,13 @@ def make_watcher(inbox, intake, **overrides):
     return Watcher(inbox, intake, **options)
 
 
-def take_all(watcher):
+def take_all(watcher, max_rounds=100):
     """Rescan and take in until nothing is left waiting."""
-    while True:
+    for _ in range(max_rounds):
         watcher.rescan()
         if not watcher.take_ready(time.monotonic() + 1):
             return
+    raise AssertionError(f"files still waiting after {max_rounds} rescans")
 
 
 def rows_by_path(sessions):
@@ -399,3 +400,33 @@ def test_a_failure_to_follow_events_stops_the_watcher_with_that_error(tmp_path, 
     watcher = make_watcher(tmp_path, RecordingIntake())
     with pytest.raises(RuntimeError, match="watch limit"):
         watcher.run()
+
+
+def test_a_rejected_file_that_cannot_be_moved_out_is_not_rejected_at_every_rescan(
+        inbox_intake, monkeypatch):
+    # a read-only inbox: the rejected file stays where it is
+    from worker import intake as intake_module
+    from worker.intake import Intake
+    from worker.settings import Settings
+
+    inbox, _, reads, sessions = inbox_intake
+
+    def read_only(*_args, **_kwargs):
+        raise PermissionError(30, "Read-only file system")
+
+    monkeypatch.setattr(intake_module, "move_with_sidecar", read_only)
+    settings = Settings(data_dir=inbox.parent / "data", inbox=inbox, max_file_bytes=100)
+    big = inbox / "big.txt"
+    big.write_text("x" * 200)
+    watcher = make_watcher(inbox, Intake(settings, sessions, lambda ids: None))
+    take_all(watcher)
+    take_all(watcher)
+    assert rows_by_path(sessions) == {"big.txt": 1} and len(reads) == 1
+    big.write_text("y" * 300)  # changed: looked at again
+    take_all(watcher)
+    assert rows_by_path(sessions) == {"big.txt": 2}
+    # a restart (after raising the limit, say) tries it once more
+    restarted = make_watcher(inbox, Intake(settings, sessions, lambda ids: None))
+    take_all(restarted)
+    take_all(restarted)
+    assert rows_by_path(sessions) == {"big.txt": 3} and len(reads) == 3

@@ -351,8 +351,9 @@ class Intake:
         except OSError as exc:
             try:
                 st = path.lstat()
-            except OSError:
-                return  # gone meanwhile: nothing stays behind
+            except OSError:  # moved after all (its sidecar failed), or gone meanwhile
+                log.warning("could not move rejected file %s with its sidecar: %s", path, exc)
+                return
             self._stuck_rejected[str(path)] = (st.st_size, st.st_mtime_ns)
             log.warning("could not move rejected file %s out of the inbox (%s); it is not "
                         "read again until it changes or newsdrop restarts", path, exc)

@@ -598,16 +598,17 @@ def _label(
     inside = _in_main(nodes, chosen)
     title_block = _title_block(page, inside, metadata.get("title"))
     main_desc = ", ".join(_describe(nodes[c]) for c in sorted(chosen))
+    body_reason = f"inside main content node {main_desc} (score {top_score:.1f})"
+    score = round(top_score, 1)
     out: list[Block] = []
     for number, raw in enumerate(page.blocks):
-        owner = nodes[raw.owner]
         label, reason = _decide(page, number, raw, evidence, inside[raw.owner], title_block)
         if label is BlockLabel.BODY:
-            reason = f"inside main content node {main_desc} (score {top_score:.1f})"
+            reason = body_reason
         elif not reason:
             near = _nearest_score(nodes, raw.owner)
             reason = f"outside main content node (score {near:.1f} vs {top_score:.1f})"
-        out.append(Block(raw.text, label, reason, owner.tag, round(top_score, 1)))
+        out.append(Block(raw.text, label, reason, nodes[raw.owner].tag, score))
     return out
 
 

@@ -257,8 +257,8 @@ def burst_cpu(processes: dict[str, int]) -> dict[str, float]:
 
 
 def stolen_seconds() -> float:
-    """CPU time the hypervisor gave to other guests while this machine's had work (all
-    CPUs, /proc/stat's steal column): on a shared host the burst's noise shows here."""
+    """CPU seconds the hypervisor gave to other guests while this machine had work to run
+    (all CPUs, /proc/stat's steal column): on a shared host, a disturbed run shows here."""
     with suppress(OSError, IndexError, ValueError), open("/proc/stat") as fh:
         return int(fh.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
     return 0.0

@@ -40,10 +40,10 @@ def insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
     """
     if not rows:
         return []
-    columns = tuple(rows[0])
     if session.get_bind().dialect.name != "postgresql":
         return _insert_executemany(session, table, rows, tuple(conflict), tuple(update),
                                    tuple(increment), tuple(returning))
+    columns = tuple(rows[0])
     sql = _pg_insert_sql(table, columns, tuple(conflict), tuple(update), tuple(increment),
                          tuple(returning))
     return _pg_execute(session, sql, _arrays(table, columns, rows), fetch=bool(returning))
@@ -59,10 +59,10 @@ def update(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
     if not rows:
         return
     where = dict(where or {})
-    columns = tuple(rows[0])
     if session.get_bind().dialect.name != "postgresql":
         _update_executemany(session, table, rows, key, where)
         return
+    columns = tuple(rows[0])
     sql = _pg_update_sql(table, columns, key, tuple(where))
     params: dict[str, Any] = _arrays(table, columns, rows)
     for name, value in where.items():
@@ -77,7 +77,7 @@ def _pg_execute(session: Session, sql: str, params: Mapping[str, Any], *,
                 fetch: bool) -> list[Any]:
     """Run `sql` (psycopg placeholders, `%(name)b` for binary) in the session's transaction;
     the rows it returns, if `fetch`. Through SQLAlchemy's driver-level execute, so errors
-    arrive as SQLAlchemy's (IntegrityError, a lost connection invalidated) as before."""
+    arrive as SQLAlchemy's (IntegrityError; a lost connection is invalidated)."""
     session.flush()  # pending ORM writes first: this statement goes around the ORM
     result = session.connection().exec_driver_sql(sql, dict(params))
     return list(result) if fetch else []

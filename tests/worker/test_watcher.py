@@ -290,12 +290,19 @@ def test_a_rescan_reads_no_file_already_taken(inbox_intake):
     assert len(reads) == 3
 
 
-def test_a_file_modified_after_intake_is_taken_again(inbox_intake):
-    inbox, make, reads, sessions = inbox_intake
+def one_file_taken(inbox_intake, text):
+    """inbox/a.txt holding `text`, and a watcher that has taken it in."""
+    inbox, make, _, _ = inbox_intake
     f = inbox / "a.txt"
-    f.write_text("first version")
+    f.write_text(text)
     watcher = make_watcher(inbox, make())
     take_all(watcher)
+    return f, watcher
+
+
+def test_a_file_modified_after_intake_is_taken_again(inbox_intake):
+    _, _, reads, sessions = inbox_intake
+    f, watcher = one_file_taken(inbox_intake, "first version")
     f.write_text("second version, longer")
     take_all(watcher)
     assert len(reads) == 2 and watcher.taken_count == 2
@@ -303,11 +310,8 @@ def test_a_file_modified_after_intake_is_taken_again(inbox_intake):
 
 
 def test_a_file_touched_with_the_same_bytes_is_read_once_more_then_known(inbox_intake):
-    inbox, make, reads, sessions = inbox_intake
-    f = inbox / "a.txt"
-    f.write_text("same bytes")
-    watcher = make_watcher(inbox, make())
-    take_all(watcher)
+    _, _, reads, sessions = inbox_intake
+    f, watcher = one_file_taken(inbox_intake, "same bytes")
     st = f.stat()
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     take_all(watcher)

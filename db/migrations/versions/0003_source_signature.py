@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-02
+Create Date: 2026-11-25
 
 The watcher used to remember, in memory, the size and mtime of every file it took in,
 so that a rescan would not read them again; with files kept in the inbox that grew

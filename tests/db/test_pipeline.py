@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from db import pipeline
-from db.engine import transaction
-from db.models import Article, Document, DocumentStatus, Stage, StageRun, StageState, utcnow
+from db.engine import make_session_factory, transaction
+from db.models import (
+    Article,
+    Base,
+    Document,
+    DocumentStatus,
+    Stage,
+    StageRun,
+    StageState,
+    utcnow,
+)
 
 
 def take(db_sessions, sha="a" * 64, path="a.txt", content=b"hello"):
@@ -210,3 +220,41 @@ def test_load_raw_returns_every_byte_and_the_source_path(db_sessions):
         raw = pipeline.load_raw(s, [page.document_id, empty.document_id, 999])
     assert raw == {page.document_id: (content, "dir/page.html"),
                    empty.document_id: (b"", "other.txt")}
+
+
+@pytest.mark.postgres
+def test_batch_lookups_cost_the_same_on_a_table_postgres_has_no_statistics_for(
+        postgres_engine):
+    # Without statistics PostgreSQL guesses that each looked-up value matches 0.5% of the
+    # rows, so a batch of a few hundred values would scan the whole table, and every
+    # intake would cost more as the table grows.
+    sessions = make_session_factory(postgres_engine)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with transaction(sessions) as s:
+        s.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        pipeline.take_in_many(s, [pipeline.Incoming(f"{i:064x}", f"f{i}.txt", b"x", i)
+                                  for i in range(3000)])
+    scans = text("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables "
+                 "WHERE relname = 'documents'")  # counts not yet reported, this one's too
+    with transaction(sessions) as s:
+        before = s.execute(scans).one()
+        results = pipeline.take_in_many(s, [pipeline.Incoming(f"{i:064x}", f"g{i}.txt", b"x", 1)
+                                            for i in range(2800, 3200)])
+        taken = pipeline.taken_files(s, [(f"f{i}.txt", 1, i) for i in range(1000)])
+        after = s.execute(scans).one()
+    assert [r.status for r in results] == [DocumentStatus.DUPLICATE] * 200 + [
+        DocumentStatus.QUEUED] * 200
+    assert len(taken) == 1000
+    assert after.seq_scan == before.seq_scan
+    assert after.idx_scan > before.idx_scan
+
+    # claims look rows up by id alone: intersected with a scan of the status index,
+    # each claim would read an entry per queued document, the whole backlog
+    status_scans = text("SELECT pg_stat_get_xact_numscans("
+                        "'ix_documents_status_updated'::regclass)")
+    with transaction(sessions) as s:
+        before_claim = s.execute(status_scans).scalar_one()
+        claims = pipeline.claim(s, list(range(1, 101)), max_attempts=5)
+        after_claim = s.execute(status_scans).scalar_one()
+    assert len(claims) == 100
+    assert after_claim == before_claim

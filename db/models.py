@@ -224,3 +224,8 @@ class BoilerplateLine(Base):
     source_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(255), primary_key=True)
     doc_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        # what `recurring_lines` reads: a source's lines from the most counted down
+        Index("ix_boilerplate_lines_recurring", "source_key", "doc_count"),
+    )

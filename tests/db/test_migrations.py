@@ -50,7 +50,7 @@ def test_0003_adds_the_source_mtime_and_its_downgrade_keeps_every_row(engine):
         conn.execute(text("INSERT INTO document_contents (document_id, content) "
                           "VALUES (1, :c)"), {"c": b"hello"})
 
-    assert migrate.upgrade(engine) == "0003"
+    assert migrate.upgrade(engine, "0003") == "0003"
     columns, indexes = documents_schema(engine)
     assert "source_mtime_ns" in columns and "ix_documents_source_path" in indexes
     with engine.begin() as conn:
@@ -67,4 +67,22 @@ def test_0003_adds_the_source_mtime_and_its_downgrade_keeps_every_row(engine):
             (1, "a.txt")]
         assert conn.execute(text("SELECT count(*) FROM document_contents")).scalar() == 1
 
-    assert migrate.upgrade(engine) == "0003"
+    assert migrate.upgrade(engine, "0003") == "0003"
+
+
+def test_0004_indexes_recurring_lines_and_its_downgrade_keeps_the_counts(engine):
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO boilerplate_lines (source_key, fingerprint, doc_count) "
+                          "VALUES ('site', 'share this', 4)"))
+
+    def indexes() -> set[str | None]:
+        return {i["name"] for i in inspect(engine).get_indexes("boilerplate_lines")}
+
+    assert migrate.upgrade(engine) == "0004"
+    assert "ix_boilerplate_lines_recurring" in indexes()
+    downgrade(engine, "0003")
+    assert "ix_boilerplate_lines_recurring" not in indexes()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT fingerprint, doc_count FROM boilerplate_lines")
+                            ).all() == [("share this", 4)]

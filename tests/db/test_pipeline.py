@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from db import pipeline
 from db.engine import make_session_factory, transaction
@@ -150,6 +150,34 @@ def test_boilerplate_counts_add_up_per_source(db_sessions):
     with transaction(db_sessions) as s:
         assert pipeline.recurring_lines(s, "site", 3) == {"share this": 3}
         assert pipeline.recurring_lines(s, "other", 1) == {}
+
+
+def test_recurring_lines_are_read_from_their_index_not_from_every_line_of_the_source(
+        db_sessions):
+    # A source gathers about eight counted lines per document, nearly all seen once; the
+    # few that recur must be found without reading the others.
+    with transaction(db_sessions) as s:
+        pipeline.add_boilerplate_counts(s, {("site", f"line {i}"): 3 if i % 100 == 0 else 1
+                                            for i in range(2000)})
+    statements = []
+    engine = db_sessions.kw["bind"]
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        with transaction(db_sessions) as s:
+            recurring = pipeline.recurring_lines(s, "site", 3)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert len(recurring) == 20
+    statement, parameters = statements[-1]
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement,
+                                                                 parameters))
+    assert "ix_boilerplate_lines_recurring" in plan
 
 
 def test_take_in_many_settles_copies_inside_the_batch_and_files_seen_again(db_sessions):

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-26
+Create Date: 2026-11-25
 
 Workers read the lines a source repeats (`recurring_lines`: counted in at least
 `boilerplate_min_docs` documents) every half minute. Without an index on the count

@@ -1,7 +1,8 @@
 """Faults, on Redis + PostgreSQL: a killed worker, a flushed broker, a database outage.
 
-Each test drops FILES articles, waits until the first batch is being worked on, injects
-the fault while most documents are still in flight, and then expects what DESIGN.md
+Each test drops FILES articles, starts the worker once all are taken in, waits until the
+first batch is being worked on, injects the fault while most documents are still in
+flight, and then expects what DESIGN.md
 promises: every document done, exactly one article each, nothing failed. Short leases
 (NEWSDROP_LEASE_S=5, reconciled every second) let the watcher's reconciler recover
 messages the fault lost within the test's time.
@@ -47,24 +48,32 @@ def _env(tmp_path: Path, database_url: str, broker_url: str) -> dict[str, str]:
 
 
 def _start(processes: Processes, tmp_path: Path) -> tuple[Path, list[int]]:
+    """The schema and the watcher; the worker starts in `_drop_and_wait_in_flight`."""
     inbox = (tmp_path / "inbox").resolve()
     inbox.mkdir()
     upgraded = processes.run("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     watcher = processes.start_watcher(inbox)
-    processes.start_worker(concurrency=2)
     return inbox, [watcher.pid]
 
 
 def _drop_and_wait_in_flight(inbox: Path, probe: DBProbe, processes: Processes, *,
                              own_site: bool = False) -> int:
-    """Drop FILES articles; return once a stage is running, with how many are unfinished."""
+    """Drop FILES articles, start the worker once every one is taken in, and return as soon
+    as a stage is running, with how many documents are unfinished.
+
+    Every file is in the database first, so a fault lands on the stages, not on intake;
+    and the worker starts only then, because one already running can finish most of the
+    documents on a fast machine before the test sees them all taken in.
+    """
     corpus.write_good(inbox, FILES, seed=99, own_site=own_site)
-    # every file in the database first: a fault during intake would only delay the drop
-    wait_for(lambda: probe.total() >= FILES and probe.counts().get("processing", 0) > 0,
-             30, interval=0.02,
-             message=lambda: f"all taken in and one being processed; {probe.counts()}\n"
-                             f"{processes.logs()}")
+    wait_for(lambda: probe.total() >= FILES, 30, interval=0.02,
+             message=lambda: f"all taken in; {probe.counts()}\n{processes.logs()}")
+    # not `start_worker`, which waits for the worker's log: the database shows its first
+    # claim sooner
+    processes.start("worker", "worker", "-c", "2")
+    wait_for(lambda: probe.counts().get("processing", 0) > 0, 60, interval=0.01,
+             message=lambda: f"one being processed; {probe.counts()}\n{processes.logs()}")
     return probe.unfinished()
 
 
@@ -94,10 +103,10 @@ def test_worker_killed_mid_run(kill: str, postgres_url: str, redis_url: str,
     processes.env = _env(tmp_path, postgres_url, redis_url)
     inbox, alive = _start(processes, tmp_path)
     probe: DBProbe = db_probe(postgres_url)
-    worker = processes.procs[-1]
-    children = wait_for(lambda: _pool_children(worker.pid), 10, message="pool children")
 
     in_flight = _drop_and_wait_in_flight(inbox, probe, processes)
+    worker = processes.procs[-1]
+    children = _pool_children(worker.pid)  # one of them is running a batch
     if kill == "child":
         for pid in children:
             os.kill(pid, signal.SIGKILL)
@@ -166,13 +175,13 @@ def test_database_outage_mid_run(shape: str, postgres_url: str, redis_url: str,
         if shape == "flapping":
             processes.env["NEWSDROP_RETRY_BASE_S"] = "0.5"
         inbox, alive = _start(processes, tmp_path)
-        alive.append(processes.procs[-1].pid)
         probe: DBProbe = db_probe(postgres_url)  # the test itself goes around the proxy
 
         if shape == "cut-read":
             proxy.cut_when_sent(b"FROM boilerplate_lines", CUT_READS)
         in_flight = _drop_and_wait_in_flight(inbox, probe, processes,
                                              own_site=shape != "outage")
+        alive.append(processes.procs[-1].pid)  # the worker
         if shape == "outage":
             proxy.outage(OUTAGE_S)
         elif shape == "flapping":

@@ -231,15 +231,19 @@ def status_counts(session: Session, ids: Sequence[int]) -> dict[str, int]:
     return counts
 
 
-def unfinished_among(session: Session, ids: Sequence[int]) -> int:
-    """How many of `ids` are not yet in a terminal state."""
-    n = 0
+def unfinished_of(session: Session, ids: Sequence[int]) -> list[int]:
+    """Those of `ids` not yet in a terminal state, in the order given.
+
+    Rows are looked up by id alone and their status checked here: the status index holds
+    an entry per queued document, so intersecting with it costs as much as the backlog.
+    """
+    active = {DocumentStatus.QUEUED, DocumentStatus.PROCESSING}
+    unfinished: set[int] = set()
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        n += session.scalar(select(func.count()).select_from(Document).where(
-            Document.id.in_(chunk),
-            Document.status.in_((DocumentStatus.QUEUED, DocumentStatus.PROCESSING)))) or 0
-    return n
+        rows = session.execute(select(Document.id, Document.status).where(
+            Document.id.in_(ids[start:start + 500])))
+        unfinished.update(i for i, status in rows if status in active)
+    return [i for i in ids if i in unfinished]
 
 
 def reprocess_candidates(session: Session, *, since: datetime | None = None,

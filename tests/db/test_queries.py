@@ -23,6 +23,7 @@ from db.queries import (
     stage_durations,
     stage_run_counts,
     status_counts,
+    unfinished_of,
 )
 from tests.db.test_search import add_article
 from worker.cli import main
@@ -129,6 +130,21 @@ def test_status_counts(sessions):
         assert status_counts(s, ids) == {"done": 2, "queued": 1}
         assert status_counts(s, [queued, 10_000]) == {"queued": 1}
         assert status_counts(s, []) == {}
+
+
+def test_unfinished_of_keeps_the_active_ids_in_their_order(sessions):
+    with transaction(sessions) as s:
+        by_status = {st: i for i, st in s.execute(select(Document.id, Document.status))}
+        queued = by_status[DocumentStatus.QUEUED]
+        done = by_status[DocumentStatus.DONE]
+        s.add(Document(sha256="f" * 64, source_path="busy.txt", size_bytes=1,
+                       status=DocumentStatus.PROCESSING, received_at=utcnow(),
+                       updated_at=utcnow()))
+        s.flush()
+        busy = s.scalar(select(Document.id).where(Document.source_path == "busy.txt"))
+        assert unfinished_of(s, [busy, done, 10_000, queued]) == [busy, queued]
+        assert unfinished_of(s, [done]) == []
+        assert unfinished_of(s, []) == []
 
 
 def test_export_ignores_limit_and_counts(sessions):

@@ -226,6 +226,6 @@ class BoilerplateLine(Base):
     doc_count: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (
-        # what `recurring_lines` reads: a source's lines from the most counted down
+        # what `recurring_lines` reads: a source's lines counted in at least min_docs
         Index("ix_boilerplate_lines_recurring", "source_key", "doc_count"),
     )

@@ -53,7 +53,8 @@ def _index_lookup(session: Session) -> Iterator[None]:
     statistics on that column (a new database before ANALYZE, or a server running
     without autovacuum) PostgreSQL assumes each value matches 0.5% of the rows, so the
     batch "matches" them all and it scans the whole table: every batch would cost more
-    as the table grows. SET LOCAL ends with the transaction at the latest.
+    as the table grows. The setting is put back after the statements; if one of them
+    fails, the transaction is rolled back, which undoes a SET LOCAL anyway.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
@@ -137,6 +138,8 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
     Returns, per item, its result, or None when the same bytes were already taken in
     under the same name (the same file seen again: nothing is recorded).
     """
+    if not items:
+        return []
     with _index_lookup(session):
         known = session.execute(
             select(Document.id, Document.sha256, Document.source_path, Document.duplicate_of,
@@ -299,8 +302,9 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
     another worker.
     """
     # Rows are fetched by id alone and their status checked here: given both conditions,
-    # a planner with statistics from when the table was small intersects the id lookups
-    # with a scan of the status index, whose queued entries grow with the backlog.
+    # a planner without statistics (or with some from when the table was small)
+    # intersects the id lookups with a scan of the status index, whose entries grow
+    # with the backlog.
     rows = [r for r in session.execute(
         select(Document.id, Document.stage, Document.stage_state, Document.attempts,
                Document.updated_at, Document.status)

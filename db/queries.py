@@ -21,6 +21,7 @@ from db.models import (
     StageState,
     utcnow,
 )
+from db.pipeline import ACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,12 +238,11 @@ def unfinished_of(session: Session, ids: Sequence[int]) -> list[int]:
     Rows are looked up by id alone and their status checked here: the status index holds
     an entry per queued document, so intersecting with it costs as much as the backlog.
     """
-    active = {DocumentStatus.QUEUED, DocumentStatus.PROCESSING}
     unfinished: set[int] = set()
     for start in range(0, len(ids), 500):
         rows = session.execute(select(Document.id, Document.status).where(
             Document.id.in_(ids[start:start + 500])))
-        unfinished.update(i for i, status in rows if status in active)
+        unfinished.update(i for i, status in rows if status in ACTIVE)
     return [i for i in ids if i in unfinished]
 
 

@@ -181,8 +181,9 @@ def wait_until_done(rt: runtime.Runtime, ids: list[int], *, timeout_s: float | N
                     on_progress: Callable[[int], None] | None = None) -> bool:
     """Poll until every id is terminal; False if `timeout_s` ran out first.
 
-    A terminal document stays terminal, so each poll asks only about the ones that were
-    not yet: polling a large drop costs less as it finishes.
+    Each poll asks only about the ids not yet seen terminal, so polling a large drop costs
+    less as it finishes; an id counts as finished once seen terminal (a document
+    requeued later by `reprocess` or `retry` is not waited for again).
     """
     from db.engine import reading
     from db.queries import unfinished_of

@@ -143,6 +143,9 @@ def test_unfinished_of_keeps_the_active_ids_in_their_order(sessions):
         s.flush()
         busy = s.scalar(select(Document.id).where(Document.source_path == "busy.txt"))
         assert unfinished_of(s, [busy, done, 10_000, queued]) == [busy, queued]
+        # asked 500 at a time: the queued one is in the second lot
+        missing = list(range(10_000, 10_600))
+        assert unfinished_of(s, [busy, *missing, queued]) == [busy, queued]
         assert unfinished_of(s, [done]) == []
         assert unfinished_of(s, []) == []
 

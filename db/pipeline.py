@@ -419,7 +419,7 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
         row: dict[str, Any] = {"id": r.document_id, "updated_at": now}
         if r.state is StageState.SUCCEEDED:  # the last stage: a run stops only at the end
             row.update(status=DocumentStatus.DONE, stage=r.stage,
-                       stage_state=StageState.SUCCEEDED, attempts=0, finished_at=now,
+                       stage_state=StageState.SUCCEEDED, attempts=r.attempt, finished_at=now,
                        last_error=None, error_kind=None)
         elif r.state is StageState.RETRYING:
             row.update(status=DocumentStatus.QUEUED, stage=r.stage,

@@ -226,6 +226,8 @@ def test_a_batch_of_results_sets_each_documents_own_state(db_sessions):
         rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
         assert (rows[done.document_id].status, rows[done.document_id].finished_at
                 is not None) == (DocumentStatus.DONE, True)
+        # the attempts its last stage took, as for any other state (not 0: "never tried")
+        assert rows[done.document_id].attempts == 1
         assert (rows[retry.document_id].status, rows[retry.document_id].stage_state,
                 rows[retry.document_id].last_error) == (
             DocumentStatus.QUEUED, StageState.RETRYING, "db away")

@@ -220,29 +220,35 @@ def failed_ids(session: Session) -> list[int]:
         Document.status == DocumentStatus.FAILED).order_by(Document.id)))
 
 
+#: ids per statement when reading the status of a list of documents
+_IDS_PER_QUERY = 500
+
+
+def _statuses(session: Session, ids: Sequence[int]) -> Iterator[tuple[int, DocumentStatus]]:
+    """(id, status) of each of `ids` that exists, `_IDS_PER_QUERY` ids per statement.
+
+    Rows are looked up by id alone and their status read here: with a status condition,
+    the status index (an entry per queued document) would be intersected too, which
+    costs as much as the backlog.
+    """
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        for row in session.execute(select(Document.id, Document.status).where(
+                Document.id.in_(ids[start:start + _IDS_PER_QUERY]))):
+            yield row.id, row.status
+
+
 def status_counts(session: Session, ids: Sequence[int]) -> dict[str, int]:
     """How many of `ids` are in each status (statuses with none are absent)."""
     counts: dict[str, int] = {}
-    for start in range(0, len(ids), 500):
-        rows = session.execute(select(Document.status, func.count()).where(
-            Document.id.in_(ids[start:start + 500])).group_by(Document.status))
-        for status, n in rows:
-            key = DocumentStatus(status).value
-            counts[key] = counts.get(key, 0) + n
+    for _, status in _statuses(session, ids):
+        key = DocumentStatus(status).value
+        counts[key] = counts.get(key, 0) + 1
     return counts
 
 
 def unfinished_of(session: Session, ids: Sequence[int]) -> list[int]:
-    """Those of `ids` not yet in a terminal state, in the order given.
-
-    Rows are looked up by id alone and their status checked here: the status index holds
-    an entry per queued document, so intersecting with it costs as much as the backlog.
-    """
-    unfinished: set[int] = set()
-    for start in range(0, len(ids), 500):
-        rows = session.execute(select(Document.id, Document.status).where(
-            Document.id.in_(ids[start:start + 500])))
-        unfinished.update(i for i, status in rows if status in ACTIVE)
+    """Those of `ids` not yet in a terminal state, in the order given."""
+    unfinished = {i for i, status in _statuses(session, ids) if status in ACTIVE}
     return [i for i in ids if i in unfinished]
 
 

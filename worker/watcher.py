@@ -321,11 +321,14 @@ class Watcher:
 
     def rescan(self) -> None:
         """Walk the whole inbox now, in this thread."""
-        with self.lock:
-            self.tracker.overflowed = False  # this walk finds what was left out
+        self._walk_starts()
         for chunk in self._listing():
             self._note_unknown(chunk)
         self.rescans_done += 1
+
+    def _walk_starts(self) -> None:
+        with self.lock:
+            self.tracker.overflowed = False  # this walk finds what was left out
 
     def _listing(self) -> Iterator[list[tuple[str, int, int]]]:
         """Every file below the inbox with its size and mtime, `SCAN_CHUNK` at a time."""
@@ -376,8 +379,7 @@ class Watcher:
                 now = time.monotonic()
                 if walk is None and subscribed.is_set() and (
                         now >= next_rescan or self._overflow_drained()):
-                    with self.lock:
-                        self.tracker.overflowed = False  # this walk finds what was left out
+                    self._walk_starts()
                     walk = _Walk(self._listing, self.stop_event)
                     next_rescan = now + self.rescan_interval_s
                 walked = False

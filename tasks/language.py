@@ -14,6 +14,10 @@ _DOTTED_I = "\u0130"
 # apostrophe is "'": the same tokens, but a character range is cheaper to test than
 # Unicode categories.
 _ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# Without an apostrophe, _ASCII_WORD's tokens are the runs of a-z: blanking every other
+# character and splitting finds them at C speed, half the cost of the regex scan.
+_ASCII_NON_LETTERS = str.maketrans(dict.fromkeys(
+    (chr(c) for c in range(128) if not "a" <= chr(c) <= "z"), " "))
 
 # word -> languages whose stopword list holds it: one lookup per word, not one per language
 _LANGS_OF: dict[str, tuple[str, ...]] = {}
@@ -32,7 +36,10 @@ SAMPLE_WORDS = 1500
 def words(text: str) -> list[str]:
     """Lowercased word tokens of `text` (letters only, keeping inner apostrophes)."""
     if text.isascii():
-        return _ASCII_WORD.findall(text.lower())
+        low = text.lower()
+        if "'" in low:
+            return _ASCII_WORD.findall(low)
+        return low.translate(_ASCII_NON_LETTERS).split()
     if _DOTTED_I in text:
         # "İ" lowercases to two characters (i + combining dot, which is not a letter), so
         # lowering first would split the word: tokenise, then lowercase each token

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from tasks import cues
 from tasks.decode import decode
@@ -59,15 +58,14 @@ class CleanOptions:
 DEFAULT_CLEAN_OPTIONS = CleanOptions()
 
 
-@lru_cache(maxsize=8192)
 def fingerprint(line: str) -> str:
     """Normalised form of a line for recurrence counts: lowercase, digits and punctuation folded.
 
     "Posted 12 May 2019 — Share!" and "posted 3 june 2020 share" differ only in the
     digits and the month, so dates still differ, but counters, ids and punctuation do not.
-    Cached: the lines worth fingerprinting are the ones a site repeats on every page
-    (menus, footers, prompts), and a page's lines are fingerprinted again when its
-    counts are stored.
+    `text_blocks.fingerprint` caches its results: the lines worth fingerprinting are the
+    ones a site repeats on every page (menus, footers, prompts), and a page's lines are
+    fingerprinted again when its counts are stored.
     """
     return _fingerprint(normalise_line(line))
 

@@ -22,6 +22,7 @@ import html
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tasks import cues
 from tasks.document import Block, BlockLabel
@@ -150,9 +151,28 @@ def normalise_line(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
+#: lines up to this long have their fingerprint cached: 8,192 of them hold about 10 MB
+#: at most (ASCII), and longer lines are body paragraphs, which do not recur
+FINGERPRINT_CACHED_CHARS = 600
+
+
 def fingerprint(line: str) -> str:
-    """Normalised form of a line for counting recurrences: case, digits, punctuation folded."""
+    """Normalised form of a line for counting recurrences: case, digits, punctuation folded.
+
+    A text line is fingerprinted when it is checked against the recurring lines and
+    again when its document's lines are counted, so short lines (the ones that recur)
+    are cached; long ones would only crowd the cache.
+    """
+    if len(line) > FINGERPRINT_CACHED_CHARS:
+        return _fold(line)
+    return _cached_fold(line)
+
+
+def _fold(line: str) -> str:
     return " ".join(["0" if t.isdigit() else t for t in _TOKEN.findall(line.lower())])
+
+
+_cached_fold = lru_cache(maxsize=8192)(_fold)
 
 
 def ends_like_sentence(text: str) -> bool:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tasks import text_blocks
 from tasks.clean import CleanOptions, clean, fingerprint, line_fingerprints, text_source_key
 from tasks.document import BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.errors import TooLarge
@@ -167,6 +168,18 @@ def test_too_many_lines_is_too_large() -> None:
 def test_fingerprint_folds_case_digits_and_punctuation() -> None:
     assert fingerprint("Posted 12 May, 2019 — SHARE!") == fingerprint("posted 3 may 2020 share")
     assert fingerprint("&amp; <b>Menu</b>") == "menu"
+
+
+def test_only_short_lines_are_kept_in_the_fingerprint_cache() -> None:
+    short = "Follow us on the socials, 2024 edition"
+    long = "Word after word 7 " * (text_blocks.FINGERPRINT_CACHED_CHARS // 10)
+    before = text_blocks._cached_fold.cache_info().currsize
+    assert fingerprint(long) == " ".join(["word after word 0"] * (len(long) // 18))
+    assert text_blocks._cached_fold.cache_info().currsize == before
+    assert fingerprint(short) == "follow us on the socials 0 edition"
+    hits = text_blocks._cached_fold.cache_info().hits
+    assert fingerprint(short) == "follow us on the socials 0 edition"
+    assert text_blocks._cached_fold.cache_info().hits == hits + 1
 
 
 # --- corpus learning -------------------------------------------------------------------

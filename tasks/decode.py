@@ -58,7 +58,8 @@ _MAX_CONTROL_SHARE = 0.05
 #: charset-normalizer looks at this many bytes at most, so huge inputs stay cheap
 _DETECT_BYTES = 256 * 1024
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+#: control characters other than tab, newlines (LF, CR) and form feed
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _HTML_START = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
                          re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>|<!--")
@@ -118,9 +119,22 @@ def _to_text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         text, encoding = _decode_legacy(data)
     sample = text[:_SNIFF_BYTES]
-    if sample and len(_CONTROL.findall(sample)) / len(sample) > _MAX_CONTROL_SHARE:
+    controls = len(sample) - len(delete_ascii(sample, _CONTROL_BYTES))
+    if sample and controls / len(sample) > _MAX_CONTROL_SHARE:
         raise BinaryInput("the file is mostly control characters: it looks binary, not text")
     return text, encoding
+
+
+def delete_ascii(text: str, chars: bytes) -> str:
+    """`text` without the ASCII characters whose codes are in `chars`.
+
+    No byte below 0x80 is ever part of a longer character in UTF-8, so deleting such
+    bytes from the encoding deletes exactly those characters, in one pass in C; a regex
+    steps through the text a character at a time, about ten times slower.
+    """
+    encoded = text.encode("utf-8", "surrogatepass")  # lone surrogates pass through
+    kept = encoded.translate(None, chars)
+    return text if len(kept) == len(encoded) else kept.decode("utf-8", "surrogatepass")
 
 
 def _binary_kind(data: bytes) -> str | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tasks.decode import decode, detect_format
+from tasks.decode import decode, delete_ascii, detect_format
 from tasks.document import InputFormat, RawDocument
 from tasks.errors import BinaryInput, EmptyDocument, TooLarge, UndecodableInput
 
@@ -117,3 +120,21 @@ def test_an_html_page_declaring_its_legacy_charset_is_read_in_it():
     assert encoding == "cp1251"
     assert "Москва — столица России" in text
     assert fmt is InputFormat.HTML
+
+
+def test_text_mostly_of_control_characters_is_binary() -> None:
+    with pytest.raises(BinaryInput, match="mostly control characters"):
+        run(b"A line of words\n" + b"\x01\x02\x1b\x7f" * 10)
+
+
+def test_a_few_control_characters_and_form_feeds_are_still_text() -> None:
+    page = ("Title\n\f" + "A sentence of the article body. " * 20 + "\x1b[0m\n").encode()
+    text, _, fmt = run(page)
+    assert "\x1b[0m" in text and fmt is InputFormat.TEXT
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x1F600, exclude_categories=()), max_size=60),
+       st.sets(st.integers(min_value=0, max_value=127)))
+def test_delete_ascii_deletes_exactly_those_characters(text: str, codes: set[int]) -> None:
+    pattern = "[" + "".join(re.escape(chr(c)) for c in codes) + "]" if codes else "(?!)"
+    assert delete_ascii(text, bytes(sorted(codes))) == re.sub(pattern, "", text)

@@ -63,7 +63,7 @@ def fingerprint(line: str) -> str:
 
     "Posted 12 May 2019 — Share!" and "posted 3 june 2020 share" differ only in the
     digits and the month, so dates still differ, but counters, ids and punctuation do not.
-    `text_blocks.fingerprint` caches its results: the lines worth fingerprinting are the
+    `text_blocks.fingerprint` caches short lines: the lines worth fingerprinting are the
     ones a site repeats on every page (menus, footers, prompts), and a page's lines are
     fingerprinted again when its counts are stored.
     """

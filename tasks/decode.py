@@ -58,8 +58,11 @@ _MAX_CONTROL_SHARE = 0.05
 #: charset-normalizer looks at this many bytes at most, so huge inputs stay cheap
 _DETECT_BYTES = 256 * 1024
 
-#: control characters other than tab, newlines (LF, CR) and form feed
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+#: control characters other than tab, newlines (LF, CR) and form feed (codes, as bytes)
+CONTROL_CODES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+#: what is dropped from text before it is parsed or stored: form feeds too (PostgreSQL
+#: refuses NUL in text, and none of them belongs in an article)
+DROPPED_CONTROL_CODES = CONTROL_CODES + b"\x0c"
 _HTML_START = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
                          re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>|<!--")
@@ -119,7 +122,7 @@ def _to_text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         text, encoding = _decode_legacy(data)
     sample = text[:_SNIFF_BYTES]
-    controls = len(sample) - len(delete_ascii(sample, _CONTROL_BYTES))
+    controls = len(sample) - len(delete_ascii(sample, CONTROL_CODES))
     if sample and controls / len(sample) > _MAX_CONTROL_SHARE:
         raise BinaryInput("the file is mostly control characters: it looks binary, not text")
     return text, encoding

@@ -22,6 +22,7 @@ from lxml import etree
 
 from tasks import cues
 from tasks import html_selectors as sel
+from tasks.decode import DROPPED_CONTROL_CODES
 from tasks.document import Block, BlockLabel, CleanedDoc, InputFormat
 from tasks.errors import EmptyDocument, TooLarge, UndecodableInput
 from tasks.html_metadata import normalize_date, read_metadata, source_key
@@ -50,7 +51,6 @@ _SHORT_ROLES = frozenset({BlockLabel.BYLINE, BlockLabel.DATELINE})
 _MAX_ATTRIBUTES = 2_000
 _LONG_TAG = re.compile(rb"<[^<>]{20000,}")
 _ATTRIBUTE = re.compile(rb"\s[^\s=<>\"']+\s*=")  # name= after a space: not "?a=1&b=2"
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _BYLINE_TEXT = re.compile(r"^(?:by|written by|words by|von|par|por|di)\s+\S", re.IGNORECASE)
 _COMMAS = re.compile(r"[,，、،]")
@@ -130,9 +130,8 @@ def html_to_cleaned(text: str, *, encoding: str = "utf-8", max_nodes: int = 200_
 
 def _parse(text: str) -> etree._Element:
     """Parse with libxml2's forgiving HTML parser; control characters are dropped first."""
-    # Control characters are single bytes in UTF-8 that no multi-byte sequence contains:
-    # deleting them from the bytes equals deleting them from the text, and is far cheaper.
-    data = text.encode("utf-8", "replace").translate(None, _CONTROL_BYTES)
+    # deleted from the UTF-8 bytes as `decode.delete_ascii` does, kept as bytes for lxml
+    data = text.encode("utf-8", "replace").translate(None, DROPPED_CONTROL_CODES)
     if not data.strip():
         raise EmptyDocument("the HTML page is empty")
     # libxml2 checks duplicate attributes pairwise: a tag with 100,000 attributes takes

@@ -5,12 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from db.models import ARTICLE_COLUMNS
-from tasks.decode import delete_ascii
+from tasks.decode import DROPPED_CONTROL_CODES, delete_ascii
 from tasks.document import Article
-
-#: control characters other than tab and newlines: PostgreSQL refuses NUL in text, and
-#: none of them belongs in an article
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 
 def article_row(document_id: int, article: Article) -> dict[str, Any]:
@@ -23,7 +19,7 @@ def article_row(document_id: int, article: Article) -> dict[str, Any]:
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return delete_ascii(value, _CONTROL_BYTES)
+        return delete_ascii(value, DROPPED_CONTROL_CODES)
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value

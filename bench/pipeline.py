@@ -469,6 +469,9 @@ class RealResult:
     wall_docs_per_s: float = 0.0  # N / (first drop -> max finished_at)
     drop_s: float = 0.0  # how long dropping the burst took
     intake_docs_per_s: float = 0.0  # N / (first drop -> last received_at): the watcher alone
+    # docs/s over each tenth of the burst, in finishing order: flat if costs stay flat as
+    # the database grows
+    tenths_docs_per_s: list[float] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     articles: int = 0
     articles_ok: bool = False
@@ -559,6 +562,22 @@ def _stage_ms(engine: Any, prefix: str) -> dict[str, dict[str, float | None]]:
             for stage in sorted(set(waits) | set(runs), key=_stage_order)}
 
 
+def rates_by_part(start: float, finished: list[float], parts: int) -> list[float]:
+    """docs/s over each of `parts` equal shares of the documents, in finishing order
+    (the first share is timed from `start`)."""
+    done = sorted(finished)
+    rates = []
+    before, since = 0, start
+    for part in range(1, parts + 1):
+        upto = len(done) * part // parts
+        if upto <= before:
+            continue
+        until = done[upto - 1]
+        rates.append((upto - before) / (until - since) if until > since else 0.0)
+        before, since = upto, until
+    return rates
+
+
 def _stage_order(stage: str) -> int:
     order = ("clean", "extract", "persist")
     return order.index(stage) if stage in order else len(order)
@@ -612,6 +631,7 @@ def run_real(env: BackendEnv, burst: list[tuple[str, bytes]], steady: list[tuple
         result.docs_per_s = len(burst) / span if span > 0 else 0.0
         result.wall_docs_per_s = len(burst) / (max(finished) - first)
         result.intake_docs_per_s = len(burst) / (max(received) - first)
+        result.tenths_docs_per_s = rates_by_part(min(received), finished, 10)
         result.articles = _count_articles(engine, "burst-")
         result.articles_ok = (result.articles == len(burst)
                               and result.statuses.get("done") == len(burst))
@@ -1063,6 +1083,9 @@ def render(reports: list[BackendReport], args: argparse.Namespace) -> str:
             f"{_f(c.get('max'), '.0f')} ms; drop->received "
             f"{_f(i.get('p50'), '.0f')}/{_f(i.get('p95'), '.0f')}/{_f(i.get('p99'), '.0f')}/"
             f"{_f(i.get('max'), '.0f')} ms")
+        if real.tenths_docs_per_s:
+            lines.append("    burst docs/s by tenth, in finishing order: "
+                         + " ".join(f"{v:.0f}" for v in real.tenths_docs_per_s))
         if real.stage_ms:
             lines.append("    per stage (latency run), ms queued p50/p99 + running p50/p99: "
                          + "; ".join(

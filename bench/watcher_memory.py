@@ -82,21 +82,26 @@ def child(args: argparse.Namespace) -> int:
     intake = CountingIntake(settings, rt.sessions, service.enqueue)
     watcher: Watcher
 
-    def tick() -> None:
-        if watcher.rescans_done >= 1 and not ready.is_set():
-            ready.set()
-            print("ready", flush=True)
-        if args.expect and watcher.taken_count >= args.expect:
-            watcher.stop()
-        if not args.expect and ready.is_set() and not watcher.tracker.pending:
-            watcher.stop()
+    def monitor() -> None:
+        """Say "ready" after the start-up scan; stop the watcher once its work is done."""
+        ready = False
+        while not watcher.stop_event.wait(0.01):
+            if not ready and watcher.rescans_done >= 1:
+                ready = True
+                print("ready", flush=True)
+            if args.expect and watcher.taken_count >= args.expect:
+                watcher.stop()
+            with watcher.lock:
+                waiting = bool(watcher.tracker.pending)
+            if not args.expect and ready and not waiting:
+                watcher.stop()
 
-    ready = threading.Event()
     watcher = Watcher(settings.inbox, intake, settle_ms=settings.settle_ms,
                       debounce_ms=settings.debounce_ms,
                       rescan_interval_s=settings.rescan_interval_s, poll=False,
                       poll_interval_ms=settings.poll_interval_ms,
-                      batch_size=settings.batch_size, on_tick=tick)
+                      batch_size=settings.batch_size)
+    threading.Thread(target=monitor, name="bench-monitor", daemon=True).start()
     started = time.monotonic()
     watcher.run()
     scan_s = time.monotonic() - started

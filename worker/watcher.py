@@ -32,8 +32,14 @@ log = logging.getLogger(__name__)
 
 #: how often pending files are re-checked for stability while events are quiet
 TICK_MS = 10
+#: longest an idle watcher (no file waiting, no walk) sleeps before looking around again;
+#: a file event or `stop` wakes it at once
+IDLE_WAIT_S = 5.0
 #: how long watchfiles waits for more events after the last one before yielding
 STEP_MS = 5
+#: how long watchfiles waits without any event before yielding an empty set: its first
+#: yield tells `run` that events are subscribed, and each one wakes the events thread
+QUIET_YIELD_MS = 100
 #: how long files wait before intake is tried again after it failed (database down)
 INTAKE_RETRY_S = 2.0
 #: how long the start-up probe waits for its own file event before suggesting polling
@@ -301,7 +307,7 @@ class Watcher:
 
     def __init__(self, inbox: Path, intake: Intake, *, settle_ms: int, debounce_ms: int,
                  rescan_interval_s: float, poll: bool, poll_interval_ms: int,
-                 batch_size: int, on_tick: Callable[[], None] | None = None) -> None:
+                 batch_size: int) -> None:
         self.inbox = inbox.resolve()
         self.intake = intake
         self.tracker = StabilityTracker(settle_ms / 1000)
@@ -311,13 +317,15 @@ class Watcher:
         self.poll = poll
         self.poll_interval_ms = poll_interval_ms
         self.batch_size = max(1, batch_size)
-        self.on_tick = on_tick
         self.stop_event = threading.Event()
+        # set when the events thread notes a file, or on stop: wakes an idle `run`
+        self.noted = threading.Event()
         self.taken_count = 0
         self.rescans_done = 0  # finished walks of the whole inbox, the start-up scan included
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.noted.set()
 
     def rescan(self) -> None:
         """Walk the whole inbox now, in this thread."""
@@ -396,10 +404,9 @@ class Watcher:
                             walk = None
                             self.rescans_done += 1
                 taken = self.take_ready(now)
-                if self.on_tick is not None:
-                    self.on_tick()
                 if not (walked or taken):
-                    self.stop_event.wait(TICK_MS / 1000)
+                    self._pause(idle=subscribed.is_set() and walk is None,
+                                until=next_rescan)
             if failed:
                 raise failed[0]
         finally:
@@ -407,6 +414,18 @@ class Watcher:
             if walk is not None:
                 walk.abandon()
             events.join()
+
+    def _pause(self, *, idle: bool, until: float) -> None:
+        """Wait for the next thing to do: one tick while files settle, else (`idle`: no
+        walk under way or to start) the next file event, `stop` or the rescan due at
+        `until`, so that an idle watcher does not wake a hundred times a second."""
+        self.noted.clear()  # before looking: an event from now on ends the wait
+        with self.lock:
+            idle = idle and not self.tracker.pending and not self.tracker.overflowed
+        if idle:
+            self.noted.wait(min(max(until - time.monotonic(), TICK_MS / 1000), IDLE_WAIT_S))
+        else:
+            self.stop_event.wait(TICK_MS / 1000)
 
     def _advance(self, walk: _Walk) -> bool:
         """Note one chunk the walk listed, if it fits below the pending limit (a walk
@@ -437,7 +456,7 @@ class Watcher:
         try:
             for changes in watchfiles.watch(
                 self.inbox, watch_filter=event_filter(self.inbox), debounce=self.debounce_ms,
-                step=STEP_MS, rust_timeout=TICK_MS, yield_on_timeout=True,
+                step=STEP_MS, rust_timeout=QUIET_YIELD_MS, yield_on_timeout=True,
                 stop_event=self.stop_event, force_polling=self.poll,
                 poll_delay_ms=self.poll_interval_ms, recursive=True,
                 ignore_permission_denied=True,
@@ -446,9 +465,11 @@ class Watcher:
                 now = time.monotonic()
                 for _, raw_path in changes:
                     self._on_event(raw_path, now)
+                if changes:
+                    self.noted.set()
         except BaseException as exc:  # handed to `run`, which raises it
             failed.append(exc)
-            self.stop_event.set()
+            self.stop()
 
     def _on_event(self, raw_path: str, now: float) -> None:
         try:

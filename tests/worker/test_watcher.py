@@ -395,6 +395,40 @@ def test_every_file_of_a_5000_file_burst_is_taken_once(inbox_intake, max_pending
     assert len(reads) == n  # none read twice
 
 
+def test_an_idle_watcher_sleeps_until_a_file_event_or_stop_wakes_it(tmp_path, monkeypatch):
+    from tests.conftest import wait_for
+
+    # far longer than the test waits: only an event or `stop` can end an idle wait
+    monkeypatch.setattr(watcher_module, "IDLE_WAIT_S", 60.0)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    intake = RecordingIntake()
+    watcher = make_watcher(inbox, intake)
+    turns = []
+    take_ready = watcher.take_ready
+
+    def counting_take_ready(now):
+        turns.append(now)
+        return take_ready(now)
+
+    watcher.take_ready = counting_take_ready
+    thread = run_in_thread(watcher)
+    try:
+        wait_for(lambda: watcher.rescans_done, 10, interval=0.01, message="start-up scan")
+        before = len(turns)
+        time.sleep(1.0)
+        idle_turns = len(turns) - before
+        (inbox / "new.txt").write_text("new")
+        wait_for(lambda: intake.taken, 10, interval=0.01, message="the new file taken")
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+    # one turn per 10 ms tick would be about a hundred
+    assert idle_turns <= 2
+    assert [p.name for p in intake.taken] == ["new.txt"]
+
+
 def test_a_failure_to_follow_events_stops_the_watcher_with_that_error(tmp_path, monkeypatch):
     def broken_watch(*args, **kwargs):
         raise RuntimeError("inotify watch limit reached")

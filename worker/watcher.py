@@ -37,8 +37,8 @@ TICK_MS = 10
 IDLE_WAIT_S = 5.0
 #: how long watchfiles waits for more events after the last one before yielding
 STEP_MS = 5
-#: how long watchfiles waits without any event before yielding an empty set: its first
-#: yield tells `run` that events are subscribed, and each one wakes the events thread
+#: how long watchfiles waits without any event before yielding an empty set; its first
+#: yield tells `run` that events are subscribed, so the start-up scan begins up to this late
 QUIET_YIELD_MS = 100
 #: how long files wait before intake is tried again after it failed (database down)
 INTAKE_RETRY_S = 2.0
@@ -465,8 +465,6 @@ class Watcher:
                 now = time.monotonic()
                 for _, raw_path in changes:
                     self._on_event(raw_path, now)
-                if changes:
-                    self.noted.set()
         except BaseException as exc:  # handed to `run`, which raises it
             failed.append(exc)
             self.stop()
@@ -483,9 +481,11 @@ class Watcher:
                     if self.tracker.overflowed:
                         return  # no room: the rescan this sets off finds the rest
                     self.tracker.observe(entry.path, now)
+                self.noted.set()
             return
         with self.lock:
             self.tracker.observe(raw_path, now, st)  # st None: gone, no longer pending
+        self.noted.set()  # after noting it: an idle `run` wakes to find it pending
 
     def take_ready(self, now: float) -> int:
         """Take in up to `READY_CHUNK` stable files; how many were ready."""

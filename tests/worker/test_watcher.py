@@ -429,6 +429,23 @@ def test_an_idle_watcher_sleeps_until_a_file_event_or_stop_wakes_it(tmp_path, mo
     assert [p.name for p in intake.taken] == ["new.txt"]
 
 
+def test_an_idle_watcher_wakes_for_its_periodic_rescans(tmp_path, monkeypatch):
+    from tests.conftest import wait_for
+
+    monkeypatch.setattr(watcher_module, "IDLE_WAIT_S", 60.0)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    watcher = make_watcher(inbox, RecordingIntake(), rescan_interval_s=0.2)
+    thread = run_in_thread(watcher)
+    try:
+        wait_for(lambda: watcher.rescans_done >= 4, 10, interval=0.01,
+                 message=lambda: f"four walks, {watcher.rescans_done} so far")
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
 def test_a_failure_to_follow_events_stops_the_watcher_with_that_error(tmp_path, monkeypatch):
     def broken_watch(*args, **kwargs):
         raise RuntimeError("inotify watch limit reached")

@@ -564,18 +564,20 @@ def _stage_ms(engine: Any, prefix: str) -> dict[str, dict[str, float | None]]:
 
 def rates_by_part(start: float, finished: list[float], parts: int) -> list[float]:
     """docs/s over each of `parts` equal shares of the documents, in finishing order
-    (the first share is timed from `start`)."""
+    (the first share is timed from `start`). A batch's documents finish at one instant:
+    a share that took no time is counted with the next one."""
     done = sorted(finished)
-    rates = []
+    shares: list[tuple[int, float]] = []  # (documents, seconds)
     before, since = 0, start
     for part in range(1, parts + 1):
         upto = len(done) * part // parts
-        if upto <= before:
-            continue
-        until = done[upto - 1]
-        rates.append((upto - before) / (until - since) if until > since else 0.0)
-        before, since = upto, until
-    return rates
+        if upto > before and done[upto - 1] > since:
+            shares.append((upto - before, done[upto - 1] - since))
+            before, since = upto, done[upto - 1]
+    if before < len(done) and shares:  # the last ones finished with the share before
+        n, seconds = shares[-1]
+        shares[-1] = (n + len(done) - before, seconds)
+    return [n / seconds for n, seconds in shares]
 
 
 def _stage_order(stage: str) -> int:

@@ -169,9 +169,16 @@ def _settings_env(settings: Settings) -> dict[str, str]:
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> None:
-    def handler(signum: int, _frame: object) -> None:
+    def stopping(signum: int) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop()
+
+    def handler(signum: int, _frame: object) -> None:
+        # The handler interrupts the main thread wherever it is, possibly holding the lock
+        # of the very Event that `stop` sets (inside a wait or a clear): set from another
+        # thread, it waits for that lock instead of deadlocking on it.
+        threading.Thread(target=stopping, args=(signum,), name="newsdrop-stop",
+                         daemon=True).start()
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)

@@ -190,7 +190,11 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
                 return _Read(path, size=size, reject_kind="too_large",
                              reject_reason=f"file is {size:,} bytes, over the limit of "
                                            f"{max_bytes:,} (NEWSDROP_MAX_FILE_BYTES)")
-            content = fh.read(max_bytes + 1)
+            # as many bytes as fstat says, and one more to see a file still growing: a
+            # read of max_bytes + 1 would allocate that much (20 MB) for every file
+            content = fh.read(size + 1)
+            if len(content) > size:
+                content += fh.read(max_bytes + 1 - len(content))
     except OSError as exc:
         return _Read(path, reject_kind="unreadable",
                      reject_reason=f"cannot read file: {exc.strerror or exc}")

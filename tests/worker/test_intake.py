@@ -299,3 +299,37 @@ def test_a_rejected_file_is_not_taken_so_it_is_read_again_if_it_comes_back(env):
     os.rename(moved, big)  # raised the limit, put it back: a rename keeps its mtime
     st = big.stat()
     assert intake.already_taken([(str(big), st.st_size, st.st_mtime_ns)]) == set()
+
+
+def _fstat_saying_size(monkeypatch, size):
+    """os.fstat as if the file were `size` bytes long (it grew after the call)."""
+    from types import SimpleNamespace
+
+    real = os.fstat
+
+    def fstat(fd):
+        st = real(fd)
+        return SimpleNamespace(st_mode=st.st_mode, st_size=size, st_mtime_ns=st.st_mtime_ns)
+
+    monkeypatch.setattr(os, "fstat", fstat)
+
+
+def test_a_file_that_grew_after_its_size_was_read_is_read_whole(tmp_path, monkeypatch):
+    from worker.intake import read_file
+
+    data = os.urandom(5000)
+    (tmp_path / "a.txt").write_bytes(data)
+    _fstat_saying_size(monkeypatch, 10)
+    read = read_file(tmp_path / "a.txt", tmp_path, max_bytes=1_000_000)
+    assert read.reject_kind is None
+    assert read.content == data and read.size == 5000
+
+
+def test_a_file_that_grew_past_the_limit_after_its_size_was_read_is_rejected(
+        tmp_path, monkeypatch):
+    from worker.intake import read_file
+
+    (tmp_path / "a.txt").write_bytes(b"x" * 5000)
+    _fstat_saying_size(monkeypatch, 10)
+    read = read_file(tmp_path / "a.txt", tmp_path, max_bytes=1000)
+    assert read.reject_kind == "too_large" and read.size == 1001

@@ -76,12 +76,20 @@ def load_scorer(corpus: Path) -> ModuleType:
     return module
 
 
-def optional(name: str) -> ModuleType | None:
-    """Import a baseline library, or None if it is not installed."""
+def optional(name: str, label: str, notes: list[str]) -> ModuleType | None:
+    """Import a baseline library; if that fails, None and a note saying why."""
     try:
         return importlib.import_module(name)
-    except ImportError:
-        return None
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            notes.append(f"{label} not installed, skipped: {INSTALL_HINT[name]}")
+            return None
+        error: ImportError = exc
+    except ImportError as exc:  # e.g. lxml.html.clean, split out of lxml 5.2
+        error = exc
+    notes.append(f"{label} is installed but cannot be imported ({error}), skipped: "
+                 f"{INSTALL_HINT[name]}")
+    return None
 
 
 # --- methods ------------------------------------------------------------------------
@@ -158,25 +166,19 @@ def methods() -> tuple[list[tuple[str, str, Extractor]], list[str]]:
     ]
     runs += [("no cleaning", kind, no_cleaning) for kind in ("article.txt", "page.txt")]
     notes: list[str] = []
-    trafilatura = optional("trafilatura")
+    trafilatura = optional("trafilatura", "trafilatura", notes)
     if trafilatura is not None:
         runs.append(("trafilatura", "page.html", trafilatura_extractor(trafilatura, False)))
         for kind in ("article.txt", "page.txt"):
             runs.append(("trafilatura (lines)", kind, trafilatura_extractor(trafilatura, True)))
-    else:
-        notes.append(f"trafilatura not installed, skipped: {INSTALL_HINT['trafilatura']}")
-    readability = optional("readability")
+    readability = optional("readability", "readability-lxml", notes)
     if readability is not None:
         runs.append(("readability-lxml", "page.html", readability_extractor(readability)))
-    else:
-        notes.append(f"readability-lxml not installed, skipped: {INSTALL_HINT['readability']}")
-    justext = optional("justext")
+    justext = optional("justext", "jusText", notes)
     if justext is not None:
         runs.append(("jusText", "page.html", justext_extractor(justext, False)))
         for kind in ("article.txt", "page.txt"):
             runs.append(("jusText (lines)", kind, justext_extractor(justext, True)))
-    else:
-        notes.append(f"jusText not installed, skipped: {INSTALL_HINT['justext']}")
     return runs, notes
 
 

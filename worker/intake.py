@@ -56,6 +56,19 @@ TEMPORARY_SUFFIXES = (".part", ".partial", ".filepart", ".download", ".crdownloa
 BATCH_MAX_BYTES = 64 * 1024 * 1024
 
 
+def storable_name(name: str) -> str:
+    """A path as text a database can store. The bytes of a name that are not UTF-8,
+    which Python keeps as lone surrogates, become `\\xNN` escapes: such a file is taken
+    in like any other, under a name that shows which bytes were wrong."""
+    if name.isascii():
+        return name
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
 def is_ignored_name(path: Path) -> bool:
     """Temporary and hidden names are never taken: they are files still being written.
 
@@ -250,7 +263,7 @@ class Intake:
     def _source_name_of(self, path: str) -> str:
         # `_source_name` without a Path per file: a rescan asks about every file kept
         if path.startswith(self._inbox_prefix):
-            return path[len(self._inbox_prefix):]
+            return storable_name(path[len(self._inbox_prefix):])
         return self._source_name(Path(path))
 
     def take(self, paths: Iterable[Path]) -> list[IntakeOutcome]:
@@ -314,9 +327,9 @@ class Intake:
 
     def _source_name(self, path: Path) -> str:
         try:
-            return str(path.relative_to(self.inbox))
+            return storable_name(str(path.relative_to(self.inbox)))
         except ValueError:
-            return str(path)
+            return storable_name(str(path))
 
     def _after_commit(self, r: _Read, o: IntakeOutcome) -> None:
         """Only now, with the bytes safe in the database, may the file move."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import watchfiles
+from watchfiles._rust_notify import WatchfilesRustInternalError
 
 from worker.intake import Intake, batches, is_ignored, is_ignored_filename
 
@@ -453,21 +454,45 @@ class Watcher:
 
     def _follow_events(self, subscribed: threading.Event,
                        failed: list[BaseException]) -> None:
+        lost = False  # events were dropped: a walk, once subscribed again, finds their files
         try:
-            for changes in watchfiles.watch(
-                self.inbox, watch_filter=event_filter(self.inbox), debounce=self.debounce_ms,
-                step=STEP_MS, rust_timeout=QUIET_YIELD_MS, yield_on_timeout=True,
-                stop_event=self.stop_event, force_polling=self.poll,
-                poll_delay_ms=self.poll_interval_ms, recursive=True,
-                ignore_permission_denied=True,
-            ):
-                subscribed.set()
-                now = time.monotonic()
-                for _, raw_path in changes:
-                    self._on_event(raw_path, now)
+            while not self.stop_event.is_set():
+                try:
+                    for changes in self._events():
+                        subscribed.set()
+                        if lost:
+                            lost = False
+                            self._walk_soon()
+                        now = time.monotonic()
+                        for _, raw_path in changes:
+                            self._on_event(raw_path, now)
+                except WatchfilesRustInternalError as exc:
+                    # watchfiles cannot hand over a name that is not UTF-8, and drops the
+                    # whole batch of events it came in; the file itself can be taken in
+                    if "decode path" not in str(exc):
+                        raise
+                    log.warning("%s: a file name in the inbox is not valid UTF-8; the "
+                                "files of its batch of events are found by a rescan", exc)
+                    lost = True
+                    self.stop_event.wait(TICK_MS / 1000)  # not a busy loop if it recurs
         except BaseException as exc:  # handed to `run`, which raises it
             failed.append(exc)
             self.stop()
+
+    def _events(self) -> Iterator[set[tuple[watchfiles.Change, str]]]:
+        return watchfiles.watch(
+            self.inbox, watch_filter=event_filter(self.inbox), debounce=self.debounce_ms,
+            step=STEP_MS, rust_timeout=QUIET_YIELD_MS, yield_on_timeout=True,
+            stop_event=self.stop_event, force_polling=self.poll,
+            poll_delay_ms=self.poll_interval_ms, recursive=True,
+            ignore_permission_denied=True,
+        )
+
+    def _walk_soon(self) -> None:
+        """Have `run` walk the inbox as soon as there is room, as after an overflow."""
+        with self.lock:
+            self.tracker.overflowed = True
+        self.noted.set()
 
     def _on_event(self, raw_path: str, now: float) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -287,6 +288,18 @@ def test_already_taken_knows_inbox_files_by_name_size_and_mtime_without_reading(
              (str(other), 4, other.stat().st_mtime_ns)]
     assert intake.already_taken(asked) == {str(taken)}
     assert intake.already_taken([]) == set()
+
+
+def test_a_name_that_is_not_utf8_is_taken_in_under_an_escaped_name(env):
+    make, inbox, sessions, sent = env
+    path = Path(os.fsdecode(os.fsencode(inbox) + b"/lat\xe9in.txt"))
+    path.write_bytes(b"latin-1 name")
+    intake = make()
+    [outcome] = intake.take([path])
+    assert outcome.status is DocumentStatus.QUEUED and sent == [[outcome.document_id]]
+    assert list(docs(sessions)) == ["lat\\xe9in.txt"]
+    st = path.stat()
+    assert intake.already_taken([(str(path), st.st_size, st.st_mtime_ns)]) == {str(path)}
 
 
 def test_a_rejected_file_is_not_taken_so_it_is_read_again_if_it_comes_back(env):

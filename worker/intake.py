@@ -171,8 +171,7 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
         root = real_paths.folder(inbox)
         real = real_paths.resolve(path)
     except FileNotFoundError:
-        return _Read(path, reject_kind="vanished",
-                     reject_reason="file disappeared before it could be read")
+        return _missing(path)
     except (OSError, RuntimeError) as exc:  # a symlink loop, a folder we may not enter
         return _Read(path, reject_kind="unreadable",
                      reject_reason=f"cannot resolve path: {getattr(exc, 'strerror', None) or exc}")
@@ -218,6 +217,19 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     # sees a file it does not know and takes it again
     return _Read(path, content=content, sha256=hashlib.sha256(content).hexdigest(),
                  size=len(content), mtime_ns=st.st_mtime_ns)
+
+
+def _missing(path: Path) -> _Read:
+    """Why a path that no longer resolves cannot be taken in: gone, or a broken symlink,
+    which is rejected (and moved aside) like any file that cannot be read, rather than
+    found again by every rescan."""
+    try:
+        target = os.readlink(path)
+    except OSError:  # gone, or not a link: a component of its path vanished
+        return _Read(path, reject_kind="vanished",
+                     reject_reason="file disappeared before it could be read")
+    return _Read(path, reject_kind="unreadable",
+                 reject_reason=f"symlink to a file that does not exist ({target})")
 
 
 class Intake:

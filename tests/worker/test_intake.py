@@ -122,6 +122,17 @@ def test_a_file_that_vanished_gets_a_rejected_row(env):
     assert "disappeared" in docs(sessions)["gone.txt"].last_error
 
 
+def test_a_broken_symlink_is_rejected_and_moved_aside_not_called_vanished(env, tmp_path):
+    make, inbox, sessions, _ = env
+    (inbox / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    [outcome] = make().take([inbox / "dangling.txt"])
+    assert outcome.status is DocumentStatus.REJECTED
+    assert "symlink to a file that does not exist" in outcome.reason
+    # moved out of the inbox, so no rescan finds it again
+    assert not os.path.lexists(inbox / "dangling.txt")
+    assert (tmp_path / "data" / "rejected" / "dangling.txt").is_symlink()
+
+
 @pytest.mark.parametrize("policy", [AfterIntake.MOVE, AfterIntake.DELETE])
 def test_file_leaves_the_inbox_only_after_commit(env, tmp_path, policy):
     make, inbox, sessions, _ = env

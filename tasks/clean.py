@@ -8,7 +8,9 @@ Corpus learning works in two halves. After a document is cleaned, the glue store
 `line_fingerprints(doc)` against `doc.source_key`; the database counts in how many
 documents of that source each fingerprint occurs. When a later document is cleaned,
 `known_boilerplate(source_key)` returns the fingerprints seen in at least
-`CleanOptions.boilerplate_min_docs` documents, and those lines are dropped.
+`CleanOptions.boilerplate_min_docs` documents, and those lines are dropped, unless
+most of the document's sentences recur: then it is a copy of a document seen before,
+and its lines recur because it does (`text_blocks.seen_before`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from tasks import cues
 from tasks.decode import decode
 from tasks.document import BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.errors import TooLarge
-from tasks.text_blocks import RECURRING_BODY_MIN_WORDS, classify_text, normalise_line
+from tasks.text_blocks import (
+    RECURRING_BODY_MIN_WORDS,
+    SEEN_BEFORE_MIN_WORDS,
+    classify_text,
+    ends_like_sentence,
+    normalise_line,
+    seen_before,
+)
 from tasks.text_blocks import fingerprint as _fingerprint
 
 __all__ = [
@@ -129,6 +138,7 @@ def _clean_text(
         max_line_chars=options.max_line_chars,
         known=known,
         min_docs=options.boilerplate_min_docs,
+        counted_max_words=options.fingerprint_max_words,
     )
     metadata: dict[str, str] = {}
     if language:
@@ -161,19 +171,25 @@ def text_source_key(text: str) -> str:
 
 
 def _drop_known_html(doc: CleanedDoc, known: Collection[str], options: CleanOptions) -> None:
-    """Relabel body blocks of an HTML page whose fingerprints recur across the source."""
+    """Relabel short body blocks of an HTML page whose fingerprints recur across the
+    source, unless the page itself recurs (`seen_before`)."""
     if not known:
         return
+    body = [(block, len(block.text.split())) for block in doc.blocks
+            if block.label is BlockLabel.BODY]
+    recurring = {id(block): fp for block, n_words in body
+                 if n_words <= options.fingerprint_max_words
+                 and (fp := fingerprint(block.text)) in known}
+    if seen_before([id(block) in recurring for block, n_words in body
+                    if SEEN_BEFORE_MIN_WORDS <= n_words <= options.fingerprint_max_words
+                    and ends_like_sentence(block.text)]):
+        return
     counts = known if isinstance(known, Mapping) else None
-    for block in doc.blocks:
-        if block.label is not BlockLabel.BODY:
+    for block, n_words in body:
+        seen = recurring.get(id(block))
+        if seen is None or n_words >= RECURRING_BODY_MIN_WORDS:
             continue
-        n_words = len(block.text.split())
-        if n_words > options.fingerprint_max_words or n_words >= RECURRING_BODY_MIN_WORDS:
-            continue
-        fp = fingerprint(block.text)
-        if fp in known:
-            n = counts.get(fp) if counts is not None else None
-            many = n if isinstance(n, int) else f"at least {options.boilerplate_min_docs}"
-            block.label = BlockLabel.BOILERPLATE
-            block.reason = f"recurs across {many} documents of this source"
+        n = counts.get(seen) if counts is not None else None
+        many = n if isinstance(n, int) else f"at least {options.boilerplate_min_docs}"
+        block.label = BlockLabel.BOILERPLATE
+        block.reason = f"recurs across {many} documents of this source"

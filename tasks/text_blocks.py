@@ -54,6 +54,11 @@ CUE_MAX_WORDS = 40
 #: lines whose fingerprint recurs are kept if they are prose at least this long,
 #: between body paragraphs (a wire service's standard paragraph, not a template)
 RECURRING_BODY_MIN_WORDS = 25
+#: when more than this share of a document's countable sentences recur, the document
+#: itself was seen before (a re-scrape, an update, a syndicated copy)
+SEEN_BEFORE_SHARE = 0.5
+#: sentences shorter than this are no evidence of that either way
+SEEN_BEFORE_MIN_WORDS = 8
 
 #: items a sentence ending in ':' can introduce, and how long each may be
 LIST_MAX_ITEMS = 80
@@ -211,6 +216,7 @@ def classify_text(
     max_line_chars: int,
     known: Collection[str] | None = None,
     min_docs: int = 0,
+    counted_max_words: int = 60,
 ) -> tuple[list[Block], str | None]:
     """Label every non-blank line of a text dump; return the blocks and the language guess."""
     lines = _split(text)
@@ -229,7 +235,7 @@ def classify_text(
     _mark_introduced_lists(lines)
     _mark_appeals(lines)
     if known:
-        _mark_known(lines, known, min_docs)
+        _mark_known(lines, known, min_docs, counted_max_words)
     _mark_article_start(lines)
     start, end = _find_body(lines)
     start, end = _bridge(lines, start, end)
@@ -428,17 +434,38 @@ def _appeal_end(lines: list[_Line], start: int) -> int:
     return end
 
 
-def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int) -> None:
-    """Lines whose fingerprint recurs across many documents of the source are boilerplate."""
-    counts = known if isinstance(known, Mapping) else None
+def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int,
+                counted_max_words: int) -> None:
+    """Lines whose fingerprint recurs across many documents of the source are boilerplate,
+    unless the document itself recurs (`seen_before`)."""
+    hits = []
     for line in lines:
         if line.kind in ("empty", "cue"):
             continue
         fp = fingerprint(line.text)
         if fp and fp in known:
-            n = counts.get(fp) if counts is not None else None
-            many = f"{n}" if isinstance(n, int) else f"at least {min_docs}" if min_docs else "many"
-            line.kind, line.why = "known", f"recurs across {many} documents of this source"
+            hits.append((line, fp))
+    recurring = {id(line) for line, _ in hits}
+    if seen_before([id(line) in recurring for line in lines
+                    if line.kind in ("good", "near")
+                    and SEEN_BEFORE_MIN_WORDS <= line.words <= counted_max_words]):
+        return
+    counts = known if isinstance(known, Mapping) else None
+    for line, fp in hits:
+        n = counts.get(fp) if counts is not None else None
+        many = f"{n}" if isinstance(n, int) else f"at least {min_docs}" if min_docs else "many"
+        line.kind, line.why = "known", f"recurs across {many} documents of this source"
+
+
+def seen_before(sentences: list[bool]) -> bool:
+    """Whether recurrence means "this article was taken in before", not "template".
+
+    One entry per sentence of the document that the corpus could have counted, True
+    if it recurs. A site's template is menus, prompts and a few stock sentences; when
+    most of a document's sentences recur, the document is a copy of one seen before (a
+    re-scrape, an update, a syndicated copy), and dropping them would strip its body.
+    """
+    return len(sentences) >= 2 and sum(sentences) > SEEN_BEFORE_SHARE * len(sentences)
 
 
 # ---------------------------------------------------------------------------

@@ -230,6 +230,67 @@ def test_recurrence_counts_appear_in_the_reason() -> None:
     assert junk.reason == "recurs across 12 documents of this source"
 
 
+def _learnt_from(docs: list[CleanedDoc], min_docs: int) -> dict[str, int]:
+    """What the database would return: fingerprints counted in at least `min_docs` docs."""
+    counts: dict[str, int] = {}
+    for doc in docs:
+        for fp in line_fingerprints(doc):
+            counts[fp] = counts.get(fp, 0) + 1
+    return {fp: n for fp, n in counts.items() if n >= min_docs}
+
+
+SUBTITLE = "Spending on schools and roads rises after a long night of debate."
+
+
+def _versions(n: int) -> list[RawDocument]:
+    """One article scraped `n` times, each copy with its own last line."""
+    return [RawDocument(dump("Council approves new budget", SUBTITLE, "By Jane Smith",
+                             "May 20, 2019", *PARAGRAPHS, JUNK, f"Updated {k} hours ago"))
+            for k in range(1, n + 1)]
+
+
+def test_an_article_taken_in_again_keeps_its_body_though_its_lines_recur() -> None:
+    # every line of a re-scrape recurs; that says "seen before", not "template"
+    copies = _versions(4)
+    learnt = _learnt_from([clean(raw) for raw in copies[:3]], min_docs=3)
+    assert fingerprint(PARAGRAPHS[0]) in learnt
+    for raw in copies:  # the new copy, and the earlier ones run again (reprocess)
+        doc = clean(raw, known_boilerplate=lambda key: learnt)
+        assert labels(doc) == labels(clean(raw))  # as if nothing were known
+        assert body(doc)[:4] == PARAGRAPHS and labels(doc)[SUBTITLE] is BlockLabel.SUBTITLE
+
+
+def test_an_html_page_taken_in_again_keeps_its_short_paragraphs() -> None:
+    short = ["The vote was close.", *(p.split(",")[0] + "." for p in PARAGRAPHS)]
+    pages = [RawDocument(
+        ("<html><head><title>Council approves new budget</title></head><body><article>"
+         "<h1>Council approves new budget</h1>"
+         + "".join(f"<p>{p}</p>" for p in short + PARAGRAPHS)
+         + f"</article><footer>Updated {k} hours ago</footer></body></html>").encode(),
+        name="page.html") for k in range(1, 5)]
+    learnt = _learnt_from([clean(raw) for raw in pages[:3]], min_docs=3)
+    assert all(fingerprint(p) in learnt for p in short)
+    for raw in pages:
+        doc = clean(raw, known_boilerplate=lambda key: learnt)
+        assert body(doc) == body(clean(raw)) == short + PARAGRAPHS
+
+
+def test_a_short_template_paragraph_recurring_across_html_pages_is_dropped() -> None:
+    def page(town: str) -> RawDocument:
+        paragraphs = [f"In {town}: {p[0].lower()}{p[1:]}" for p in PARAGRAPHS]
+        return RawDocument(
+            (f"<html><body><article><h1>{town} approves its budget</h1>"
+             + "".join(f"<p>{p}</p>" for p in [*paragraphs[:2], JUNK, *paragraphs[2:]])
+             + "</article></body></html>").encode(), name="page.html")
+
+    pages = [page(town) for town in TOWNS]
+    learnt = _learnt_from([clean(raw) for raw in pages], min_docs=3)
+    assert JUNK in body(clean(pages[0]))
+    for raw in pages:
+        doc = clean(raw, known_boilerplate=lambda key: learnt)
+        assert JUNK not in body(doc) and len(body(doc)) == len(PARAGRAPHS)
+
+
 # --- properties --------------------------------------------------------------------------
 _LINE = st.text(
     alphabet=st.characters(

@@ -265,18 +265,28 @@ def taken_files(session: Session, files: Iterable[tuple[str, int, int]]
     return wanted.intersection(map(tuple, rows))
 
 
-def note_seen_again(session: Session, items: Sequence[Incoming]) -> None:
+def note_seen_again(session: Session, items: Sequence[Incoming]) -> dict[tuple[str, str], int]:
     """Record the new mtime of files seen again with the same bytes under the same name
-    (touched, or copied over with the same content), so `taken_files` knows them."""
+    (touched, or copied over with the same content), so `taken_files` knows them; the
+    id of each one's document, by (sha256, source_path)."""
+    if not items:
+        return {}
+    with _index_lookup(session):
+        known = session.execute(
+            select(Document.id, Document.sha256, Document.source_path)
+            .where(Document.sha256.in_({it.sha256 for it in items}))
+        ).all()
+    wanted = {(it.sha256, it.source_path) for it in items}
+    ids = {(r.sha256, r.source_path): r.id for r in known if (r.sha256, r.source_path) in wanted}
     rows = [{"s": it.sha256, "p": it.source_path, "m": it.mtime_ns}
             for it in items if it.mtime_ns is not None]
-    if not rows:
-        return
-    t = _table(Document)
-    session.execute(
-        update(t).where(t.c.sha256 == bindparam("s"), t.c.source_path == bindparam("p"),
-                        t.c.source_mtime_ns.is_distinct_from(bindparam("m")))
-        .values(source_mtime_ns=bindparam("m")), rows)
+    if rows:
+        t = _table(Document)
+        session.execute(
+            update(t).where(t.c.sha256 == bindparam("s"), t.c.source_path == bindparam("p"),
+                            t.c.source_mtime_ns.is_distinct_from(bindparam("m")))
+            .values(source_mtime_ns=bindparam("m")), rows)
+    return ids
 
 
 # ---------------------------------------------------------------- stages

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class IntakeOutcome:
     path: Path
     status: DocumentStatus | None  # None: the same file was already taken in earlier
-    document_id: int | None = None
+    document_id: int | None = None  # with status None: the document taken in earlier
     duplicate_of: int | None = None
     reason: str | None = None
 
@@ -324,12 +324,13 @@ class Intake:
         keep_bytes = self.settings.duplicate_policy is DuplicatePolicy.KEEP
         results = pipeline.take_in_many(session, [i for _, i in incoming],
                                         keep_duplicate_bytes=keep_bytes)
-        pipeline.note_seen_again(session, [item for (_, item), res
-                                           in zip(incoming, results, strict=True)
-                                           if res is None])
+        seen_again = pipeline.note_seen_again(session, [item for (_, item), res
+                                                        in zip(incoming, results, strict=True)
+                                                        if res is None])
         for (n, item), res in zip(incoming, results, strict=True):
             if res is None:
-                outcomes[n] = IntakeOutcome(reads[n].path, None)
+                outcomes[n] = IntakeOutcome(reads[n].path, None, seen_again.get(
+                    (item.sha256, item.source_path)))
                 continue
             if res.status is DocumentStatus.DUPLICATE:
                 log.info("%s is a duplicate of document %s", item.source_path, res.duplicate_of)

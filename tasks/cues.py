@@ -419,16 +419,28 @@ READING_TIME = re.compile(
     _I,
 )
 
-# "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Jane Doe | Reuters", "Author: …"
+_NAME = r"[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}"
+_ROLE = r"(?:correspondent|contributor|reporter|editor|writer|columnist)"
+_ROLE_ADJECTIVE = r"(?:senior|chief|staff|contributing|political|special|news|guest)"
+# a social media handle: "@jdoe" (not the @ of an e-mail address)
+_HANDLE = r"(?<![\w.])@\w{2,15}\b"
+
+# "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Jane Doe | Reuters", "Author: …",
+# "Jane Doe @jdoe / 2 days", "Jane Doe Senior Contributor"
 BYLINE = re.compile(
     r"^(?i:by|written by|words by|story by|posted by|published by|authors?|von|par|por|door)"
     r"\s*:?\s+"
     r"(?P<names>[^\W\d_][^.!?]{1,120}?)\s*$"
-    r"|^(?P<names2>[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3})\s*[|,]\s*"
+    rf"|^(?P<names2>{_NAME})\s*[|,]\s*"
     r"(?:reuters|ap|afp|associated press|bloomberg|staff( writer| reporter)?|"
-    r"correspondent|contributor|reporter|editor)\b",
+    r"correspondent|contributor|reporter|editor)\b"
+    rf"|^(?P<names3>{_NAME})\s+{_HANDLE}[^.!?]{{0,40}}$"
+    rf"|^(?P<names4>{_NAME}?)\s+(?i:{_ROLE_ADJECTIVE}\s+{_ROLE})$",
     re.UNICODE,
 )
+# a line giving only an author's role and handle, the name being on another line:
+# "News reporter @jdoe"
+AUTHOR_ROLE = re.compile(rf"^(?:{_ROLE_ADJECTIVE}\s+)*{_ROLE}\s+{_HANDLE}$", _I)
 BYLINE_PREFIX = re.compile(
     r"^(?:by|written by|words by|story by|posted by|published by|authors?|von|par|por|door)"
     r"\s*:?\s+",

@@ -21,12 +21,17 @@ from tasks.version import EXTRACTOR_VERSION
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
-_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b|\by\b|\be\b|\ben\b)\s*", re.I)
-_AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@]|\bon\b|\bupdated\b|\bpublished\b).*$", re.I)
+# "and" in a few languages, between spaces: the "Y." of "Bruce Y. Lee" is an initial
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|(?<=\s)(?:and|und|et|y|e|en)(?=\s))\s*", re.I)
+_AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@]|\bon\b|\bupdated\b|\bpublished\b|"
+                         r"(?:senior|chief|staff|contributing|political|special|news|guest)"
+                         r"\s+(?:writer|reporter|correspondent|contributor|editor|columnist)"
+                         r"\b).*$", re.I)
 # Words that name a role or an agency rather than a person.
 _NOT_A_NAME = re.compile(
-    r"^(?:staff|staff writer|staff reporter|reporter|correspondent|contributor|editor|"
-    r"senior editor|columnist|opinion columnist|reuters|ap|afp|associated press|bloomberg|"
+    r"^(?:staff|(?:(?:senior|chief|staff|contributing|political|special|news|guest|opinion)"
+    r"\s+)*(?:writer|reporter|correspondent|contributor|editor|columnist)|"
+    r"reuters|ap|afp|associated press|bloomberg|"
     r"the associated press|admin|administrator|guest|guest author|team|news desk|"
     r"view more articles|more articles)$",
     re.I,

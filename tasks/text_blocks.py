@@ -196,11 +196,12 @@ def is_dateline(text: str) -> bool:
 
 
 def is_byline(text: str) -> bool:
-    """A line naming the author(s): 'By Jane Doe', 'Jane Doe | Reuters'."""
+    """A line naming the author(s): 'By Jane Doe', 'Jane Doe | Reuters', 'Jane Doe @jdoe',
+    or their role ('Staff reporter @jdoe')."""
     m = cues.BYLINE.match(text)
     if not m:
-        return False
-    names = m.group("names") or m.group("names2") or ""
+        return cues.AUTHOR_ROLE.match(text) is not None
+    names = m.group("names") or m.group("names2") or m.group("names3") or m.group("names4") or ""
     names = cues.DATE.sub(" ", names)
     tokens = [t for t in re.split(r"[\s,&/|\-–]+", names) if t]
     if not tokens or len(tokens) > 12:

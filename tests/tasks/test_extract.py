@@ -83,6 +83,36 @@ def test_metadata_wins_over_blocks() -> None:
     assert article.language == "de"
 
 
+HEADLINE = "Council approves new budget for schools and roads"
+STORY = ("The city council voted on Tuesday to approve a new budget that raises spending on "
+         "schools and roads, after a debate that lasted well into the night.")
+MORE = ("The mayor said she was pleased with the result and that the first projects would "
+        "begin in the spring, once the contracts have been signed by all the parties.")
+
+
+@pytest.mark.parametrize(
+    ("author_line", "authors"),
+    [
+        ("Catherine Shu @catherineshu / 2 days", ["Catherine Shu"]),
+        ("Bruce Y. Lee Senior Contributor", ["Bruce Y. Lee"]),
+        ("Staff reporter @jdoe", []),  # a role and a handle: no name to give
+        ("By Ana Pérez y Luis Gómez", ["Ana Pérez", "Luis Gómez"]),
+    ],
+)
+def test_an_author_line_is_neither_the_title_nor_a_garbled_name(author_line, authors) -> None:
+    raw = "\n\n".join([HEADLINE, author_line, "May 20, 2019", STORY, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert article.title == HEADLINE
+    assert article.authors == authors
+
+
+@pytest.mark.parametrize("headline", ["Meet The New Editor", "Reporter arrested in Moscow",
+                                      "Why @dril still matters to the internet"])
+def test_a_headline_that_names_a_role_or_a_handle_is_still_the_title(headline) -> None:
+    raw = "\n\n".join([headline, "By Jane Doe", "May 20, 2019", STORY, MORE])
+    assert extract(clean(RawDocument(raw.encode()))).title == headline
+
+
 def test_authors_never_come_from_related_blocks() -> None:
     article = extract(doc(("Body.", B.BODY), ("By Jane Doe", B.RELATED)))
     assert article.authors == []

@@ -26,6 +26,7 @@ import argparse
 import html as html_lib
 import importlib.util
 import json
+import re
 import statistics
 import sys
 import time
@@ -234,6 +235,36 @@ def run_one(
     return row
 
 
+def _title_key(title: str | None) -> str:
+    return " ".join(re.findall(r"\w+", (title or "").lower()))
+
+
+def title_agreement(corpus: Path, docs: list[str]) -> dict[str, int]:
+    """Per text input: of the pages whose HTML states a title, how many text dumps give
+    the same one (one contained in the other, case and punctuation aside). The corpus
+    has no title truth; the page's own title is the nearest thing."""
+    from tasks.clean import clean
+    from tasks.document import RawDocument
+    from tasks.errors import NewsdropError
+    from tasks.extract import extract
+
+    def title_of(path: Path) -> str:
+        try:
+            doc = clean(RawDocument(path.read_bytes(), name=path.name))
+            return _title_key(extract(doc).title)
+        except NewsdropError:  # not an article at all: no title either
+            return ""
+
+    stated = {d: title_of(corpus / d / "page.html") for d in docs
+              if (corpus / d / "page.html").is_file()}
+    stated = {d: t for d, t in stated.items() if t}
+    agree: dict[str, int] = {"pages with a title": len(stated)}
+    for kind in ("article.txt", "page.txt"):
+        found = {d: title_of(corpus / d / kind) for d in stated if (corpus / d / kind).is_file()}
+        agree[kind] = sum(1 for d, t in found.items() if t and (t in stated[d] or stated[d] in t))
+    return agree
+
+
 def render(rows: list[Row], notes: list[str], corpus: Path, worst: int) -> str:
     """The human-readable table."""
     lines = [
@@ -279,11 +310,16 @@ def main(argv: list[str] | None = None) -> int:
     truth = scorer.load_truth(corpus)
     runs, notes = methods()
     rows = [run_one(scorer, corpus, truth, m, k, fn, args.worst) for m, k, fn in runs]
+    titles = title_agreement(corpus, sorted(truth))
     if args.json:
-        out = {"corpus": str(corpus), "notes": notes, "rows": [asdict(r) for r in rows]}
+        out = {"corpus": str(corpus), "notes": notes, "rows": [asdict(r) for r in rows],
+               "title_agreement": titles}
         print(json.dumps(out, indent=2))
     else:
         print(render(rows, notes, corpus, args.worst))
+        print(f"newsdrop titles from text dumps that match the page's own title (of "
+              f"{titles['pages with a title']} pages): article.txt {titles['article.txt']}, "
+              f"page.txt {titles['page.txt']}")
     return 0
 
 

@@ -47,6 +47,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # the default 1 s would dominate drop-to-done latency; a poll lists one folder
             "polling_interval": 0.01,
         }
+        # billiard's blocking pool, which Celery runs for a transport without an event
+        # loop, made safe against a SIGTERM sent to the whole process group
+        conf["worker_pool"] = "worker.prefork:TaskPool"
         # This transport deletes a message as it is delivered, so acks_late cannot protect
         # prefetched ones anyway (the reconciler does); fetching a few ahead saves polls.
         conf["worker_prefetch_multiplier"] = 4

@@ -443,6 +443,8 @@ def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int,
     for line in lines:
         if line.kind in ("empty", "cue"):
             continue
+        if line.words > counted_max_words and len(line.text.split()) > counted_max_words:
+            continue  # never counted, so never known: spare the fingerprint of a paragraph
         fp = fingerprint(line.text)
         if fp and fp in known:
             hits.append((line, fp))

@@ -16,6 +16,7 @@ from worker.settings import AfterIntake, Settings, SettingsError, load_settings
 # named exit codes
 EXIT_OK = 0
 EXIT_FAILED = 1  # some documents failed or were rejected
+EXIT_USAGE = 2  # a usage or configuration error (click's own usage errors use it too)
 EXIT_NOT_FOUND = 3
 EXIT_TIMEOUT = 4
 EXIT_UNAVAILABLE = 5  # database or broker unreachable
@@ -27,6 +28,12 @@ class Unavailable(click.ClickException):
     """The database (or broker) cannot be reached."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+class BadConfiguration(click.ClickException):
+    """Settings or option values that cannot work, said without click's usage text."""
+
+    exit_code = EXIT_USAGE
 
 
 class NoDatabase(click.ClickException):
@@ -53,7 +60,7 @@ class NewsdropGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SettingsError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise BadConfiguration(str(exc)) from exc
         except _unreachable_errors() as exc:
             if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
                 raise  # `newsdrop articles | head`: click stops quietly, nothing is wrong

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SettingsError(Exception):
-    """Settings that cannot work together; the CLI prints the message and exits 1."""
+    """Settings that cannot work together; the CLI prints the message and exits 2."""
 
 
 class AfterIntake(StrEnum):

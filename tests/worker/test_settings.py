@@ -29,11 +29,11 @@ def test_an_inbox_overlapping_a_folder_newsdrop_writes_is_refused(tmp_path, inbo
 def test_watch_refuses_an_inbox_that_holds_the_data_folder(tmp_path):
     from click.testing import CliRunner
 
-    from worker.cli import main
+    from worker.cli import EXIT_USAGE, main
 
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "newsdrop-data"),
                                        "watch", "--no-event-check", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_USAGE
     assert "is inside the inbox" in result.output
     assert not isinstance(result.exception, SettingsError)  # handled, not a traceback
 
@@ -51,3 +51,16 @@ def test_a_malformed_value_names_its_variable(monkeypatch):
     monkeypatch.setenv("NEWSDROP_BATCH_SIZE", "many")
     with pytest.raises(SettingsError, match="NEWSDROP_BATCH_SIZE"):
         load_settings()
+
+
+@pytest.mark.parametrize("env", [{"NEWSDROP_BATCH_SIZE": "abc"}, {"NEWSDROP_LEASE_S": "60"}])
+def test_a_bad_environment_value_is_a_configuration_error_exit_2(tmp_path, env):
+    from click.testing import CliRunner
+
+    from worker.cli import EXIT_USAGE, main
+
+    result = CliRunner(env=env).invoke(main, ["--data-dir", str(tmp_path), "status"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert result.output.startswith("Error: invalid configuration: ")
+    assert next(iter(env)) in result.output
+    assert "Traceback" not in result.output

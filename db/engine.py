@@ -11,6 +11,33 @@ from sqlalchemy.orm import Session, sessionmaker
 
 #: how long SQLite waits on a lock held by another process before "database is locked"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: the databases the schema, search and bulk writes are written for, as a person types them
+ACCEPTED_URLS = "sqlite:///PATH/newsdrop.db or postgresql+psycopg://USER@HOST/DATABASE"
+
+
+def check_url(url: str) -> None:
+    """Raise ValueError saying why `url` names no database newsdrop can use: not a URL,
+    a database other than SQLite or PostgreSQL, or a driver that is not installed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ValueError(f"{url!r} is not a database URL; newsdrop takes "
+                         f"{ACCEPTED_URLS}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        hint = (" (Redis is the broker: --broker-url, NEWSDROP_BROKER_URL)"
+                if parsed.get_backend_name() in ("redis", "rediss") else "")
+        raise ValueError(f"{shown} is not a SQLite or PostgreSQL URL{hint}; newsdrop takes "
+                         f"{ACCEPTED_URLS}")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError) as exc:
+        # postgresql:// alone means psycopg2, which newsdrop does not install
+        raise ValueError(f"cannot load the database driver {shown} asks for ({exc}); "
+                         f"newsdrop takes {ACCEPTED_URLS}") from None
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -163,7 +163,9 @@ def _dump(data: Any) -> None:
 @click.group(cls=NewsdropGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Data folder (SQLite file, embedded broker). Env: NEWSDROP_DATA_DIR.")
-@click.option("--database-url", default=None, help="SQLAlchemy URL. Env: NEWSDROP_DATABASE_URL.")
+@click.option("--database-url", default=None,
+              help="sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE. "
+                   "Env: NEWSDROP_DATABASE_URL.")
 @click.option("--broker-url", default=None, help="Celery broker URL. Env: NEWSDROP_BROKER_URL.")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -102,6 +103,16 @@ class Settings(BaseSettings):
     def uses_embedded_broker(self) -> bool:
         return self.resolved_broker_url.startswith("filesystem")
 
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_newsdrop_can_use(cls, url: str) -> str:
+        # refused here, as configuration, rather than as a traceback from the first connect
+        if url:
+            from db.engine import check_url
+
+            check_url(url)
+        return url
+
     @model_validator(mode="after")
     def _limits_fit_the_lease(self) -> Settings:
         # A batch still running when its lease expires would be sent again beside itself.
@@ -141,7 +152,16 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"NEWSDROP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"]
-            else e["msg"] for e in exc.errors())
+        problems = "; ".join(_problem(e, clean) for e in exc.errors())
         raise SettingsError(f"invalid configuration: {problems}") from exc
+
+
+def _problem(error: Any, overrides: dict[str, object]) -> str:
+    """One validation error, named as the person set it: --option or NEWSDROP_VARIABLE."""
+    # a validator's own message, without pydantic's "Value error, " in front
+    msg = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    if not error["loc"]:
+        return msg
+    field = "_".join(map(str, error["loc"]))
+    name = f"--{field.replace('_', '-')}" if field in overrides else f"NEWSDROP_{field.upper()}"
+    return f"{name}: {msg}"

@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from worker.cli import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, main
+from worker.cli import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE, main
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_seed.txt"
 
@@ -166,6 +166,30 @@ def test_an_unreachable_database_is_a_clear_error_with_its_exit_code():
     result = CliRunner().invoke(main, ["--database-url", url, "articles"])
     assert result.exit_code == EXIT_UNAVAILABLE
     assert "cannot reach the database at postgresql+psycopg://nobody@127.0.0.1:1/none" \
+        in result.output
+
+
+@pytest.mark.parametrize("url", ["nonsense://x", "not a url", "redis://127.0.0.1:6379/0",
+                                 "mysql://u@localhost/db", "postgresql+nonsense://u@h/db"])
+@pytest.mark.parametrize("command", [["status"], ["run"], ["db", "upgrade"]])
+def test_a_database_url_newsdrop_cannot_use_is_a_usage_error(tmp_path, url, command):
+    data_dir = tmp_path / "data"
+    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), "--database-url", url,
+                                       *command])
+    # a one-line error that says what would do, not a traceback from SQLAlchemy
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert result.output.startswith("Error: invalid configuration: --database-url: ")
+    assert "sqlite:///PATH/newsdrop.db or postgresql+psycopg://USER@HOST/DATABASE" \
+        in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not data_dir.exists()
+
+
+def test_a_bad_database_url_in_the_environment_names_the_variable(tmp_path):
+    result = CliRunner(env={"NEWSDROP_DATABASE_URL": "nonsense://x"}).invoke(
+        main, ["--data-dir", str(tmp_path), "status"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "NEWSDROP_DATABASE_URL: nonsense://x is not a SQLite or PostgreSQL URL" \
         in result.output
 
 

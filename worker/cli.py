@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from worker.settings import AfterIntake, Settings, SettingsError, load_settings
+from worker.settings import AfterIntake, Settings, SettingsError, load_settings, make_folder
 
 # named exit codes
 EXIT_OK = 0
@@ -214,6 +214,8 @@ def run(ctx: click.Context, inbox: Path | None, concurrency: int) -> None:
         ctx.obj = ctx.obj.model_copy(update={"inbox": inbox})
     ctx.obj.check_folders()
     rt = _runtime(ctx)
+    # made here, so that an inbox that cannot be created is refused before a worker starts
+    make_folder(rt.settings.inbox, "inbox", "NEWSDROP_INBOX")
     click.echo(f"newsdrop: watching {rt.settings.inbox.resolve()} "
                f"(database {_safe_url(rt.settings.resolved_database_url)}, "
                f"broker {_safe_url(rt.settings.resolved_broker_url)}); Ctrl-C stops", err=True)

@@ -18,7 +18,7 @@ from worker import runtime
 from worker.celery_app import QUEUE, configure
 from worker.intake import Intake
 from worker.reconciler import ReconcilerThread
-from worker.settings import Settings
+from worker.settings import Settings, make_folder
 from worker.watcher import Watcher, events_fire
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def prepare(settings: Settings, *, migrate_schema: bool = True) -> runtime.Runtime:
     """Make this process's runtime: data folder, schema at head, Celery configured."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(settings.data_dir, "data folder", "NEWSDROP_DATA_DIR")
     rt = runtime.init(settings)
     if migrate_schema and not migrate.is_current(rt.engine):
         log.info("upgrading database schema to %s", migrate.head_revision())
@@ -67,7 +67,7 @@ def watch(rt: runtime.Runtime, *, check_events: bool = True) -> None:
     s = rt.settings
     s.check_folders()  # an inbox holding the data folder would feed on itself
     inbox = s.inbox.resolve()
-    inbox.mkdir(parents=True, exist_ok=True)
+    make_folder(inbox, "inbox", "NEWSDROP_INBOX")
     poll = s.poll
     if check_events and not poll and events_fire(inbox) is False:
         log.warning("no file events arrive from %s (a network share?); polling every %d ms "

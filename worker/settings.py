@@ -124,7 +124,8 @@ class Settings(BaseSettings):
         return self
 
     def check_folders(self) -> None:
-        """Refuse an inbox that overlaps the folders newsdrop writes to.
+        """Refuse an inbox that overlaps the folders newsdrop writes to, and any of these
+        folders that is a file.
 
         An inbox holding the data folder would take the embedded broker's message files
         (and the archive, and rejected files) in as documents, and again, without end.
@@ -135,6 +136,8 @@ class Settings(BaseSettings):
                   ("archive folder", "NEWSDROP_ARCHIVE_DIR", self.resolved_archive_dir.resolve()),
                   ("rejected folder", "NEWSDROP_REJECTED_DIR",
                    self.resolved_rejected_dir.resolve())]
+        for what, env, folder in [("inbox", "NEWSDROP_INBOX", inbox), *writes]:
+            _refuse_a_file(folder, what, env)
         for what, env, folder in writes:
             if folder == inbox or inbox in folder.parents:
                 raise SettingsError(
@@ -144,6 +147,24 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"the inbox {inbox} is inside the data folder {data}. Point NEWSDROP_INBOX "
                 f"or NEWSDROP_DATA_DIR elsewhere.")
+
+
+def _refuse_a_file(path: Path, what: str, env: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"the {what} {path} is a file, not a folder. Point {env} "
+                            f"elsewhere.")
+
+
+def make_folder(path: Path, what: str, env: str) -> None:
+    """Create the folder `path` (and its parents) unless it exists; a SettingsError says
+    why it cannot be made (a file in the way, a place nothing can be written)."""
+    path = path.resolve()
+    _refuse_a_file(path, what, env)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"cannot create the {what} {path}: {exc.strerror or exc}. "
+                            f"Point {env} elsewhere.") from exc
 
 
 def load_settings(**overrides: object) -> Settings:

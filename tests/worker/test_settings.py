@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from worker.settings import Settings, SettingsError, load_settings
@@ -64,3 +66,48 @@ def test_a_bad_environment_value_is_a_configuration_error_exit_2(tmp_path, env):
     assert result.output.startswith("Error: invalid configuration: ")
     assert next(iter(env)) in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_folder_that_is_a_file_is_refused(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    with pytest.raises(SettingsError, match="the inbox .*a-file is a file, not a folder"):
+        Settings(inbox=a_file, data_dir=tmp_path / "data").check_folders()
+    with pytest.raises(SettingsError, match="the rejected folder .*a-file is a file"):
+        Settings(inbox=tmp_path / "inbox", data_dir=tmp_path / "data",
+                 rejected_dir=a_file).check_folders()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "--inbox", "{file}"], "the inbox {file} is a file, not a folder"),
+    (["--data-dir", "{file}", "run"], "the data folder {file} is a file, not a folder"),
+    (["--data-dir", "{file}", "ingest", "{sample}"], "the data folder {file} is a file"),
+    (["--data-dir", "{file}/data", "run"], "cannot create the data folder {file}/data: "),
+    (["--data-dir", "{file}/data", "ingest", "{sample}"], "cannot create the data folder"),
+    (["run", "--inbox", "{file}/inbox"], "cannot create the inbox {file}/inbox: "),
+    (["watch", "--no-event-check", "{file}/inbox"], "cannot create the inbox {file}/inbox"),
+    pytest.param(["--data-dir", "/proc/newsdrop-data", "ingest", "{sample}"],
+                 "cannot create the data folder /proc/newsdrop-data: ",
+                 marks=pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc")),
+])
+def test_a_folder_that_cannot_be_one_is_a_usage_error(tmp_path, monkeypatch, args, message):
+    from click.testing import CliRunner
+
+    import worker.service
+    from worker.cli import EXIT_USAGE, main
+
+    def started(*_args, **_kwargs):
+        raise AssertionError("newsdrop run started with a folder it cannot use")
+
+    monkeypatch.setattr(worker.service, "run_all", started)
+    monkeypatch.chdir(tmp_path)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    sample = Path(__file__).parents[1] / "fixtures" / "sample_seed.txt"
+    fill = {"file": str(a_file), "sample": str(sample)}
+    if "--data-dir" not in args:
+        args = ["--data-dir", str(tmp_path / "data"), *args]
+    result = CliRunner().invoke(main, [a.format(**fill) for a in args])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert result.output.startswith(f"Error: {message.format(**fill)}"), result.output
+    assert "watching" not in result.output

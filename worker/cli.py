@@ -896,7 +896,8 @@ def reconcile(ctx: click.Context) -> None:
 
     \b
     Example:
-      NEWSDROP_LEASE_S=60 newsdrop reconcile
+      newsdrop reconcile                        # stuck for over NEWSDROP_LEASE_S (300 s)
+      NEWSDROP_LEASE_S=3600 newsdrop reconcile  # only those stuck for over an hour
     """
     from worker.reconciler import reconcile as run_reconcile
     from worker.service import enqueue

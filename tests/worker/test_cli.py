@@ -33,6 +33,59 @@ def test_every_command_has_help(name, command):
         assert "Example" in result.output, f"`newsdrop {name} --help` shows no example"
 
 
+def help_examples(command: click.Command) -> list[str]:
+    """The shell lines under "Example:" in a command's help, continuations joined."""
+    text = (command.help or "").split("Example:", 1)[-1] if "Example:" in (
+        command.help or "") else ""
+    return [ln.strip() for ln in text.replace("\\\n", " ").splitlines() if ln.strip()]
+
+
+@pytest.mark.parametrize("name,command", [("newsdrop", main), *all_commands(main)])
+def test_every_help_example_is_valid_as_written(name, command, monkeypatch):
+    """Each `newsdrop …` an example shows parses, and the NEWSDROP_* values it sets are a
+    configuration newsdrop accepts; only the user's own files need not exist."""
+    import re
+    import shlex
+
+    from worker.settings import load_settings
+
+    for line in help_examples(command):
+        # a command substitution stands for a value of the right shape ($(openssl …))
+        lexer = shlex.shlex(re.sub(r"\$\([^)]*\)", "0" * 48, line), posix=True,
+                            punctuation_chars=True)
+        lexer.whitespace_split = True
+        segment: list[str] = []
+        for token in [*lexer, "|"]:
+            if token not in ("|", "&&", ";", ">"):
+                segment.append(token)
+                continue
+            env = {}
+            while segment and re.fullmatch(r"NEWSDROP_\w+=.*", segment[0]):
+                key, _, value = segment.pop(0).partition("=")
+                env[key] = value
+            if segment[:1] == ["newsdrop"]:
+                with monkeypatch.context() as m:
+                    for key, value in env.items():
+                        m.setenv(key, value)
+                    load_settings()  # raises SettingsError on values that cannot work
+                _parse_example(segment[1:], line)
+            segment = []
+
+
+def _parse_example(args: list[str], line: str) -> None:
+    cmd: click.Command = main
+    while isinstance(cmd, click.Group) and args and args[0] in cmd.commands:
+        cmd = cmd.commands[args.pop(0)]
+    assert cmd is not main or not args, f"no such command in {line!r}"
+    try:
+        cmd.make_context(cmd.name or "", args)
+    except click.BadParameter as exc:
+        if not (isinstance(exc.param.type, click.Path) and "does not exist" in str(exc)):
+            raise AssertionError(f"{line!r}: {exc.format_message()}") from exc
+    except click.UsageError as exc:
+        raise AssertionError(f"{line!r}: {exc.format_message()}") from exc
+
+
 def test_extract_jsonl_prints_the_contract_fields_with_the_path():
     result = CliRunner().invoke(main, ["extract", str(SAMPLE), "--jsonl"])
     assert result.exit_code == 0, result.output

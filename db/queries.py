@@ -192,9 +192,13 @@ def oldest_unfinished_age_s(session: Session) -> float | None:
     return round((utcnow() - as_utc(oldest)).total_seconds(), 1)  # type: ignore[operator]
 
 
+#: the stage `failures` names for a file rejected when taken in, before any stage ran
+INTAKE = "intake"
+
+
 @dataclass(frozen=True, slots=True)
 class FailureFilter:
-    stage: str | None = None
+    stage: str | None = None  # INTAKE or a Stage value
     kind: str | None = None
     since: datetime | None = None
     limit: int | None = 50
@@ -203,7 +207,9 @@ class FailureFilter:
 def failures(session: Session, f: FailureFilter) -> list[Document]:
     stmt = select(Document).where(
         Document.status.in_((DocumentStatus.FAILED, DocumentStatus.REJECTED)))
-    if f.stage:
+    if f.stage == INTAKE:  # a rejected file has no stage: intake is where it stopped
+        stmt = stmt.where(Document.status == DocumentStatus.REJECTED)
+    elif f.stage:
         stmt = stmt.where(Document.stage == Stage(f.stage))
     if f.kind:
         stmt = stmt.where(Document.error_kind == f.kind)

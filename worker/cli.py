@@ -704,7 +704,8 @@ def _since_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
 
 
 @main.command()
-@click.option("--stage", type=click.Choice(["clean", "extract", "persist"]))
+@click.option("--stage", type=click.Choice(["intake", "clean", "extract", "persist"]),
+              help="Stage it stopped at; intake: rejected when taken in.")
 @click.option("--kind", help="Error kind, e.g. undecodable, empty, too_large, transient.")
 @click.option("--since", callback=_since_time,
               help="Finished on or after: ISO 8601 time, or an age such as 2h or 7d.")
@@ -718,6 +719,7 @@ def failures(ctx: click.Context, stage: str | None, kind: str | None, since: Any
     \b
     Example:
       newsdrop failures --stage clean
+      newsdrop failures --stage intake --kind too_large
       newsdrop failures --since 2h --kind undecodable --json
     """
     from db.engine import reading

@@ -217,6 +217,26 @@ def test_failures_since(sessions, data_dir):
     assert result.exit_code == 2 and "age" in result.output
 
 
+def test_failures_by_stage_intake_are_the_rejected_files(sessions, data_dir):
+    from db.pipeline import record_rejected
+
+    now = utcnow()
+    with transaction(sessions) as s:
+        s.add(Document(sha256=None, source_path="bad.bin", status=DocumentStatus.FAILED,
+                       stage=Stage.CLEAN, attempts=1, last_error="binary", error_kind="binary",
+                       received_at=now, updated_at=now, finished_at=now))
+        record_rejected(s, source_path="huge.txt", reason="file is over the limit",
+                        kind="too_large")
+    # the stage `failures` shows for a rejected file is one --stage takes
+    shown = cli(data_dir, "failures")
+    assert [ln.split()[2] for ln in shown.output.splitlines()] == ["intake", "clean"]
+    result = cli(data_dir, "failures", "--stage", "intake", "--json")
+    assert result.exit_code == 0, result.output
+    assert [d["source_path"] for d in json.loads(result.output)] == ["huge.txt"]
+    result = cli(data_dir, "failures", "--stage", "clean", "--json")
+    assert [d["source_path"] for d in json.loads(result.output)] == ["bad.bin"]
+
+
 def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     result = cli(data_dir, "retry", "1", "999")
     assert result.exit_code == 3

@@ -301,6 +301,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     # and with --after keep nothing (rejected files included) leaves the user's folder
     groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in paths]
     outcomes = []
+    unsent, send_error = 0, None
     with click.progressbar(length=sum(len(f) for _, f in groups), label="taking in",
                            file=sys.stderr) as bar:
         for root, files in groups:
@@ -309,8 +310,16 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
             for chunk in batches(files, settings.batch_size):
                 outcomes.extend(intake.take(chunk))
                 bar.update(len(chunk))
+            unsent, send_error = unsent + intake.unsent, intake.send_error or send_error
     summary = _count(o.status.value if o.status else "already taken" for o in outcomes)
     click.echo("taken in: " + _fmt_counts(summary), err=True)
+    if unsent:
+        # stored all the same, so nothing is lost; but no worker hears of them for now
+        raise Unavailable(
+            f"cannot reach the broker at {_safe_url(settings.resolved_broker_url)}: "
+            f"{str(send_error).rstrip('.')}; {unsent} documents are stored as queued and "
+            f"are sent once their lease ({settings.lease_s} s) runs out, by a running "
+            "`newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`")
     if not wait:
         return
     _wait_with_progress(rt, [o.document_id for o in outcomes if o.document_id is not None],

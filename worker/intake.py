@@ -250,6 +250,10 @@ class Intake:
         self.inbox = settings.inbox.resolve()
         self.root = (root or settings.inbox).resolve()
         self.move_rejected = move_rejected
+        # documents committed as queued that the broker did not take, and its last error:
+        # the reconciler sends them once their lease runs out; `ingest` says so and exits 5
+        self.unsent = 0
+        self.send_error: Exception | None = None
         self._inbox_prefix = os.path.join(str(self.inbox), "")
         # Rejected files that could not be moved out (a read-only inbox), by path: their
         # (size, mtime_ns) when rejected. Rejected rows record no mtime, so that a file
@@ -296,6 +300,8 @@ class Intake:
                 self.enqueue(queued)
             except Exception as exc:
                 # committed as `queued`: the reconciler sends them once their lease runs out
+                self.unsent += len(queued)
+                self.send_error = exc
                 log.error("could not send %d documents to the broker (%s); they are stored "
                           "as queued and will be re-sent after the lease (%d s)",
                           len(queued), exc, self.settings.lease_s)

@@ -183,6 +183,34 @@ def test_an_unreachable_broker_is_a_clear_error_with_its_exit_code(tmp_path):
         _back_to_the_embedded_broker(tmp_path)
 
 
+def test_ingest_with_the_broker_down_stores_the_files_and_exits_unavailable(tmp_path):
+    from db.engine import make_engine, make_session_factory, reading
+    from db.queries import counts_by_status
+
+    backfill = tmp_path / "backfill"
+    backfill.mkdir()
+    for n in range(3):
+        (backfill / f"{n}.txt").write_bytes(SAMPLE.read_bytes() + str(n).encode())
+    data_dir = tmp_path / "data"
+    result = CliRunner().invoke(main, ["--data-dir", str(data_dir),
+                                       "--broker-url", "redis://127.0.0.1:1/0",
+                                       "ingest", str(backfill), "--wait"])
+    try:
+        # the README's code for an unreachable broker, and what became of the files
+        assert result.exit_code == EXIT_UNAVAILABLE, result.output
+        assert "taken in: 3 queued" in result.output
+        assert "Error: cannot reach the broker at redis://127.0.0.1:1/0: " in result.output
+        assert "3 documents are stored as queued and are sent once their lease (300 s)" \
+            in result.output
+        assert "Traceback" not in result.output
+        engine = make_engine(f"sqlite:///{data_dir / 'newsdrop.db'}")
+        with reading(make_session_factory(engine)) as session:
+            assert counts_by_status(session)["queued"] == 3
+        engine.dispose()
+    finally:
+        _back_to_the_embedded_broker(data_dir)
+
+
 def _back_to_the_embedded_broker(tmp_path: Path) -> None:
     """Celery's app is per process: later tests must not inherit the dead broker."""
     from tasks.celery_tasks import app

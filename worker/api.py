@@ -18,6 +18,7 @@ placeholder (`check_token`).
 
 import hmac
 import ipaddress
+import socket
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
@@ -284,12 +285,45 @@ def _version() -> str:
         return "0"
 
 
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to every address `host` names, as uvicorn would bind them; OSError
+    when one cannot be (the port in use, an address not on this machine). Binding before
+    serving lets the caller say so plainly, rather than uvicorn's log and exit code 3."""
+    sockets: list[socket.socket] = []
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # as asyncio does: "::" must not take IPv4 too
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
 def serve(rt: Runtime, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          token: str | None = None, log_level: str = "info") -> None:
-    """Serve until SIGINT/SIGTERM. Raises ExposureError before binding if unsafe."""
+          token: str | None = None, log_level: str = "info",
+          sockets: list[socket.socket] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM on `sockets` (default: `listen(host, port)`). Raises
+    ExposureError before binding if unsafe."""
     import uvicorn
 
     check_token(token)
     check_exposure(host, token)
-    uvicorn.run(create_app(rt, token=token), host=host, port=port,
-                log_level=log_level.lower(), access_log=log_level.upper() == "DEBUG")
+    sockets = sockets if sockets is not None else listen(host, port)
+    config = uvicorn.Config(create_app(rt, token=token), host=host, port=port,
+                            log_level=log_level.lower(),
+                            access_log=log_level.upper() == "DEBUG")
+    try:
+        uvicorn.Server(config).run(sockets=sockets)
+    except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has shut down
+        pass
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -882,7 +882,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
       curl 'http://127.0.0.1:8000/search?q=harbour+strike&limit=5'
       NEWSDROP_API_TOKEN=$(openssl rand -hex 24) newsdrop serve --host 0.0.0.0
     """
-    from worker.api import ExposureError, check_exposure, check_token
+    from worker.api import ExposureError, check_exposure, check_token, listen
     from worker.api import serve as run_serve
 
     secret = _settings(ctx).api_token
@@ -891,11 +891,16 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         check_token(token)
         check_exposure(host, token)
     except ExposureError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise BadConfiguration(str(exc)) from exc
     rt = _runtime(ctx, migrate_schema=False)
+    try:
+        sockets = listen(host, port)
+    except OSError as exc:
+        raise BadConfiguration(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                               "choose another --port or --host") from exc
     click.echo(f"newsdrop: serving http://{host}:{port} (docs at /docs, "
                f"{'bearer token required' if token else 'no token'}); Ctrl-C stops", err=True)
-    run_serve(rt, host=host, port=port, token=token, log_level=_loglevel())
+    run_serve(rt, host=host, port=port, token=token, log_level=_loglevel(), sockets=sockets)
 
 
 @main.command()

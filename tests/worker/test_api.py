@@ -236,8 +236,22 @@ def test_requests_without_the_token_are_refused(server):
 def test_binding_beyond_loopback_without_a_token_is_refused(tmp_path):
     proc = start_server(tmp_path, free_port(), "--host", "0.0.0.0")
     out, _ = proc.communicate(timeout=60)
-    assert proc.returncode != 0
+    assert proc.returncode == 2  # a configuration error, as the README's table says
     assert b"NEWSDROP_API_TOKEN" in out
+
+
+def test_a_port_in_use_is_refused_before_serving(tmp_path):
+    seed(f"sqlite:///{tmp_path / 'nd.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = start_server(tmp_path, port)
+        out, _ = proc.communicate(timeout=60)
+    # a one-line error and the usage code; not "serving", then uvicorn's exit 3 (not found)
+    assert proc.returncode == 2, out
+    assert out.decode().strip() == (f"Error: cannot listen on 127.0.0.1:{port}: Address "
+                                    "already in use; choose another --port or --host")
 
 
 def test_loopback_rule():
@@ -264,5 +278,5 @@ def test_a_guessable_token_is_refused(token, reason):
 def test_serve_refuses_a_placeholder_token_before_binding(tmp_path):
     proc = start_server(tmp_path, free_port(), token="change-me")
     out, _ = proc.communicate(timeout=60)
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert b"placeholder" in out and b"NEWSDROP_API_TOKEN" in out

@@ -113,6 +113,23 @@ class Settings(BaseSettings):
             check_url(url)
         return url
 
+    @field_validator("broker_url")
+    @classmethod
+    def _a_broker_newsdrop_can_use(cls, url: str) -> str:
+        # refused here rather than as a traceback from kombu when a message is first sent
+        if url:
+            from kombu import Connection
+            from kombu.utils.url import maybe_sanitize_url
+
+            try:
+                Connection(url).transport  # noqa: B018 - loads the scheme's transport only
+            except Exception as exc:  # whatever kombu, or a library it loads, finds wrong
+                reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+                raise ValueError(f"{maybe_sanitize_url(url)} names no broker newsdrop can "
+                                 f"use ({reason}); newsdrop takes redis://HOST:6379/0, or "
+                                 "nothing for its embedded queue") from None
+        return url
+
     @model_validator(mode="after")
     def _limits_fit_the_lease(self) -> Settings:
         # A batch still running when its lease expires would be sent again beside itself.

@@ -266,6 +266,17 @@ def test_a_database_url_newsdrop_cannot_use_is_a_usage_error(tmp_path, url, comm
     assert not data_dir.exists()
 
 
+@pytest.mark.parametrize("url", ["nonsense://x", "postgres://u:secret@h/db"])
+def test_a_broker_url_no_transport_knows_is_a_usage_error(tmp_path, url):
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "--broker-url", url,
+                                       "status"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert result.output.startswith("Error: invalid configuration: --broker-url: ")
+    assert "names no broker newsdrop can use (No such transport: " in result.output
+    assert "secret" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_a_bad_database_url_in_the_environment_names_the_variable(tmp_path):
     result = CliRunner(env={"NEWSDROP_DATABASE_URL": "nonsense://x"}).invoke(
         main, ["--data-dir", str(tmp_path), "status"])

@@ -16,12 +16,33 @@ from worker.prefork import Pool, _Queue
 ROUNDS = 20
 
 
-def _wait_for_work(queue: Any, waiting: Any) -> None:
-    # what a pool process does: SIGTERM becomes SystemExit (billiard's handler), and it
-    # waits on the pipe, holding the read lock or queued for it
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    waiting.release()
-    queue.get_payload()
+def _wait_for_work(queue: Any, waiting: Any) -> int:
+    """Fork a process that does what a pool process does: SIGTERM becomes SystemExit
+    (billiard's handler), and it waits on the pipe, holding the read lock or queued for
+    it. A bare fork: multiprocessing's after-fork hooks would close, in the child,
+    connections earlier tests left in this process, and can block doing so."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+        waiting.release()
+        queue.get_payload()
+    except SystemExit:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _reap(pid: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
 
 
 def test_processes_stopped_while_waiting_for_work_leave_the_read_lock_free() -> None:
@@ -30,16 +51,14 @@ def test_processes_stopped_while_waiting_for_work_leave_the_read_lock_free() -> 
     ctx = billiard.get_context("fork")
     for round_ in range(ROUNDS):
         queue, waiting = _Queue(ctx=ctx), ctx.Semaphore(0)
-        procs = [ctx.Process(target=_wait_for_work, args=(queue, waiting)) for _ in range(4)]
-        for p in procs:
-            p.start()
-        for _ in procs:
-            waiting.acquire()
+        pids = [_wait_for_work(queue, waiting) for _ in range(4)]
+        for _ in pids:
+            assert waiting.acquire(timeout=10), "a process did not start waiting for work"
         time.sleep(0.02)  # into the read, or queued on the lock
-        for p in procs:
-            os.kill(p.pid, signal.SIGTERM)
-        for p in procs:
-            p.join(5)
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        for pid in pids:
+            _reap(pid, 5)
         assert queue._rlock.acquire(timeout=2), f"round {round_ + 1}: the read lock was lost"
         queue._rlock.release()
 

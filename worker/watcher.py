@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import watchfiles
+
+# public in the module's own stub (`__all__`), though watchfiles' package does not re-export it
 from watchfiles._rust_notify import WatchfilesRustInternalError
 
 from worker.intake import Intake, batches, is_ignored, is_ignored_filename

@@ -24,7 +24,6 @@ from tasks.document import BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.errors import TooLarge
 from tasks.text_blocks import (
     RECURRING_BODY_MIN_WORDS,
-    SEEN_BEFORE_MIN_WORDS,
     classify_text,
     ends_like_sentence,
     normalise_line,
@@ -180,9 +179,8 @@ def _drop_known_html(doc: CleanedDoc, known: Collection[str], options: CleanOpti
     recurring = {id(block): fp for block, n_words in body
                  if n_words <= options.fingerprint_max_words
                  and (fp := fingerprint(block.text)) in known}
-    if seen_before([id(block) in recurring for block, n_words in body
-                    if SEEN_BEFORE_MIN_WORDS <= n_words <= options.fingerprint_max_words
-                    and ends_like_sentence(block.text)]):
+    if seen_before([(n_words, id(block) in recurring) for block, n_words in body
+                    if ends_like_sentence(block.text)], options.fingerprint_max_words):
         return
     counts = known if isinstance(known, Mapping) else None
     for block, n_words in body:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -449,9 +449,8 @@ def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int,
         if fp and fp in known:
             hits.append((line, fp))
     recurring = {id(line) for line, _ in hits}
-    if seen_before([id(line) in recurring for line in lines
-                    if line.kind in ("good", "near")
-                    and SEEN_BEFORE_MIN_WORDS <= line.words <= counted_max_words]):
+    if seen_before([(line.words, id(line) in recurring) for line in lines
+                    if line.kind in ("good", "near")], counted_max_words):
         return
     counts = known if isinstance(known, Mapping) else None
     for line, fp in hits:
@@ -460,15 +459,18 @@ def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int,
         line.kind, line.why = "known", f"recurs across {many} documents of this source"
 
 
-def seen_before(sentences: list[bool]) -> bool:
+def seen_before(sentences: Iterable[tuple[int, bool]], counted_max_words: int) -> bool:
     """Whether recurrence means "this article was taken in before", not "template".
 
-    One entry per sentence of the document that the corpus could have counted, True
-    if it recurs. A site's template is menus, prompts and a few stock sentences; when
-    most of a document's sentences recur, the document is a copy of one seen before (a
-    re-scrape, an update, a syndicated copy), and dropping them would strip its body.
+    One (words, recurs) pair per sentence of the document; those the corpus could have
+    counted (up to `counted_max_words`) and long enough to tell are weighed. A site's
+    template is menus, prompts and a few stock sentences; when most of a document's
+    sentences recur, the document is a copy of one seen before (a re-scrape, an update,
+    a syndicated copy), and dropping them would strip its body.
     """
-    return len(sentences) >= 2 and sum(sentences) > SEEN_BEFORE_SHARE * len(sentences)
+    weighed = [recurs for words, recurs in sentences
+               if SEEN_BEFORE_MIN_WORDS <= words <= counted_max_words]
+    return len(weighed) >= 2 and sum(weighed) > SEEN_BEFORE_SHARE * len(weighed)
 
 
 # ---------------------------------------------------------------------------

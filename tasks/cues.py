@@ -420,8 +420,9 @@ READING_TIME = re.compile(
 )
 
 _NAME = r"[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}"
-_ROLE = r"(?:correspondent|contributor|reporter|editor|writer|columnist)"
-_ROLE_ADJECTIVE = r"(?:senior|chief|staff|contributing|political|special|news|guest)"
+#: a journalist's role, and the words that qualify it ("senior contributor")
+ROLE = r"(?:correspondent|contributor|reporter|editor|writer|columnist)"
+ROLE_ADJECTIVE = r"(?:senior|chief|staff|contributing|political|special|news|guest)"
 # a social media handle: "@jdoe" (not the @ of an e-mail address)
 _HANDLE = r"(?<![\w.])@\w{2,15}\b"
 
@@ -435,12 +436,12 @@ BYLINE = re.compile(
     r"(?:reuters|ap|afp|associated press|bloomberg|staff( writer| reporter)?|"
     r"correspondent|contributor|reporter|editor)\b"
     rf"|^(?P<names3>{_NAME})\s+{_HANDLE}[^.!?]{{0,40}}$"
-    rf"|^(?P<names4>{_NAME}?)\s+(?i:{_ROLE_ADJECTIVE}\s+{_ROLE})$",
+    rf"|^(?P<names4>{_NAME}?)\s+(?i:{ROLE_ADJECTIVE}\s+{ROLE})$",
     re.UNICODE,
 )
 # a line giving only an author's role and handle, the name being on another line:
 # "News reporter @jdoe"
-AUTHOR_ROLE = re.compile(rf"^(?:{_ROLE_ADJECTIVE}\s+)*{_ROLE}\s+{_HANDLE}$", _I)
+AUTHOR_ROLE = re.compile(rf"^(?:{ROLE_ADJECTIVE}\s+)*{ROLE}\s+{_HANDLE}$", _I)
 BYLINE_PREFIX = re.compile(
     r"^(?:by|written by|words by|story by|posted by|published by|authors?|von|par|por|door)"
     r"\s*:?\s+",

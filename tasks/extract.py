@@ -24,13 +24,10 @@ _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 # "and" in a few languages, between spaces: the "Y." of "Bruce Y. Lee" is an initial
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|(?<=\s)(?:and|und|et|y|e|en)(?=\s))\s*", re.I)
 _AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@]|\bon\b|\bupdated\b|\bpublished\b|"
-                         r"(?:senior|chief|staff|contributing|political|special|news|guest)"
-                         r"\s+(?:writer|reporter|correspondent|contributor|editor|columnist)"
-                         r"\b).*$", re.I)
+                         rf"{cues.ROLE_ADJECTIVE}\s+{cues.ROLE}\b).*$", re.I)
 # Words that name a role or an agency rather than a person.
 _NOT_A_NAME = re.compile(
-    r"^(?:staff|(?:(?:senior|chief|staff|contributing|political|special|news|guest|opinion)"
-    r"\s+)*(?:writer|reporter|correspondent|contributor|editor|columnist)|"
+    rf"^(?:staff|(?:(?:{cues.ROLE_ADJECTIVE}|opinion)\s+)*{cues.ROLE}|"
     r"reuters|ap|afp|associated press|bloomberg|"
     r"the associated press|admin|administrator|guest|guest author|team|news desk|"
     r"view more articles|more articles)$",

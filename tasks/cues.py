@@ -176,7 +176,8 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"newer|more|close|open|toggle navigation|main menu|sections?|browse all posts?|"
      r"view (all|more)( articles| posts| stories)?)\b.{0,20}$"),
     ("navigation", _ALWAYS,
-     r"^(previous|next)( post| article| story| page)?\s*[:»«›‹\-–]|^post navigation$|"
+     # "Next - …" but not "Next-generation …"
+     r"^(previous|next)( post| article| story| page)?(\s*[:»«›‹]|\s+[\-–])|^post navigation$|"
      r"^(tags?|topics?|categories|filed under|posted in)\s*:"),
     ("navigation", ("«", "‹", "»", "›"), r"[«‹]\s*previous|next\s*[»›]"),
     ("media prompt", _ALWAYS,
@@ -426,10 +427,13 @@ ROLE_ADJECTIVE = r"(?:senior|chief|staff|contributing|political|special|news|gue
 # a social media handle: "@jdoe" (not the @ of an e-mail address)
 _HANDLE = r"(?<![\w.])@\w{2,15}\b"
 
+#: the words that open a byline
+_BY_WORDS = r"by|written by|words by|story by|posted by|published by|authors?|von|par|por|door"
+
 # "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Jane Doe | Reuters", "Author: …",
 # "Jane Doe @jdoe / 2 days", "Jane Doe Senior Contributor"
 BYLINE = re.compile(
-    r"^(?i:by|written by|words by|story by|posted by|published by|authors?|von|par|por|door)"
+    rf"^(?i:{_BY_WORDS})"
     r"\s*:?\s+"
     r"(?P<names>[^\W\d_][^.!?]{1,120}?)\s*$"
     rf"|^(?P<names2>{_NAME})\s*[|,]\s*"
@@ -442,11 +446,9 @@ BYLINE = re.compile(
 # a line giving only an author's role and handle, the name being on another line:
 # "News reporter @jdoe"
 AUTHOR_ROLE = re.compile(rf"^(?:{ROLE_ADJECTIVE}\s+)*{ROLE}\s+{_HANDLE}$", _I)
-BYLINE_PREFIX = re.compile(
-    r"^(?:by|written by|words by|story by|posted by|published by|authors?|von|par|por|door)"
-    r"\s*:?\s+",
-    _I,
-)
+BYLINE_PREFIX = re.compile(rf"^(?:{_BY_WORDS})\s*:?\s+", _I)
+# a byline's opening word on a line of its own, the names being on the next line
+BYLINE_WORD = re.compile(rf"^(?:{_BY_WORDS})\s*:?$", _I)
 
 # Photo credits and captions: "(photo credit: X)", "Photo: X", "(AP Photo/X)",
 # "Credit... X", "Getty Images", "(Image: X)".
@@ -459,7 +461,10 @@ CREDIT = re.compile(
     r"|\((?P<c2>(?:AP|AFP|Reuters|EPA|Getty|PA)\b[^()]{0,80}|[^()]{1,60}/(?:AP|AFP|Reuters|"
     r"EPA|Getty Images|Getty|PA|Bloomberg|NASA)[^()]{0,40})\)\s*$"
     r"|\b(?P<c5>getty images|shutterstock|istock(?:photo)?|alamy|ap photo|afp photo|"
-    r"reuters/[\w ]+)\b\s*\)?\s*$",
+    r"reuters/[\w ]+)\b\s*\)?\s*$"
+    # a caption's last words, after its sentence: "… isn't easy. Jane Doe/Getty"
+    r"|(?:^|(?<=[.!?]) )(?P<c6>[^\W\d_][^()./]{1,60}/"
+    r"(?:AP|AFP|Reuters|EPA|Getty Images|Getty|PA|Bloomberg|NASA|Shutterstock))\s*$",
     _I,
 )
 # A caption that names its own photographer in parentheses: "… (Manu Fernandez/AP)".
@@ -469,7 +474,7 @@ CREDIT_TRAILER = re.compile(r"\((?P<c>[^()]{2,60}/[^()]{2,40})\)\s*$")
 # position of a line; these cheap scans of the lowercased line rule most lines out first.
 _CREDIT_WORDS = re.compile(_trie_pattern((
     "credit", "getty images", "shutterstock", "istock", "alamy", "ap photo", "afp photo",
-    "reuters/",
+    "reuters/", "/ap", "/afp", "/reuters", "/epa", "/getty", "/pa", "/bloomberg", "/nasa",
 )))
 _CREDIT_STARTS = ("photo", "image", "pictur", "foto", "bild")
 # Characters a case-insensitive pattern equates with an ASCII letter although their

@@ -43,6 +43,11 @@ NEAR_MIN_STOP_SHARE = 0.10
 SUBHEADING_MAX_WORDS = 8
 #: lines of a head/tail listing scanned above the body for the title
 TITLE_SCAN_LINES = 40
+#: a headline further above the byline is the title rather than the nearest one when this
+#: much more of its content words are the body's (an author's name shares none)
+TITLE_TOPIC_MARGIN = 0.2
+#: a sentence-shaped line longer than this is not a title, however it is capitalised
+TITLE_MAX_WORDS = 20
 #: a run of headline-shaped lines at least this long is a link list, not subheadings
 LINK_RUN_MIN = 2
 #: a salutation's appeal is looked for within this many lines
@@ -114,6 +119,7 @@ _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]"
 _SPACES = re.compile(rf"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
 _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
+_OPENERS = "\"'‘“«([¿¡"
 _META_KINDS = frozenset({"dateline", "byline", "reading_time", "credit"})
 _META_LABELS = {
     "dateline": BlockLabel.DATELINE,
@@ -233,6 +239,7 @@ def classify_text(
     for line in lines:
         _measure(line, stops, max_line_chars, use_stops=language is not None)
         _first_look(line, max_line_chars)
+    _join_split_bylines(lines)
     _mark_introduced_lists(lines)
     _mark_appeals(lines)
     if known:
@@ -385,6 +392,17 @@ def _mark_article_start(lines: list[_Line]) -> None:
             if lines[j].kind in ("related_header", "comments"):
                 break
         return
+
+
+def _join_split_bylines(lines: list[_Line]) -> None:
+    """A lone "By" line names its author on the next line: that line is the byline."""
+    for i, line in enumerate(lines[:-1]):
+        if line.words > 2 or not cues.BYLINE_WORD.match(line.text):
+            continue
+        names = lines[i + 1]
+        if names.kind == "headline" and names.words <= 8 and is_byline(f"By {names.text}"):
+            line.kind, line.why = "cue", "opens the byline on the next line"
+            names.kind, names.why = "byline", "names the author (its 'By' is on the line above)"
 
 
 def _mark_introduced_lists(lines: list[_Line]) -> None:
@@ -697,7 +715,7 @@ def _label_head(lines: list[_Line], start: int) -> None:
 
 
 def _find_title(lines: list[_Line], start: int) -> int | None:
-    """Index of the title: the nearest headline-shaped line above the head's metadata."""
+    """Index of the title: a headline-shaped line above the head's metadata."""
     lowest = max(0, start - TITLE_SCAN_LINES)
     # The title sits above the dateline/byline: start looking there if the head has one,
     # so that a caption between the dateline and the body is not taken for the title.
@@ -706,15 +724,50 @@ def _find_title(lines: list[_Line], start: int) -> int | None:
         if lines[i].kind in ("dateline", "byline") and lines[i].label is None:
             top = i
             break
-    found = _scan_title(lines, top, lowest)
+    body_words = _body_words(lines)
+    found = _scan_title(lines, top, lowest, body_words)
     if found is None and top != start:
-        found = _scan_title(lines, start, top)
+        found = _scan_title(lines, start, top, body_words)
     return found
 
 
-def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
-    """Nearest headline-shaped line above `top` (down to `lowest`), preferring 3+ words."""
+def _body_words(lines: list[_Line]) -> frozenset[str]:
+    """The words the body uses, stopwords left out: what its headline is about."""
+    found: set[str] = set()
+    for line in lines:
+        if line.label is BlockLabel.BODY and line.tokens:
+            found.update(line.tokens)
+    return frozenset(found - cues.ANY_STOPWORDS)
+
+
+def _topic_words(line: _Line, body_words: frozenset[str]) -> tuple[int, float]:
+    """How many of the line's content words the body uses too, and what share they are."""
+    content = [t for t in line.tokens or () if t not in cues.ANY_STOPWORDS]
+    shared = sum(1 for t in content if t in body_words)
+    return shared, shared / len(content) if content else 0.0
+
+
+def _title_cased_sentence(line: _Line) -> bool:
+    """A short sentence with Every Word Capitalised: a headline that ends in "?", "!" or "."
+    ("Is Football Violence a Crime?"). Running text never capitalises all its words."""
+    if line.kind not in ("good", "near", "short_sentence") or line.words > TITLE_MAX_WORDS:
+        return False
+    content = [w.lstrip(_OPENERS) for w in line.text.split()]
+    content = [w for w in content if w[:1].isalpha() and w.lower() not in cues.ANY_STOPWORDS]
+    return len(content) >= 3 and all(w[0].isupper() for w in content)
+
+
+def _scan_title(lines: list[_Line], top: int, lowest: int,
+                body_words: frozenset[str]) -> int | None:
+    """The headline-shaped line above `top` (down to `lowest`) that is the title.
+
+    The nearest headline of 3+ words, unless one further up shares clearly more of its
+    words with the body: a headline is about its article, while the lines between it and
+    the byline (an author's name, a comment count, a "Browse all posts" link) are not.
+    Fewer shared words never win: a short line's share is too easily high.
+    """
     fallback = None
+    best, best_shared, best_share = None, 0, 0.0
     for i in range(top - 1, lowest - 1, -1):
         line = lines[i]
         if line.label is not None or line.kind in ("empty", "cue", "known", "url", "list",
@@ -722,13 +775,16 @@ def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
             continue
         if line.kind in _META_KINDS:
             continue
-        if line.kind == "headline" and line.words >= 3:
-            return i
+        if (line.kind == "headline" and line.words >= 3) or _title_cased_sentence(line):
+            shared, share = _topic_words(line, body_words)
+            if best is None or (share >= best_share + TITLE_TOPIC_MARGIN
+                                and shared >= max(1, best_shared)):
+                best, best_shared, best_share = i, shared, share
         if line.kind == "headline" and fallback is None:
             fallback = i
         if line.kind == "good" and line.words > 60:
             break  # a long paragraph above means we are not in the head any more
-    return fallback
+    return best if best is not None else fallback
 
 
 def _label_tail(lines: list[_Line], end: int) -> None:

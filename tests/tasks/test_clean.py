@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks import text_blocks
+from tasks import cues, text_blocks
 from tasks.clean import CleanOptions, clean, fingerprint, line_fingerprints, text_source_key
 from tasks.document import BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.errors import TooLarge
@@ -106,6 +106,16 @@ def test_related_header_opens_a_list_of_other_articles() -> None:
 def test_single_short_line_between_paragraphs_is_a_subheading() -> None:
     doc = clean(RawDocument(dump(*PARAGRAPHS[:2], "What happens next", *PARAGRAPHS[2:])))
     assert labels(doc)["What happens next"] is BlockLabel.BODY
+
+
+@pytest.mark.parametrize(("line", "navigation"), [
+    ("Next - Council approves the budget", True),
+    ("Previous: Council approves the budget", True),
+    ("Next-generation batteries reach the market", False),
+])
+def test_next_and_previous_links_are_navigation_but_a_hyphenated_next_word_is_not(
+        line: str, navigation: bool) -> None:
+    assert ("navigation" in cues.boilerplate_hits(line, len(line.split()))) is navigation
 
 
 def test_caption_and_credit_are_metadata() -> None:

@@ -93,8 +93,8 @@ def _item_variants(op: object, av: object) -> list[str]:
             counts.append(0)
         return [inner[0] * counts[0], *(s * max(counts[0], 1) for s in inner[1:]),
                 *(inner[0] * n for n in counts[1:])]
-    if op is sre_c.AT:
-        return [""]
+    if op in (sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT):
+        return [""]  # zero-width: strings it rules out are dropped by matches_of
     if op is sre_c.IN and all(item[0] is not sre_c.NEGATE for item in av):  # type: ignore
         # every member of a class, so that [$€£] yields "$", "€" and "£"
         return list(dict.fromkeys(_member(o, v) for o, v in av))  # type: ignore

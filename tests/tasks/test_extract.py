@@ -113,6 +113,44 @@ def test_a_headline_that_names_a_role_or_a_handle_is_still_the_title(headline) -
     assert extract(clean(RawDocument(raw.encode()))).title == headline
 
 
+@pytest.mark.parametrize("between", ["Jane Doe Florida Today", "Metro Desk wire services",
+                                     "New, 6 comments", "chevron_left Browse All Posts"])
+def test_a_line_between_headline_and_dateline_that_is_not_about_the_story_is_not_the_title(
+        between) -> None:
+    raw = "\n\n".join([HEADLINE, between, "May 20, 2019", STORY, MORE])
+    assert extract(clean(RawDocument(raw.encode()))).title == HEADLINE
+
+
+def test_the_nearest_headline_stays_the_title_when_one_further_up_shares_fewer_words() -> None:
+    # "Follow City Council" shares a larger part of its few words with the story, but
+    # fewer words than the headline does
+    raw = "\n\n".join(["Follow City Council", HEADLINE, "By Jane Doe", "May 20, 2019",
+                        STORY, MORE])
+    assert extract(clean(RawDocument(raw.encode()))).title == HEADLINE
+
+
+def test_a_byline_split_over_two_lines_names_the_author_and_is_not_the_title() -> None:
+    raw = "\n\n".join([HEADLINE, "By", "Jane Doe", "May 20, 2019", STORY, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert article.title == HEADLINE
+    assert article.authors == ["Jane Doe"]
+
+
+def test_a_title_cased_headline_ending_in_a_question_mark_is_the_title() -> None:
+    raw = "\n\n".join(["City News", "Will The Council Fund New Schools?", "By Jane Doe",
+                        "May 20, 2019", STORY, MORE])
+    assert extract(clean(RawDocument(raw.encode()))).title == "Will The Council Fund New Schools?"
+
+
+def test_a_caption_ending_in_a_photographer_and_agency_is_a_credit_not_the_title() -> None:
+    raw = "\n\n".join([HEADLINE, "By Jane Doe", "May 20, 2019",
+                        "The council chamber was full. Jane Roe/Getty", STORY, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert article.title == HEADLINE
+    assert article.photo_credit == "Jane Roe/Getty"
+    assert article.image_caption == "The council chamber was full."
+
+
 def test_authors_never_come_from_related_blocks() -> None:
     article = extract(doc(("Body.", B.BODY), ("By Jane Doe", B.RELATED)))
     assert article.authors == []

@@ -25,12 +25,14 @@ _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|(?<=\s)(?:and|und|et|y|e|en)(?=\s))\s*", re.I)
 _AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@]|\bon\b|\bupdated\b|\bpublished\b|"
                          rf"{cues.ROLE_ADJECTIVE}\s+{cues.ROLE}\b).*$", re.I)
-# Words that name a role or an agency rather than a person.
+# Words that name a role, an agency or a day rather than a person.
 _NOT_A_NAME = re.compile(
     rf"^(?:staff|(?:(?:{cues.ROLE_ADJECTIVE}|opinion)\s+)*{cues.ROLE}|"
     r"reuters|ap|afp|associated press|bloomberg|"
     r"the associated press|admin|administrator|guest|guest author|team|news desk|"
-    r"view more articles|more articles)$",
+    r"view more articles|more articles|"
+    # what is left of a date the byline carries: "By Jane Doe, Wednesday, 20 November 2019"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday)$",
     re.I,
 )
 _INLINE_PREFIX = re.compile(r"^(?:[*+•·▪►▸●◦–-]\s+)")

@@ -97,6 +97,7 @@ MORE = ("The mayor said she was pleased with the result and that the first proje
         ("Bruce Y. Lee Senior Contributor", ["Bruce Y. Lee"]),
         ("Staff reporter @jdoe", []),  # a role and a handle: no name to give
         ("By Ana Pérez y Luis Gómez", ["Ana Pérez", "Luis Gómez"]),
+        ("By Jane Doe, Wednesday, 20 November 2019 08:05 GMT", ["Jane Doe"]),
     ],
 )
 def test_an_author_line_is_neither_the_title_nor_a_garbled_name(author_line, authors) -> None:
@@ -149,6 +150,14 @@ def test_a_caption_ending_in_a_photographer_and_agency_is_a_credit_not_the_title
     assert article.title == HEADLINE
     assert article.photo_credit == "Jane Roe/Getty"
     assert article.image_caption == "The council chamber was full."
+
+
+def test_an_image_copyright_line_in_the_body_is_a_credit_not_a_byline() -> None:
+    raw = "\n\n".join([HEADLINE, "By Jane Doe", "May 20, 2019", STORY,
+                        "Image copyright @citycouncil @citycouncil", MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert article.authors == ["Jane Doe"]
+    assert article.photo_credit == "@citycouncil @citycouncil"
 
 
 def test_authors_never_come_from_related_blocks() -> None:

@@ -25,7 +25,10 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.dates import published_utc
 
 
 def utcnow() -> datetime:
@@ -172,6 +175,10 @@ class StageRun(Base):
     )
 
 
+def _published_utc_default(context: DefaultExecutionContext) -> datetime | None:
+    return published_utc(context.get_current_parameters().get("published_at"))
+
+
 #: the article fields stored as `articles` columns: every field of the extract contract
 ARTICLE_COLUMNS = (
     "title", "subtitle", "authors", "published_at", "updated_at", "body", "paragraphs",
@@ -192,6 +199,11 @@ class Article(Base):
     subtitle: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[Any]] = mapped_column(JSON, default=list)
     published_at: Mapped[str | None] = mapped_column(String(40))  # ISO 8601 as stated
+    # the instant published_at names, in UTC (db/dates.py): what listings sort and filter
+    # on, since stated texts with different offsets do not sort by time. The pipeline's
+    # writes set it (tasks/persist.py); other inserts that leave it out get it here.
+    published_utc: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=_published_utc_default)
     updated_at: Mapped[str | None] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
     paragraphs: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -211,9 +223,16 @@ class Article(Base):
     modified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (
-        Index("ix_articles_published_at", "published_at"),
         Index("ix_articles_site_name", "site_name"),
     )
+
+
+# The newest-first listing's order. PostgreSQL reads its first page straight from an index
+# in that order (DESC NULLS LAST, which a plain index read backwards is not); SQLite reads
+# a plain one backwards, its NULLs being lowest, and takes no NULLS LAST in an index.
+Index("ix_articles_published_utc", Article.published_utc.desc().nulls_last(),
+      Article.id.desc()).ddl_if(dialect="postgresql")
+Index("ix_articles_published_utc", Article.published_utc).ddl_if(dialect="sqlite")
 
 
 class BoilerplateLine(Base):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from db.dates import since_instant, until_instant
+from db.errors import QueryError
 from db.models import (
     Article,
     Document,
@@ -23,10 +25,14 @@ from db.models import (
 )
 from db.pipeline import ACTIVE
 
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True, slots=True)
 class ArticleFilter:
-    since: str | None = None  # compared with published_at (ISO 8601 strings sort as dates)
+    # ISO 8601 dates or times, compared as instants with published_utc (see db/dates.py):
+    # a time without an offset is UTC, and an `until` date alone takes in that whole day
+    since: str | None = None
     until: str | None = None
     author: str | None = None
     site: str | None = None
@@ -54,11 +60,10 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
     """The WHERE terms of `f` over `articles` joined to `documents` (no limit or order)."""
     terms: list[ColumnElement[bool]] = []
     if f.since:
-        terms.append(Article.published_at >= f.since)
+        terms.append(Article.published_utc >= _bound("since", since_instant, f.since))
     if f.until:
-        # an --until date includes that whole day
-        bound = f.until + "T99" if len(f.until) == 10 else f.until
-        terms.append(Article.published_at <= bound)
+        end, inclusive = _bound("until", until_instant, f.until)
+        terms.append(Article.published_utc <= end if inclusive else Article.published_utc < end)
     if f.author:
         # authors is stored as JSON text with non-ASCII escaped (\u00e9), so the needle is
         # escaped the same way, and only its ASCII letters are folded (lower() of the
@@ -74,10 +79,19 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
     return terms
 
 
+def _bound(name: str, parse: Callable[[str], _T], value: str) -> _T:
+    try:
+        return parse(value)
+    except ValueError:
+        raise QueryError(f"{name}: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 "
+                         "time") from None
+
+
 def filtered_articles(f: ArticleFilter) -> Select:  # type: ignore[type-arg]
     stmt = select(Article, Document).join(Document, Document.id == Article.document_id)
     stmt = stmt.where(*article_conditions(f))
-    stmt = stmt.order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+    # by instant, not by the stated text, which sorts by wall clock across offsets
+    stmt = stmt.order_by(Article.published_utc.desc().nulls_last(), Article.id.desc())
     if f.offset:
         stmt = stmt.offset(f.offset)
     if f.limit is not None:

@@ -208,8 +208,12 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
     registry.register(DatabaseCollector(rt))
 
     def article_filter(
-        since: Annotated[str | None, Query(description="Published on or after.")] = None,
-        until: Annotated[str | None, Query(description="Published on or before.")] = None,
+        since: Annotated[str | None, Query(
+            description="Published on or after (YYYY-MM-DD or ISO 8601; UTC unless it has "
+                        "an offset).")] = None,
+        until: Annotated[str | None, Query(
+            description="Published on or before (a date includes that whole UTC day).")
+        ] = None,
         author: Annotated[str | None, Query(description="Author contains (any case).")] = None,
         site: Annotated[str | None, Query(description="Site name contains.")] = None,
         lang: Annotated[str | None, Query(description="Language code, e.g. en.")] = None,

@@ -427,7 +427,8 @@ def extract(paths: tuple[Path, ...], jsonl: bool, explain: bool) -> None:
 
 
 def _iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Accept YYYY-MM-DD or an ISO 8601 time; published_at is compared as ISO text."""
+    """Accept YYYY-MM-DD or an ISO 8601 time, compared as an instant with each article's
+    published_utc (without an offset, UTC)."""
     if value is None:
         return None
     from datetime import datetime
@@ -446,9 +447,10 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     options = [
         click.option("--since", callback=_iso_date,
-                     help="Published on or after (YYYY-MM-DD or ISO 8601)."),
+                     help="Published on or after (YYYY-MM-DD or ISO 8601; UTC unless it "
+                          "has an offset)."),
         click.option("--until", callback=_iso_date,
-                     help="Published on or before (a date includes that whole day)."),
+                     help="Published on or before (a date includes that whole UTC day)."),
         click.option("--author", help="Author name contains this (any case)."),
         click.option("--site", help="Site name contains this (any case)."),
         click.option("--lang", help="Language code, e.g. en."),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import DateTime, Engine, inspect, text
 
 from db import migrate
 from db.engine import make_engine
@@ -79,10 +82,97 @@ def test_0004_indexes_recurring_lines_and_its_downgrade_keeps_the_counts(engine)
     def indexes() -> set[str | None]:
         return {i["name"] for i in inspect(engine).get_indexes("boilerplate_lines")}
 
-    assert migrate.upgrade(engine) == "0004"
+    assert migrate.upgrade(engine, "0004") == "0004"
     assert "ix_boilerplate_lines_recurring" in indexes()
     downgrade(engine, "0003")
     assert "ix_boilerplate_lines_recurring" not in indexes()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT fingerprint, doc_count FROM boilerplate_lines")
                             ).all() == [("share this", 4)]
+
+
+def test_0005_fills_published_utc_for_existing_rows_and_sorts_by_it(engine):
+    from db.dates import published_utc
+    from db.engine import make_session_factory, transaction
+    from db.pipeline import upsert_articles
+    from db.queries import ArticleFilter, list_articles
+    from tasks.document import Article
+    from tasks.persist import article_row
+
+    migrate.upgrade(engine, "0004")
+    # more rows than one batch of the fill reads, in a mix of stated forms
+    batch = ScriptDirectory.from_config(migrate._config()).get_revision("0005").module.BATCH
+    stated = ["2024-05-01T10:00:00-05:00", "2024-05-01T12:00:00+00:00", "2024-05-01",
+              "2024-05-01T13:00:00", "1 May 2024", None, "2024-05-02T01:00:00+09:00"]
+    n = 2 * batch + len(stated)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO documents (id, sha256, source_path, size_bytes, status, attempts, "
+            "received_at, updated_at) VALUES (:id, :sha, :path, 1, 'done', 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            [{"id": i, "sha": f"{i:064x}", "path": f"{i}.txt"} for i in range(1, n + 1)])
+        conn.execute(text(
+            "INSERT INTO articles (document_id, title, authors, published_at, body, "
+            "paragraphs, related, word_count, tags, extractor_version, created_at, "
+            "modified_at) VALUES (:id, :title, '[]', :published_at, 'The harbour.', "
+            "'[]', '[]', 2, '[]', 'old', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            [{"id": i, "title": f"t{i}", "published_at": stated[(i - 1) % len(stated)]}
+             for i in range(1, n + 1)])
+
+    assert migrate.upgrade(engine) == "0005"
+    indexes = {i["name"] for i in inspect(engine).get_indexes("articles")}
+    assert "ix_articles_published_utc" in indexes
+    assert "ix_articles_published_at" not in indexes
+    view = {c["name"] for c in inspect(engine).get_columns("document_articles")}
+    assert {"published_at", "published_utc"} <= view
+    instant = DateTime(timezone=True)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT document_id, published_at, published_utc "
+                                 "FROM articles").columns(published_utc=instant)).all()
+    assert len(rows) == n
+    for doc_id, published_at, got in rows:
+        want = published_utc(published_at)
+        assert (got if got is None or got.tzinfo else got.replace(tzinfo=UTC)) == want, doc_id
+        assert published_at == stated[(doc_id - 1) % len(stated)]  # kept as stated
+
+    # stored as persist stores it: the same value for the same stated date
+    sessions = make_session_factory(engine)
+    with transaction(sessions) as s:
+        s.execute(text("INSERT INTO documents (id, sha256, source_path, size_bytes, status, "
+                       "attempts, received_at, updated_at) VALUES (:id, :sha, 'new.txt', 1, "
+                       "'done', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                  {"id": n + 1, "sha": "f" * 64})
+        upsert_articles(s, [article_row(n + 1, Article(
+            title="new", body="b", published_at=stated[0], extractor_version="new"))])
+    with engine.connect() as conn:
+        assert len(set(conn.execute(text(
+            "SELECT published_utc FROM articles WHERE published_at = :p"),
+            {"p": stated[0]}).scalars())) == 1
+    with transaction(sessions) as s:
+        listed = [a.published_at for a, _ in list_articles(s, ArticleFilter(limit=None))]
+    count = Counter(stated[(i - 1) % len(stated)] for i in range(1, n + 1))
+    count[stated[0]] += 1  # the new row
+    # newest instant first (16:00, 15:00, 13:00, 12:00, 00:00 UTC on 1 May), then none
+    order = [stated[i] for i in (6, 0, 3, 1, 2)]
+    dated = [value for value in order for _ in range(count[value])]
+    assert listed[:len(dated)] == dated
+    assert set(listed[len(dated):]) == {None, "1 May 2024"}
+
+    downgrade(engine, "0004")
+    indexes = {i["name"] for i in inspect(engine).get_indexes("articles")}
+    assert "ix_articles_published_at" in indexes
+    assert "ix_articles_published_utc" not in indexes
+    assert "published_utc" not in {c["name"] for c in inspect(engine).get_columns("articles")}
+    assert "published_utc" not in {
+        c["name"] for c in inspect(engine).get_columns("document_articles")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM document_articles "
+                                 "WHERE article_id IS NOT NULL")).scalar() == n + 1
+        if engine.dialect.name == "sqlite":  # no table copy: the full-text triggers stay
+            assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type = "
+                                     "'trigger' AND tbl_name = 'articles'")).scalar() == 3
+
+    assert migrate.upgrade(engine) == "0005"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM articles WHERE published_utc IS NULL")
+                            ).scalar() == count[None] + count["1 May 2024"]

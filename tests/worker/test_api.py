@@ -43,11 +43,14 @@ def seed(url: str) -> None:
     sessions = make_session_factory(engine)
     now = utcnow()
     with transaction(sessions) as s:
-        for i, (title, site) in enumerate([("Harbour strike ends", "Port News"),
-                                           ("Council budget passes", "City Times"),
-                                           ("Strike talks resume", "Port News")]):
+        # oldest to newest as instants (23:00 UTC on 29 February, then 00:00 and 08:00 on
+        # 1 March), which their stated texts are not
+        for i, (title, site, published) in enumerate([
+                ("Harbour strike ends", "Port News", "2024-03-01T08:00:00+09:00"),
+                ("Council budget passes", "City Times", "2024-03-01T00:00:00Z"),
+                ("Strike talks resume", "Port News", "2024-03-01T03:00:00-05:00")]):
             doc_id = add_article(s, title=title, body=f"Body {i} about the harbour strike.",
-                                 site_name=site, published_at=f"2024-0{i + 1}-01")
+                                 site_name=site, published_at=published)
             for stage, ms in ((Stage.CLEAN, 3), (Stage.EXTRACT, 40), (Stage.PERSIST, 2000)):
                 s.add(StageRun(document_id=doc_id, stage=stage, attempt=1,
                                state=StageState.SUCCEEDED, started_at=now,
@@ -139,7 +142,7 @@ def test_articles_lists_newest_first_with_paging(server):
 
 
 def test_articles_filters(server):
-    page = get_json(server, "/articles", site="port", since="2024-02-01")
+    page = get_json(server, "/articles", site="port", since="2024-03-01")
     assert [a["title"] for a in page["items"]] == ["Strike talks resume"]
     code, body, _ = get(server, "/articles", since="not a date")
     assert code == 422 and "since" in body

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, text, update
@@ -32,6 +33,22 @@ from db.models import (
 )
 
 ACTIVE = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+
+
+class ArticleStatus(StrEnum):
+    """The statuses a document holding an article can have: what filtering articles by
+    their document's status can ask for.
+
+    Only persist writes an article, and nothing but deleting the document removes it: a
+    done document that runs again (`reprocess`, then `retry`) keeps the article it had
+    while queued or processing, and after failing. Duplicates and rejected files are
+    never processed, so neither ever has an article.
+    """
+
+    DONE = DocumentStatus.DONE.value
+    QUEUED = DocumentStatus.QUEUED.value
+    PROCESSING = DocumentStatus.PROCESSING.value
+    FAILED = DocumentStatus.FAILED.value
 
 
 @dataclass(frozen=True, slots=True)

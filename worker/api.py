@@ -36,7 +36,8 @@ from prometheus_client.registry import Collector
 
 from db import queries
 from db.engine import reading
-from db.models import DocumentStatus, Stage
+from db.models import Stage
+from db.pipeline import ArticleStatus
 from worker.celery_app import QUEUE
 from worker.monitor import collect_status, queue_depth
 from worker.render import document_detail
@@ -217,7 +218,10 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         author: Annotated[str | None, Query(description="Author contains (any case).")] = None,
         site: Annotated[str | None, Query(description="Site name contains.")] = None,
         lang: Annotated[str | None, Query(description="Language code, e.g. en.")] = None,
-        status: Annotated[DocumentStatus | None, Query(description="Document status.")] = None,
+        status: Annotated[ArticleStatus | None, Query(
+            description="Status of the article's document: done; queued or processing while "
+                        "it runs again; failed if that run failed (it keeps the article it "
+                        "had). Duplicates and rejected files have no article.")] = None,
     ) -> queries.ArticleFilter:
         return queries.ArticleFilter(
             since=_iso_param("since", since), until=_iso_param("until", until),

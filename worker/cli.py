@@ -441,10 +441,35 @@ def _iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) ->
     return value
 
 
+#: where documents of the statuses no article can have are listed instead
+_LISTED_ELSEWHERE = {
+    "duplicate": "a duplicate has no article of its own, its first copy has it: "
+                 "`newsdrop status` counts duplicates, and docs/querying.md has the SQL "
+                 "that lists each with its first copy",
+    "rejected": "a rejected file was never processed, so it has no article: "
+                "`newsdrop failures --stage intake` lists rejected files with the reason",
+}
+
+
+class ArticleStatusChoice(click.Choice):
+    """The statuses a document holding an article can have. Asked for one it cannot have,
+    it says where those documents are listed instead of matching nothing."""
+
+    def __init__(self) -> None:
+        from db.pipeline import ArticleStatus
+
+        super().__init__([s.value for s in ArticleStatus])
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        elsewhere = _LISTED_ELSEWHERE.get(str(value).lower())
+        if elsewhere is not None:
+            self.fail(elsewhere, param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--since/--until/--author/--site/--lang/--status, shared by articles, search, export."""
-    from db.models import DocumentStatus
-
     options = [
         click.option("--since", callback=_iso_date,
                      help="Published on or after (YYYY-MM-DD or ISO 8601; UTC unless it "
@@ -454,9 +479,10 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--author", help="Author name contains this (any case)."),
         click.option("--site", help="Site name contains this (any case)."),
         click.option("--lang", help="Language code, e.g. en."),
-        click.option("--status", "doc_status", type=click.Choice([s.value for s in
-                                                                  DocumentStatus]),
-                     help="Document status (done, or queued while being reprocessed)."),
+        click.option("--status", "doc_status", type=ArticleStatusChoice(),
+                     help="Status of the article's document: done; queued or processing "
+                          "while it runs again (reprocess, retry); failed if that run "
+                          "failed (it keeps the article it had)."),
     ]
     for option in reversed(options):
         fn = option(fn)

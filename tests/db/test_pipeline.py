@@ -105,6 +105,48 @@ def test_persist_twice_leaves_one_article(db_sessions):
     assert titles == ["T2"]
 
 
+def test_a_document_running_again_keeps_its_article_in_every_status_it_passes(db_sessions):
+    # what `--status` of articles, search and export can ask for: the statuses a
+    # document holding an article can have
+    doc, copy = take(db_sessions), take(db_sessions, path="copy.txt")
+    row = {"document_id": doc.document_id, "title": "T", "body": "b", "authors": [],
+           "paragraphs": ["b"], "related": [], "tags": [], "word_count": 1,
+           "extractor_version": "1"}
+    now = utcnow()
+    seen = []
+
+    def status_with_article():
+        with transaction(db_sessions) as s:
+            rows = s.execute(select(Document.status).join(
+                Article, Article.document_id == Document.id)).scalars().all()
+        assert len(rows) == 1, "the article is gone"
+        seen.append(rows[0])
+
+    with transaction(db_sessions) as s:
+        pipeline.claim(s, [doc.document_id], max_attempts=3)
+        pipeline.upsert_articles(s, [row])
+        pipeline.record_results(s, [pipeline.StageResult(
+            doc.document_id, stage, 1, StageState.SUCCEEDED, now, now) for stage in Stage],
+            worker="w")
+    status_with_article()
+    with transaction(db_sessions) as s:  # reprocess
+        pipeline.reset_for_reprocess(s, [doc.document_id])
+    status_with_article()
+    with transaction(db_sessions) as s:
+        pipeline.claim(s, [doc.document_id], max_attempts=3)
+    status_with_article()
+    with transaction(db_sessions) as s:
+        pipeline.record_results(s, [pipeline.StageResult(
+            doc.document_id, Stage.CLEAN, 1, StageState.FAILED, now, now, error="x",
+            error_kind="binary")], worker="w")
+    status_with_article()
+    assert seen == [DocumentStatus.DONE, DocumentStatus.QUEUED, DocumentStatus.PROCESSING,
+                    DocumentStatus.FAILED]
+    assert set(seen) == set(pipeline.ArticleStatus)
+    assert copy.status not in set(pipeline.ArticleStatus)
+    assert DocumentStatus.REJECTED not in set(pipeline.ArticleStatus)
+
+
 def test_expired_leases_resume_at_the_right_stage(db_sessions):
     queued = take(db_sessions, sha="b" * 64, path="b.txt")
     retrying = take(db_sessions, sha="c" * 64, path="c.txt")

@@ -148,6 +148,15 @@ def test_articles_filters(server):
     assert code == 422 and "since" in body
 
 
+def test_articles_by_a_status_no_article_can_have_is_refused(server):
+    # duplicates and rejected files have no article: an empty page would mislead
+    for status in ("duplicate", "rejected"):
+        code, body, _ = get(server, "/articles", status=status)
+        assert code == 422 and "status" in body
+    assert get_json(server, "/articles", status="failed")["items"] == []
+    assert len(get_json(server, "/articles", status="done")["items"]) == 3
+
+
 def test_one_article_with_its_history(server):
     first = get_json(server, "/articles", limit=1)["items"][0]
     data = get_json(server, f"/articles/{first['id']}")

@@ -155,6 +155,29 @@ def test_read_commands_refuse_an_older_schema_without_migrating_it(tmp_path):
         engine.dispose()
 
 
+@pytest.mark.parametrize("command", [["articles"], ["search", "strike"], ["export"]])
+@pytest.mark.parametrize("status,listed_by", [
+    ("duplicate", "docs/querying.md has the SQL that lists each with its first copy"),
+    ("rejected", "`newsdrop failures --stage intake` lists rejected files")],
+    ids=["duplicate", "rejected"])
+def test_a_status_no_article_can_have_says_where_those_documents_are_listed(
+        tmp_path, command, status, listed_by):
+    # Given a filter on a status whose documents never have an article
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), *command,
+                                       "--status", status])
+    # Then it says where such documents are listed, rather than listing nothing
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert listed_by in result.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_status_filter_offers_the_statuses_a_document_with_an_article_has():
+    result = CliRunner().invoke(main, ["articles", "--help"])
+    assert "--status [done|queued|processing|failed]" in result.output
+    assert "failed if that run failed (it keeps the article it had)" in " ".join(
+        result.output.split())
+
+
 def test_an_unreachable_broker_is_a_clear_error_with_its_exit_code(tmp_path):
     from db.engine import transaction
     from db.models import Document, DocumentStatus, Stage, utcnow

@@ -109,13 +109,19 @@ class WorkerSupervisor(threading.Thread):
         self.cmd, self.env = cmd, env
         self.stopping = threading.Event()
         self.child: subprocess.Popen[bytes] | None = None
+        # held from the look at `stopping` until `child` is set: a stop() in between
+        # would find no child, and the one started next would never be stopped
+        self._starting = threading.Lock()
 
     def run(self) -> None:
         delay = RESTART_DELAY_S
-        while not self.stopping.is_set():
-            started = time.monotonic()
-            self.child = subprocess.Popen(self.cmd, env=self.env)
-            code = self.child.wait()
+        while True:
+            with self._starting:
+                if self.stopping.is_set():
+                    return
+                started = time.monotonic()
+                child = self.child = subprocess.Popen(self.cmd, env=self.env)
+            code = child.wait()
             if self.stopping.is_set():
                 return
             if time.monotonic() - started > RESTART_DELAY_MAX_S:
@@ -126,7 +132,10 @@ class WorkerSupervisor(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
-        child = self.child
+        # once run() lets go of the lock, it either has started its child, which is
+        # stopped here, or will see `stopping` and start none
+        with self._starting:
+            child = self.child
         if child is None or child.poll() is not None:
             return
         child.send_signal(signal.SIGTERM)

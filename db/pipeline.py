@@ -54,7 +54,9 @@ class ArticleStatus(StrEnum):
 @dataclass(frozen=True, slots=True)
 class IntakeResult:
     document_id: int
-    status: DocumentStatus
+    # None: the same file seen again (same bytes, same name), and nothing recorded;
+    # document_id is the document it was taken in as
+    status: DocumentStatus | None
     duplicate_of: int | None = None
 
 
@@ -149,11 +151,11 @@ class Incoming:
 
 
 def take_in_many(session: Session, items: Sequence[Incoming], *,
-                 keep_duplicate_bytes: bool = False) -> list[IntakeResult | None]:
+                 keep_duplicate_bytes: bool = False) -> list[IntakeResult]:
     """`take_in` for a batch, in a constant number of statements.
 
-    Returns, per item, its result, or None when the same bytes were already taken in
-    under the same name (the same file seen again: nothing is recorded).
+    An item whose bytes were already taken in under the same name (the same file seen
+    again) records nothing: its result has no status, and the id of that document.
     """
     if not items:
         return []
@@ -165,12 +167,17 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
         ).all()
     originals = {r.sha256: r.id for r in known
                  if r.duplicate_of is None and r.status != DocumentStatus.REJECTED}
-    seen = {(r.sha256, r.source_path) for r in known}
-    plan: list[str | None] = []
+    # the document of each (sha256, name) taken in: the first, should two rows hold it
+    taken: dict[tuple[str, str], int] = {}
+    for r in known:
+        key = (r.sha256, r.source_path)
+        taken[key] = min(r.id, taken.get(key, r.id))
+    seen = set(taken)
+    plan: list[str] = []
     fresh: dict[str, Incoming] = {}
     for it in items:
         if (it.sha256, it.source_path) in seen:
-            plan.append(None)
+            plan.append("again")
             continue
         seen.add((it.sha256, it.source_path))
         if it.sha256 in originals or it.sha256 in fresh:
@@ -193,11 +200,18 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
     except IntegrityError:
         # another watcher stored some of the same bytes at the same moment: settle each
         # item on its own, where the unique index decides who holds the original
-        return [None if step is None else take_in(
-                    session, sha256=it.sha256, source_path=it.source_path,
-                    content=it.content, keep_duplicate_bytes=keep_duplicate_bytes,
-                    source_mtime_ns=it.mtime_ns)
-                for it, step in zip(items, plan, strict=True)]
+        settled: list[IntakeResult] = []
+        for it, step in zip(items, plan, strict=True):
+            key = (it.sha256, it.source_path)
+            if step == "again":
+                settled.append(IntakeResult(taken[key], None))
+                continue
+            res = take_in(session, sha256=it.sha256, source_path=it.source_path,
+                          content=it.content, keep_duplicate_bytes=keep_duplicate_bytes,
+                          source_mtime_ns=it.mtime_ns)
+            taken[key] = res.document_id  # for the same file later in the batch
+            settled.append(res)
+        return settled
     originals.update(zip(fresh, new_ids, strict=True))
     dups = [it for it, step in zip(items, plan, strict=True) if step == "duplicate"]
     dup_ids = _insert_documents(session, [
@@ -210,15 +224,19 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
         _insert_contents(session, zip(dup_ids, (it.content for it in dups), strict=True))
     by_new = dict(zip(fresh, new_ids, strict=True))
     dup_iter = iter(dup_ids)
-    results: list[IntakeResult | None] = []
+    results: list[IntakeResult] = []
     for it, step in zip(items, plan, strict=True):
-        if step is None:
-            results.append(None)
-        elif step == "new":
-            results.append(IntakeResult(by_new[it.sha256], DocumentStatus.QUEUED))
+        key = (it.sha256, it.source_path)
+        if step == "again":
+            results.append(IntakeResult(taken[key], None))
+            continue
+        if step == "new":
+            res = IntakeResult(by_new[it.sha256], DocumentStatus.QUEUED)
         else:
-            results.append(IntakeResult(next(dup_iter), DocumentStatus.DUPLICATE,
-                                        duplicate_of=originals[it.sha256]))
+            res = IntakeResult(next(dup_iter), DocumentStatus.DUPLICATE,
+                               duplicate_of=originals[it.sha256])
+        taken[key] = res.document_id  # for the same file later in the batch
+        results.append(res)
     return results
 
 
@@ -282,28 +300,18 @@ def taken_files(session: Session, files: Iterable[tuple[str, int, int]]
     return wanted.intersection(map(tuple, rows))
 
 
-def note_seen_again(session: Session, items: Sequence[Incoming]) -> dict[tuple[str, str], int]:
+def note_seen_again(session: Session, items: Sequence[Incoming]) -> None:
     """Record the new mtime of files seen again with the same bytes under the same name
-    (touched, or copied over with the same content), so `taken_files` knows them; the
-    id of each one's document, by (sha256, source_path)."""
-    if not items:
-        return {}
-    with _index_lookup(session):
-        known = session.execute(
-            select(Document.id, Document.sha256, Document.source_path)
-            .where(Document.sha256.in_({it.sha256 for it in items}))
-        ).all()
-    wanted = {(it.sha256, it.source_path) for it in items}
-    ids = {(r.sha256, r.source_path): r.id for r in known if (r.sha256, r.source_path) in wanted}
+    (touched, or copied over with the same content), so `taken_files` knows them."""
     rows = [{"s": it.sha256, "p": it.source_path, "m": it.mtime_ns}
             for it in items if it.mtime_ns is not None]
-    if rows:
-        t = _table(Document)
-        session.execute(
-            update(t).where(t.c.sha256 == bindparam("s"), t.c.source_path == bindparam("p"),
-                            t.c.source_mtime_ns.is_distinct_from(bindparam("m")))
-            .values(source_mtime_ns=bindparam("m")), rows)
-    return ids
+    if not rows:
+        return
+    t = _table(Document)
+    session.execute(
+        update(t).where(t.c.sha256 == bindparam("s"), t.c.source_path == bindparam("p"),
+                        t.c.source_mtime_ns.is_distinct_from(bindparam("m")))
+        .values(source_mtime_ns=bindparam("m")), rows)
 
 
 # ---------------------------------------------------------------- stages

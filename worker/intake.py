@@ -330,14 +330,10 @@ class Intake:
         keep_bytes = self.settings.duplicate_policy is DuplicatePolicy.KEEP
         results = pipeline.take_in_many(session, [i for _, i in incoming],
                                         keep_duplicate_bytes=keep_bytes)
-        seen_again = pipeline.note_seen_again(session, [item for (_, item), res
-                                                        in zip(incoming, results, strict=True)
-                                                        if res is None])
+        pipeline.note_seen_again(session, [item for (_, item), res
+                                           in zip(incoming, results, strict=True)
+                                           if res.status is None])
         for (n, item), res in zip(incoming, results, strict=True):
-            if res is None:
-                outcomes[n] = IntakeOutcome(reads[n].path, None, seen_again.get(
-                    (item.sha256, item.source_path)))
-                continue
             if res.status is DocumentStatus.DUPLICATE:
                 log.info("%s is a duplicate of document %s", item.source_path, res.duplicate_of)
             outcomes[n] = IntakeOutcome(reads[n].path, res.status, res.document_id,

@@ -229,16 +229,57 @@ def test_take_in_many_settles_copies_inside_the_batch_and_files_seen_again(db_se
         pipeline.Incoming("e" * 64, "new copy.txt", b"new"),  # copy within the batch
         pipeline.Incoming("d" * 64, "old copy.txt", b"old"),  # copy of an earlier one
         pipeline.Incoming("d" * 64, "old.txt", b"old"),  # the same file seen again
+        pipeline.Incoming("e" * 64, "new copy.txt", b"new"),  # twice in one batch
     ]
     with transaction(db_sessions) as s:
-        new, copy, old_copy, again = pipeline.take_in_many(s, items)
+        new, copy, old_copy, again, twice = pipeline.take_in_many(s, items)
     assert new.status is DocumentStatus.QUEUED
     assert (copy.status, copy.duplicate_of) == (DocumentStatus.DUPLICATE, new.document_id)
     assert (old_copy.status, old_copy.duplicate_of) == (DocumentStatus.DUPLICATE,
                                                         first.document_id)
-    assert again is None
+    # seen again: nothing recorded, and the document each was taken in as
+    assert again == pipeline.IntakeResult(first.document_id, None)
+    assert twice == pipeline.IntakeResult(copy.document_id, None)
     with transaction(db_sessions) as s:
         assert s.scalar(select(func.count()).select_from(Document)) == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_sessions", ["postgres"], indirect=True)
+def test_take_in_many_settles_each_item_when_another_intake_stores_the_same_bytes(
+        db_sessions, monkeypatch):
+    # Only PostgreSQL lets another intake commit between this batch's lookup and its
+    # insert: SQLite's writers take the database's write lock when they begin.
+    first = take(db_sessions, sha="d" * 64, path="old.txt")
+    elsewhere = []
+    insert_documents = pipeline._insert_documents
+
+    def another_intake_first(session, rows):
+        if not elsewhere:  # the same bytes, under another name, committed just now
+            elsewhere.append(take(db_sessions, sha="e" * 64, path="elsewhere.txt"))
+        return insert_documents(session, rows)
+
+    monkeypatch.setattr(pipeline, "_insert_documents", another_intake_first)
+    items = [
+        pipeline.Incoming("d" * 64, "old.txt", b"old"),  # the same file seen again
+        pipeline.Incoming("e" * 64, "new.txt", b"new"),  # meets the other intake's row
+        pipeline.Incoming("e" * 64, "new.txt", b"new"),  # twice in one batch
+        pipeline.Incoming("f" * 64, "f.txt", b"f"),
+    ]
+    with transaction(db_sessions) as s:
+        again, new, twice, other = pipeline.take_in_many(s, items)
+    [original] = elsewhere
+    assert again == pipeline.IntakeResult(first.document_id, None)
+    assert (new.status, new.duplicate_of) == (DocumentStatus.DUPLICATE, original.document_id)
+    assert twice == pipeline.IntakeResult(new.document_id, None)
+    assert other.status is DocumentStatus.QUEUED
+    with transaction(db_sessions) as s:
+        rows = s.execute(select(Document.id, Document.source_path, Document.status)
+                         .order_by(Document.id)).all()
+    assert [(r.source_path, r.status) for r in rows] == [
+        ("old.txt", DocumentStatus.QUEUED), ("elsewhere.txt", DocumentStatus.QUEUED),
+        ("new.txt", DocumentStatus.DUPLICATE), ("f.txt", DocumentStatus.QUEUED)]
+    assert [r.id for r in rows[2:]] == [new.document_id, other.document_id]
 
 
 def test_fingerprints_alike_in_their_first_255_characters_count_as_one(db_sessions):

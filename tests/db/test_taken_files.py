@@ -57,9 +57,10 @@ def test_many_names_at_once_in_one_lookup(db_sessions):
 
 
 def test_a_file_seen_again_with_a_new_mtime_is_known_at_that_mtime(db_sessions):
-    take_many(db_sessions, pipeline.Incoming("a" * 64, "a.txt", b"hello", 1))
+    [first] = take_many(db_sessions, pipeline.Incoming("a" * 64, "a.txt", b"hello", 1))
     again = pipeline.Incoming("a" * 64, "a.txt", b"hello", 2)
-    assert take_many(db_sessions, again) == [None]  # same bytes, same name: nothing new
+    # same bytes, same name: nothing new, and the document it was taken in as
+    assert take_many(db_sessions, again) == [pipeline.IntakeResult(first.document_id, None)]
     with transaction(db_sessions) as s:
         pipeline.note_seen_again(s, [again])
     assert taken(db_sessions, ("a.txt", 5, 2)) == {("a.txt", 5, 2)}

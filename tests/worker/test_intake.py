@@ -70,6 +70,32 @@ def test_seeing_the_same_file_again_takes_nothing(env):
     assert len(docs(sessions)) == 1 and len(sent) == 1
 
 
+def test_a_file_seen_again_is_looked_up_once_and_its_new_mtime_recorded(env):
+    from sqlalchemy import event
+
+    make, inbox, sessions, _ = env
+    f = inbox / "a.txt"
+    f.write_bytes(b"alpha")
+    intake = make()
+    [first] = intake.take([f])
+    os.utime(f, ns=(10**18, 10**18))  # touched: the same bytes under the same name
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    engine = sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        [again] = intake.take([f])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert again.status is None and again.document_id == first.document_id
+    # the lookup that told it was seen again also told which document it is
+    assert len([s for s in statements if s.startswith("SELECT") and "sha256 IN" in s]) == 1
+    assert docs(sessions)["a.txt"].source_mtime_ns == 10**18
+
+
 def test_a_copy_is_a_duplicate_and_is_not_enqueued(env):
     make, inbox, sessions, sent = env
     (inbox / "a.txt").write_bytes(b"alpha")

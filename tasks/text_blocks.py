@@ -724,10 +724,9 @@ def _find_title(lines: list[_Line], start: int) -> int | None:
         if lines[i].kind in ("dateline", "byline") and lines[i].label is None:
             top = i
             break
-    body_words = _body_words(lines)
-    found = _scan_title(lines, top, lowest, body_words)
+    found = _scan_title(lines, top, lowest)
     if found is None and top != start:
-        found = _scan_title(lines, start, top, body_words)
+        found = _scan_title(lines, start, top)
     return found
 
 
@@ -757,8 +756,7 @@ def _title_cased_sentence(line: _Line) -> bool:
     return len(content) >= 3 and all(w[0].isupper() for w in content)
 
 
-def _scan_title(lines: list[_Line], top: int, lowest: int,
-                body_words: frozenset[str]) -> int | None:
+def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
     """The headline-shaped line above `top` (down to `lowest`) that is the title.
 
     The nearest headline of 3+ words, unless one further up shares clearly more of its
@@ -767,7 +765,7 @@ def _scan_title(lines: list[_Line], top: int, lowest: int,
     Fewer shared words never win: a short line's share is too easily high.
     """
     fallback = None
-    best, best_shared, best_share = None, 0, 0.0
+    candidates: list[int] = []
     for i in range(top - 1, lowest - 1, -1):
         line = lines[i]
         if line.label is not None or line.kind in ("empty", "cue", "known", "url", "list",
@@ -776,15 +774,21 @@ def _scan_title(lines: list[_Line], top: int, lowest: int,
         if line.kind in _META_KINDS:
             continue
         if (line.kind == "headline" and line.words >= 3) or _title_cased_sentence(line):
-            shared, share = _topic_words(line, body_words)
-            if best is None or (share >= best_share + TITLE_TOPIC_MARGIN
-                                and shared >= max(1, best_shared)):
-                best, best_shared, best_share = i, shared, share
+            candidates.append(i)
         if line.kind == "headline" and fallback is None:
             fallback = i
         if line.kind == "good" and line.words > 60:
             break  # a long paragraph above means we are not in the head any more
-    return best if best is not None else fallback
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else fallback
+    body_words = _body_words(lines)  # only when there is a choice to make
+    best = candidates[0]
+    best_shared, best_share = _topic_words(lines[best], body_words)
+    for i in candidates[1:]:
+        shared, share = _topic_words(lines[i], body_words)
+        if share >= best_share + TITLE_TOPIC_MARGIN and shared >= max(1, best_shared):
+            best, best_shared, best_share = i, shared, share
+    return best
 
 
 def _label_tail(lines: list[_Line], end: int) -> None:

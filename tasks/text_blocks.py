@@ -121,6 +121,10 @@ _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
 _OPENERS = "\"'‘“«([¿¡"
 _META_KINDS = frozenset({"dateline", "byline", "reading_time", "credit"})
+# Kinds a line keeps though it recurs: its own text already says what it is, and that says
+# more. A dateline folds to the same fingerprint across a month ("May 0, 0"), a staff
+# writer's byline recurs on every article, and a "Related" header opens its list.
+_KNOWN_KEEPS = _META_KINDS | {"empty", "cue", "related_header", "comments", "inline_related"}
 _META_LABELS = {
     "dateline": BlockLabel.DATELINE,
     "byline": BlockLabel.BYLINE,
@@ -459,7 +463,7 @@ def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int,
     unless the document itself recurs (`seen_before`)."""
     hits = []
     for line in lines:
-        if line.kind in ("empty", "cue"):
+        if line.kind in _KNOWN_KEEPS:
             continue
         if line.words > counted_max_words and len(line.text.split()) > counted_max_words:
             continue  # never counted, so never known: spare the fingerprint of a paragraph

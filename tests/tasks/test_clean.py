@@ -10,6 +10,7 @@ from tasks import cues, text_blocks
 from tasks.clean import CleanOptions, clean, fingerprint, line_fingerprints, text_source_key
 from tasks.document import BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.errors import TooLarge
+from tasks.extract import extract
 from tasks.text_blocks import normalise_line
 
 PARAGRAPHS = [
@@ -238,6 +239,28 @@ def test_recurrence_counts_appear_in_the_reason() -> None:
     doc = clean(raw, known_boilerplate=lambda key: {fingerprint(JUNK): 12})
     junk = next(b for b in doc.blocks if b.text == JUNK)
     assert junk.reason == "recurs across 12 documents of this source"
+
+
+def test_a_staff_writers_byline_and_a_dateline_stay_metadata_though_they_recur() -> None:
+    # every article of a site carries its writer's byline, and dates fold to one
+    # fingerprint ("may 0 0"): both recur, and both still say who wrote it and when
+    headline, byline, dateline = "Council approves new budget", "By Jane Smith", "May 20, 2019"
+    raw = RawDocument(dump(headline, byline, dateline, *PARAGRAPHS))
+    learnt = {fingerprint(line): 40 for line in (byline, dateline, "May 21, 2019")}
+    doc = clean(raw, known_boilerplate=lambda key: learnt)
+    got = labels(doc)
+    assert got[byline] is BlockLabel.BYLINE and got[dateline] is BlockLabel.DATELINE
+    article = extract(doc)
+    assert (article.title, article.authors, article.published_at) == (
+        headline, ["Jane Smith"], "2019-05-20")
+
+
+def test_a_recurring_related_header_still_opens_its_list() -> None:
+    related = ["Mayor opens the new bridge to traffic", "School board elects a new chair"]
+    raw = RawDocument(dump(*PARAGRAPHS, "Related articles", *related))
+    doc = clean(raw, known_boilerplate=lambda key: {fingerprint("Related articles"): 40})
+    assert body(doc) == list(PARAGRAPHS)
+    assert all(labels(doc)[line] is BlockLabel.RELATED for line in related)
 
 
 def _learnt_from(docs: list[CleanedDoc], min_docs: int) -> dict[str, int]:

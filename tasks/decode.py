@@ -1,7 +1,8 @@
 """Bytes to text: size and binary checks, encoding detection, format detection.
 
 Order of evidence for the encoding: a byte-order mark; strict UTF-8 (most of the
-web, and it almost never decodes non-UTF-8 bytes by accident); an HTML document's
+web, and it almost never decodes non-UTF-8 bytes by accident), or UTF-8 with a few
+broken bytes among many valid multi-byte characters (repaired); an HTML document's
 own declared charset (`<meta charset>`, `http-equiv`, an XML declaration), found by
 BeautifulSoup's `EncodingDetector`; then statistical detection (charset-normalizer) for the legacy
 single-byte encodings (Latin-1, cp1252, …) that scrapers still produce.
@@ -55,6 +56,9 @@ _WEAK_MAGIC = frozenset({b"MZ", b"RIFF", b"ID3", b"BZh", b"OggS", b"wOFF"})
 _SNIFF_BYTES = 8192
 #: share of control characters (other than tab/newline/CR/FF) above which text is binary
 _MAX_CONTROL_SHARE = 0.05
+#: text that fails strict UTF-8 is still UTF-8 (repaired) when it holds at least this
+#: many valid multi-byte characters per broken byte
+UTF8_REPAIR_MIN_RATIO = 10
 #: charset-normalizer looks at this many bytes at most, so huge inputs stay cheap
 _DETECT_BYTES = 256 * 1024
 
@@ -120,7 +124,8 @@ def _to_text(data: bytes) -> tuple[str, str]:
     try:
         text, encoding = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        text, encoding = _decode_legacy(data)
+        repaired = _mostly_utf8(data)
+        text, encoding = (repaired, "utf-8") if repaired is not None else _decode_legacy(data)
     sample = text[:_SNIFF_BYTES]
     controls = len(sample) - len(delete_ascii(sample, CONTROL_CODES))
     if sample and controls / len(sample) > _MAX_CONTROL_SHARE:
@@ -165,6 +170,36 @@ def _bomless_utf16(data: bytes) -> tuple[str, str] | None:
             except UnicodeDecodeError:
                 return None
     return None
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few broken bytes, repaired; None when the bytes are not that.
+
+    Scrapes are cut mid-character and pasted together from pages in other encodings: one
+    stray cp1252 quote (0x92) or a truncated last character should not send a page of
+    valid UTF-8 to detection, which reads it all in some code page. When the valid
+    multi-byte characters far outnumber the broken bytes, the text is UTF-8: a lone
+    broken byte is read as cp1252 (what it almost always is), a cut sequence becomes
+    U+FFFD. Text in a legacy code page forms valid UTF-8 sequences only by accident.
+    """
+    loose = data.decode("utf-8", "surrogateescape")
+    broken = len(_ESCAPED_BYTE.findall(loose))
+    multibyte = len(loose) - len(loose.encode("ascii", "ignore")) - broken
+    if multibyte < UTF8_REPAIR_MIN_RATIO * broken:
+        return None
+    return data.decode("utf-8", _REPAIR_HANDLER)
+
+
+def _repair_byte(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a lone byte as cp1252, a cut multi-byte sequence as U+FFFD."""
+    assert isinstance(exc, UnicodeDecodeError)
+    bad = exc.object[exc.start:exc.end]
+    return (bad.decode("cp1252", "replace") if len(bad) == 1 else "\ufffd"), exc.end
+
+
+_REPAIR_HANDLER = "newsdrop.utf8-repair"
+codecs.register_error(_REPAIR_HANDLER, _repair_byte)
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def _decode_legacy(data: bytes) -> tuple[str, str]:

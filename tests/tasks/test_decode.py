@@ -64,6 +64,29 @@ def test_cp1252_bytes_fall_back_to_detection() -> None:
     assert encoding == "cp1252"
 
 
+UTF8_PAGE = ("Gov’t reviewing ties — the café’s “naïve” owners said. " * 20).encode()
+
+
+def test_a_stray_cp1252_byte_in_utf8_text_is_repaired_not_redetected() -> None:
+    text, encoding, _ = run(UTF8_PAGE[:100] + b"It\x92s here. " + UTF8_PAGE[100:])
+    assert encoding == "utf-8"
+    assert text == UTF8_PAGE[:100].decode() + "It’s here. " + UTF8_PAGE[100:].decode()
+
+
+def test_utf8_text_cut_mid_character_keeps_the_rest() -> None:
+    text, encoding, _ = run(UTF8_PAGE + "’".encode()[:-1])
+    assert encoding == "utf-8"
+    assert text == UTF8_PAGE.decode() + "\ufffd"
+
+
+def test_legacy_text_with_one_accidental_utf8_sequence_is_still_detected() -> None:
+    original = "Le café « naïve » coûte cher à Genève, près du lac, où l’été est doux. " * 5
+    data = original.encode("cp1252") + "É".encode()  # one valid UTF-8 pair among many
+    text, encoding, _ = run(data)
+    assert encoding == "cp1252"
+    assert text.startswith(original)
+
+
 def test_latin1_german_text_decodes() -> None:
     original = "Der Bürgermeister äußerte sich über die Änderungen in München und Köln."
     text, _, _ = run(original.encode("latin-1"))

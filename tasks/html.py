@@ -139,8 +139,12 @@ def _parse(text: str) -> etree._Element:
     for match in _LONG_TAG.finditer(data):
         if sum(1 for _ in _ATTRIBUTE.finditer(match.group())) > _MAX_ATTRIBUTES:
             raise TooLarge(f"an HTML tag has more than {_MAX_ATTRIBUTES:,} attributes")
+    # huge_tree lifts libxml2's nesting limit from 256 to 2,048 levels, past which it stops
+    # parsing (what came before is kept): unclosed tags nest past 256 on real pages, and
+    # the walk below is iterative.
     parser = etree.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True
+        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
+        huge_tree=True,
     )
     try:
         root = etree.fromstring(data, parser)

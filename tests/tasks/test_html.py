@@ -251,6 +251,12 @@ def test_long_attribute_value_is_fine() -> None:
     assert body_of(html_to_cleaned(html)) == PARAGRAPHS
 
 
+def test_an_article_nested_three_hundred_elements_deep_is_read() -> None:
+    # unclosed tags nest this deep on real pages; libxml2 stops at 256 by default
+    article = "<div>" * 300 + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>" * 300
+    assert body_of(html_to_cleaned(page(article=article))) == PARAGRAPHS
+
+
 def test_too_many_elements_is_too_large() -> None:
     with pytest.raises(TooLarge):
         html_to_cleaned("<p>x</p>" * 1_000, max_nodes=100)

@@ -187,6 +187,23 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"\b(your browser does not support|enable javascript|javascript (is )?(disabled|required))\b"),
 )
 
+# The headline of a server's or a site's error page, perhaps with the site's name after
+# it: "404 Not Found", "Error 503", "Page not found | Example News", "Access denied".
+_ERROR_PHRASE = (
+    r"(?:(?:http\s+)?error\s*)?[45]\d\d(?:\s*[-:–|.]?\s*(?:not found|forbidden|"
+    r"unauthori[sz]ed|bad request|gone|internal server error|bad gateway|gateway time-?out|"
+    r"service (?:temporarily )?unavailable|too many requests|error|page not found))?"
+    r"|(?:error\s*[:-]\s*)?(?:the\s+)?(?:page|file|document|article|content|url)"
+    r"(?:\s+(?:you|that you)\s+(?:requested|are looking for|were looking for))?\s+"
+    r"(?:was\s+)?(?:not found|(?:could not|cannot|can't|can’t) be found|does not exist|"
+    r"doesn't exist|doesn’t exist|no longer exists?|is (?:not available|unavailable))"
+    r"|(?:sorry|oops)\b[^|–—]{0,40}\b(?:not found|(?:could not|cannot|can't|can’t) be found|"
+    r"(?:does not|doesn't|doesn’t) exist)"
+    r"|not found|access denied|forbidden"
+)
+ERROR_PAGE_TITLE = re.compile(
+    rf"^\W*(?:{_ERROR_PHRASE})[\s.!]*(?:[|–—-]\s*[^|–—]{{0,60}})?$", _I)
+
 # Cues that mark even a long paragraph: cookie banners are long, and no article says this.
 STRONG_CUES = frozenset({"cookie notice"})
 

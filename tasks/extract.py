@@ -59,11 +59,13 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
     paragraphs = [b.text for b in by_label.get(BlockLabel.BODY, [])]
     body = "\n\n".join(paragraphs)
     _check_is_prose(body, doc)
+    title = _meta_str(meta, "title") or _first_text(by_label, BlockLabel.TITLE)
+    _check_is_article(title, paragraphs)
     published, updated = _dates(by_label)
     caption, credit = _caption_and_credit(by_label, options)
 
     return Article(
-        title=_meta_str(meta, "title") or _first_text(by_label, BlockLabel.TITLE),
+        title=title,
         subtitle=_meta_str(meta, "subtitle") or _first_text(by_label, BlockLabel.SUBTITLE),
         authors=_meta_list(meta, "authors") or _authors(by_label.get(BlockLabel.BYLINE, [])),
         published_at=_meta_str(meta, "published_at") or published,
@@ -89,6 +91,8 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
 
 #: below this share of letters among its visible characters, a body is not prose
 MIN_LETTER_SHARE = 0.5
+#: a page titled like an error page ("404 Not Found") is one when its text is this short
+ERROR_PAGE_MAX_WORDS = 120
 
 
 def _check_is_prose(body: str, doc: CleanedDoc) -> None:
@@ -103,6 +107,14 @@ def _check_is_prose(body: str, doc: CleanedDoc) -> None:
         raise NotAnArticle(
             f"the text is not prose: only {letters * 100 // visible}% of its "
             "characters are letters (wrong encoding, or not a text document)")
+
+
+def _check_is_article(title: str | None, paragraphs: list[str]) -> None:
+    """Refuse an error page a scraper fetched instead of the article ("404 Not Found")."""
+    if not title or not cues.ERROR_PAGE_TITLE.match(title):
+        return
+    if sum(len(p.split()) for p in paragraphs) <= ERROR_PAGE_MAX_WORDS:
+        raise NotAnArticle(f"an error page ({title!r}), not an article")
 
 
 def _letter_count(text: str) -> tuple[int, int]:

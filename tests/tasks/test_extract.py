@@ -6,6 +6,7 @@ import pytest
 
 from tasks.clean import clean
 from tasks.document import Block, BlockLabel, CleanedDoc, InputFormat, RawDocument
+from tasks.errors import NotAnArticle
 from tasks.extract import extract, parse_date, split_credit
 from tasks.version import EXTRACTOR_VERSION
 
@@ -158,6 +159,24 @@ def test_an_image_copyright_line_in_the_body_is_a_credit_not_a_byline() -> None:
     article = extract(clean(RawDocument(raw.encode())))
     assert article.authors == ["Jane Doe"]
     assert article.photo_credit == "@citycouncil @citycouncil"
+
+
+@pytest.mark.parametrize("title", ["404 Not Found", "Error 404", "503 Service Unavailable",
+                                   "Page not found", "Sorry, this page does not exist",
+                                   "The page you requested could not be found", "Access denied"])
+def test_an_error_page_is_not_an_article(title: str) -> None:
+    raw = "\n\n".join([title, "The requested URL was not found on this server. It may have "
+                                "been moved or deleted, or you may have mistyped it."])
+    with pytest.raises(NotAnArticle, match="an error page"):
+        extract(clean(RawDocument(raw.encode())))
+
+
+@pytest.mark.parametrize("title", ["Missing hiker not found after three days",
+                                   "404 Not Found: the web's most famous error turns 30",
+                                   "500 people evacuated as the river rises"])
+def test_an_article_about_or_titled_like_an_error_is_still_an_article(title: str) -> None:
+    raw = "\n\n".join([title, "By Jane Doe", "May 20, 2019", STORY, MORE, STORY, MORE])
+    assert extract(clean(RawDocument(raw.encode()))).title == title
 
 
 def test_authors_never_come_from_related_blocks() -> None:

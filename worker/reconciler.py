@@ -43,9 +43,13 @@ def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue)
         if running:
             # it may be what killed its worker: alone, it can only take itself down
             enqueue([doc_id])
-    if expired:
-        log.warning("reconciler re-enqueued %d documents whose lease of %ss expired",
-                    len(expired), lease_s)
+    if expired and lease_s == 0:  # at start-up, before any worker runs
+        log.info("resumed %d document%s left unfinished when newsdrop last stopped",
+                 len(expired), "" if len(expired) == 1 else "s")
+    elif expired:
+        log.warning("reconciler re-enqueued %d document%s whose state had not moved for %g s "
+                    "(message lost, or its worker gone)", len(expired),
+                    "" if len(expired) == 1 else "s", lease_s)
     return len(expired)
 
 

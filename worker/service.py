@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -84,10 +85,18 @@ def watch(rt: runtime.Runtime, *, check_events: bool = True) -> None:
     log.info("watcher stopped after taking in %d files", watcher.taken_count)
 
 
+#: what the stages load, imported by the worker before its pool forks: every child then
+#: starts warm and shares those pages, instead of loading its own copy in its first batch
+STAGE_MODULES = ("tasks.clean", "tasks.extract", "tasks.html", "bs4.dammit",
+                 "charset_normalizer")
+
+
 def worker(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> None:
     """Run a Celery worker in this process (prefork pool) until stopped."""
     from tasks.celery_tasks import app
 
+    for module in STAGE_MODULES:
+        importlib.import_module(module)
     n = concurrency or rt.settings.concurrency or os.cpu_count() or 1
     app.worker_main([
         "worker", f"--concurrency={n}", f"--loglevel={loglevel}", f"--queues={QUEUE}",

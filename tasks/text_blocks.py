@@ -752,7 +752,7 @@ def _topic_words(line: _Line, body_words: frozenset[str]) -> tuple[int, float]:
 
 def _title_cased_sentence(line: _Line) -> bool:
     """A short sentence with Every Word Capitalised: a headline that ends in "?", "!" or "."
-    ("Is Football Violence a Crime?"). Running text never capitalises all its words."""
+    ("Is Football Violence a Crime?"). Running text rarely capitalises all its words."""
     if line.kind not in ("good", "near", "short_sentence") or line.words > TITLE_MAX_WORDS:
         return False
     content = [w.lstrip(_OPENERS) for w in line.text.split()]

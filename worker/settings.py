@@ -10,12 +10,46 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SettingsError(Exception):
     """Settings that cannot work together; the CLI prints the message and exits 2."""
+
+
+#: The values each numeric setting may take (lowest, highest, unit), checked by
+#: `Settings._within_range`; the README's configuration table states the same ranges.
+#: Floors keep the watcher and reconciler from spinning (an interval of 0 is a busy loop)
+#: and keep counts meaningful; ceilings keep every value within what the timers, the
+#: watchfiles extension and the database accept.
+RANGES: dict[str, tuple[int | float, int | float, str]] = {
+    # one value in the database: PostgreSQL holds at most 1 GB in a field
+    "max_file_bytes": (1, 1_000_000_000, " bytes"),
+    "settle_ms": (0, 3_600_000, " ms"),
+    "debounce_ms": (0, 10_000, " ms"),
+    # each rescan walks the whole inbox, each poll too
+    "rescan_interval_s": (1, 86_400, " s"),
+    "poll_interval_ms": (100, 600_000, " ms"),
+    "batch_size": (1, 10_000, ""),
+    "max_attempts": (1, 100, ""),
+    "retry_base_s": (0.1, 3_600, " s"),
+    "retry_max_s": (0.1, 86_400, " s"),
+    "soft_time_limit_s": (1, 86_400, " s"),
+    "hard_time_limit_s": (1, 86_400, " s"),
+    "concurrency": (0, 1_024, ""),
+    "lease_s": (1, 604_800, " s"),
+    "reconcile_interval_s": (1, 86_400, " s"),
+    # a line in one document is every line: recurring starts at two
+    "boilerplate_min_docs": (2, 1_000_000, ""),
+}
 
 
 class AfterIntake(StrEnum):
@@ -130,14 +164,31 @@ class Settings(BaseSettings):
                                  "nothing for its embedded queue") from None
         return url
 
+    @field_validator(*RANGES)
+    @classmethod
+    def _within_range(cls, value: float, info: ValidationInfo) -> float:
+        low, high, unit = RANGES[str(info.field_name)]
+        if not low <= value <= high:  # NaN is refused too
+            raise ValueError(f"{_number(value)} is out of range: it takes {_number(low)} "
+                             f"to {_number(high)}{unit}")
+        return value
+
     @model_validator(mode="after")
-    def _limits_fit_the_lease(self) -> Settings:
+    def _limits_fit_together(self) -> Settings:
+        problems = []
         # A batch still running when its lease expires would be sent again beside itself.
         if not self.soft_time_limit_s < self.hard_time_limit_s < self.lease_s:
-            raise ValueError(
+            problems.append(
                 "need NEWSDROP_SOFT_TIME_LIMIT_S < NEWSDROP_HARD_TIME_LIMIT_S < "
                 f"NEWSDROP_LEASE_S, got {self.soft_time_limit_s} < "
                 f"{self.hard_time_limit_s} < {self.lease_s}")
+        # the backoff is capped at the maximum: a maximum below the first wait means none
+        if self.retry_base_s > self.retry_max_s:
+            problems.append(
+                "need NEWSDROP_RETRY_BASE_S <= NEWSDROP_RETRY_MAX_S, got "
+                f"{_number(self.retry_base_s)} > {_number(self.retry_max_s)}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def check_folders(self) -> None:
@@ -194,12 +245,29 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"invalid configuration: {problems}") from exc
 
 
+def _number(value: float) -> str:
+    """A number as a person would type it back: 1000000, 0.5, not 1e+06 or 0.50."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+#: settings whose value is never repeated in an error: they may hold a password or token
+_SECRET_FIELDS = frozenset({"database_url", "broker_url", "api_token"})
+
+
 def _problem(error: Any, overrides: dict[str, object]) -> str:
     """One validation error, named as the person set it: --option or NEWSDROP_VARIABLE."""
-    # a validator's own message, without pydantic's "Value error, " in front
-    msg = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    field = "_".join(map(str, error["loc"]))
+    if error["type"] == "value_error":
+        # a validator's own message, which shows the value; without pydantic's
+        # "Value error, " in front
+        msg = str(error["ctx"]["error"])
+    elif field and field not in _SECRET_FIELDS:
+        msg = f"{str(error['input'])!r} is not valid: {error['msg']}"
+    else:
+        msg = error["msg"]
     if not error["loc"]:
         return msg
-    field = "_".join(map(str, error["loc"]))
     name = f"--{field.replace('_', '-')}" if field in overrides else f"NEWSDROP_{field.upper()}"
     return f"{name}: {msg}"

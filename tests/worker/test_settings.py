@@ -111,3 +111,99 @@ def test_a_folder_that_cannot_be_one_is_a_usage_error(tmp_path, monkeypatch, arg
     assert result.exit_code == EXIT_USAGE, result.output
     assert result.output.startswith(f"Error: {message.format(**fill)}"), result.output
     assert "watching" not in result.output
+
+
+@pytest.mark.parametrize("env,named", [
+    # each of these used to start: a busy loop, a crash in watchfiles, or nothing taken
+    ({"NEWSDROP_RESCAN_INTERVAL_S": "0"}, "NEWSDROP_RESCAN_INTERVAL_S: 0 is out of range: "
+                                          "it takes 1 to 86400 s"),
+    ({"NEWSDROP_RECONCILE_INTERVAL_S": "0"}, "NEWSDROP_RECONCILE_INTERVAL_S: 0 is out of"),
+    ({"NEWSDROP_DEBOUNCE_MS": "-1"}, "NEWSDROP_DEBOUNCE_MS: -1 is out of range: it takes 0 "
+                                     "to 10000 ms"),
+    ({"NEWSDROP_MAX_FILE_BYTES": "0"}, "NEWSDROP_MAX_FILE_BYTES: 0 is out of range: it "
+                                       "takes 1 to 1000000000 bytes"),
+    ({"NEWSDROP_MAX_FILE_BYTES": "-5"}, "NEWSDROP_MAX_FILE_BYTES: -5 is out of range"),
+    ({"NEWSDROP_SETTLE_MS": "-1"}, "NEWSDROP_SETTLE_MS: -1 is out of range"),
+    ({"NEWSDROP_MAX_ATTEMPTS": "0"}, "NEWSDROP_MAX_ATTEMPTS: 0 is out of range: it takes 1 "
+                                     "to 100"),
+    ({"NEWSDROP_BOILERPLATE_MIN_DOCS": "0"}, "NEWSDROP_BOILERPLATE_MIN_DOCS: 0 is out of "
+                                             "range: it takes 2 to 1000000"),
+    ({"NEWSDROP_POLL_INTERVAL_MS": "0"}, "NEWSDROP_POLL_INTERVAL_MS: 0 is out of range"),
+    ({"NEWSDROP_BATCH_SIZE": "0"}, "NEWSDROP_BATCH_SIZE: 0 is out of range"),
+    ({"NEWSDROP_CONCURRENCY": "-2"}, "NEWSDROP_CONCURRENCY: -2 is out of range"),
+    ({"NEWSDROP_LEASE_S": "99999999999"}, "NEWSDROP_LEASE_S: 99999999999 is out of range"),
+    ({"NEWSDROP_RETRY_BASE_S": "0"}, "NEWSDROP_RETRY_BASE_S: 0 is out of range: it takes "
+                                     "0.1 to 3600 s"),
+    ({"NEWSDROP_RETRY_MAX_S": "nan"}, "NEWSDROP_RETRY_MAX_S: nan is out of range"),
+    ({"NEWSDROP_RETRY_MAX_S": "inf"}, "NEWSDROP_RETRY_MAX_S: inf is out of range"),
+    ({"NEWSDROP_RETRY_BASE_S": "10", "NEWSDROP_RETRY_MAX_S": "1"},
+     "need NEWSDROP_RETRY_BASE_S <= NEWSDROP_RETRY_MAX_S, got 10 > 1"),
+    ({"NEWSDROP_AFTER_INTAKE": "shred"}, "NEWSDROP_AFTER_INTAKE: 'shred' is not valid: Input "
+                                         "should be 'keep', 'move' or 'delete'"),
+])
+def test_a_value_that_cannot_work_is_refused_naming_variable_value_and_range(
+        monkeypatch, env, named):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert named in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_every_numeric_setting_has_a_range_its_default_lies_in():
+    from worker.settings import RANGES
+
+    numeric = {name for name, field in Settings.model_fields.items()
+               if field.annotation in (int, float)}
+    assert set(RANGES) == numeric
+    defaults = Settings()
+    for name, (low, high, _unit) in RANGES.items():
+        assert low <= getattr(defaults, name) <= high, name
+
+
+def test_the_ends_of_each_range_are_accepted(monkeypatch):
+    from worker.settings import RANGES
+
+    for end in (0, 1):
+        with monkeypatch.context() as m:
+            for name, bounds in RANGES.items():
+                m.setenv(f"NEWSDROP_{name.upper()}", str(bounds[end]))
+            # the relations between them hold at the ends that make sense together
+            m.setenv("NEWSDROP_SOFT_TIME_LIMIT_S", "1" if end == 0 else "86398")
+            m.setenv("NEWSDROP_HARD_TIME_LIMIT_S", "2" if end == 0 else "86399")
+            m.setenv("NEWSDROP_LEASE_S", "3" if end == 0 else "604800")
+            m.setenv("NEWSDROP_RETRY_BASE_S", "0.1" if end == 0 else "3600")
+            load_settings()
+
+
+def test_the_readme_states_every_range():
+    from worker.settings import RANGES, _number
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1]: line for line in readme.splitlines()
+            if line.startswith("| `NEWSDROP_")}
+    for name, (low, high, _unit) in RANGES.items():
+        [row] = [line for names, line in rows.items() if f"`NEWSDROP_{name.upper()}`" in names]
+        allowed = row.split("|")[3]
+        assert f"{_number(low)} to {_number(high)}" in allowed, (name, allowed)
+
+
+def test_watch_with_intervals_that_would_spin_exits_2_before_starting(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import worker.service
+    from worker.cli import EXIT_USAGE, main
+
+    def started(*_args, **_kwargs):
+        raise AssertionError("the watcher started")
+
+    monkeypatch.setattr(worker.service, "watch", started)
+    result = CliRunner(env={"NEWSDROP_RESCAN_INTERVAL_S": "0",
+                            "NEWSDROP_RECONCILE_INTERVAL_S": "0"}).invoke(
+        main, ["--data-dir", str(tmp_path / "data"), "watch", "--no-event-check",
+               str(tmp_path / "inbox")])
+    assert result.exit_code == EXIT_USAGE, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: invalid configuration: NEWSDROP_RESCAN_INTERVAL_S: 0 ")
+    assert "NEWSDROP_RECONCILE_INTERVAL_S: 0 is out of range" in line

@@ -69,8 +69,12 @@ class DuplicatePolicy(StrEnum):
 
 
 class Settings(BaseSettings):
+    # An empty value (`NEWSDROP_API_TOKEN=`, as `.env.example` leaves it) means the
+    # default, as the URLs always did: an empty inbox or data folder would be the working
+    # directory, and an empty token would be one `serve` refuses as too short.
     model_config = SettingsConfigDict(
-        env_prefix="NEWSDROP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="NEWSDROP_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_ignore_empty=True,
     )
 
     data_dir: Path = Field(Path("newsdrop-data"), description="SQLite file, embedded broker")

@@ -207,3 +207,37 @@ def test_watch_with_intervals_that_would_spin_exits_2_before_starting(tmp_path, 
     [line] = result.output.strip().splitlines()
     assert line.startswith("Error: invalid configuration: NEWSDROP_RESCAN_INTERVAL_S: 0 ")
     assert "NEWSDROP_RECONCILE_INTERVAL_S: 0 is out of range" in line
+
+
+def test_an_empty_value_means_the_default(monkeypatch):
+    for name in ("API_TOKEN", "INBOX", "DATA_DIR", "BATCH_SIZE", "POLL", "AFTER_INTAKE",
+                 "DATABASE_URL"):
+        monkeypatch.setenv(f"NEWSDROP_{name}", "")
+    settings = load_settings()
+    assert settings.api_token is None
+    assert settings.inbox == Path("inbox") and settings.data_dir == Path("newsdrop-data")
+    assert settings.batch_size == 100 and settings.poll is False
+    assert settings.resolved_database_url.startswith("sqlite:///")
+
+
+def test_serve_takes_the_empty_token_of_a_copied_env_example_as_unset(tmp_path, monkeypatch):
+    """`cp .env.example .env` leaves `NEWSDROP_API_TOKEN=`: serving on loopback, which
+    needs no token, must not refuse it as a token 0 characters long."""
+    from click.testing import CliRunner
+
+    import worker.api
+    from worker.cli import main
+    from worker.service import prepare
+
+    example = (Path(__file__).parents[2] / ".env.example").read_text(encoding="utf-8")
+    assert "\nNEWSDROP_API_TOKEN=\n" in example
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(example, encoding="utf-8")
+    monkeypatch.delenv("NEWSDROP_API_TOKEN", raising=False)
+    prepare(Settings(data_dir=tmp_path / "data")).engine.dispose()
+    served: list[str | None] = []
+    monkeypatch.setattr(worker.api, "listen", lambda host, port: [])
+    monkeypatch.setattr(worker.api, "serve", lambda rt, **kw: served.append(kw["token"]))
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "serve"])
+    assert result.exit_code == 0, result.output
+    assert served == [None] and "no token" in result.output

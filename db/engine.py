@@ -13,6 +13,22 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: the databases the schema, search and bulk writes are written for, as a person types them
 ACCEPTED_URLS = "sqlite:///PATH/newsdrop.db or postgresql+psycopg://USER@HOST/DATABASE"
+#: the PostgreSQL driver newsdrop installs, and the one its bulk writes and binary reads use
+POSTGRES_DRIVER = "postgresql+psycopg"
+#: schemes that name PostgreSQL but no driver: `postgres://` (what Heroku and many tools
+#: emit, unknown to SQLAlchemy) and `postgresql://` (psycopg2 to SQLAlchemy)
+_BARE_POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
+def normalise_url(url: str) -> str:
+    """`url` with a bare PostgreSQL scheme given newsdrop's driver; any other unchanged.
+
+    Only the scheme is rewritten, so the rest (password, query options) stays as typed.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in _BARE_POSTGRES_SCHEMES:
+        return f"{POSTGRES_DRIVER}://{rest}"
+    return url
 
 
 def check_url(url: str) -> None:
@@ -22,7 +38,7 @@ def check_url(url: str) -> None:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        parsed = make_url(url)
+        parsed = make_url(normalise_url(url))
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ValueError(f"{url!r} is not a database URL; newsdrop takes "
                          f"{ACCEPTED_URLS}") from None
@@ -35,13 +51,14 @@ def check_url(url: str) -> None:
     try:
         parsed.get_dialect().import_dbapi()
     except (NoSuchModuleError, ImportError) as exc:
-        # postgresql:// alone means psycopg2, which newsdrop does not install
         raise ValueError(f"cannot load the database driver {shown} asks for ({exc}); "
                          f"newsdrop takes {ACCEPTED_URLS}") from None
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`: SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine for `url`: SQLite gets WAL, a busy timeout and foreign keys; a bare
+    PostgreSQL scheme gets newsdrop's driver (`normalise_url`)."""
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs

@@ -146,9 +146,11 @@ class Settings(BaseSettings):
     def _a_database_newsdrop_can_use(cls, url: str) -> str:
         # refused here, as configuration, rather than as a traceback from the first connect
         if url:
-            from db.engine import check_url
+            from db.engine import check_url, normalise_url
 
             check_url(url)
+            # postgres://… becomes postgresql+psycopg://…, for every process it is passed to
+            url = normalise_url(url)
         return url
 
     @field_validator("broker_url")

@@ -241,3 +241,17 @@ def test_serve_takes_the_empty_token_of_a_copied_env_example_as_unset(tmp_path, 
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "serve"])
     assert result.exit_code == 0, result.output
     assert served == [None] and "no token" in result.output
+
+
+@pytest.mark.postgres
+def test_a_postgres_url_as_heroku_writes_it_is_used_as_postgresql(postgres_url, tmp_path):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    bare = postgres_url.replace("postgresql+psycopg://", "postgres://", 1)
+    assert load_settings(database_url=bare).database_url == postgres_url
+    result = CliRunner(env={"NEWSDROP_DATABASE_URL": bare}).invoke(
+        main, ["--data-dir", str(tmp_path), "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("database at revision ")

@@ -1,0 +1,41 @@
+"""Database URLs as people and tools write them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from db.engine import check_url, make_engine, normalise_url
+
+
+@pytest.mark.parametrize("url,expected", [
+    # Heroku, libpq and many tools write these; newsdrop speaks psycopg 3
+    ("postgres://u:p%40ss@db.example:5432/news?sslmode=require",
+     "postgresql+psycopg://u:p%40ss@db.example:5432/news?sslmode=require"),
+    ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+    ("POSTGRES://u@h/db", "postgresql+psycopg://u@h/db"),
+    # already naming a driver, or not PostgreSQL: left as they are
+    ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+    ("sqlite:////tmp/newsdrop.db", "sqlite:////tmp/newsdrop.db"),
+    ("mysql://u@h/db", "mysql://u@h/db"),
+    ("not a url", "not a url"),
+])
+def test_a_bare_postgresql_scheme_gets_newsdrops_driver(url, expected):
+    assert normalise_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["postgres://u@h/db", "postgresql://u@h/db"])
+def test_a_bare_postgresql_url_is_accepted(url):
+    check_url(url)
+
+
+@pytest.mark.postgres
+def test_a_postgres_url_connects_through_psycopg(postgres_url):
+    bare = postgres_url.replace("postgresql+psycopg://", "postgres://", 1)
+    engine = make_engine(bare)
+    try:
+        assert engine.dialect.driver == "psycopg"
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()

@@ -54,6 +54,11 @@ TEMPORARY_SUFFIXES = (".part", ".partial", ".filepart", ".download", ".crdownloa
                       "~")
 #: most bytes one intake batch holds in memory (fewer files when they are large)
 BATCH_MAX_BYTES = 64 * 1024 * 1024
+#: files of one batch that vanished, logged one line each up to this many; beyond, one line
+VANISHED_NAMED = 5
+#: read outcomes that get no row: a link to a file the inbox holds anyway, and a file
+#: that was moved or deleted before it could be read
+_NO_ROW = ("symlink_inside", "vanished")
 
 
 def storable_name(name: str) -> str:
@@ -186,8 +191,7 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        return _Read(path, reject_kind="vanished",
-                     reject_reason="file disappeared before it could be read")
+        return _Read(path, reject_kind="vanished")
     except OSError as exc:
         return _Read(path, reject_kind="unreadable",
                      reject_reason=f"cannot read file: {exc.strerror or exc}")
@@ -220,14 +224,13 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
 
 
 def _missing(path: Path) -> _Read:
-    """Why a path that no longer resolves cannot be taken in: gone, or a broken symlink,
-    which is rejected (and moved aside) like any file that cannot be read, rather than
-    found again by every rescan."""
+    """Why a path that no longer resolves cannot be taken in: gone (no row: see
+    `Intake.take`), or a broken symlink, which is rejected (and moved aside) like any file
+    that cannot be read, rather than found again by every rescan."""
     try:
         target = os.readlink(path)
     except OSError:  # gone, or not a link: a component of its path vanished
-        return _Read(path, reject_kind="vanished",
-                     reject_reason="file disappeared before it could be read")
+        return _Read(path, reject_kind="vanished")
     return _Read(path, reject_kind="unreadable",
                  reject_reason=f"symlink to a file that does not exist ({target})")
 
@@ -283,12 +286,18 @@ class Intake:
         return self._source_name(Path(path))
 
     def take(self, paths: Iterable[Path]) -> list[IntakeOutcome]:
-        """Take in `paths` in one transaction; enqueue the new documents after commit."""
+        """Take in `paths` in one transaction; enqueue the new documents after commit.
+
+        A file that vanished before it was read gets no row and no outcome, only a log
+        line: nothing of it was held, and a file moved within the inbox (a renamed
+        folder) is taken in under its new name.
+        """
         where = "the inbox" if self.root == self.inbox else str(self.root)
         real_paths = RealPaths()
         reads = [read_file(p, self.root, self.settings.max_file_bytes, where=where,
                            real_paths=real_paths) for p in paths]
-        reads = [r for r in reads if r.reject_kind != "symlink_inside"]
+        self._log_vanished([r.path for r in reads if r.reject_kind == "vanished"])
+        reads = [r for r in reads if r.reject_kind not in _NO_ROW]
         if not reads:
             return []
         with transaction(self.sessions) as session:
@@ -308,6 +317,16 @@ class Intake:
         for r, o in zip(reads, outcomes, strict=True):
             self._after_commit(r, o)
         return outcomes
+
+    def _log_vanished(self, paths: list[Path]) -> None:
+        if len(paths) <= VANISHED_NAMED:
+            for path in paths:
+                log.info("%s was moved or deleted before it could be read; not taken in",
+                         self._source_name(path))
+        elif paths:
+            log.info("%d files were moved or deleted before they could be read, and not "
+                     "taken in (%s, …)", len(paths),
+                     ", ".join(self._source_name(p) for p in paths[:VANISHED_NAMED]))
 
     def _record(self, session: Session, reads: list[_Read]) -> list[IntakeOutcome]:
         """Rows for a batch of reads: rejections one by one, the rest in one bulk insert."""
@@ -354,7 +373,7 @@ class Intake:
                 # reached through a symlinked folder: the real file is not ours to touch
                 return
             if o.status is DocumentStatus.REJECTED:
-                if r.reject_kind != "vanished" and self.move_rejected:
+                if self.move_rejected:
                     self._move_rejected(path, o)
                 return
             if o.status is DocumentStatus.DUPLICATE and \

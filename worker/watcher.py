@@ -118,7 +118,7 @@ class StabilityTracker:
     def ready(self, now: float, limit: int | None = None) -> list[tuple[str, int | None]]:
         """Up to `limit` files whose signature has held for the settle time (re-checked on
         disk now), in the order they were first seen, each with that signature (None: it
-        vanished after it was seen; intake records why)."""
+        vanished after it was seen, moved or deleted; intake logs it and records nothing)."""
         out: list[tuple[str, int | None]] = []
         moved: list[tuple[str, int]] = []
         for key, (sig, since) in self.pending.items():

@@ -143,11 +143,32 @@ def test_symlink_out_of_the_inbox_is_rejected_and_never_read(env, tmp_path):
     assert secret.read_text() == "outside"  # the target is untouched
 
 
-def test_a_file_that_vanished_gets_a_rejected_row(env):
+def test_a_file_that_vanished_gets_no_row_only_a_log_line(env, caplog):
+    """Moved or deleted before it was read: nothing of it was held, and nothing can be
+    done about it, so it is no rejected document."""
+    make, inbox, sessions, sent = env
+    (inbox / "here.txt").write_bytes(b"here")
+    with caplog.at_level("INFO", logger="worker.intake"):
+        outcomes = make().take([inbox / "gone.txt", inbox / "here.txt",
+                                inbox / "renamed-folder" / "a.txt"])
+    assert [(o.path.name, o.status) for o in outcomes] == [("here.txt", DocumentStatus.QUEUED)]
+    assert set(docs(sessions)) == {"here.txt"}
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "gone.txt was moved or deleted before it could be read; not taken in"),
+        ("INFO", "renamed-folder/a.txt was moved or deleted before it could be read; not "
+                 "taken in")]
+    assert make().take([inbox / "gone.txt"]) == []
+
+
+def test_many_files_that_vanished_are_logged_in_one_line(env, caplog):
     make, inbox, sessions, _ = env
-    [outcome] = make().take([inbox / "gone.txt"])
-    assert outcome.status is DocumentStatus.REJECTED
-    assert "disappeared" in docs(sessions)["gone.txt"].last_error
+    with caplog.at_level("INFO", logger="worker.intake"):
+        assert make().take([inbox / "ren" / f"{n}.txt" for n in range(100)]) == []
+    assert docs(sessions) == {}
+    [record] = caplog.records
+    assert record.getMessage().startswith(
+        "100 files were moved or deleted before they could be read, and not taken in "
+        "(ren/0.txt, ren/1.txt,")
 
 
 def test_a_broken_symlink_is_rejected_and_moved_aside_not_called_vanished(env, tmp_path):
@@ -282,6 +303,49 @@ def test_batches_are_capped_by_count_and_by_bytes(tmp_path):
     chunks = [[p.name for p in c] for c in batches(paths, max_files=10)]
     assert chunks == [["0.txt", "1.txt"], ["2.txt", "3.txt"], ["4.txt"], ["5.txt"]]
     assert [len(c) for c in batches(paths, max_files=1)] == [1] * 6
+
+
+def test_ingest_says_which_file_vanished_and_records_no_rejection(tmp_path, monkeypatch,
+                                                                 caplog):
+    from click.testing import CliRunner
+
+    import worker.service
+    from worker.cli import main
+
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"alpha")
+    (folder / "b.txt").write_bytes(b"beta")
+    listed = worker.service.folder_files
+
+    def listed_then_one_deleted(paths):
+        files = listed(paths)
+        (folder / "b.txt").unlink()  # by its writer, between the listing and the read
+        return files
+
+    monkeypatch.setattr(worker.service, "folder_files", listed_then_one_deleted)
+    monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
+    data = tmp_path / "data"
+    with caplog.at_level("INFO", logger="worker.intake"):
+        result = CliRunner().invoke(main, ["--data-dir", str(data), "ingest", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "taken in: 1 queued" in result.output
+    assert f"{folder / 'b.txt'} was moved or deleted before it could be read; not taken " \
+           "in" in caplog.messages
+    failures = CliRunner().invoke(main, ["--data-dir", str(data), "failures"])
+    assert failures.output.strip() == "no failures", failures.output
+
+
+def test_ingest_of_a_path_that_does_not_exist_says_so(tmp_path):
+    from click.testing import CliRunner
+
+    from worker.cli import EXIT_USAGE, main
+
+    missing = tmp_path / "no-such.txt"
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "ingest",
+                                       str(missing)])
+    assert result.exit_code == EXIT_USAGE
+    assert f"Path '{missing}' does not exist" in result.output
 
 
 def test_ingest_with_keep_leaves_the_folder_alone(tmp_path, monkeypatch):

@@ -506,3 +506,34 @@ def test_a_rejected_file_that_cannot_be_moved_out_is_not_rejected_at_every_resca
     take_all(restarted)
     take_all(restarted)
     assert rows_by_path(sessions) == {"big.txt": 3} and len(reads) == 3
+
+
+def test_files_moved_or_deleted_before_they_settle_leave_no_rejected_rows(
+        inbox_intake, tmp_path, caplog):
+    """A folder renamed inside the inbox and then partly moved out, and a file its writer
+    deletes: nothing of them was held, so none is a rejected document; the renamed files
+    are taken in under their new names."""
+    inbox, make, _, sessions = inbox_intake
+    (inbox / "ren").mkdir()
+    for k in range(500):
+        (inbox / "ren" / f"{k}.txt").write_text(f"file {k}")
+    (inbox / "brief.txt").write_text("deleted by its writer")
+    watcher = make_watcher(inbox, make(), settle_ms=60_000)
+    watcher.rescan()
+    assert len(watcher.tracker.pending) == 501  # seen, none settled yet
+    (inbox / "ren").rename(inbox / "ren2")
+    (inbox / "brief.txt").unlink()
+    watcher._on_event(str(watcher.inbox / "ren2"), time.monotonic())  # a folder moved in
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for k in range(250):
+        (inbox / "ren2" / f"{k}.txt").rename(outside / f"{k}.txt")
+    with caplog.at_level(logging.INFO, logger="worker.intake"):
+        while watcher.take_ready(time.monotonic() + 120):
+            pass
+    assert rows_by_path(sessions) == {f"ren2/{k}.txt": 1 for k in range(250, 500)}
+    records = [r for r in caplog.records if r.name == "worker.intake"]
+    assert all(r.levelno == logging.INFO for r in records)
+    said = [r.getMessage() for r in records]
+    assert sum(int(m.split()[0]) if m[0].isdigit() else 1 for m in said) == 751, said
+    assert len(said) < 20  # summary lines, not one per file

@@ -150,10 +150,19 @@ def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--wait and --timeout: follow the documents to a terminal state with a progress bar."""
-    fn = click.option("--timeout", type=float, default=None,
-                      help="With --wait: give up after this many seconds.")(fn)
+    import functools
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        # without --wait nothing waits, so a --timeout would be silently ignored
+        if kwargs.get("timeout") is not None and not kwargs.get("wait"):
+            raise click.UsageError("--timeout only applies with --wait")
+        return fn(*args, **kwargs)
+
+    checked = click.option("--timeout", type=click.FloatRange(min=0), default=None,
+                           help="With --wait: give up after this many seconds.")(checked)
     return click.option("--wait", is_flag=True,
-                        help="Return only when every document is done or failed.")(fn)
+                        help="Return only when every document is done or failed.")(checked)
 
 
 def _dump(data: Any) -> None:

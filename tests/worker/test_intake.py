@@ -449,3 +449,22 @@ def test_a_file_that_grew_past_the_limit_after_its_size_was_read_is_rejected(
     _fstat_saying_size(monkeypatch, 10)
     read = read_file(tmp_path / "a.txt", tmp_path, max_bytes=1000)
     assert read.reject_kind == "too_large" and read.size == 1001
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--timeout", "5"], "--timeout only applies with --wait"),
+    (["--wait", "--timeout", "-1"], "-1.0 is not in the range x>=0"),
+])
+def test_ingest_refuses_a_timeout_it_would_ignore_or_a_negative_one(tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from worker.cli import EXIT_USAGE, main
+
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"alpha")
+    data = tmp_path / "data"
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "ingest", str(folder), *args])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert message in result.output
+    assert not data.exists()  # refused before anything was taken in

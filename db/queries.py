@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from db.bounds import MAX_ID
 from db.dates import since_instant, until_instant
 from db.errors import QueryError
 from db.models import (
@@ -115,11 +116,21 @@ def iter_articles(session: Session, f: ArticleFilter, chunk: int = 500
         session.expunge(d)
 
 
+def document_by_id(session: Session, document_id: int) -> Document | None:
+    """The document with this id; None also for an id no document can have (below 1, or
+    beyond the id column's range, where PostgreSQL would refuse the lookup)."""
+    if not 1 <= document_id <= MAX_ID:
+        return None
+    return session.get(Document, document_id)
+
+
 def find_document(session: Session, ref: str) -> Document | None:
     """A document by id, or by a sha256 prefix of at least 6 hex digits."""
     ref = ref.strip()
-    if ref.isdigit():
-        return session.get(Document, int(ref))
+    if ref.isascii() and ref.isdigit():  # not '²' or other digits int() refuses
+        if len(ref) > len(str(MAX_ID)):
+            return None
+        return document_by_id(session, int(ref))
     if len(ref) >= 6 and all(c in "0123456789abcdef" for c in ref.lower()):
         return session.scalars(
             select(Document).where(Document.sha256.startswith(ref.lower()))

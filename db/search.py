@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from db.bounds import MAX_SQL_INT
 from db.errors import QueryError
 from db.models import Article, Document
 from db.queries import ArticleFilter, article_conditions
@@ -145,8 +146,8 @@ def search(session: Session, query: str, *, filters: ArticleFilter | None = None
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    if offset < 0:
-        raise InvalidQuery(f"offset must be 0 or more, not {offset}")
+    if not 0 <= offset <= MAX_SQL_INT:
+        raise InvalidQuery(f"offset must be between 0 and {MAX_SQL_INT}, not {offset}")
     f = filters or ArticleFilter()
     terms = query_terms(query)
     dialect = session.get_bind().dialect.name

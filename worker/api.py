@@ -35,6 +35,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from db import queries
+from db.bounds import MAX_SQL_INT
 from db.engine import reading
 from db.models import Stage
 from db.pipeline import ArticleStatus
@@ -230,7 +231,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
 
     Filters = Annotated[queries.ArticleFilter, Depends(article_filter)]
     Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-    Offset = Annotated[int, Query(ge=0)]
+    Offset = Annotated[int, Query(ge=0, le=MAX_SQL_INT)]
 
     @app.get("/metrics", response_class=PlainTextResponse,
              summary="Prometheus metrics (text exposition format)")
@@ -254,7 +255,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
              summary="One document: its article and processing history")
     def article(document_id: int) -> dict[str, Any]:
         with reading(rt.sessions) as session:
-            doc = queries.find_document(session, str(document_id))
+            doc = queries.document_by_id(session, document_id)
             if doc is None:
                 raise HTTPException(404, f"no document {document_id}")
             return document_detail(doc, queries.article_of(session, doc.id),

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from db.bounds import MAX_ID, MAX_SECONDS, MAX_SQL_INT
 from worker.settings import AfterIntake, Settings, SettingsError, load_settings, make_folder
 
 # named exit codes
@@ -22,6 +23,12 @@ EXIT_TIMEOUT = 4
 EXIT_UNAVAILABLE = 5  # database or broker unreachable
 
 log = logging.getLogger("newsdrop")
+
+#: worker processes one command may start on this machine; more is a typo
+MAX_CONCURRENCY = 1024
+#: ids, limits and offsets are whole numbers a query can carry (db/bounds.py)
+DOCUMENT_ID = click.IntRange(1, MAX_ID)
+OFFSET = click.IntRange(0, MAX_SQL_INT)
 
 
 class Unavailable(click.ClickException):
@@ -144,6 +151,23 @@ def _sqlite_file_missing(url: str) -> bool:
                 and not Path(parsed.database).is_file())
 
 
+class Seconds(click.FloatRange):
+    """A duration in seconds, from `minimum` up to MAX_SECONDS; nan, which every range
+    check lets through, is refused too."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 0.0) -> None:
+        super().__init__(min=minimum, max=MAX_SECONDS)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if seconds != seconds:
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
 
@@ -159,7 +183,7 @@ def wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise click.UsageError("--timeout only applies with --wait")
         return fn(*args, **kwargs)
 
-    checked = click.option("--timeout", type=click.FloatRange(min=0), default=None,
+    checked = click.option("--timeout", type=Seconds(), default=None,
                            help="With --wait: give up after this many seconds.")(checked)
     return click.option("--wait", is_flag=True,
                         help="Return only when every document is done or failed.")(checked)
@@ -206,7 +230,7 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None,
 @main.command()
 @click.option("--inbox", type=click.Path(path_type=Path), default=None,
               help="Folder to watch (default ./inbox). Env: NEWSDROP_INBOX.")
-@click.option("--concurrency", "-c", type=int, default=0,
+@click.option("--concurrency", "-c", type=click.IntRange(0, MAX_CONCURRENCY), default=0,
               help="Worker processes (default: number of CPUs).")
 @click.pass_context
 def run(ctx: click.Context, inbox: Path | None, concurrency: int) -> None:
@@ -264,7 +288,7 @@ def watch(ctx: click.Context, inbox: Path | None, poll: bool | None,
 
 
 @main.command()
-@click.option("--concurrency", "-c", type=int, default=0,
+@click.option("--concurrency", "-c", type=click.IntRange(0, MAX_CONCURRENCY), default=0,
               help="Worker processes (default: NEWSDROP_CONCURRENCY or number of CPUs).")
 @click.pass_context
 def worker(ctx: click.Context, concurrency: int) -> None:
@@ -509,8 +533,8 @@ def _article_filter(since: str | None, until: str | None, author: str | None,
 
 @main.command()
 @article_filter_options
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--limit", type=click.IntRange(1, MAX_SQL_INT), default=50, show_default=True)
+@click.option("--offset", type=OFFSET, default=0)
 @json_option
 @click.pass_context
 def articles(ctx: click.Context, since: str | None, until: str | None, author: str | None,
@@ -551,7 +575,7 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
 @click.argument("query")
 @article_filter_options
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--offset", type=OFFSET, default=0)
 @json_option
 @click.pass_context
 def search(ctx: click.Context, query: str, since: str | None, until: str | None,
@@ -701,7 +725,7 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
 @main.command()
 @json_option
 @click.option("--watch", "live", is_flag=True, help="Refresh in place until Ctrl-C.")
-@click.option("--interval", type=click.FloatRange(min=0.2), default=2.0, show_default=True,
+@click.option("--interval", type=Seconds(0.2), default=2.0, show_default=True,
               help="Seconds between refreshes with --watch.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> None:
@@ -739,14 +763,22 @@ def _since_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
     age = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
     if age:
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: int(age.group(1))})
+        try:
+            return datetime.now(UTC) - timedelta(**{unit: int(age.group(1))})
+        except (OverflowError, ValueError):  # before year 1, or too many digits for int
+            raise click.BadParameter(f"{value!r} reaches back before the year 1",
+                                     param=param) from None
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is neither an ISO 8601 time "
                                  "(2024-05-01T08:00) nor an age (30m, 2h, 7d)",
                                  param=param) from None
-    return when.astimezone(UTC)  # a naive time is read as local time
+    try:
+        return when.astimezone(UTC)  # a naive time is read as local time
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0 in UTC
+        raise click.BadParameter(f"{value!r} is beyond the dates UTC can hold",
+                                 param=param) from None
 
 
 @main.command()
@@ -755,7 +787,7 @@ def _since_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--kind", help="Error kind, e.g. undecodable, empty, too_large, transient.")
 @click.option("--since", callback=_since_time,
               help="Finished on or after: ISO 8601 time, or an age such as 2h or 7d.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_SQL_INT), default=50, show_default=True)
 @json_option
 @click.pass_context
 def failures(ctx: click.Context, stage: str | None, kind: str | None, since: Any, limit: int,
@@ -801,7 +833,7 @@ def _known_ids(rt: Any, ids: list[int]) -> dict[int, tuple[str, str | None]]:
 
 
 @main.command()
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=DOCUMENT_ID)
 @click.option("--all-failed", is_flag=True, help="Retry every failed document.")
 @wait_option
 @click.pass_context
@@ -840,7 +872,7 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
 
 
 @main.command()
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=DOCUMENT_ID)
 @click.option("--all", "everything", is_flag=True, help="Every done or failed document.")
 @click.option("--stale", is_flag=True,
               help="Documents whose article was made by an older extractor version.")

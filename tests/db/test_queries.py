@@ -245,6 +245,55 @@ def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     assert "re-enqueued 0 documents" in result.output
 
 
+# ---------------------------------------------------------------- numbers out of range
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize("args", [
+    ["articles", "--limit", HUGE], ["articles", "--offset", HUGE],
+    ["search", "strike", "--offset", HUGE], ["failures", "--limit", HUGE],
+    ["reprocess", HUGE], ["retry", HUGE], ["reprocess", "3000000000"],
+    ["failures", "--since", "99999999999d"], ["failures", "--since", "9" * 5000 + "d"],
+    ["failures", "--since", "0001-01-01T00:00+01:00"],
+    ["status", "--watch", "--interval", "1e300"], ["status", "--watch", "--interval", "nan"],
+    ["retry", "1", "--wait", "--timeout", "inf"],
+], ids=lambda args: " ".join(a[:24] for a in args))
+def test_a_number_out_of_range_is_a_usage_error(sessions, data_dir, args):
+    result = cli(data_dir, *args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Error: Invalid value for" in result.output
+
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+@pytest.mark.parametrize("value", ["-1", "1025", HUGE])
+def test_worker_processes_out_of_range_are_refused_before_anything_starts(command, value):
+    import click
+
+    with pytest.raises(click.BadParameter, match="not in the range 0<=x<=1024"):
+        main.commands[command].make_context(command, ["-c", value])
+
+
+@pytest.mark.parametrize("ref", [HUGE, "3000000000", "0"])
+def test_show_an_id_no_document_can_have_is_not_found(sessions, data_dir, ref):
+    result = cli(data_dir, "show", ref)
+    assert result.exit_code == 3, result.output
+    assert f"no document '{ref}'" in result.output
+
+
+def test_an_id_beyond_the_id_column_finds_nothing_on_either_database(db_sessions):
+    from db.queries import document_by_id, find_document
+
+    # PostgreSQL refuses to compare its 32-bit id column with 3,000,000,000
+    with transaction(db_sessions) as s:
+        assert document_by_id(s, 3_000_000_000) is None
+        assert document_by_id(s, 0) is None
+        assert find_document(s, "3000000000") is None
+        assert find_document(s, HUGE) is None
+        assert find_document(s, "²") is None  # a digit int() does not read
+
+
 # ---------------------------------------------------------------- stage timings
 
 

@@ -190,6 +190,8 @@ def test_bad_paging_is_rejected(db):
             search(s, "strike", limit=0)
         with pytest.raises(InvalidQuery, match="offset"):
             search(s, "strike", offset=-1)
+        with pytest.raises(InvalidQuery, match="offset"):  # beyond what OFFSET can carry
+            search(s, "strike", offset=2**63)
 
 
 # ---------------------------------------------------------------- hostile text

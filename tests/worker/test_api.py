@@ -167,6 +167,20 @@ def test_one_article_with_its_history(server):
     assert all(r["finished_at"].endswith("+00:00") for r in data["history"])
     code, body, _ = get(server, "/articles/99999")
     assert code == 404 and "no document 99999" in body
+    # an id no document can have, too large for the id column or any integer column
+    for ref in ("3000000000", "99999999999999999999", "0"):
+        code, body, _ = get(server, f"/articles/{ref}")
+        assert code == 404 and f"no document {ref}" in body
+
+
+@pytest.mark.parametrize("path,params", [
+    ("/articles", {"offset": "99999999999999999999"}),
+    ("/articles", {"limit": "99999999999999999999"}),
+    ("/search", {"q": "strike", "offset": "99999999999999999999"}),
+    ("/search", {"q": "strike", "offset": "-1"})])
+def test_paging_out_of_range_is_a_422(server, path, params):
+    code, body, _ = get(server, path, **params)
+    assert code == 422, body
 
 
 def test_search_ranks_and_highlights(server):

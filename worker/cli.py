@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,13 @@ class BadConfiguration(click.ClickException):
     exit_code = EXIT_USAGE
 
 
+class OutputCutShort(click.ClickException):
+    """Output that could not be written to the end (a full disk): the README gives such
+    output, like a reader that stopped early, exit code 1."""
+
+    exit_code = EXIT_FAILED
+
+
 class NoDatabase(click.ClickException):
     """A read command found no newsdrop schema, or an older one, and changed nothing."""
 
@@ -55,6 +63,11 @@ def _unreachable_errors() -> tuple[type[BaseException], ...]:
     from sqlalchemy.exc import OperationalError as DatabaseError
 
     return (DatabaseError, BrokerError, ConnectionError)
+
+
+#: commands that run until stopped and print no results: their output is logging, and
+#: Celery and uvicorn take standard output over as they please
+_SERVICES = frozenset({"run", "watch", "worker", "serve"})
 
 
 class NewsdropGroup(click.Group):
@@ -77,6 +90,50 @@ class NewsdropGroup(click.Group):
                 raise Unavailable(f"cannot reach the database{where}: {exc.orig}") from exc
             where = f" at {_safe_url(settings.resolved_broker_url)}" if settings else ""
             raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc
+
+
+class _GuardedOutput:
+    """Standard output whose writes, when they fail for any reason but a closed pipe (a
+    full disk, /dev/full), raise OutputCutShort; a closed pipe is left to click, which
+    ends the command quietly."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+    def write(self, text: str) -> int:
+        return self._guard(self.stream.write, text)
+
+    def writelines(self, lines: Any) -> None:
+        self._guard(self.stream.writelines, lines)
+
+    def flush(self) -> None:
+        self._guard(self.stream.flush)
+
+    @staticmethod
+    def _guard(call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputCutShort(
+                f"cannot write to standard output: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def _guarded_stdout() -> Iterator[None]:
+    """Standard output as _GuardedOutput while a command runs, flushed at its end so that
+    what is still buffered fails then, not at exit."""
+    guarded = sys.stdout = _GuardedOutput(sys.stdout)
+    try:
+        yield
+        sys.stdout.flush()
+    finally:
+        if sys.stdout is guarded:
+            sys.stdout = guarded.stream
 
 
 def _stdout_reader_gone() -> bool:
@@ -220,6 +277,8 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None,
       newsdrop show 1               # one article, its fields and history
     """
     _setup_logging(log_level)
+    if ctx.invoked_subcommand not in _SERVICES:
+        ctx.with_resource(_guarded_stdout())
     ctx.obj = load_settings(data_dir=data_dir, database_url=database_url,
                             broker_url=broker_url)
 
@@ -622,8 +681,9 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
               show_default=True, help="JSON Lines (lists kept) or CSV (lists as JSON).")
 @article_filter_options
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write to this file (with a progress bar) instead of stdout.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Write to this file (with a progress bar) instead of stdout; - is "
+                   "stdout.")
 @click.pass_context
 def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
            author: str | None, site: str | None, lang: str | None, doc_status: str | None,
@@ -631,7 +691,9 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     """Export every matching article as JSON Lines or CSV, streamed in constant memory.
 
     Each record holds the document id, source path, sha256 and status, then every
-    article field. With -o the file appears only once complete. In CSV, a text cell
+    article field. With -o the file appears only once complete; a file that cannot be
+    created is a usage error (exit 2), and output that cannot be written to the end (a
+    full disk) ends the export with exit 1, leaving no partial file. In CSV, a text cell
     starting with =, +, -, @, a tab or a carriage return gets a leading ' so that a
     spreadsheet shows it as text rather than running it as a formula. The export reads
     one consistent snapshot and never holds up the workers.
@@ -646,14 +708,19 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
 
     rt = _runtime(ctx, migrate_schema=False)
     f = _article_filter(since, until, author, site, lang, doc_status)
-    if output is None:
+    if output is None or str(output) == "-":
+        # a write that fails ends the command through _GuardedOutput
         with reading(rt.sessions) as session:
             export_articles(session, f, sys.stdout, ExportFormat(fmt))
         return
     partial = output.with_name(output.name + ".part")
     try:
-        with reading(rt.sessions) as session, partial.open(
-                "w", encoding="utf-8", newline="") as out:
+        out = partial.open("w", encoding="utf-8", newline="")
+    except OSError as exc:  # no such folder, not allowed: the option names a bad place
+        raise click.BadParameter(f"cannot write {output}: {exc.strerror or exc}",
+                                 ctx=ctx, param_hint="'-o' / '--output'") from exc
+    try:
+        with out, reading(rt.sessions) as session:
             total = count_articles(session, f)
             with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
                 step = [0]
@@ -667,7 +734,7 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
         partial.replace(output)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+        raise OutputCutShort(f"cannot write {output}: {exc.strerror or exc}") from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -173,10 +176,52 @@ def test_export_command_writes_a_file_or_stdout(sessions, data_dir, tmp_path):
     assert [json.loads(x)["title"] for x in result.output.splitlines()] == ["Théâtre"]
 
 
-def test_export_to_an_unwritable_place_is_a_clear_error(sessions, data_dir, tmp_path):
+def test_export_to_a_place_that_cannot_be_created_is_a_usage_error(sessions, data_dir,
+                                                                   tmp_path):
+    # exit 1 is for failed documents (and output cut short); a bad -o is a bad option
     result = cli(data_dir, "export", "-o", str(tmp_path / "missing" / "x.jsonl"))
-    assert result.exit_code == 1
-    assert "cannot write" in result.output
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '-o' / '--output': cannot write " in result.output
+    assert "No such file or directory" in result.output
+
+
+def test_export_that_cannot_write_to_the_end_says_so_and_leaves_no_file(
+        sessions, data_dir, tmp_path, monkeypatch):
+    import errno
+
+    import db.export
+
+    def disk_full(*_args, **_kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(db.export, "export_articles", disk_full)
+    target = tmp_path / "out.jsonl"
+    result = cli(data_dir, "export", "-o", str(target))
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: cannot write {target}: No space left on device")
+    assert not target.exists() and not (tmp_path / "out.jsonl.part").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["export"], ["export", "-o", "-"], ["articles"],
+                                  ["show", "1"], ["search", "strike", "--json"]],
+                         ids=" ".join)
+def test_output_to_a_full_stdout_is_one_line_and_exit_1(sessions, data_dir, args):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "worker", "--data-dir", str(data_dir),
+                               *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=60, cwd=data_dir.parent)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "Error: cannot write to standard output: No space left on device\n"
+
+
+def test_export_dash_is_stdout(sessions, data_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli(data_dir, "export", "-o", "-", "--lang", "fr")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["title"] for x in result.output.splitlines()] == ["Théâtre"]
+    assert not (tmp_path / "-").exists() and not (tmp_path / "-.part").exists()
 
 
 # ---------------------------------------------------------------- CLI on top

@@ -283,20 +283,68 @@ def unfinished_of(session: Session, ids: Sequence[int]) -> list[int]:
     return [i for i in ids if i in unfinished]
 
 
-def reprocess_candidates(session: Session, *, since: datetime | None = None,
-                         until: datetime | None = None,
-                         not_extracted_by: str | None = None) -> list[int]:
-    """Documents with stored bytes that can run through every stage again."""
-    stmt = select(Document.id).where(Document.status.in_(
-        (DocumentStatus.DONE, DocumentStatus.FAILED)))
+#: the statuses a document can be reprocessed from: finished originals, whose bytes are
+#: stored (duplicates and rejected files have none of their own; active ones are busy)
+REPROCESSABLE = (DocumentStatus.DONE, DocumentStatus.FAILED)
+
+
+def received_conditions(since: str | None, until: str | None
+                        ) -> list[ColumnElement[bool]]:
+    """`since`/`until` over `documents.received_at`, read as the article filters read
+    theirs (db/dates.py): a time without an offset is UTC, a date alone the start of
+    that day, and an `until` date alone takes in that whole day."""
+    terms: list[ColumnElement[bool]] = []
     if since:
-        stmt = stmt.where(Document.received_at >= since)
+        terms.append(Document.received_at >= _bound("since", since_instant, since))
     if until:
-        stmt = stmt.where(Document.received_at <= until)
+        end, inclusive = _bound("until", until_instant, until)
+        terms.append(Document.received_at <= end if inclusive else Document.received_at < end)
+    return terms
+
+
+def reprocess_candidates(session: Session, *, ids: Sequence[int] | None = None,
+                         since: str | None = None, until: str | None = None,
+                         not_extracted_by: str | None = None) -> list[int]:
+    """Documents with stored bytes that can run through every stage again: among `ids`
+    when given, received within `since`/`until` (ISO 8601, as `received_conditions`
+    reads them), and with an article not made by `not_extracted_by` when given."""
+    stmt = select(Document.id).where(Document.status.in_(REPROCESSABLE),
+                                     *received_conditions(since, until))
+    if ids is not None:
+        stmt = stmt.where(Document.id.in_(ids))
     if not_extracted_by:
         stmt = stmt.join(Article, Article.document_id == Document.id).where(
             Article.extractor_version != not_extracted_by)
     return list(session.scalars(stmt.order_by(Document.id)))
+
+
+def reprocess_exclusions(session: Session, ids: Sequence[int], *, since: str | None = None,
+                         until: str | None = None, not_extracted_by: str | None = None
+                         ) -> dict[int, tuple[str, str | None]]:
+    """Why each existing document of `ids` is not a `reprocess_candidates` one, by the
+    first rule it fails: {id: (reason, detail)}; candidates and unknown ids are absent."""
+    since_at = _bound("since", since_instant, since) if since else None
+    end, inclusive = _bound("until", until_instant, until) if until else (None, True)
+    out: dict[int, tuple[str, str | None]] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        rows = session.execute(
+            select(Document.id, Document.status, Document.received_at,
+                   Article.extractor_version)
+            .outerjoin(Article, Article.document_id == Document.id)
+            .where(Document.id.in_(ids[start:start + _IDS_PER_QUERY])))
+        for doc_id, stored_status, stored_received, version in rows:
+            status, received = DocumentStatus(stored_status), as_utc(stored_received)
+            if status not in REPROCESSABLE:
+                out[doc_id] = ("not done or failed", status.value)
+            elif not_extracted_by and version is None:
+                out[doc_id] = ("not stale (it has no article)", None)
+            elif not_extracted_by and version == not_extracted_by:
+                out[doc_id] = ("not stale (made by the current extractor)", None)
+            elif received is not None and (
+                    since_at is not None and received < since_at
+                    or end is not None and (received > end if inclusive else received >= end)):
+                out[doc_id] = ("not received within --since/--until", None)
+    return out
 
 
 def stage_durations(session: Session, since: timedelta = timedelta(minutes=15),

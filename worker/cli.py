@@ -940,48 +940,70 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
 
 @main.command()
 @click.argument("ids", nargs=-1, type=DOCUMENT_ID)
-@click.option("--all", "everything", is_flag=True, help="Every done or failed document.")
+@click.option("--all", "everything", is_flag=True,
+              help="Every done or failed document (with no other choice).")
 @click.option("--stale", is_flag=True,
               help="Documents whose article was made by an older extractor version.")
-@click.option("--since", type=click.DateTime(), help="Received on or after.")
-@click.option("--until", type=click.DateTime(), help="Received on or before.")
+@click.option("--since", callback=_iso_date,
+              help="Received on or after (YYYY-MM-DD or ISO 8601; UTC unless it has an "
+                   "offset).")
+@click.option("--until", callback=_iso_date,
+              help="Received on or before (a date includes that whole UTC day).")
 @wait_option
 @click.pass_context
 def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale: bool,
-              since: Any, until: Any, wait: bool, timeout: float | None) -> None:
+              since: str | None, until: str | None, wait: bool, timeout: float | None) -> None:
     """Run clean, extract and persist again from the stored raw bytes.
 
     Done and failed documents are reset to the clean stage and re-enqueued; a worker
-    must be running. Prints how many, by their status before.
+    must be running. Prints how many, by their status before, and why any named
+    document was left alone.
+
+    IDS, --stale and --since/--until narrow the choice together: a document must meet
+    each one given. --since/--until compare when a document was received, read as
+    `articles` reads its dates: a time without an offset is UTC, and an --until date
+    alone takes in that whole day. --all takes every done or failed document and
+    combines with none of them.
 
     \b
     Example:
       newsdrop reprocess --stale --wait   # after upgrading newsdrop's extractor
-      newsdrop reprocess --since 2024-05-01
+      newsdrop reprocess --since 2024-05-01 --until 2024-05-31
       newsdrop reprocess 17 18
     """
     from db.engine import reading
-    from db.queries import reprocess_candidates, status_of
+    from db.queries import reprocess_candidates, reprocess_exclusions, status_of
     from tasks.version import EXTRACTOR_VERSION
     from worker.operations import reprocess as run_reprocess
 
     if not (ids or everything or stale or since or until):
         raise click.UsageError("name document ids, or pass --all, --stale, --since or --until")
+    if everything and (ids or stale or since or until):
+        # --all would silently win over the narrower choice, or be silently ignored
+        raise click.UsageError("--all takes every done or failed document: leave it out to "
+                               "choose by IDS, --stale or --since/--until")
     rt = _runtime(ctx)
+    stale_by = EXTRACTOR_VERSION if stale else None
+    excluded: dict[int, tuple[str, str | None]] = {}
     if ids:
         known = _known_ids(rt, list(ids))
-        chosen: list[int] | None = list(known)
+        with reading(rt.sessions) as session:
+            excluded = reprocess_exclusions(session, list(known), since=since, until=until,
+                                            not_extracted_by=stale_by)
     else:
-        chosen = None
         with reading(rt.sessions) as session:
             known = status_of(session, reprocess_candidates(
-                session, since=since, until=until,
-                not_extracted_by=EXTRACTOR_VERSION if stale else None))
-    sent = run_reprocess(rt, ids=chosen, stale=stale, since=since, until=until)
+                session, since=since, until=until, not_extracted_by=stale_by))
+    sent = run_reprocess(rt, ids=list(known) if ids else None, stale=stale, since=since,
+                         until=until)
     sent_ids = set(sent)
-    left_alone = [f"{i} ({st})" for i, (st, _) in known.items() if i not in sent_ids]
-    if left_alone:
-        click.echo("not done or failed, left alone: " + ", ".join(left_alone), err=True)
+    # a document whose state moved between the two looks is left alone for its status
+    reasons = {i: excluded.get(i, ("not done or failed", st))
+               for i, (st, _) in known.items() if i not in sent_ids}
+    for reason in dict.fromkeys(r for r, _ in reasons.values()):
+        listed = [f"{i} ({detail})" if detail else str(i)
+                  for i, (r, detail) in reasons.items() if r == reason]
+        click.echo(f"{reason}, left alone: " + ", ".join(listed), err=True)
     before = _count(st for i, (st, _) in known.items() if i in sent_ids)
     _report_requeued(rt, sent, f"for every stage (were {_fmt_counts(before)})",
                      missing=bool(ids) and len(known) < len(set(ids)), wait=wait,

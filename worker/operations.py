@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 
 from db import pipeline
 from db.engine import transaction
@@ -33,16 +32,17 @@ def retry_failed(rt: Runtime, ids: list[int] | None) -> list[int]:
 
 
 def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
-              since: datetime | None = None, until: datetime | None = None) -> list[int]:
+              since: str | None = None, until: str | None = None) -> list[int]:
     """Run every stage again from the stored bytes (e.g. after the extractor changed);
-    return the ids sent."""
+    return the ids sent. `ids`, `stale` and `since`/`until` (ISO 8601 bounds on when a
+    document was received, see queries.received_conditions) narrow the choice together.
+    """
     with transaction(rt.sessions) as session:
-        candidates = reprocess_candidates(
-            session, since=since, until=until,
-            not_extracted_by=EXTRACTOR_VERSION if stale else None)
         # only finished originals: duplicates and rejected files have no bytes of their
         # own, and a document in flight is left to its worker
-        chosen = candidates if ids is None else sorted(set(ids) & set(candidates))
+        chosen = reprocess_candidates(
+            session, ids=ids, since=since, until=until,
+            not_extracted_by=EXTRACTOR_VERSION if stale else None)
         pipeline.reset_for_reprocess(session, chosen)
     if chosen:
         enqueue(chosen)

@@ -55,6 +55,17 @@ def sessions(data_dir):
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def forget_the_broker():
+    """retry and reprocess send through this test's embedded broker: Celery's app keeps
+    that connection for the process, and later tests must not inherit it."""
+    yield
+    from tasks.celery_tasks import app
+
+    app.close()
+    app.amqp._producer_pool = None
+
+
 def cli(data_dir, *args):
     return CliRunner().invoke(main, ["--data-dir", str(data_dir), *args])
 
@@ -288,6 +299,99 @@ def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     assert "no such documents: 999" in result.output
     assert "not failed, left alone: 1 (done)" in result.output
     assert "re-enqueued 0 documents" in result.output
+
+
+# ---------------------------------------------------------------- reprocess
+
+
+@pytest.mark.parametrize("args", [["--all", "1"], ["--all", "--stale"],
+                                  ["--all", "--since", "2024-01-01"],
+                                  ["--all", "--until", "2024-01-01"]], ids=" ".join)
+def test_reprocess_refuses_all_with_a_narrower_choice(sessions, data_dir, args):
+    result = cli(data_dir, "reprocess", *args)
+    assert result.exit_code == 2, result.output
+    assert "--all takes every done or failed document: leave it out" in result.output
+    assert "re-enqueued" not in result.output
+
+
+def test_reprocess_says_why_it_left_named_documents_alone(sessions, data_dir):
+    from db.models import Article
+    from tasks.version import EXTRACTOR_VERSION
+
+    with transaction(sessions) as s:  # 1 made by this extractor; 2 is queued; 3 is stale
+        s.get(Article, 1).extractor_version = EXTRACTOR_VERSION
+    result = cli(data_dir, "reprocess", "1", "2", "3", "--stale")
+    assert result.exit_code == 0, result.output
+    assert "not stale (made by the current extractor), left alone: 1" in result.output
+    assert "not done or failed, left alone: 2 (queued)" in result.output
+    assert "re-enqueued 1 document" in result.output
+    assert "for every stage (were 1 done)" in result.output
+
+
+def _received(sessions, **by_title):
+    """Set when the documents of these titles were received (ISO 8601, UTC)."""
+    from datetime import datetime
+
+    from db.models import Article
+
+    with transaction(sessions) as s:
+        for title, when in by_title.items():
+            doc_id = s.scalar(select(Article.document_id).where(Article.title == title))
+            s.get(Document, doc_id).received_at = datetime.fromisoformat(when)
+
+
+def _statuses(sessions):
+    with transaction(sessions) as s:
+        return {d.id: str(d.status) for d in s.scalars(select(Document))}
+
+
+def test_reprocess_until_a_date_takes_in_that_whole_utc_day(sessions, data_dir):
+    # documents 1 and 3 are done; 1 arrived late on 1 May (UTC), 3 the day before
+    _received(sessions, **{"Harbour strike": "2024-05-01T23:30:00+00:00",
+                           "Théâtre": "2024-04-30T22:30:00+00:00"})
+    result = cli(data_dir, "reprocess", "--until", "2024-05-01")
+    assert result.exit_code == 0, result.output
+    assert "re-enqueued 2 documents" in result.output
+    assert _statuses(sessions) == {1: "queued", 2: "queued", 3: "queued"}
+
+
+def test_reprocess_since_an_instant_with_an_offset_and_named_ids(sessions, data_dir):
+    _received(sessions, **{"Harbour strike": "2024-05-01T23:30:00+00:00",
+                           "Théâtre": "2024-05-01T22:30:00+00:00"})
+    # 01:00 at +02:00 is 23:00 UTC on 1 May: only document 1 arrived after it
+    result = cli(data_dir, "reprocess", "1", "3", "--since", "2024-05-02T01:00+02:00")
+    assert result.exit_code == 0, result.output
+    assert "not received within --since/--until, left alone: 3" in result.output
+    assert "re-enqueued 1 document" in result.output
+    assert _statuses(sessions)[1] == "queued" and _statuses(sessions)[3] == "done"
+    result = cli(data_dir, "reprocess", "--since", "May 2024")
+    assert result.exit_code == 2 and "not a date" in result.output
+
+
+def test_reprocess_candidates_read_received_bounds_as_instants(db_sessions):
+    from datetime import datetime
+
+    from db.queries import reprocess_candidates
+
+    docs = []
+    with transaction(db_sessions) as s:
+        for when in ("2024-04-30T22:30:00+00:00", "2024-05-01T23:30:00+00:00",
+                     "2024-05-02T00:30:00+00:00"):
+            received = datetime.fromisoformat(when)
+            docs.append(Document(sha256=None, source_path=when, status=DocumentStatus.DONE,
+                                 attempts=1, received_at=received, updated_at=received))
+        s.add_all(docs)
+        s.flush()
+        a, b, c = (d.id for d in docs)
+    window = {"since": "2024-04-01", "until": "2024-05-31"}  # only these three documents
+    with transaction(db_sessions) as s:
+        assert reprocess_candidates(s, since="2024-04-01", until="2024-05-01") == [a, b]
+        assert reprocess_candidates(s, since="2024-04-01",
+                                    until="2024-05-01T23:30:00") == [a, b]
+        assert reprocess_candidates(s, since="2024-05-02T01:00+02:00",
+                                    until="2024-05-31") == [b, c]
+        assert reprocess_candidates(s, ids=[a, c], **window) == [a, c]
+        assert reprocess_candidates(s, ids=[a, c], since="2024-05-01") == [c]
 
 
 # ---------------------------------------------------------------- numbers out of range

@@ -630,7 +630,39 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
         click.echo(f"{it['id']:>6}  {when:<16}  {(it['title'] or '(no title)')[:70]}")
 
 
-@main.command()
+class DashTextCommand(click.Command):
+    """A command whose text argument may start with '-' (`newsdrop search -nissan`): a
+    word with one leading '-' that is none of its options is read as text, where click
+    would refuse it as an unknown option. A word starting with '--' stays an option, so
+    a mistyped one is still reported; after '--' everything is text, as usual."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        options: list[str] = []
+        texts: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--":
+                texts.extend(rest)
+                break
+            name = arg.partition("=")[0] if arg.startswith("--") else arg
+            if name in takes_value:
+                options.append(arg)
+                value = next(rest, None) if takes_value[name] and name == arg else None
+                if value is not None:  # the option's value, whatever it starts with
+                    options.append(value)
+            elif arg.startswith("--"):
+                options.append(arg)
+            else:
+                texts.append(arg)
+        return super().parse_args(ctx, [*options, "--", *texts] if texts else options)
+
+
+@main.command(cls=DashTextCommand)
 @click.argument("query")
 @article_filter_options
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
@@ -644,7 +676,9 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
 
     Every word must appear (in any order); title matches rank above body matches.
     Punctuation and operators are searched as plain text: quotes, *, NEAR, AND/OR,
-    a leading - do nothing special. Ids are document ids, as `newsdrop show` takes.
+    a leading - do nothing special, so `newsdrop search -nissan` looks for "nissan"
+    (a query starting with -- goes after --: `newsdrop search -- --nissan`). Ids are
+    document ids, as `newsdrop show` takes.
 
     \b
     Example:

@@ -249,6 +249,25 @@ def test_search_command(sessions, data_dir):
     assert result.exit_code == 2 and "no words" in result.output
 
 
+@pytest.mark.parametrize("args", [["-dockers"], ["--json", "-dockers", "--limit", "5"],
+                                  ["--author", "-", "-dockers"], ["--", "-dockers"],
+                                  ["--", "--dockers"], ["-dockers", "--site", "-port"]],
+                         ids=" ".join)
+def test_a_query_may_start_with_a_dash(sessions, data_dir, args):
+    # docs/querying.md: a leading - is ordinary text, not an option
+    result = cli(data_dir, "search", *args)
+    assert result.exit_code == 0, result.output
+    assert "Harbour strike" in result.output or "no articles match" in result.output
+    if "--author" not in args and "--site" not in args:
+        assert "Harbour strike" in result.output
+
+
+def test_a_mistyped_option_is_still_reported(sessions, data_dir):
+    result = cli(data_dir, "search", "--limt", "5", "dockers")
+    assert result.exit_code == 2
+    assert "No such option '--limt'" in result.output
+
+
 def test_articles_command_checks_dates_and_filters_status(sessions, data_dir):
     result = cli(data_dir, "articles", "--since", "March 2024")
     assert result.exit_code == 2 and "not a date" in result.output

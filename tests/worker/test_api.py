@@ -192,6 +192,12 @@ def test_search_ranks_and_highlights(server):
     assert "<mark>" in data["items"][0]["snippet"]
 
 
+def test_search_takes_a_query_starting_with_a_dash(server):
+    titles = [h["title"] for h in get_json(server, "/search", q="-strike")["items"]]
+    assert titles == [h["title"] for h in get_json(server, "/search", q="strike")["items"]]
+    assert len(titles) == 3
+
+
 @pytest.mark.parametrize("q", ["***", '" "', "()"])
 def test_search_rejects_wordless_queries_with_400(server, q):
     code, body, _ = get(server, "/search", q=q)

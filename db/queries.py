@@ -124,19 +124,51 @@ def document_by_id(session: Session, document_id: int) -> Document | None:
     return session.get(Document, document_id)
 
 
+#: the fewest hex digits of a sha256 taken as a prefix: fewer would match many documents
+MIN_SHA_PREFIX = 6
+#: how many of the hashes an ambiguous prefix starts are named
+_AMBIGUOUS_SHOWN = 5
+
+
+class AmbiguousReference(QueryError):
+    """A sha256 prefix that more than one stored hash starts with."""
+
+    def __init__(self, prefix: str, count: int, candidates: list[tuple[int, str]]) -> None:
+        named = ", ".join(f"{doc_id} ({sha[:16]}…)" for doc_id, sha in candidates)
+        more = ", …" if count > len(candidates) else ""
+        super().__init__(f"{prefix!r} is ambiguous: the sha256 of {count} documents starts "
+                         f"with it: {named}{more}; give more digits, or the id")
+        self.candidates = candidates
+
+
 def find_document(session: Session, ref: str) -> Document | None:
-    """A document by id, or by a sha256 prefix of at least 6 hex digits."""
-    ref = ref.strip()
-    if ref.isascii() and ref.isdigit():  # not '²' or other digits int() refuses
-        if len(ref) > len(str(MAX_ID)):
-            return None
-        return document_by_id(session, int(ref))
-    if len(ref) >= 6 and all(c in "0123456789abcdef" for c in ref.lower()):
-        return session.scalars(
-            select(Document).where(Document.sha256.startswith(ref.lower()))
-            .order_by(Document.duplicate_of.is_not(None), Document.id).limit(1)
-        ).first()
-    return None
+    """A document by id, or by a sha256 prefix of at least MIN_SHA_PREFIX hex digits.
+
+    Digits are read as an id first, and as a sha256 prefix when no document has that id
+    (hashes start with digits too). Of several documents with one hash, the first copy
+    is the one found. Raises AmbiguousReference when the prefix starts several hashes.
+    """
+    ref = ref.strip().lower()
+    if ref.isascii() and ref.isdigit() and len(ref) <= len(str(MAX_ID)):  # not '²'
+        doc = document_by_id(session, int(ref))
+        if doc is not None:
+            return doc
+    if not (MIN_SHA_PREFIX <= len(ref) <= 64 and all(c in "0123456789abcdef" for c in ref)):
+        return None
+    matching = (select(Document.sha256, func.min(Document.id).label("first"))
+                .where(Document.sha256.startswith(ref)).group_by(Document.sha256))
+    hashes = session.execute(
+        matching.order_by(Document.sha256).limit(_AMBIGUOUS_SHOWN + 1)).all()
+    if len(hashes) > 1:
+        count = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+        raise AmbiguousReference(ref, count, [(row.first, row.sha256)
+                                              for row in hashes[:_AMBIGUOUS_SHOWN]])
+    if not hashes:
+        return None
+    return session.scalars(
+        select(Document).where(Document.sha256 == hashes[0].sha256)
+        .order_by(Document.duplicate_of.is_not(None), Document.id).limit(1)
+    ).first()
 
 
 def article_of(session: Session, document_id: int) -> Article | None:

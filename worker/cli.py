@@ -783,18 +783,25 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
 def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     """Show one document by id or sha256 prefix: its article and processing history.
 
+    REF is a document id, or the first 6 or more hex digits of the document's sha256.
+    Digits that are no document's id are tried as a sha256 prefix too; a prefix that
+    several hashes start with is refused, naming some of them.
+
     \b
     Example:
       newsdrop show 42
       newsdrop show 3f2a9c --json
     """
     from db.engine import reading
-    from db.queries import article_of, find_document, stage_runs
+    from db.queries import AmbiguousReference, article_of, find_document, stage_runs
     from worker.render import document_detail
 
     rt = _runtime(ctx, migrate_schema=False)
     with reading(rt.sessions) as session:
-        doc = find_document(session, ref)
+        try:
+            doc = find_document(session, ref)
+        except AmbiguousReference as exc:
+            raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
         if doc is None:
             click.echo(f"no document {ref!r}", err=True)
             sys.exit(EXIT_NOT_FOUND)

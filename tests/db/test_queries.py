@@ -320,6 +320,63 @@ def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     assert "re-enqueued 0 documents" in result.output
 
 
+# ---------------------------------------------------------------- show by sha256 prefix
+
+
+def _with_hashes(sessions, *hashes, duplicate_of_first=False):
+    """Documents with these sha256 values (padded to 64 hex digits); returns their ids."""
+    ids: list[int] = []
+    with transaction(sessions) as s:
+        for sha in hashes:
+            doc = Document(sha256=sha.ljust(64, "0"), source_path=f"{sha}.txt",
+                           status=DocumentStatus.DONE, attempts=1, received_at=utcnow(),
+                           updated_at=utcnow(),
+                           duplicate_of=ids[0] if duplicate_of_first and ids else None)
+            s.add(doc)
+            s.flush()
+            ids.append(doc.id)
+    return ids
+
+
+def test_a_sha_prefix_of_digits_that_is_no_id_finds_its_document(db_sessions):
+    from db.queries import find_document
+
+    [doc_id] = _with_hashes(db_sessions, "000213748e")
+    with transaction(db_sessions) as s:
+        assert find_document(s, "00021374").id == doc_id  # no document 21374
+        assert find_document(s, "000213").id == doc_id  # six digits are enough
+        assert find_document(s, "02137") is None  # five: too few for a prefix
+        assert find_document(s, str(doc_id)).id == doc_id  # an id it is, first
+
+
+def test_an_ambiguous_sha_prefix_names_its_candidates(db_sessions):
+    from db.queries import AmbiguousReference, find_document
+
+    first, second = _with_hashes(db_sessions, "abcdef01", "abcdef02")
+    # the same bytes again: one hash, so its first copy, not an ambiguity
+    original, _copy = _with_hashes(db_sessions, "fedcba99", "fedcba99",
+                                   duplicate_of_first=True)
+    with transaction(db_sessions) as s:
+        with pytest.raises(AmbiguousReference) as raised:
+            find_document(s, "ABCDEF")
+        assert raised.value.candidates == [(first, "abcdef01" + "0" * 56),
+                                           (second, "abcdef02" + "0" * 56)]
+        assert find_document(s, "abcdef02").id == second
+        assert find_document(s, "fedcba").id == original
+
+
+def test_show_an_ambiguous_prefix_is_a_usage_error_listing_candidates(sessions, data_dir):
+    first, second = _with_hashes(sessions, *(f"abcdef{n:02d}" for n in range(7)))[:2]
+    result = cli(data_dir, "show", "abcdef")
+    assert result.exit_code == 2, result.output
+    assert ("'abcdef' is ambiguous: the sha256 of 7 documents starts with it: "
+            f"{first} (abcdef0000000000…), {second} (abcdef0100000000…),") in result.output
+    assert ", …; give more digits, or the id" in result.output
+    result = cli(data_dir, "show", "abcdef06", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["document"]["sha256"].startswith("abcdef06")
+
+
 # ---------------------------------------------------------------- reprocess
 
 

@@ -352,7 +352,8 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
         session.execute(
             update(Document).where(Document.id == r.id)
             .values(status=DocumentStatus.FAILED, stage_state=StageState.FAILED,
-                    last_error=f"gave up: {max_attempts} attempts of stage {stage} never "
+                    last_error=f"gave up: {max_attempts} attempt"
+                               f"{'' if max_attempts == 1 else 's'} of stage {stage} never "
                                "finished (worker lost or killed, or the database "
                                "unreachable when it tried to record the outcome)",
                     error_kind="worker_lost", updated_at=now, finished_at=now)

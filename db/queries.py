@@ -381,21 +381,22 @@ def reprocess_exclusions(session: Session, ids: Sequence[int], *, since: str | N
 
 def stage_durations(session: Session, since: timedelta = timedelta(minutes=15),
                     sample: int = 5000) -> dict[str, dict[str, float | int | None]]:
-    """Running time per stage (count, avg and p95 ms) of runs finished in the window."""
-    rows = session.execute(
-        select(StageRun.stage, StageRun.duration_ms)
-        .where(StageRun.finished_at >= utcnow() - since, StageRun.duration_ms.is_not(None))
-        .order_by(StageRun.finished_at.desc()).limit(sample)
-    ).all()
-    per_stage: dict[str, list[float]] = {s.value: [] for s in Stage}
-    for run_stage, ms in rows:
-        per_stage[Stage(run_stage).value].append(float(ms or 0))
+    """Running time per stage of the runs finished in the window: how many and their
+    average, over all of them, and a p95 over each stage's latest `sample` runs (a
+    sample per stage, so that the busiest stage cannot crowd the others out)."""
+    window = (StageRun.finished_at >= utcnow() - since, StageRun.duration_ms.is_not(None))
+    totals = {Stage(stage).value: (int(n), avg) for stage, n, avg in session.execute(
+        select(StageRun.stage, func.count(), func.avg(StageRun.duration_ms))
+        .where(*window).group_by(StageRun.stage))}
     out: dict[str, dict[str, float | int | None]] = {}
-    for name, values in per_stage.items():
-        values.sort()
-        out[name] = {
-            "runs": len(values),
-            "avg_ms": round(sum(values) / len(values), 1) if values else None,
+    for stage in Stage:
+        runs, avg = totals.get(stage.value, (0, None))
+        values = sorted(float(ms or 0) for ms in session.scalars(
+            select(StageRun.duration_ms).where(*window, StageRun.stage == stage)
+            .order_by(StageRun.finished_at.desc()).limit(sample))) if runs else []
+        out[stage.value] = {
+            "runs": runs,
+            "avg_ms": round(float(avg), 1) if runs and avg is not None else None,
             "p95_ms": _pct(values, 0.95) if values else None,
         }
     return out

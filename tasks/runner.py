@@ -341,7 +341,8 @@ def _failure(doc_id: int, stage: Stage, attempt: int, exc: BaseException, starte
     if isinstance(exc, NewsdropError):
         message, kind = exc.message, exc.kind
         if isinstance(exc, TransientError):
-            message = f"gave up after {attempt} attempts: {message}"
+            message = (f"gave up after {attempt} attempt{'' if attempt == 1 else 's'}: "
+                       f"{message}")
         log.info("document %s failed at %s: %s", doc_id, stage.value, message)
     else:
         message, kind = f"internal error: {type(exc).__name__}: {exc}", "internal"

@@ -14,6 +14,7 @@ import click
 
 from db.bounds import MAX_ID, MAX_SECONDS, MAX_SQL_INT
 from worker.settings import AfterIntake, Settings, SettingsError, load_settings, make_folder
+from worker.wording import counted
 
 # named exit codes
 EXIT_OK = 0
@@ -409,9 +410,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
         # stored all the same, so nothing is lost; but no worker hears of them for now
         raise Unavailable(
             f"cannot reach the broker at {_safe_url(settings.resolved_broker_url)}: "
-            f"{str(send_error).rstrip('.')}; {unsent} documents are stored as queued and "
-            f"are sent once their lease ({settings.lease_s} s) runs out, by a running "
-            "`newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`")
+            f"{str(send_error).rstrip('.')}; {counted(unsent, 'document')} "
+            f"{'is' if unsent == 1 else 'are'} stored as queued and sent once "
+            f"{'its' if unsent == 1 else 'their'} lease ({settings.lease_s} s) runs out, by "
+            "a running `newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`")
     if not wait:
         return
     _wait_with_progress(rt, [o.document_id for o in outcomes if o.document_id is not None],
@@ -772,7 +774,7 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    click.echo(f"exported {n} articles to {output}", err=True)
+    click.echo(f"exported {counted(n, 'article')} to {output}", err=True)
 
 
 @main.command()
@@ -841,7 +843,9 @@ def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> No
 
     Queue depth and workers are asked of the broker with a one-second timeout ("unknown"
     when it does not answer); everything else comes from the database, so it survives
-    restarts. Stage run times are avg/p95 over the last 15 minutes. --watch refreshes in
+    restarts. Stage run times are per document, over the last 15 minutes: the runs and
+    their average, with a p95 over each stage's latest 5,000 runs; persist, whose batch
+    write is not timed per document, is left out of that line. --watch refreshes in
     place with a throughput history.
 
     \b
@@ -936,7 +940,8 @@ def _known_ids(rt: Any, ids: list[int]) -> dict[int, tuple[str, str | None]]:
         known = status_of(session, ids)
     missing = [i for i in ids if i not in known]
     if missing:
-        click.echo("no such documents: " + " ".join(map(str, missing)), err=True)
+        click.echo(f"no such {'document' if len(missing) == 1 else 'documents'}: "
+                   + " ".join(map(str, missing)), err=True)
     return known
 
 
@@ -1054,7 +1059,7 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
 def _report_requeued(rt: Any, sent: list[int], detail: str, *, missing: bool, wait: bool,
                      timeout: float | None) -> None:
     """Say what went back to the workers; exit 3 if a named id does not exist; --wait."""
-    click.echo(f"re-enqueued {len(sent)} documents" + (f" {detail}" if sent else ""),
+    click.echo(f"re-enqueued {counted(len(sent), 'document')}" + (f" {detail}" if sent else ""),
                err=True)
     if missing:
         sys.exit(EXIT_NOT_FOUND)
@@ -1119,7 +1124,7 @@ def reconcile(ctx: click.Context) -> None:
 
     rt = _runtime(ctx)
     n = run_reconcile(rt.sessions, rt.settings.lease_s, enqueue)
-    click.echo(f"re-enqueued {n} documents", err=True)
+    click.echo(f"re-enqueued {counted(n, 'document')}", err=True)
 
 
 # ---------------------------------------------------------------- database

@@ -13,8 +13,10 @@ from typing import Any
 
 from db import queries
 from db.engine import reading
+from db.models import Stage
 from worker.celery_app import QUEUE
 from worker.runtime import Runtime
+from worker.wording import counted
 
 #: a status call must never hang on a dead broker or silent workers
 BROKER_TIMEOUT_S = 1.0
@@ -95,8 +97,12 @@ def render_status(s: dict[str, Any]) -> str:
     lat = s["latency_s"]
     if lat["p50"] is not None:
         lines.append(f"latency    drop-to-done p50 {lat['p50']} s, p95 {lat['p95']} s")
-    durations = [f"{stage} avg {d['avg_ms']} ms p95 {d['p95_ms']} ms ({d['runs']} runs)"
-                 for stage, d in s.get("stage_durations_ms", {}).items() if d["runs"]]
+    # persist writes a whole batch in one transaction, after each document's runs were
+    # timed: its runs carry no time of their own, so the line leaves it out
+    durations = [f"{stage} avg {d['avg_ms']} ms p95 {d['p95_ms']} ms "
+                 f"({counted(d['runs'], 'run')})"
+                 for stage, d in s.get("stage_durations_ms", {}).items()
+                 if d["runs"] and stage != Stage.PERSIST]
     if durations:
         lines.append("run time   " + ", ".join(durations) + " in the last 15 min")
     if s["oldest_unfinished_age_s"] is not None:
@@ -141,7 +147,7 @@ def render_live(s: dict[str, Any], history: ThroughputHistory) -> str:
     peak = max(history.rates, default=0.0)
     spark = history.sparkline() or "(collecting)"
     return (render_status(s) + f"\nhistory    {spark}  now {latest:.1f}/s, peak {peak:.1f}/s"
-            f" over the last {len(history.rates)} refreshes")
+            f" over the last {counted(len(history.rates), 'refresh', 'refreshes')}")
 
 
 def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None = None) -> None:

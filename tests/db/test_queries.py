@@ -178,7 +178,7 @@ def test_export_command_writes_a_file_or_stdout(sessions, data_dir, tmp_path):
     result = cli(data_dir, "export", "--format", "csv", "--since", "2024-02-01",
                  "-o", str(target))
     assert result.exit_code == 0, result.output
-    assert "exported 1 articles" in result.output
+    assert "exported 1 article to" in result.output
     assert not (tmp_path / "out.csv.part").exists()
     assert [r["title"] for r in csv.DictReader(target.open(encoding="utf-8"))] == [
         "Harbour strike"]
@@ -315,9 +315,13 @@ def test_failures_by_stage_intake_are_the_rejected_files(sessions, data_dir):
 def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     result = cli(data_dir, "retry", "1", "999")
     assert result.exit_code == 3
-    assert "no such documents: 999" in result.output
+    assert "no such document: 999" in result.output
     assert "not failed, left alone: 1 (done)" in result.output
     assert "re-enqueued 0 documents" in result.output
+    with transaction(sessions) as s:
+        s.get(Document, 1).status = DocumentStatus.FAILED
+    result = cli(data_dir, "retry", "1")
+    assert "re-enqueued 1 document (1 clean)" in result.output
 
 
 # ---------------------------------------------------------------- show by sha256 prefix

@@ -86,6 +86,21 @@ def test_transient_errors_retry_then_give_up_with_the_attempt_count(sessions, mo
     assert states == [StageState.RETRYING] * (OPTIONS.max_attempts - 1) + [StageState.FAILED]
 
 
+def test_giving_up_after_a_single_attempt_says_one_attempt(sessions, monkeypatch):
+    from dataclasses import replace
+
+    doc_id = take(sessions, SAMPLE, "once.txt")
+
+    def flaky(*_args, **_kwargs):
+        raise TransientError("disk busy")
+
+    monkeypatch.setattr(runner, "_run_clean", flaky)
+    runner.run_batch(sessions, [doc_id], options=replace(OPTIONS, max_attempts=1),
+                     worker="test")
+    with transaction(sessions) as s:
+        assert s.get(Document, doc_id).last_error == "gave up after 1 attempt: disk busy"
+
+
 def test_a_retry_resumes_at_the_stage_that_failed(sessions, monkeypatch):
     doc_id = take(sessions, SAMPLE, "resume.txt")
     real_extract = runner._run_extract

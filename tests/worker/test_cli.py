@@ -223,7 +223,7 @@ def test_ingest_with_the_broker_down_stores_the_files_and_exits_unavailable(tmp_
         assert result.exit_code == EXIT_UNAVAILABLE, result.output
         assert "taken in: 3 queued" in result.output
         assert "Error: cannot reach the broker at redis://127.0.0.1:1/0: " in result.output
-        assert "3 documents are stored as queued and are sent once their lease (300 s)" \
+        assert "3 documents are stored as queued and sent once their lease (300 s)" \
             in result.output
         assert "Traceback" not in result.output
         engine = make_engine(f"sqlite:///{data_dir / 'newsdrop.db'}")

@@ -71,6 +71,49 @@ def test_status_counts_and_stage_durations(rt):
     assert data["queue_depth"] == {"newsdrop": 0}  # the embedded broker answers
 
 
+def test_stage_run_counts_are_true_and_each_stage_gets_its_own_sample(tmp_path):
+    from db.queries import stage_durations
+
+    runtime = prepare(load_settings(data_dir=tmp_path / "data"))
+    now = utcnow()
+    try:
+        with transaction(runtime.sessions) as s:
+            doc_id = add_article(s, title="Busy", body="words")
+            # 30 recent clean runs, then 5 older extract runs: a sample of the 10 latest
+            # runs of any stage would see clean alone, and 10 of its 30
+            for n in range(30):
+                s.add(StageRun(document_id=doc_id, stage=Stage.CLEAN, attempt=1,
+                               state=StageState.SUCCEEDED, started_at=now,
+                               finished_at=now - timedelta(seconds=n), duration_ms=n))
+            for n in range(5):
+                s.add(StageRun(document_id=doc_id, stage=Stage.EXTRACT, attempt=1,
+                               state=StageState.SUCCEEDED, started_at=now,
+                               finished_at=now - timedelta(minutes=5, seconds=n),
+                               duration_ms=100 + n))
+        with transaction(runtime.sessions) as s:
+            durations = stage_durations(s, sample=10)
+    finally:
+        runtime.engine.dispose()
+    assert durations["clean"]["runs"] == 30 and durations["clean"]["avg_ms"] == 14.5
+    assert durations["clean"]["p95_ms"] == 9.0  # of its 10 latest runs (0-9 ms)
+    assert durations["extract"] == {"runs": 5, "avg_ms": 102.0, "p95_ms": 104.0}
+
+
+def test_run_time_line_counts_in_words_and_leaves_persist_out():
+    from worker.monitor import render_status
+
+    status = {"documents": {"done": 1}, "queue_depth": {"newsdrop": 0}, "workers": [],
+              "active_by_stage": {}, "throughput_per_s": {}, "latency_s": {"p50": None},
+              "oldest_unfinished_age_s": None, "recent_failures": [],
+              "stage_durations_ms": {
+                  "clean": {"runs": 1, "avg_ms": 3.0, "p95_ms": 3.0},
+                  "extract": {"runs": 3457, "avg_ms": 1.5, "p95_ms": 4.0},
+                  "persist": {"runs": 3458, "avg_ms": 0.0, "p95_ms": 0.0}}}
+    [line] = [ln for ln in render_status(status).splitlines() if ln.startswith("run time")]
+    assert line == ("run time   clean avg 3.0 ms p95 3.0 ms (1 run), extract avg 1.5 ms "
+                    "p95 4.0 ms (3457 runs) in the last 15 min")
+
+
 def test_status_json_keeps_its_keys(rt, tmp_path):
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "status", "--json"])
     assert result.exit_code == 0, result.output

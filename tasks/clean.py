@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from tasks import cues
 from tasks.decode import decode
-from tasks.document import BlockLabel, CleanedDoc, InputFormat, RawDocument
+from tasks.document import MAX_FILE_BYTES, BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.errors import TooLarge
 from tasks.text_blocks import (
     RECURRING_BODY_MIN_WORDS,
@@ -47,7 +47,7 @@ class CleanOptions:
     """Limits and thresholds of the clean stage (units in the names)."""
 
     #: inputs above this size fail as TooLarge before any parsing
-    max_bytes: int = 20_000_000
+    max_bytes: int = MAX_FILE_BYTES
     #: a text dump with more non-blank lines than this is not an article (TooLarge)
     max_blocks: int = 50_000
     #: per-line analysis looks at this many characters at most (the text is kept whole)

@@ -32,6 +32,11 @@ class BlockLabel(StrEnum):
     BOILERPLATE = "boilerplate"  # menus, share prompts, paywall appeals, footers…
 
 
+#: the default of NEWSDROP_MAX_FILE_BYTES (20 MiB): larger inputs are refused, by intake
+#: and by clean alike
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class RawDocument:
     """The bytes of one input file, and the name it arrived under (a format hint only)."""

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import pipeline
 from db.engine import reading, transaction
 from db.models import Stage, StageState, utcnow
-from tasks.document import Article, CleanedDoc, RawDocument
+from tasks.document import MAX_FILE_BYTES, Article, CleanedDoc, RawDocument
 from tasks.errors import NewsdropError, PermanentError, StageTimeout, TransientError
 from tasks.persist import article_row
 
@@ -33,7 +33,7 @@ class RunnerOptions:
     max_attempts: int = 5
     retry_base_s: float = 1.0
     retry_max_s: float = 60.0
-    max_file_bytes: int = 20 * 1024 * 1024
+    max_file_bytes: int = MAX_FILE_BYTES
     boilerplate_min_docs: int = 3
     #: how long a process reuses the recurring lines it read for a source
     boilerplate_cache_s: float = 30.0

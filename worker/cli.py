@@ -473,28 +473,33 @@ def _final_counts(rt: Any, ids: list[int]) -> dict[str, int]:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
-@click.option("--jsonl", is_flag=True, help="One JSON object per file (fields plus `path`).")
+@click.option("--jsonl", is_flag=True,
+              help="One JSON object per file: the fields plus `path` (with --explain, the "
+                   "verdicts as `show --explain --json` prints them, plus `path`).")
 @click.option("--explain", is_flag=True, help="Show every line or block, kept or dropped, why.")
-def extract(paths: tuple[Path, ...], jsonl: bool, explain: bool) -> None:
+@click.pass_context
+def extract(ctx: click.Context, paths: tuple[Path, ...], jsonl: bool, explain: bool) -> None:
     """Run clean + extract directly on files: no queue, no database.
 
-    For debugging and evaluation; folders are read recursively.
+    For debugging and evaluation; folders are read recursively. A file over
+    NEWSDROP_MAX_FILE_BYTES (20 MiB by default) fails as too large, as in the pipeline.
 
     \b
     Example:
       newsdrop extract page.html --explain
       newsdrop extract ../shared/eval/dev/*/article.txt --jsonl > pred.jsonl
     """
-    from tasks.clean import clean
+    from tasks.clean import CleanOptions, clean
     from tasks.document import RawDocument
     from tasks.errors import NewsdropError
     from tasks.extract import extract as run_extract
     from worker.service import folder_files
 
+    options = CleanOptions(max_bytes=_settings(ctx).max_file_bytes)
     failed = 0
     for path in folder_files(list(paths)):
         try:
-            cleaned = clean(RawDocument(path.read_bytes(), name=path.name))
+            cleaned = clean(RawDocument(path.read_bytes(), name=path.name), options=options)
             article = run_extract(cleaned)
         except (NewsdropError, OSError) as exc:
             failed += 1
@@ -505,7 +510,8 @@ def extract(paths: tuple[Path, ...], jsonl: bool, explain: bool) -> None:
                 click.echo(f"{path}: {reason}", err=True)
             continue
         if jsonl:
-            click.echo(json.dumps({"path": str(path), **article.to_dict()}, ensure_ascii=False))
+            data = cleaned.to_dict() if explain else article.to_dict()
+            click.echo(json.dumps({"path": str(path), **data}, ensure_ascii=False))
             continue
         if len(paths) > 1 or path.is_dir():
             click.secho(f"== {path}", bold=True)

@@ -105,6 +105,33 @@ def test_extract_explain_shows_dropped_lines_with_their_evidence():
     assert any("Dear Reader" in ln for ln in dropped)
 
 
+def test_extract_jsonl_explain_prints_the_verdicts_as_json_lines():
+    result = CliRunner().invoke(main, ["extract", str(SAMPLE), "--jsonl", "--explain"])
+    assert result.exit_code == 0, result.output
+    [line] = result.output.strip().splitlines()
+    data = json.loads(line)
+    assert data["path"] == str(SAMPLE) and data["format"] == "text"
+    dropped = [b["text"] for b in data["blocks"] if b["label"] != "body"]
+    assert any("Dear Reader" in text for text in dropped)
+
+
+def test_extract_applies_the_configured_size_limit():
+    result = CliRunner(env={"NEWSDROP_MAX_FILE_BYTES": "1000"}).invoke(
+        main, ["extract", str(SAMPLE), "--jsonl"])
+    assert result.exit_code == EXIT_FAILED, result.output
+    assert "over the limit of 1,000 bytes" in json.loads(result.output)["error"]
+
+
+def test_the_size_limit_has_one_default_everywhere():
+    from tasks.clean import CleanOptions
+    from tasks.runner import RunnerOptions
+    from worker.settings import Settings
+
+    default = Settings.model_fields["max_file_bytes"].default
+    assert default == 20 * 1024 * 1024  # the README's 20971520
+    assert CleanOptions().max_bytes == RunnerOptions().max_file_bytes == default
+
+
 def test_extract_reports_a_bad_file_and_exits_non_zero(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")

@@ -73,8 +73,8 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
         terms.append(func.lower(cast(Article.authors, Text)).contains(needle, autoescape=True))
     if f.site:
         terms.append(func.lower(Article.site_name).contains(f.site.lower(), autoescape=True))
-    if f.language:
-        terms.append(Article.language == f.language)
+    if f.language:  # codes are ASCII, which lower() folds on both databases
+        terms.append(func.lower(Article.language) == f.language.lower())
     if f.status:
         terms.append(Document.status == DocumentStatus(f.status))
     return terms

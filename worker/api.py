@@ -41,7 +41,7 @@ from db.models import Stage
 from db.pipeline import ArticleStatus
 from worker.celery_app import QUEUE
 from worker.monitor import collect_status, queue_depth
-from worker.render import document_detail
+from worker.render import article_summary, document_detail
 from worker.runtime import Runtime
 
 DEFAULT_HOST = "127.0.0.1"
@@ -166,16 +166,6 @@ def _le(ms: int) -> str:
     return f"{ms / 1000:g}"
 
 
-# ---------------------------------------------------------------- rendering
-
-
-def article_summary(a: Any, d: Any) -> dict[str, Any]:
-    return {"id": d.id, "article_id": a.id, "published_at": a.published_at,
-            "title": a.title, "authors": a.authors, "site_name": a.site_name,
-            "language": a.language, "words": a.word_count, "url": a.url,
-            "status": str(d.status), "source": d.source_path}
-
-
 # ---------------------------------------------------------------- the app
 
 
@@ -218,7 +208,8 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         ] = None,
         author: Annotated[str | None, Query(description="Author contains (any case).")] = None,
         site: Annotated[str | None, Query(description="Site name contains.")] = None,
-        lang: Annotated[str | None, Query(description="Language code, e.g. en.")] = None,
+        lang: Annotated[str | None, Query(
+            description="Language code, e.g. en (any case).")] = None,
         status: Annotated[ArticleStatus | None, Query(
             description="Status of the article's document: done; queued or processing while "
                         "it runs again; failed if that run failed (it keeps the article it "

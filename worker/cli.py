@@ -578,7 +578,7 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Published on or before (a date includes that whole UTC day)."),
         click.option("--author", help="Author name contains this (any case)."),
         click.option("--site", help="Site name contains this (any case)."),
-        click.option("--lang", help="Language code, e.g. en."),
+        click.option("--lang", help="Language code, e.g. en (any case)."),
         click.option("--status", "doc_status", type=ArticleStatusChoice(),
                      help="Status of the article's document: done; queued or processing "
                           "while it runs again (reprocess, retry); failed if that run "
@@ -609,6 +609,8 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
              offset: int, as_json: bool) -> None:
     """List extracted articles, newest published first.
 
+    --json prints the items that the HTTP API's /articles returns.
+
     \b
     Example:
       newsdrop articles --since 2024-01-01 --author "Jane Doe"
@@ -616,15 +618,12 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
     """
     from db.engine import reading
     from db.queries import list_articles
+    from worker.render import article_summary
 
     rt = _runtime(ctx, migrate_schema=False)
     f = _article_filter(since, until, author, site, lang, doc_status, limit, offset)
     with reading(rt.sessions) as session:
-        rows = list_articles(session, f)
-        items: list[dict[str, Any]] = [
-            {"id": d.id, "published_at": a.published_at, "title": a.title,
-             "authors": a.authors, "site_name": a.site_name, "words": a.word_count,
-             "source": d.source_path} for a, d in rows]
+        items = [article_summary(a, d) for a, d in list_articles(session, f)]
     if as_json:
         _dump(items)
         return

@@ -1,6 +1,7 @@
 """Documents, articles and stage runs as plain JSON-ready dicts, for the CLI and the API.
 
-`newsdrop show --json` and `GET /articles/{id}` print the same shapes. Times are ISO
+`newsdrop show --json` and `GET /articles/{id}` print the same shapes, as do
+`newsdrop articles --json` and the items of `GET /articles`. Times are ISO
 8601 with their zone: SQLite hands back naive datetimes, and they are UTC.
 """
 
@@ -27,6 +28,14 @@ def document_dict(d: Document) -> dict[str, Any]:
 def article_dict(a: Article) -> dict[str, Any]:
     """Every field of the extract contract, as stored."""
     return {name: getattr(a, name) for name in ARTICLE_COLUMNS}
+
+
+def article_summary(a: Article, d: Document) -> dict[str, Any]:
+    """One item of a listing: `newsdrop articles --json` and `GET /articles`."""
+    return {"id": d.id, "article_id": a.id, "published_at": a.published_at,
+            "title": a.title, "authors": a.authors, "site_name": a.site_name,
+            "language": a.language, "words": a.word_count, "url": a.url,
+            "status": str(d.status), "source": d.source_path}
 
 
 def run_dict(r: StageRun) -> dict[str, Any]:

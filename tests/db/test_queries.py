@@ -562,3 +562,4 @@ def test_author_and_site_filters_take_text_literally(sessions):
         assert titles(site="50%_") == ["Ñandú"]
         assert titles(site="_") == ["Ñandú"]
         assert titles(site="%") == ["Ñandú"]
+        assert titles(language="FR") == titles(language="fr") == ["Théâtre"]

@@ -167,6 +167,8 @@ def test_filters_apply(db):
     assert _titles(sessions, "strike", filters=ArticleFilter(author="costa")) == [
         "Harbour strike ends after nine days"]
     assert _titles(sessions, "saison", filters=ArticleFilter(language="en")) == []
+    assert _titles(sessions, "saison", filters=ArticleFilter(language="FR")) == [
+        "Théâtre: une saison réussie"]
 
 
 def test_limit_and_offset_page_through_hits(db):

@@ -93,9 +93,16 @@ def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float = 30
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served folder: its database `nd.db`, seeded, and data folder `data`."""
     tmp = tmp_path_factory.mktemp("api")
     seed(f"sqlite:///{tmp / 'nd.db'}")
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def server(server_dir: Path) -> Iterator[str]:
+    tmp = server_dir
     port = free_port()
     proc = start_server(tmp, port, token=TOKEN)
     try:
@@ -146,6 +153,26 @@ def test_articles_filters(server):
     assert [a["title"] for a in page["items"]] == ["Strike talks resume"]
     code, body, _ = get(server, "/articles", since="not a date")
     assert code == 422 and "since" in body
+
+
+def test_the_language_filter_takes_any_case(server):
+    assert len(get_json(server, "/articles", lang="EN")["items"]) == 3
+    assert len(get_json(server, "/search", q="strike", lang="En")["items"]) == 3
+    assert get_json(server, "/articles", lang="fr")["items"] == []
+
+
+def test_cli_articles_json_prints_the_items_of_the_api(server, server_dir):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    result = CliRunner().invoke(main, [
+        "--data-dir", str(server_dir / "data"),
+        "--database-url", f"sqlite:///{server_dir / 'nd.db'}", "articles", "--json"])
+    assert result.exit_code == 0, result.output
+    items = get_json(server, "/articles")["items"]
+    assert {"id", "article_id", "language", "url", "status", "source"} <= set(items[0])
+    assert json.loads(result.output) == items
 
 
 def test_articles_by_a_status_no_article_can_have_is_refused(server):

@@ -1137,7 +1137,16 @@ def reconcile(ctx: click.Context) -> None:
 
 @main.group()
 def db() -> None:
-    """Database schema commands."""
+    """Database schema commands: apply the migrations, or say which revision is applied.
+
+    `run`, `watch`, `worker` and the commands that change documents apply the migrations
+    themselves; the read commands never do.
+
+    \b
+    Example:
+      newsdrop db current     # the database's revision and the latest one
+      newsdrop db upgrade     # bring the schema to the latest revision
+    """
 
 
 @db.command()

@@ -29,8 +29,18 @@ def test_every_command_has_help(name, command):
     assert command.help, f"`newsdrop {name}` has no help"
     result = CliRunner().invoke(main, [*name.split(), "--help"])
     assert result.exit_code == 0, result.output
-    if not isinstance(command, click.Group):
-        assert "Example" in result.output, f"`newsdrop {name} --help` shows no example"
+    assert "Example" in result.output, f"`newsdrop {name} --help` shows no example"
+
+
+def test_the_readme_lists_every_command():
+    import re
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Commands", 1)[1].split("\n\n## ", 1)[0]
+    listed = {m.group(1) for m in re.finditer(r"^\| `newsdrop ([a-z]+(?: [a-z]+)?)", table,
+                                              re.M)}
+    commands = {name for name, cmd in all_commands(main) if not isinstance(cmd, click.Group)}
+    assert commands - listed == set()
 
 
 def help_examples(command: click.Command) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -71,6 +72,10 @@ def _unreachable_errors() -> tuple[type[BaseException], ...]:
 _SERVICES = frozenset({"run", "watch", "worker", "serve"})
 
 
+# PostgreSQL's answer when the server is up but the URL names a database it does not have
+_MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
+
+
 class NewsdropGroup(click.Group):
     """Runs a command; an unreachable database or broker, whenever it shows up, ends it
     with a one-line message and EXIT_UNAVAILABLE instead of a traceback."""
@@ -88,6 +93,13 @@ class NewsdropGroup(click.Group):
             settings = ctx.find_object(Settings)
             if isinstance(exc, DatabaseError):
                 where = f" at {_safe_url(settings.resolved_database_url)}" if settings else ""
+                missing = _MISSING_DATABASE.search(str(exc.orig))
+                if missing:
+                    # the server answered: nothing is unreachable, the database is not there
+                    raise NoDatabase(
+                        f"the server{where} has no database {missing.group(1)!r}: create it "
+                        f"(createdb {missing.group(1)}), or set NEWSDROP_DATABASE_URL to one "
+                        "that exists") from exc
                 raise Unavailable(f"cannot reach the database{where}: {exc.orig}") from exc
             where = f" at {_safe_url(settings.resolved_broker_url)}" if settings else ""
             raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc

@@ -310,6 +310,16 @@ def test_an_unreachable_database_is_a_clear_error_with_its_exit_code():
         in result.output
 
 
+@pytest.mark.parametrize("command", [["articles"], ["status"], ["db", "upgrade"]])
+def test_a_database_the_server_does_not_have_is_not_found_not_unreachable(postgres_url,
+                                                                          command):
+    # the server answers, so nothing is unreachable: the database named is missing
+    missing = postgres_url.rsplit("/", 1)[0] + "/nd_no_such_database"
+    result = CliRunner().invoke(main, ["--database-url", missing, *command])
+    assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert "has no database 'nd_no_such_database': create it" in result.output
+
+
 @pytest.mark.parametrize("url", ["nonsense://x", "not a url", "redis://127.0.0.1:6379/0",
                                  "mysql://u@localhost/db", "postgresql+nonsense://u@h/db"])
 @pytest.mark.parametrize("command", [["status"], ["run"], ["db", "upgrade"]])

@@ -187,22 +187,40 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"\b(your browser does not support|enable javascript|javascript (is )?(disabled|required))\b"),
 )
 
-# The headline of a server's or a site's error page, perhaps with the site's name after
-# it: "404 Not Found", "Error 503", "Page not found | Example News", "Access denied".
-_ERROR_PHRASE = (
-    r"(?:(?:http\s+)?error\s*)?[45]\d\d(?:\s*[-:–|.]?\s*(?:not found|forbidden|"
-    r"unauthori[sz]ed|bad request|gone|internal server error|bad gateway|gateway time-?out|"
-    r"service (?:temporarily )?unavailable|too many requests|error|page not found))?"
-    r"|(?:error\s*[:-]\s*)?(?:the\s+)?(?:page|file|document|article|content|url)"
-    r"(?:\s+(?:you|that you)\s+(?:requested|are looking for|were looking for))?\s+"
-    r"(?:was\s+)?(?:not found|(?:could not|cannot|can't|can’t) be found|does not exist|"
-    r"doesn't exist|doesn’t exist|no longer exists?|is (?:not available|unavailable))"
-    r"|(?:sorry|oops)\b[^|–—]{0,40}\b(?:not found|(?:could not|cannot|can't|can’t) be found|"
-    r"(?:does not|doesn't|doesn’t) exist)"
-    r"|not found|access denied|forbidden"
+# The headline of a server's or a site's error page: "404 Not Found", "Error 503", "Page
+# not found | Example News", "Access denied". A status code counts with its reason
+# phrase or alone; a bare word ("Forbidden") only as the whole title, and a site's name
+# may follow only the explicit forms: "500 - The companies that matter" and "Access
+# Denied - The new thriller" are headlines.
+_STATUS_REASON = (
+    r"not found|forbidden|unauthori[sz]ed|bad request|gone|internal server error|"
+    r"bad gateway|gateway time-?out|service (?:temporarily )?unavailable|too many requests|"
+    r"page not found|error"
 )
+_MISSING = (
+    r"not found|(?:could not|cannot|can't|can’t) be found|does not exist|doesn't exist|"
+    r"doesn’t exist|no longer exists?|is (?:not available|unavailable)"
+)
+_PAGE = r"(?:page|file|document|article|content|url|link)"
+_SITE_SUFFIX = r"(?:\s*[|–—-]\s*[^|–—]{0,60})?"
 ERROR_PAGE_TITLE = re.compile(
-    rf"^\W*(?:{_ERROR_PHRASE})[\s.!]*(?:[|–—-]\s*[^|–—]{{0,60}})?$", _I)
+    r"^\W*(?:"
+    # "404", "Error 404": the whole title
+    r"(?:(?:http\s+)?error\s*)?[45]\d\d[\s.!]*$"
+    # "404 Not Found", "Error 404 - Page Not Found", "503 Service Unavailable | Site"
+    rf"|(?:(?:http\s+)?error\s*)?[45]\d\d\s*[-:–|.]?\s*(?:{_STATUS_REASON})\b[\s.!]*{_SITE_SUFFIX}$"
+    # "Page not found", "The page you requested could not be found – Site"
+    rf"|(?:error\s*[:-]\s*)?(?:the\s+|this\s+)?{_PAGE}(?:\s+(?:you|that you)\s+"
+    rf"(?:requested|are looking for|were looking for))?\s+(?:was\s+)?(?:{_MISSING})[\s.!]*"
+    rf"{_SITE_SUFFIX}$"
+    # "Oops! That page can’t be found.", "Sorry, this page does not exist"
+    rf"|(?:sorry|oops)\b[^|–—]{{0,30}}\b{_PAGE}\b[^|–—]{{0,30}}(?:{_MISSING})[\s.!]*"
+    rf"{_SITE_SUFFIX}$"
+    # "Not Found", "Access denied", "Forbidden": the whole title
+    r"|(?:not found|access denied|forbidden)[\s.!]*$"
+    r")",
+    _I,
+)
 
 # Cues that mark even a long paragraph: cookie banners are long, and no article says this.
 STRONG_CUES = frozenset({"cookie notice"})

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db import bulk
+from db.bounds import in_slices
 from db.models import (
     Article,
     BoilerplateLine,
@@ -575,10 +576,12 @@ def requeue(session: Session, ids: Sequence[int], stage: Stage, *, reason: str |
         values.update(attempts=0, last_error=None, error_kind=None)
     elif reason:
         values["last_error"] = reason
-    session.execute(update(Document).where(Document.id.in_(ids)).values(values))
+    for part in in_slices(ids):
+        session.execute(update(Document).where(Document.id.in_(part)).values(values))
 
 
 def reset_for_reprocess(session: Session, ids: Sequence[int]) -> None:
     """Forget stage outputs so every stage runs again from the stored bytes."""
-    session.execute(delete(StageOutput).where(StageOutput.document_id.in_(ids)))
+    for part in in_slices(ids):
+        session.execute(delete(StageOutput).where(StageOutput.document_id.in_(part)))
     requeue(session, ids, Stage.CLEAN, reset_attempts=True)

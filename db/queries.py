@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from db.bounds import MAX_ID
+from db.bounds import MAX_ID, in_slices
 from db.dates import since_instant, until_instant
 from db.errors import QueryError
 from db.models import (
@@ -283,20 +283,16 @@ def failed_ids(session: Session) -> list[int]:
         Document.status == DocumentStatus.FAILED).order_by(Document.id)))
 
 
-#: ids per statement when reading the status of a list of documents
-_IDS_PER_QUERY = 500
-
-
 def _statuses(session: Session, ids: Sequence[int]) -> Iterator[tuple[int, DocumentStatus]]:
-    """(id, status) of each of `ids` that exists, `_IDS_PER_QUERY` ids per statement.
+    """(id, status) of each of `ids` that exists, a slice of ids per statement.
 
     Rows are looked up by id alone and their status read here: with a status condition,
     the status index (an entry per queued document) would be intersected too, which
     costs as much as the backlog.
     """
-    for start in range(0, len(ids), _IDS_PER_QUERY):
+    for part in in_slices(ids):
         for row in session.execute(select(Document.id, Document.status).where(
-                Document.id.in_(ids[start:start + _IDS_PER_QUERY]))):
+                Document.id.in_(part))):
             yield row.id, row.status
 
 
@@ -342,12 +338,15 @@ def reprocess_candidates(session: Session, *, ids: Sequence[int] | None = None,
     reads them), and with an article not made by `not_extracted_by` when given."""
     stmt = select(Document.id).where(Document.status.in_(REPROCESSABLE),
                                      *received_conditions(since, until))
-    if ids is not None:
-        stmt = stmt.where(Document.id.in_(ids))
     if not_extracted_by:
         stmt = stmt.join(Article, Article.document_id == Document.id).where(
             Article.extractor_version != not_extracted_by)
-    return list(session.scalars(stmt.order_by(Document.id)))
+    if ids is None:
+        return list(session.scalars(stmt.order_by(Document.id)))
+    found: list[int] = []
+    for part in in_slices(sorted(set(ids))):
+        found.extend(session.scalars(stmt.where(Document.id.in_(part)).order_by(Document.id)))
+    return found
 
 
 def reprocess_exclusions(session: Session, ids: Sequence[int], *, since: str | None = None,
@@ -358,12 +357,12 @@ def reprocess_exclusions(session: Session, ids: Sequence[int], *, since: str | N
     since_at = _bound("since", since_instant, since) if since else None
     end, inclusive = _bound("until", until_instant, until) if until else (None, True)
     out: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(ids), _IDS_PER_QUERY):
+    for part in in_slices(ids):
         rows = session.execute(
             select(Document.id, Document.status, Document.received_at,
                    Article.extractor_version)
             .outerjoin(Article, Article.document_id == Document.id)
-            .where(Document.id.in_(ids[start:start + _IDS_PER_QUERY])))
+            .where(Document.id.in_(part)))
         for doc_id, stored_status, stored_received, version in rows:
             status, received = DocumentStatus(stored_status), as_utc(stored_received)
             if status not in REPROCESSABLE:
@@ -433,9 +432,9 @@ def stage_run_counts(session: Session) -> dict[tuple[str, str], int]:
 def status_of(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
     """(status, stage) of each existing document among `ids`; unknown ids are absent."""
     out: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(ids), 500):
+    for part in in_slices(ids):
         rows = session.execute(select(Document.id, Document.status, Document.stage).where(
-            Document.id.in_(ids[start:start + 500])))
+            Document.id.in_(part)))
         for doc_id, status, stage in rows:
             out[doc_id] = (DocumentStatus(status).value, Stage(stage).value if stage else None)
     return out

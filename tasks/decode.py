@@ -178,8 +178,8 @@ def _mostly_utf8(data: bytes) -> str | None:
     Scrapes are cut mid-character and pasted together from pages in other encodings: one
     stray cp1252 quote (0x92) or a truncated last character should not send a page of
     valid UTF-8 to detection, which reads it all in some code page. When the valid
-    multi-byte characters far outnumber the broken bytes, the text is UTF-8: a lone
-    broken byte is read as cp1252 (what it almost always is), a cut sequence becomes
+    multi-byte characters far outnumber the broken bytes, the text is UTF-8: a stray
+    byte is read as cp1252 (what it almost always is), a character cut short becomes
     U+FFFD. Text in a legacy code page forms valid UTF-8 sequences only by accident.
     """
     loose = data.decode("utf-8", "surrogateescape")
@@ -191,10 +191,14 @@ def _mostly_utf8(data: bytes) -> str | None:
 
 
 def _repair_byte(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: a lone byte as cp1252, a cut multi-byte sequence as U+FFFD."""
+    """Codec error handler: a stray byte that cannot start a UTF-8 character (cp1252's
+    curly quotes and dashes are 0x80-0x9F) as cp1252; a character cut short, which
+    begins with a byte that can, as U+FFFD."""
     assert isinstance(exc, UnicodeDecodeError)
     bad = exc.object[exc.start:exc.end]
-    return (bad.decode("cp1252", "replace") if len(bad) == 1 else "\ufffd"), exc.end
+    if len(bad) == 1 and not 0xC2 <= bad[0] <= 0xF4:
+        return bad.decode("cp1252", "replace"), exc.end
+    return "\ufffd", exc.end
 
 
 _REPAIR_HANDLER = "newsdrop.utf8-repair"

@@ -73,10 +73,12 @@ def test_a_stray_cp1252_byte_in_utf8_text_is_repaired_not_redetected() -> None:
     assert text == UTF8_PAGE[:100].decode() + "It’s here. " + UTF8_PAGE[100:].decode()
 
 
-def test_utf8_text_cut_mid_character_keeps_the_rest() -> None:
-    text, encoding, _ = run(UTF8_PAGE + "’".encode()[:-1])
+@pytest.mark.parametrize("cut", ["’".encode()[:-1], "é".encode()[:-1]])
+@pytest.mark.parametrize("after", [b"", b" and the rest."])
+def test_utf8_text_cut_mid_character_keeps_the_rest(cut: bytes, after: bytes) -> None:
+    text, encoding, _ = run(UTF8_PAGE + cut + after)
     assert encoding == "utf-8"
-    assert text == UTF8_PAGE.decode() + "\ufffd"
+    assert text == UTF8_PAGE.decode() + "\ufffd" + after.decode()
 
 
 def test_legacy_text_with_one_accidental_utf8_sequence_is_still_detected() -> None:

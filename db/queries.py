@@ -145,11 +145,13 @@ def find_document(session: Session, ref: str) -> Document | None:
     """A document by id, or by a sha256 prefix of at least MIN_SHA_PREFIX hex digits.
 
     Digits are read as an id first, and as a sha256 prefix when no document has that id
-    (hashes start with digits too). Of several documents with one hash, the first copy
-    is the one found. Raises AmbiguousReference when the prefix starts several hashes.
+    (hashes start with digits too); digits with a leading zero, which no one writes an
+    id with, are a prefix only. Of several documents with one hash, the first copy is the
+    one found. Raises AmbiguousReference when the prefix starts several hashes.
     """
     ref = ref.strip().lower()
-    if ref.isascii() and ref.isdigit() and len(ref) <= len(str(MAX_ID)):  # not '²'
+    if (ref.isascii() and ref.isdigit() and not ref.startswith("0")  # not '²'
+            and len(ref) <= len(str(MAX_ID))):
         doc = document_by_id(session, int(ref))
         if doc is not None:
             return doc

@@ -883,7 +883,8 @@ def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> No
 
 
 def _since_time(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    """An ISO 8601 time (local time unless it says its zone), or an age like 30m, 2h, 7d."""
+    """An ISO 8601 time (UTC unless it says its zone, as everywhere in newsdrop), or an
+    age like 30m, 2h, 7d."""
     import re
     from datetime import UTC, datetime, timedelta
 
@@ -904,7 +905,7 @@ def _since_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
                                  "(2024-05-01T08:00) nor an age (30m, 2h, 7d)",
                                  param=param) from None
     try:
-        return when.astimezone(UTC)  # a naive time is read as local time
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0 in UTC
         raise click.BadParameter(f"{value!r} is beyond the dates UTC can hold",
                                  param=param) from None

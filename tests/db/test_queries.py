@@ -290,6 +290,14 @@ def test_failures_since(sessions, data_dir):
     assert len(json.loads(result.output)) == 2
     result = cli(data_dir, "failures", "--since", "last week")
     assert result.exit_code == 2 and "age" in result.output
+    # a time without a zone is UTC, as in articles and reprocess, whatever the local zone
+    between = (now - timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    for zone in ("UTC", "America/New_York", "Asia/Tokyo"):
+        result = subprocess.run(
+            [sys.executable, "-m", "worker", "--data-dir", str(data_dir), "failures",
+             "--since", between, "--json"],
+            capture_output=True, text=True, env={**os.environ, "TZ": zone}, check=True)
+        assert [d["source_path"] for d in json.loads(result.stdout)] == ["new.bin"], zone
 
 
 def test_failures_by_stage_intake_are_the_rejected_files(sessions, data_dir):
@@ -348,6 +356,7 @@ def test_a_sha_prefix_of_digits_that_is_no_id_finds_its_document(db_sessions):
     [doc_id] = _with_hashes(db_sessions, "000213748e")
     with transaction(db_sessions) as s:
         assert find_document(s, "00021374").id == doc_id  # no document 21374
+        assert find_document(s, f"{0:07d}{doc_id}") is None  # a leading zero: no id
         assert find_document(s, "000213").id == doc_id  # six digits are enough
         assert find_document(s, "02137") is None  # five: too few for a prefix
         assert find_document(s, str(doc_id)).id == doc_id  # an id it is, first

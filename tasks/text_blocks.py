@@ -790,7 +790,13 @@ def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
     best_shared, best_share = _topic_words(lines[best], body_words)
     for i in candidates[1:]:
         shared, share = _topic_words(lines[i], body_words)
-        if share >= best_share + TITLE_TOPIC_MARGIN and shared >= max(1, best_shared):
+        if lines[best].kind != "headline" and lines[i].kind == "headline":
+            # a Title-Cased sentence nearer the byline may be the standfirst: a headline-
+            # shaped line above it is the title unless clearly less about the body
+            better = shared >= 1 and share >= best_share - TITLE_TOPIC_MARGIN
+        else:
+            better = share >= best_share + TITLE_TOPIC_MARGIN and shared >= max(1, best_shared)
+        if better:
             best, best_shared, best_share = i, shared, share
     return best
 

@@ -144,6 +144,13 @@ def test_a_title_cased_headline_ending_in_a_question_mark_is_the_title() -> None
     assert extract(clean(RawDocument(raw.encode()))).title == "Will The Council Fund New Schools?"
 
 
+def test_a_title_cased_standfirst_below_the_headline_stays_the_subtitle() -> None:
+    standfirst = "Council Approves New Budget For Schools And Roads After Night Of Debate."
+    raw = "\n\n".join([HEADLINE, standfirst, "By Jane Doe", "May 20, 2019", STORY, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert (article.title, article.subtitle) == (HEADLINE, standfirst)
+
+
 def test_a_caption_ending_in_a_photographer_and_agency_is_a_credit_not_the_title() -> None:
     raw = "\n\n".join([HEADLINE, "By Jane Doe", "May 20, 2019",
                         "The council chamber was full. Jane Roe/Getty", STORY, MORE])

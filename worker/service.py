@@ -85,8 +85,9 @@ def watch(rt: runtime.Runtime, *, check_events: bool = True) -> None:
     log.info("watcher stopped after taking in %d files", watcher.taken_count)
 
 
-#: what the stages load, imported by the worker before its pool forks: every child then
-#: starts warm and shares those pages, instead of loading its own copy in its first batch
+#: what the stages load, imported by the worker before its pool forks: children then
+#: share those pages and skip the imports (about 50 ms) in their first batch; throughput
+#: over a burst measured the same either way
 STAGE_MODULES = ("tasks.clean", "tasks.extract", "tasks.html", "bs4.dammit",
                  "charset_normalizer")
 

@@ -27,6 +27,16 @@ def published_utc(stated: str | None) -> datetime | None:
         return None
 
 
+def check_bound(value: str) -> str:
+    """`value` when it is a `--since`/`--until` bound the functions below read; otherwise
+    ValueError, with the message the CLI, the API and the queries all give."""
+    try:
+        datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time") from None
+    return value
+
+
 def since_instant(value: str) -> datetime:
     """The first instant a `--since` bound takes in (a date alone: that day's start, UTC).
 

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from db.bounds import MAX_ID, in_slices
-from db.dates import since_instant, until_instant
+from db.dates import check_bound, since_instant, until_instant
 from db.errors import QueryError
 from db.models import (
     Article,
@@ -82,10 +82,9 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
 
 def _bound(name: str, parse: Callable[[str], _T], value: str) -> _T:
     try:
-        return parse(value)
-    except ValueError:
-        raise QueryError(f"{name}: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 "
-                         "time") from None
+        return parse(check_bound(value))
+    except ValueError as exc:
+        raise QueryError(f"{name}: {exc}") from None
 
 
 def filtered_articles(f: ArticleFilter) -> Select:  # type: ignore[type-arg]

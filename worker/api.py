@@ -20,7 +20,6 @@ import hmac
 import ipaddress
 import socket
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
@@ -36,6 +35,7 @@ from prometheus_client.registry import Collector
 
 from db import queries
 from db.bounds import MAX_SQL_INT
+from db.dates import check_bound
 from db.engine import reading
 from db.models import Stage
 from db.pipeline import ArticleStatus
@@ -173,11 +173,9 @@ def _iso_param(name: str, value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"{name}: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 "
-                                 "time") from None
-    return value
+        return check_bound(value)
+    except ValueError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
 
 
 def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:

@@ -543,14 +543,12 @@ def _iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) ->
     published_utc (without an offset, UTC)."""
     if value is None:
         return None
-    from datetime import datetime
+    from db.dates import check_bound
 
     try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time",
-                                 param=param) from None
-    return value
+        return check_bound(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
 
 
 #: where documents of the statuses no article can have are listed instead

@@ -14,7 +14,14 @@ from typing import Any
 import click
 
 from db.bounds import MAX_ID, MAX_SECONDS, MAX_SQL_INT
-from worker.settings import AfterIntake, Settings, SettingsError, load_settings, make_folder
+from worker.settings import (
+    RANGES,
+    AfterIntake,
+    Settings,
+    SettingsError,
+    load_settings,
+    make_folder,
+)
 from worker.wording import counted
 
 # named exit codes
@@ -27,8 +34,8 @@ EXIT_UNAVAILABLE = 5  # database or broker unreachable
 
 log = logging.getLogger("newsdrop")
 
-#: worker processes one command may start on this machine; more is a typo
-MAX_CONCURRENCY = 1024
+#: worker processes one command may start, as NEWSDROP_CONCURRENCY allows
+MAX_CONCURRENCY = int(RANGES["concurrency"][1])
 #: ids, limits and offsets are whole numbers a query can carry (db/bounds.py)
 DOCUMENT_ID = click.IntRange(1, MAX_ID)
 OFFSET = click.IntRange(0, MAX_SQL_INT)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Text, case, cast, func, select
+from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from db.bounds import MAX_ID, in_slices
@@ -60,11 +60,7 @@ def iso_utc(value: datetime | None) -> str | None:
 def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
     """The WHERE terms of `f` over `articles` joined to `documents` (no limit or order)."""
     terms: list[ColumnElement[bool]] = []
-    if f.since:
-        terms.append(Article.published_utc >= _bound("since", since_instant, f.since))
-    if f.until:
-        end, inclusive = _bound("until", until_instant, f.until)
-        terms.append(Article.published_utc <= end if inclusive else Article.published_utc < end)
+    terms.extend(_instant_terms(Article.published_utc, f.since, f.until))
     if f.author:
         # authors is stored as JSON text with non-ASCII escaped (\u00e9), so the needle is
         # escaped the same way, and only its ASCII letters are folded (lower() of the
@@ -77,6 +73,18 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
         terms.append(func.lower(Article.language) == f.language.lower())
     if f.status:
         terms.append(Document.status == DocumentStatus(f.status))
+    return terms
+
+
+def _instant_terms(column: Any, since: str | None, until: str | None
+                   ) -> list[ColumnElement[bool]]:
+    """`column` (a UTC timestamp) within `since`/`until`, read by db/dates.py's rules."""
+    terms: list[ColumnElement[bool]] = []
+    if since:
+        terms.append(column >= _bound("since", since_instant, since))
+    if until:
+        end, inclusive = _bound("until", until_instant, until)
+        terms.append(column <= end if inclusive else column < end)
     return terms
 
 
@@ -322,13 +330,7 @@ def received_conditions(since: str | None, until: str | None
     """`since`/`until` over `documents.received_at`, read as the article filters read
     theirs (db/dates.py): a time without an offset is UTC, a date alone the start of
     that day, and an `until` date alone takes in that whole day."""
-    terms: list[ColumnElement[bool]] = []
-    if since:
-        terms.append(Document.received_at >= _bound("since", since_instant, since))
-    if until:
-        end, inclusive = _bound("until", until_instant, until)
-        terms.append(Document.received_at <= end if inclusive else Document.received_at < end)
-    return terms
+    return _instant_terms(Document.received_at, since, until)
 
 
 def reprocess_candidates(session: Session, *, ids: Sequence[int] | None = None,
@@ -355,26 +357,24 @@ def reprocess_exclusions(session: Session, ids: Sequence[int], *, since: str | N
                          ) -> dict[int, tuple[str, str | None]]:
     """Why each existing document of `ids` is not a `reprocess_candidates` one, by the
     first rule it fails: {id: (reason, detail)}; candidates and unknown ids are absent."""
-    since_at = _bound("since", since_instant, since) if since else None
-    end, inclusive = _bound("until", until_instant, until) if until else (None, True)
+    window = received_conditions(since, until)
+    # the window is judged by the database, with the very terms reprocess_candidates uses
+    within = (and_(*window) if window else true()).label("within")
     out: dict[int, tuple[str, str | None]] = {}
     for part in in_slices(ids):
         rows = session.execute(
-            select(Document.id, Document.status, Document.received_at,
-                   Article.extractor_version)
+            select(Document.id, Document.status, Article.extractor_version, within)
             .outerjoin(Article, Article.document_id == Document.id)
             .where(Document.id.in_(part)))
-        for doc_id, stored_status, stored_received, version in rows:
-            status, received = DocumentStatus(stored_status), as_utc(stored_received)
+        for doc_id, stored_status, version, in_window in rows:
+            status = DocumentStatus(stored_status)
             if status not in REPROCESSABLE:
                 out[doc_id] = ("not done or failed", status.value)
             elif not_extracted_by and version is None:
                 out[doc_id] = ("not stale (it has no article)", None)
             elif not_extracted_by and version == not_extracted_by:
                 out[doc_id] = ("not stale (made by the current extractor)", None)
-            elif received is not None and (
-                    since_at is not None and received < since_at
-                    or end is not None and (received > end if inclusive else received >= end)):
+            elif not in_window:
                 out[doc_id] = ("not received within --since/--until", None)
     return out
 

@@ -7,7 +7,7 @@ costs about what a batch of one does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -201,18 +201,9 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
     except IntegrityError:
         # another watcher stored some of the same bytes at the same moment: settle each
         # item on its own, where the unique index decides who holds the original
-        settled: list[IntakeResult] = []
-        for it, step in zip(items, plan, strict=True):
-            key = (it.sha256, it.source_path)
-            if step == "again":
-                settled.append(IntakeResult(taken[key], None))
-                continue
-            res = take_in(session, sha256=it.sha256, source_path=it.source_path,
-                          content=it.content, keep_duplicate_bytes=keep_duplicate_bytes,
-                          source_mtime_ns=it.mtime_ns)
-            taken[key] = res.document_id  # for the same file later in the batch
-            settled.append(res)
-        return settled
+        return _results(items, plan, taken, lambda it, _step: take_in(
+            session, sha256=it.sha256, source_path=it.source_path, content=it.content,
+            keep_duplicate_bytes=keep_duplicate_bytes, source_mtime_ns=it.mtime_ns))
     originals.update(zip(fresh, new_ids, strict=True))
     dups = [it for it, step in zip(items, plan, strict=True) if step == "duplicate"]
     dup_ids = _insert_documents(session, [
@@ -225,18 +216,29 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
         _insert_contents(session, zip(dup_ids, (it.content for it in dups), strict=True))
     by_new = dict(zip(fresh, new_ids, strict=True))
     dup_iter = iter(dup_ids)
+
+    def stored(it: Incoming, step: str) -> IntakeResult:
+        if step == "new":
+            return IntakeResult(by_new[it.sha256], DocumentStatus.QUEUED)
+        return IntakeResult(next(dup_iter), DocumentStatus.DUPLICATE,
+                            duplicate_of=originals[it.sha256])
+
+    return _results(items, plan, taken, stored)
+
+
+def _results(items: Sequence[Incoming], plan: list[str], taken: dict[tuple[str, str], int],
+             stored: Callable[[Incoming, str], IntakeResult]) -> list[IntakeResult]:
+    """Each item's result, in order: a file seen again gets the document it was taken in
+    as (no status); any other gets what `stored` recorded for it, which a later copy of
+    the same file in the batch is then seen again as."""
     results: list[IntakeResult] = []
     for it, step in zip(items, plan, strict=True):
         key = (it.sha256, it.source_path)
         if step == "again":
             results.append(IntakeResult(taken[key], None))
             continue
-        if step == "new":
-            res = IntakeResult(by_new[it.sha256], DocumentStatus.QUEUED)
-        else:
-            res = IntakeResult(next(dup_iter), DocumentStatus.DUPLICATE,
-                               duplicate_of=originals[it.sha256])
-        taken[key] = res.document_id  # for the same file later in the batch
+        res = stored(it, step)
+        taken[key] = res.document_id
         results.append(res)
     return results
 

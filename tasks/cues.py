@@ -485,6 +485,11 @@ BYLINE_PREFIX = re.compile(rf"^(?:{_BY_WORDS})\s*:?\s+", _I)
 # a byline's opening word on a line of its own, the names being on the next line
 BYLINE_WORD = re.compile(rf"^(?:{_BY_WORDS})\s*:?$", _I)
 
+#: agencies a photographer's name is followed by: "Jane Doe/AP"
+_PHOTO_AGENCIES = ("AP", "AFP", "Reuters", "EPA", "Getty Images", "Getty", "PA", "Bloomberg",
+                   "NASA")
+_AGENCY = "|".join(_PHOTO_AGENCIES)
+
 # Photo credits and captions: "(photo credit: X)", "Photo: X", "(AP Photo/X)",
 # "Credit... X", "Getty Images", "(Image: X)".
 CREDIT = re.compile(
@@ -494,13 +499,13 @@ CREDIT = re.compile(
     r"|^(?:photo|image|picture|foto|bild|photograph|photography|pictured)s?"
     r"\s*(?::|by|(?:copyright|source)\b\s*:?)\s*"
     r"(?P<c4>.{2,80})$"
-    r"|\((?P<c2>(?:AP|AFP|Reuters|EPA|Getty|PA)\b[^()]{0,80}|[^()]{1,60}/(?:AP|AFP|Reuters|"
-    r"EPA|Getty Images|Getty|PA|Bloomberg|NASA)[^()]{0,40})\)\s*$"
+    r"|\((?P<c2>(?:AP|AFP|Reuters|EPA|Getty|PA)\b[^()]{0,80}|[^()]{1,60}/"
+    rf"(?:{_AGENCY})[^()]{{0,40}})\)\s*$"
     r"|\b(?P<c5>getty images|shutterstock|istock(?:photo)?|alamy|ap photo|afp photo|"
     r"reuters/[\w ]+)\b\s*\)?\s*$"
     # a caption's last words, after its sentence: "… isn't easy. Jane Doe/Getty"
     r"|(?:^|(?<=[.!?]) )(?P<c6>[^\W\d_][^()./]{1,60}/"
-    r"(?:AP|AFP|Reuters|EPA|Getty Images|Getty|PA|Bloomberg|NASA|Shutterstock))\s*$",
+    rf"(?:{_AGENCY}|Shutterstock))\s*$",
     _I,
 )
 # A caption that names its own photographer in parentheses: "… (Manu Fernandez/AP)".
@@ -510,7 +515,7 @@ CREDIT_TRAILER = re.compile(r"\((?P<c>[^()]{2,60}/[^()]{2,40})\)\s*$")
 # position of a line; these cheap scans of the lowercased line rule most lines out first.
 _CREDIT_WORDS = re.compile(_trie_pattern((
     "credit", "getty images", "shutterstock", "istock", "alamy", "ap photo", "afp photo",
-    "reuters/", "/ap", "/afp", "/reuters", "/epa", "/getty", "/pa", "/bloomberg", "/nasa",
+    "reuters/", *sorted({"/" + agency.split()[0].lower() for agency in _PHOTO_AGENCIES}),
 )))
 _CREDIT_STARTS = ("photo", "image", "pictur", "foto", "bild")
 # Characters a case-insensitive pattern equates with an ASCII letter although their

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "eval" / "dev"
@@ -235,33 +236,49 @@ def run_one(
     return row
 
 
-def _title_key(title: str | None) -> str:
-    return " ".join(re.findall(r"\w+", (title or "").lower()))
+def _words_key(text: str | None) -> str:
+    return " ".join(re.findall(r"\w+", (text or "").lower()))
 
 
-def title_agreement(corpus: Path, docs: list[str]) -> dict[str, int]:
-    """Per text input: of the pages whose HTML states a title, how many text dumps give
-    the same one (one contained in the other, case and punctuation aside). The corpus
-    has no title truth; the page's own title is the nearest thing."""
+def _field_key(name: str, value: Any) -> str:
+    """A field's value reduced to what an agreement compares: words, in lowercase (authors
+    as a sorted list of names)."""
+    if name == "authors":
+        return " / ".join(sorted(_words_key(author) for author in value or []))
+    return _words_key(value)
+
+
+def _same(name: str, found: str, stated: str) -> bool:
+    """Titles agree when one holds the other ("Opinion | X" and "X"); authors when the
+    same names are given."""
+    if not found:
+        return False
+    return found == stated if name == "authors" else found in stated or stated in found
+
+
+def field_agreement(corpus: Path, docs: list[str], name: str) -> dict[str, int]:
+    """Per text input: of the pages whose HTML states field `name`, how many text dumps give
+    the same value. The corpus has truth only for the body; what the page states in its
+    markup is the nearest thing for the other fields."""
     from tasks.clean import clean
     from tasks.document import RawDocument
     from tasks.errors import NewsdropError
     from tasks.extract import extract
 
-    def title_of(path: Path) -> str:
+    def value_of(path: Path) -> str:
         try:
             doc = clean(RawDocument(path.read_bytes(), name=path.name))
-            return _title_key(extract(doc).title)
-        except NewsdropError:  # not an article at all: no title either
+            return _field_key(name, getattr(extract(doc), name))
+        except NewsdropError:  # not an article at all: no fields either
             return ""
 
-    stated = {d: title_of(corpus / d / "page.html") for d in docs
+    stated = {d: value_of(corpus / d / "page.html") for d in docs
               if (corpus / d / "page.html").is_file()}
-    stated = {d: t for d, t in stated.items() if t}
-    agree: dict[str, int] = {"pages with a title": len(stated)}
+    stated = {d: v for d, v in stated.items() if v}
+    agree: dict[str, int] = {"pages stating it": len(stated)}
     for kind in ("article.txt", "page.txt"):
-        found = {d: title_of(corpus / d / kind) for d in stated if (corpus / d / kind).is_file()}
-        agree[kind] = sum(1 for d, t in found.items() if t and (t in stated[d] or stated[d] in t))
+        found = {d: value_of(corpus / d / kind) for d in stated if (corpus / d / kind).is_file()}
+        agree[kind] = sum(1 for d, v in found.items() if _same(name, v, stated[d]))
     return agree
 
 
@@ -310,16 +327,18 @@ def main(argv: list[str] | None = None) -> int:
     truth = scorer.load_truth(corpus)
     runs, notes = methods()
     rows = [run_one(scorer, corpus, truth, m, k, fn, args.worst) for m, k, fn in runs]
-    titles = title_agreement(corpus, sorted(truth))
+    agreement = {name: field_agreement(corpus, sorted(truth), name)
+                 for name in ("title", "authors")}
     if args.json:
         out = {"corpus": str(corpus), "notes": notes, "rows": [asdict(r) for r in rows],
-               "title_agreement": titles}
+               "agreement_with_html": agreement}
         print(json.dumps(out, indent=2))
     else:
         print(render(rows, notes, corpus, args.worst))
-        print(f"newsdrop titles from text dumps that match the page's own title (of "
-              f"{titles['pages with a title']} pages): article.txt {titles['article.txt']}, "
-              f"page.txt {titles['page.txt']}")
+        for name, agree in agreement.items():
+            print(f"newsdrop {name} from text dumps that match what the HTML page states "
+                  f"(of {agree['pages stating it']} pages): article.txt "
+                  f"{agree['article.txt']}, page.txt {agree['page.txt']}")
     return 0
 
 

@@ -104,6 +104,10 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"^(share|tweet|e-?mail|print|pin|whatsapp)( this| on| article| story|$)"),
     ("share prompt", (r"\bshare\b", r"\btweet\b"),
      r"\b(share|tweet) (this|the) (article|story|post|page)\b"),
+    # a row of sharing buttons: "Share Tweet", "Facebook Twitter Email LinkedIn"
+    ("share prompt", _ALWAYS,
+     r"^((share|tweet|e-?mail|print|pin|save|facebook|twitter|linkedin|whatsapp|reddit|"
+     r"pinterest|messenger|telegram|flipboard|sms)[ ,|·•/]*){2,}$"),
     ("follow prompt", tuple(rf"\b{platform}\b" for platform in (
         "facebook", "twitter", "instagram", "linkedin", "youtube", "telegram", "whatsapp",
         "page", "channel")),
@@ -443,8 +447,12 @@ DATELINE_WORDS = re.compile(
     rf"{_MONTH_RX})\b|{_TIME_RX}",
     _I,
 )
-UPDATED = re.compile(r"\b(updated|modified|aktualisiert|mis à jour|actualizado|aggiornato|"
-                     r"atualizado|bijgewerkt)\b", _I)
+_UPDATED_WORDS = (r"updated|modified|aktualisiert|mis à jour|actualizado|aggiornato|"
+                  r"atualizado|bijgewerkt")
+UPDATED = re.compile(rf"\b({_UPDATED_WORDS})\b", _I)
+# Where a dateline's "Updated …" part begins, also when the page ran it into the published
+# date: "Nov. 20, 2019Updated: Nov. 20, 2019 1:35 a.m."
+UPDATED_START = re.compile(rf"(?<![^\W\d_])(?=(?:{_UPDATED_WORDS})\b)", _I)
 
 READING_TIME = re.compile(
     r"^(?:reading time:?\s*)?(?:about\s+)?(?P<n>\d{1,3})\s*(?:-\s*)?"
@@ -461,6 +469,18 @@ ROLE = r"(?:correspondent|contributor|reporter|editor|writer|columnist)"
 ROLE_ADJECTIVE = r"(?:senior|chief|staff|contributing|political|special|news|guest)"
 # a social media handle: "@jdoe" (not the @ of an e-mail address)
 _HANDLE = r"(?<![\w.])@\w{2,15}\b"
+# a handle run into the name by the page's layout, "Jane Doe@jdoe": no domain follows, so
+# it is not an e-mail address
+GLUED_HANDLE = r"@\w{2,15}\b(?![.\w])"
+
+#: words of a site's section labels ("Auto News", "CAR REVIEWS", "Top Stories"): a line of
+#: two or three capitalised words holding one is a label, not a person's name
+SECTION_WORDS = _words(
+    "news reviews review features feature opinion opinions sport sports business world "
+    "politics health science tech technology entertainment culture lifestyle travel video "
+    "videos live latest breaking top stories story local national international home "
+    "markets money weather style food arts books music movies photos gallery podcast "
+    "podcasts analysis editorial editorials blog blogs comment comments share")
 
 #: the words that open a byline
 _BY_WORDS = r"by|written by|words by|story by|posted by|published by|authors?|von|par|por|door"
@@ -474,7 +494,7 @@ BYLINE = re.compile(
     rf"|^(?P<names2>{_NAME})\s*[|,]\s*"
     r"(?:reuters|ap|afp|associated press|bloomberg|staff( writer| reporter)?|"
     r"correspondent|contributor|reporter|editor)\b"
-    rf"|^(?P<names3>{_NAME})\s+{_HANDLE}[^.!?]{{0,40}}$"
+    rf"|^(?P<names3>{_NAME})(?:\s+{_HANDLE}|{GLUED_HANDLE})[^.!?]{{0,40}}$"
     rf"|^(?P<names4>{_NAME}?)\s+(?i:{ROLE_ADJECTIVE}\s+{ROLE})$",
     re.UNICODE,
 )

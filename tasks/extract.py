@@ -24,7 +24,8 @@ _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 # "and" in a few languages, between spaces: the "Y." of "Bruce Y. Lee" is an initial
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|(?<=\s)(?:and|und|et|y|e|en)(?=\s))\s*", re.I)
 _AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@]|\bon\b|\bupdated\b|\bpublished\b|"
-                         rf"{cues.ROLE_ADJECTIVE}\s+{cues.ROLE}\b).*$", re.I)
+                         rf"{cues.ROLE_ADJECTIVE}\s+{cues.ROLE}\b).*$|{cues.GLUED_HANDLE}.*$",
+                         re.I)
 # Words that name a role, an agency or a day rather than a person.
 _NOT_A_NAME = re.compile(
     rf"^(?:staff|(?:(?:{cues.ROLE_ADJECTIVE}|opinion)\s+)*{cues.ROLE}|"
@@ -35,6 +36,8 @@ _NOT_A_NAME = re.compile(
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday)$",
     re.I,
 )
+# The parts of a dateline that each state one date: "Published … | Updated …"
+_DATE_PARTS = re.compile(rf"\s[|•]\s|\s/\s|{cues.UPDATED_START.pattern}", re.I)
 _INLINE_PREFIX = re.compile(r"^(?:[*+•·▪►▸●◦–-]\s+)")
 
 
@@ -190,7 +193,7 @@ def _dates(by_label: dict[BlockLabel, list[Block]]) -> tuple[str | None, str | N
     """(published_at, updated_at) from datelines (and bylines that carry a date)."""
     published = updated = None
     for block in by_label.get(BlockLabel.DATELINE, []) + by_label.get(BlockLabel.BYLINE, []):
-        for segment in re.split(r"\s[|•]\s|\s/\s", block.text):
+        for segment in _DATE_PARTS.split(block.text):
             value = parse_date(segment)
             if value is None:
                 continue

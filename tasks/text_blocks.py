@@ -46,6 +46,8 @@ TITLE_SCAN_LINES = 40
 #: a headline further above the byline is the title rather than the nearest one when this
 #: much more of its content words are the body's (an author's name shares none)
 TITLE_TOPIC_MARGIN = 0.2
+#: a name beside the dateline is a byline when a headline is within this many lines above
+NAME_HEADLINE_LINES = 4
 #: a sentence-shaped line longer than this is not a title, however it is capitalised
 TITLE_MAX_WORDS = 20
 #: a run of headline-shaped lines at least this long is a link list, not subheadings
@@ -120,6 +122,11 @@ _SPACES = re.compile(rf"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]{_SPACE_CHARS}*
 _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
 _OPENERS = "\"'‘“«([¿¡"
+# one word of a person's name: "Jane", "JANE", "O'Neil", "Smith-Jones", an initial "Y."
+_NAME_WORD = re.compile(r"^[A-Z][A-Za-z\u00c0-\u024f'’-]*\.?$")
+# lowercase words inside a name: "Ana de Souza", "Ludwig van Beethoven"
+_NAME_PARTICLES = frozenset({"de", "da", "di", "del", "della", "van", "von", "der", "den",
+                             "le", "la", "bin", "al", "el", "dos", "du"})
 _META_KINDS = frozenset({"dateline", "byline", "reading_time", "credit"})
 # Kinds a line keeps though it recurs: its own text already says what it is, and that says
 # more. A dateline folds to the same fingerprint across a month ("May 0, 0"), a staff
@@ -244,6 +251,7 @@ def classify_text(
         _measure(line, stops, max_line_chars, use_stops=language is not None)
         _first_look(line, max_line_chars)
     _join_split_bylines(lines)
+    _mark_names_beside_dates(lines)
     _mark_introduced_lists(lines)
     _mark_appeals(lines)
     if known:
@@ -407,6 +415,42 @@ def _join_split_bylines(lines: list[_Line]) -> None:
         if names.kind == "headline" and names.words <= 8 and is_byline(f"By {names.text}"):
             line.kind, line.why = "cue", "opens the byline on the next line"
             names.kind, names.why = "byline", "names the author (its 'By' is on the line above)"
+
+
+def _is_person_name(line: _Line) -> bool:
+    """Two or three capitalised words and nothing else: "Jane Doe", "JANE DOE", "Ana de Souza".
+
+    Four or more are left out: they are as often a name run into its outlet ("Jane Doe
+    Florida Today") or a section label as a name."""
+    if line.kind != "headline" or line.bullet:
+        return False
+    tokens = line.text.split()
+    names = [t for t in tokens if t not in _NAME_PARTICLES]
+    if not 2 <= len(names) <= 3 or tokens[0] in _NAME_PARTICLES or tokens[-1] in _NAME_PARTICLES:
+        return False
+    return all(_NAME_WORD.match(t) and t.lower() not in cues.ANY_STOPWORDS
+               and t.lower().rstrip(".") not in cues.MONTHS
+               and t.lower() not in cues.SECTION_WORDS for t in names)
+
+
+def _mark_names_beside_dates(lines: list[_Line]) -> None:
+    """A name on its own line right above or below the dateline, under a headline, is the
+    byline without its "By": "Jane Doe" / "May 2, 2019 10:00"."""
+    for i, line in enumerate(lines):
+        if not _is_person_name(line):
+            continue
+        above = lines[i - 1] if i > 0 else None
+        below = lines[i + 1] if i + 1 < len(lines) else None
+        if below is not None and below.kind == "dateline":
+            head_from = i
+        elif above is not None and above.kind == "dateline":
+            head_from = i - 1
+        else:
+            continue
+        # the headline it is the byline of: a line of a few words within the lines above
+        if any(lines[k].kind == "headline" and lines[k].words >= 3
+               for k in range(max(0, head_from - NAME_HEADLINE_LINES), head_from)):
+            line.kind, line.why = "byline", "a name on its own line beside the dateline"
 
 
 def _mark_introduced_lists(lines: list[_Line]) -> None:
@@ -607,15 +651,40 @@ def _is_headline_text(line: _Line) -> bool:
     return line.words >= 5 or (line.words >= 3 and line.stop_share > 0)
 
 
+def _article_header(lines: list[_Line], start: int) -> int:
+    """Index of the article's own header: the headline right above a "By …" line that
+    leads into the body (few lines between them), or `start` if there is none.
+
+    Only a byline that says "By" marks it: a teaser in a list of related articles has a
+    headline and a date too, and may stand right above the body."""
+    by_at, seen = None, 0
+    for i in range(start - 1, -1, -1):
+        line = lines[i]
+        if line.kind in ("good", "near") or seen > ARTICLE_START_WINDOW:
+            break
+        if line.kind == "byline" and cues.BYLINE_PREFIX.match(line.text):
+            by_at = i
+        if line.kind != "empty":
+            seen += 1
+    if by_at is None:
+        return start
+    above = by_at - 1
+    while above >= 0 and lines[above].kind == "empty":
+        above -= 1
+    return above if above >= 0 and lines[above].kind == "headline" else by_at
+
+
 def _label_related_lists(lines: list[_Line], start: int, end: int) -> None:
-    """A 'Related'/'Read more' header and the list under it, until prose resumes."""
+    """A 'Related'/'Read more' header and the list under it, until prose resumes or the
+    article's own header begins (a list in the page's menus can run right into it)."""
+    header = _article_header(lines, start)
     for i, line in enumerate(lines):
         if line.kind != "related_header":
             continue
         line.set(BlockLabel.BOILERPLATE, line.why)
         for j in range(i + 1, len(lines)):
             item = lines[j]
-            if item.label is not None:
+            if item.label is not None or (i < header <= j):
                 break
             # prose resumes: the list is over (a list inside the body ends at a paragraph)
             if item.kind == "good" or (item.kind == "near" and start <= j <= end):

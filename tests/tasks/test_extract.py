@@ -51,6 +51,14 @@ def test_fields_from_blocks() -> None:
     assert article.extractor_version == EXTRACTOR_VERSION
 
 
+@pytest.mark.parametrize("dateline", ["Nov. 20, 2019Updated: Nov. 21, 2019 1:35 a.m.",
+                                      "Nov. 20, 2019 Last updated Nov. 21, 2019 1:35 a.m."])
+def test_a_dateline_gives_its_published_date_before_an_updated_one_run_into_it(
+        dateline: str) -> None:
+    article = extract(doc(("Body.", B.BODY), (dateline, B.DATELINE)))
+    assert (article.published_at, article.updated_at) == ("2019-11-20", "2019-11-21T01:35:00")
+
+
 def test_absent_fields_are_none_not_guessed() -> None:
     article = extract(doc(("Only a paragraph of body text.", B.BODY)))
     assert article.title is None and article.subtitle is None
@@ -136,6 +144,46 @@ def test_a_byline_split_over_two_lines_names_the_author_and_is_not_the_title() -
     article = extract(clean(RawDocument(raw.encode())))
     assert article.title == HEADLINE
     assert article.authors == ["Jane Doe"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "authors"),
+    [
+        (["Jane Doe", "May 20, 2019 10:05"], ["Jane Doe"]),
+        (["JANE DOE", "Nov. 20, 2019 Updated: Nov. 20, 2019 1:35 a.m."], ["JANE DOE"]),
+        (["May 20, 2019 10:05", "Ana de Souza"], ["Ana de Souza"]),
+        (["Jane Doe@janedoe", "May 20, 2019"], ["Jane Doe"]),
+        # a section label, a row of share buttons, a name run into its outlet: no name
+        (["Metro News", "May 20, 2019"], []),
+        (["May 20, 2019", "Share Tweet"], []),
+        (["Jane Doe Florida Today", "May 20, 2019"], []),
+    ],
+)
+def test_a_name_on_its_own_line_beside_the_dateline_is_the_author(lines, authors) -> None:
+    raw = "\n\n".join([HEADLINE, *lines, STORY, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert article.title == HEADLINE
+    assert article.authors == authors
+    assert article.published_at is not None and article.published_at.startswith("2019-")
+
+
+def test_a_related_list_in_the_menus_ends_where_the_articles_own_header_begins() -> None:
+    raw = "\n".join(["Trending", "* Climate change news", "* Vaping risks and updates",
+                     "1. Home", "2. News", HEADLINE, "By Jane Doe", "May 20, 2019", "",
+                     STORY, "", MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert (article.title, article.authors) == (HEADLINE, ["Jane Doe"])
+    assert article.published_at == "2019-05-20"
+
+
+def test_a_teaser_with_a_date_right_above_the_body_stays_in_its_related_list() -> None:
+    raw = "\n".join(["More stories like this one", "Bridge reopens after two years of repairs",
+                     "May 2, 2018", "Library extends its opening hours on weekends",
+                     "June 3, 2018", "", STORY, "", MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert article.related == ["Bridge reopens after two years of repairs",
+                               "Library extends its opening hours on weekends"]
+    assert article.published_at is None and article.title is None
 
 
 def test_a_title_cased_headline_ending_in_a_question_mark_is_the_title() -> None:

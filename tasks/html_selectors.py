@@ -131,12 +131,14 @@ JSONLD_ARTICLE_TYPES = frozenset(
         "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
         "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "blogposting",
         "socialmediaposting", "liveblogposting", "report", "scholarlyarticle", "techarticle",
-        "webpage", "creativework",
+        "webpage", "creativework", "claimreview",
     }
 )  # fmt: skip
 
-# Generic types that describe the page only when nothing more specific is there.
-JSONLD_WEAK_TYPES = frozenset({"webpage", "creativework"})
+# Types that describe the page only when nothing more specific is there: generic ones,
+# and a fact check's ClaimReview (its own author is the fact-checker; the claim's author
+# is nested in itemReviewed, which is never read).
+JSONLD_WEAK_TYPES = frozenset({"webpage", "creativework", "claimreview"})
 
 # <meta> keys (name/property/itemprop, lowercased) per metadata field, strongest first.
 META_KEYS: dict[str, tuple[str, ...]] = {

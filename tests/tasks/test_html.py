@@ -101,6 +101,20 @@ def test_jsonld_list_picks_the_article_object() -> None:
     assert html_to_cleaned(page(head)).metadata["authors"] == ["Ann Smith"]
 
 
+def test_a_fact_checks_author_is_the_fact_checker_not_the_claims_author() -> None:
+    ld = {"@context": "https://schema.org", "@type": "ClaimReview",
+          "headline": "Council votes to rebuild the old bridge",
+          "author": {"@type": "Organization", "name": "Town Fact Check"},
+          "datePublished": "2024-03-05",
+          "itemReviewed": {"@type": "CreativeWork", "datePublished": "2024-03-01",
+                           "author": {"@type": "Person", "name": "Carl Claimant"}}}
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    claimant = '<div class="statement"><h4 class="author">Carl Claimant</h4></div>'
+    meta = html_to_cleaned(page(head, extra=claimant)).metadata
+    assert meta["authors"] == ["Town Fact Check"]
+    assert meta["published_at"] == "2024-03-05"
+
+
 def test_opengraph_and_meta_fallback() -> None:
     head = """
     <meta property="og:title" content="Bridge vote">

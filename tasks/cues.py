@@ -473,6 +473,10 @@ _HANDLE = r"(?<![\w.])@\w{2,15}\b"
 # it is not an e-mail address
 GLUED_HANDLE = r"@\w{2,15}\b(?![.\w])"
 
+# one lowercase word of letters, digits and _.-, "admin" or "jdoe2": a publishing system's
+# login, which it puts where the byline goes when none was written; a name never looks so
+LOGIN_NAME = re.compile(r"[a-z0-9_.-]+")
+
 #: words of a site's section labels ("Auto News", "CAR REVIEWS", "Top Stories"): a line of
 #: two or three capitalised words holding one is a label, not a person's name
 SECTION_WORDS = _words(

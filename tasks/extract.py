@@ -182,7 +182,8 @@ def _authors(bylines: list[Block]) -> list[str]:
         text = _AUTHOR_CUT.sub("", text).strip(" ,;|-–")
         for part in _AUTHOR_SPLIT.split(text):
             part = part.strip(" .,;:|-–")
-            if len(part) < 2 or _NOT_A_NAME.match(part) or not re.search(r"[^\W\d_]", part):
+            if (len(part) < 2 or _NOT_A_NAME.match(part) or cues.LOGIN_NAME.fullmatch(part)
+                    or not re.search(r"[^\W\d_]", part)):
                 continue
             if part not in names:
                 names.append(part)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from tasks import cues
 from tasks.html_selectors import JSONLD_ARTICLE_TYPES, JSONLD_WEAK_TYPES, META_KEYS
 
 # JSON-LD nesting deeper than this is not metadata, it is an attack or a bug.
@@ -164,7 +165,7 @@ def _from_jsonld(item: dict[str, Any]) -> dict[str, Any]:
         "title": _text(item.get("headline")) or _text(item.get("name")),
         "subtitle": _text(item.get("alternativeHeadline")),
         "description": _text(item.get("description")),
-        "authors": _names(item.get("author") or item.get("creator"), 0),
+        "authors": _people(_names(item.get("author") or item.get("creator"), 0)),
         "published_at": normalize_date(item.get("datePublished") or item.get("dateCreated")),
         "updated_at": normalize_date(item.get("dateModified")),
         "url": _url(item.get("url")) or _url(item.get("mainEntityOfPage")),
@@ -248,7 +249,7 @@ def _from_meta(name: str, values: list[str]) -> Any:
         return None
     if name == "authors":
         people = [v for v in values if not re.match(r"^(?:https?:)?//", v)]
-        return _dedupe([n for v in people for n in _split_authors(v)])
+        return _people(_dedupe([n for v in people for n in _split_authors(v)]))
     if name == "tags":
         return _dedupe([t for v in values for t in _tags(v)])
     if name in ("published_at", "updated_at"):
@@ -318,6 +319,13 @@ def _split_authors(value: str) -> list[str]:
         else:
             names.append(part.strip())
     return _dedupe([n for n in names if n and not re.match(r"^(?:https?:)?//", n)])
+
+
+def _people(names: list[str]) -> list[str]:
+    """Author names without the publishing system's login names ("admin", "jdoe2"): a
+    content system fills the author field with the account that posted the page when no
+    byline was entered, and that account is not who wrote it."""
+    return [n for n in names if not cues.LOGIN_NAME.fullmatch(n)]
 
 
 def _tags(value: object) -> list[str]:

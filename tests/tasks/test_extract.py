@@ -238,6 +238,11 @@ def test_a_short_article_titled_like_an_error_is_still_an_article(title: str) ->
     assert extract(clean(RawDocument(raw.encode()))).title == title
 
 
+def test_a_login_name_on_the_byline_is_not_an_author() -> None:
+    article = extract(doc(("Body.", B.BODY), ("by jdoe_admin and Jane Roe", B.BYLINE)))
+    assert article.authors == ["Jane Roe"]
+
+
 def test_authors_never_come_from_related_blocks() -> None:
     article = extract(doc(("Body.", B.BODY), ("By Jane Doe", B.RELATED)))
     assert article.authors == []

@@ -115,6 +115,14 @@ def test_a_fact_checks_author_is_the_fact_checker_not_the_claims_author() -> Non
     assert meta["published_at"] == "2024-03-05"
 
 
+@pytest.mark.parametrize("stated", ["admin", "jdoe2", "web_editor"])
+def test_a_login_name_in_the_author_field_is_not_an_author(stated: str) -> None:
+    ld = {"@type": "NewsArticle", "headline": "Bridge", "author": {"name": stated}}
+    head = (f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+            f'<meta name="author" content="{stated}">')
+    assert "authors" not in html_to_cleaned(page(head)).metadata
+
+
 def test_opengraph_and_meta_fallback() -> None:
     head = """
     <meta property="og:title" content="Bridge vote">

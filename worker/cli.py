@@ -413,7 +413,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     # and with --after keep nothing (rejected files included) leaves the user's folder
     groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in paths]
     outcomes = []
-    unsent, send_error = 0, None
+    unsent, send_error, vanished = 0, None, 0
     with click.progressbar(length=sum(len(f) for _, f in groups), label="taking in",
                            file=sys.stderr) as bar:
         for root, files in groups:
@@ -423,7 +423,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
                 outcomes.extend(intake.take(chunk))
                 bar.update(len(chunk))
             unsent, send_error = unsent + intake.unsent, intake.send_error or send_error
+            vanished += intake.vanished
     summary = _count(o.status.value if o.status else "already taken" for o in outcomes)
+    if vanished:
+        summary["gone before they were read"] = vanished
     click.echo("taken in: " + _fmt_counts(summary), err=True)
     if unsent:
         # stored all the same, so nothing is lost; but no worker hears of them for now

@@ -257,6 +257,8 @@ class Intake:
         # the reconciler sends them once their lease runs out; `ingest` says so and exits 5
         self.unsent = 0
         self.send_error: Exception | None = None
+        # files moved or deleted before they were read: no row, so `ingest` counts them here
+        self.vanished = 0
         self._inbox_prefix = os.path.join(str(self.inbox), "")
         # Rejected files that could not be moved out (a read-only inbox), by path: their
         # (size, mtime_ns) when rejected. Rejected rows record no mtime, so that a file
@@ -296,7 +298,9 @@ class Intake:
         real_paths = RealPaths()
         reads = [read_file(p, self.root, self.settings.max_file_bytes, where=where,
                            real_paths=real_paths) for p in paths]
-        self._log_vanished([r.path for r in reads if r.reject_kind == "vanished"])
+        vanished = [r.path for r in reads if r.reject_kind == "vanished"]
+        self.vanished += len(vanished)
+        self._log_vanished(vanished)
         reads = [r for r in reads if r.reject_kind not in _NO_ROW]
         if not reads:
             return []

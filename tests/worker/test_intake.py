@@ -329,7 +329,7 @@ def test_ingest_says_which_file_vanished_and_records_no_rejection(tmp_path, monk
     with caplog.at_level("INFO", logger="worker.intake"):
         result = CliRunner().invoke(main, ["--data-dir", str(data), "ingest", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "taken in: 1 queued" in result.output
+    assert "taken in: 1 gone before they were read, 1 queued" in result.output
     assert f"{folder / 'b.txt'} was moved or deleted before it could be read; not taken " \
            "in" in caplog.messages
     failures = CliRunner().invoke(main, ["--data-dir", str(data), "failures"])

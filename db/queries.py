@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, select, true
+from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, not_, select
 from sqlalchemy.orm import Session
 
 from db.bounds import MAX_ID, in_slices
@@ -333,17 +333,37 @@ def received_conditions(since: str | None, until: str | None
     return _instant_terms(Document.received_at, since, until)
 
 
+_NOT_REPROCESSABLE = "not done or failed"
+
+
+def _reprocess_rules(since: str | None, until: str | None, not_extracted_by: str | None
+                     ) -> list[tuple[str, ColumnElement[bool]]]:
+    """What a document must be to run through every stage again, each rule named by what
+    a document failing it is, in the order a document is judged (Article outer-joined)."""
+    rules: list[tuple[str, ColumnElement[bool]]] = [
+        (_NOT_REPROCESSABLE, Document.status.in_(REPROCESSABLE))]
+    if not_extracted_by:
+        rules += [("not stale (it has no article)", Article.document_id.is_not(None)),
+                  ("not stale (made by the current extractor)",
+                   Article.extractor_version != not_extracted_by)]
+    window = received_conditions(since, until)
+    if window:
+        rules.append(("not received within --since/--until", and_(*window)))
+    return rules
+
+
+def _reprocess_select(*columns: Any) -> Select[Any]:
+    return select(*columns).outerjoin(Article, Article.document_id == Document.id)
+
+
 def reprocess_candidates(session: Session, *, ids: Sequence[int] | None = None,
                          since: str | None = None, until: str | None = None,
                          not_extracted_by: str | None = None) -> list[int]:
     """Documents with stored bytes that can run through every stage again: among `ids`
     when given, received within `since`/`until` (ISO 8601, as `received_conditions`
     reads them), and with an article not made by `not_extracted_by` when given."""
-    stmt = select(Document.id).where(Document.status.in_(REPROCESSABLE),
-                                     *received_conditions(since, until))
-    if not_extracted_by:
-        stmt = stmt.join(Article, Article.document_id == Document.id).where(
-            Article.extractor_version != not_extracted_by)
+    rules = _reprocess_rules(since, until, not_extracted_by)
+    stmt = _reprocess_select(Document.id).where(*(rule for _, rule in rules))
     if ids is None:
         return list(session.scalars(stmt.order_by(Document.id)))
     found: list[int] = []
@@ -356,26 +376,20 @@ def reprocess_exclusions(session: Session, ids: Sequence[int], *, since: str | N
                          until: str | None = None, not_extracted_by: str | None = None
                          ) -> dict[int, tuple[str, str | None]]:
     """Why each existing document of `ids` is not a `reprocess_candidates` one, by the
-    first rule it fails: {id: (reason, detail)}; candidates and unknown ids are absent."""
-    window = received_conditions(since, until)
-    # the window is judged by the database, with the very terms reprocess_candidates uses
-    within = (and_(*window) if window else true()).label("within")
+    first rule it fails: {id: (reason, detail)}; candidates and unknown ids are absent.
+    The database judges every rule, with the very terms reprocess_candidates uses."""
+    rules = _reprocess_rules(since, until, not_extracted_by)
+    # no rule is NULL where it is reached: "it has no article" comes before the version
+    failed = case(*((not_(rule), reason) for reason, rule in rules), else_=None).label("failed")
     out: dict[int, tuple[str, str | None]] = {}
     for part in in_slices(ids):
-        rows = session.execute(
-            select(Document.id, Document.status, Article.extractor_version, within)
-            .outerjoin(Article, Article.document_id == Document.id)
-            .where(Document.id.in_(part)))
-        for doc_id, stored_status, version, in_window in rows:
-            status = DocumentStatus(stored_status)
-            if status not in REPROCESSABLE:
-                out[doc_id] = ("not done or failed", status.value)
-            elif not_extracted_by and version is None:
-                out[doc_id] = ("not stale (it has no article)", None)
-            elif not_extracted_by and version == not_extracted_by:
-                out[doc_id] = ("not stale (made by the current extractor)", None)
-            elif not in_window:
-                out[doc_id] = ("not received within --since/--until", None)
+        rows = session.execute(_reprocess_select(Document.id, Document.status, failed)
+                               .where(Document.id.in_(part)))
+        for doc_id, status, reason in rows:
+            if reason is not None:
+                # the status it is in, where the status is the reason
+                detail = DocumentStatus(status).value if reason == _NOT_REPROCESSABLE else None
+                out[doc_id] = (reason, detail)
     return out
 
 

@@ -483,6 +483,43 @@ def test_reprocess_candidates_read_received_bounds_as_instants(db_sessions):
         assert reprocess_candidates(s, ids=[a, c], since="2024-05-01") == [c]
 
 
+def test_reprocess_exclusions_name_the_first_rule_each_document_fails(db_sessions):
+    from datetime import datetime
+
+    from db.models import Article
+    from db.queries import reprocess_candidates, reprocess_exclusions
+
+    may, june = (datetime.fromisoformat(f"2024-{m}-02T10:00:00+00:00") for m in ("05", "06"))
+    rows = {  # name: (status, extractor version of its article or None, received)
+        "stale": (DocumentStatus.DONE, "old", may),
+        "current": (DocumentStatus.DONE, "new", may),
+        "no article": (DocumentStatus.FAILED, None, may),
+        "queued": (DocumentStatus.QUEUED, "old", may),
+        "late": (DocumentStatus.DONE, "old", june),
+    }
+    ids = {}
+    with transaction(db_sessions) as s:
+        for name, (status, version, received) in rows.items():
+            doc = Document(sha256=None, source_path=name, status=status, attempts=1,
+                           received_at=received, updated_at=received)
+            s.add(doc)
+            s.flush()
+            ids[name] = doc.id
+            if version is not None:
+                s.add(Article(document_id=doc.id, body="text", extractor_version=version))
+    judged = {"ids": list(ids.values()), "not_extracted_by": "new", "until": "2024-05-31"}
+    with transaction(db_sessions) as s:
+        excluded = reprocess_exclusions(s, **judged)
+        assert reprocess_candidates(s, **judged) == [ids["stale"]]
+    assert {name: excluded.get(doc_id) for name, doc_id in ids.items()} == {
+        "stale": None,
+        "current": ("not stale (made by the current extractor)", None),
+        "no article": ("not stale (it has no article)", None),
+        "queued": ("not done or failed", "queued"),
+        "late": ("not received within --since/--until", None),
+    }
+
+
 # ---------------------------------------------------------------- numbers out of range
 
 HUGE = "99999999999999999999"

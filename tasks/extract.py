@@ -70,7 +70,7 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
     return Article(
         title=title,
         subtitle=_meta_str(meta, "subtitle") or _first_text(by_label, BlockLabel.SUBTITLE),
-        authors=_meta_list(meta, "authors") or _authors(by_label.get(BlockLabel.BYLINE, [])),
+        authors=_meta_list(meta, "authors") or _authors(_byline_texts(by_label)),
         published_at=_meta_str(meta, "published_at") or published,
         updated_at=_meta_str(meta, "updated_at") or updated,
         body=body,
@@ -172,11 +172,19 @@ def _first_text(by_label: dict[BlockLabel, list[Block]], label: BlockLabel) -> s
 # ---------------------------------------------------------------------------
 # fields read from blocks
 # ---------------------------------------------------------------------------
-def _authors(bylines: list[Block]) -> list[str]:
-    """Person names from byline blocks ('By Jane Doe and John Roe' -> two names)."""
+def _byline_texts(by_label: dict[BlockLabel, list[Block]]) -> list[str]:
+    """Byline blocks, and the "by …" part of a dateline row ("May 2, 2019 / by Jo Doe")."""
+    texts = [b.text for b in by_label.get(BlockLabel.BYLINE, [])]
+    for block in by_label.get(BlockLabel.DATELINE, []):
+        texts += [p for p in _DATE_PARTS.split(block.text) if cues.BYLINE_PREFIX.match(p)]
+    return texts
+
+
+def _authors(bylines: list[str]) -> list[str]:
+    """Person names from byline texts ('By Jane Doe and John Roe' -> two names)."""
     names: list[str] = []
-    for block in bylines:
-        text = cues.BYLINE_PREFIX.sub("", block.text)
+    for byline in bylines:
+        text = cues.BYLINE_PREFIX.sub("", byline)
         text = cues.DATE.sub(" ", text)
         text = cues.TIME.sub(" ", text)
         text = _AUTHOR_CUT.sub("", text).strip(" ,;|-–")

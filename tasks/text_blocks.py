@@ -46,6 +46,9 @@ TITLE_SCAN_LINES = 40
 #: a headline further above the byline is the title rather than the nearest one when this
 #: much more of its content words are the body's (an author's name shares none)
 TITLE_TOPIC_MARGIN = 0.2
+#: a dateline may be a row of this many short facts (date, comment count, section, author)
+FACT_ROW_MAX_PARTS = 6
+FACT_MAX_WORDS = 6
 #: a name beside the dateline is a byline when a headline is within this many lines above
 NAME_HEADLINE_LINES = 4
 #: a sentence-shaped line longer than this is not a title, however it is capitalised
@@ -121,6 +124,8 @@ _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]"
 _SPACES = re.compile(rf"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
 _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
+# what separates the facts of a dateline row: " / ", " | ", " • ", " · "
+_FACT_SEPARATOR = re.compile(r"\s[/|•·]\s")
 _OPENERS = "\"'‘“«([¿¡"
 # one word of a person's name: "Jane", "JANE", "O'Neil", "Smith-Jones", an initial "Y."
 _NAME_WORD = re.compile(r"^[A-Z][A-Za-z\u00c0-\u024f'’-]*\.?$")
@@ -204,9 +209,19 @@ def ends_like_sentence(text: str) -> bool:
 
 
 def is_dateline(text: str) -> bool:
-    """A line that is mostly a date: at most a few other words beside it."""
+    """A line that is mostly a date: at most a few other words beside it, or a row of short
+    facts one of which is the date ("May 2, 2019 / 4 Comments / in Local News / by Jo")."""
     if not cues.HAS_YEAR.search(text) or not cues.DATE.search(text):
         return False
+    if _mostly_a_date(text):
+        return True
+    parts = _FACT_SEPARATOR.split(text)
+    return (2 <= len(parts) <= FACT_ROW_MAX_PARTS
+            and all(len(p.split()) <= FACT_MAX_WORDS for p in parts)
+            and any(_mostly_a_date(p) for p in parts))
+
+
+def _mostly_a_date(text: str) -> bool:
     rest = cues.DATE.sub(" ", text)
     rest = cues.DATELINE_WORDS.sub(" ", rest)
     return len(words(rest)) <= 3

@@ -167,6 +167,18 @@ def test_a_name_on_its_own_line_beside_the_dateline_is_the_author(lines, authors
     assert article.published_at is not None and article.published_at.startswith("2019-")
 
 
+@pytest.mark.parametrize(("row", "authors"), [
+    ("May 20, 2019 / 4 Comments / in Local News / by Jo Bloggs", ["Jo Bloggs"]),
+    ("Local News | May 20, 2019 | 5 min read", []),
+])
+def test_a_row_of_short_facts_holding_the_date_is_the_dateline(row, authors) -> None:
+    raw = "\n\n".join([HEADLINE, row, STORY, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert (article.title, article.published_at) == (HEADLINE, "2019-05-20")
+    assert article.authors == authors
+    assert row not in article.body
+
+
 def test_a_related_list_in_the_menus_ends_where_the_articles_own_header_begins() -> None:
     raw = "\n".join(["Trending", "* Climate change news", "* Vaping risks and updates",
                      "1. Home", "2. News", HEADLINE, "By Jane Doe", "May 20, 2019", "",

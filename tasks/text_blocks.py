@@ -49,6 +49,8 @@ TITLE_TOPIC_MARGIN = 0.2
 #: a dateline may be a row of this many short facts (date, comment count, section, author)
 FACT_ROW_MAX_PARTS = 6
 FACT_MAX_WORDS = 6
+#: a credit line holds its own caption when a sentence at least this long comes first
+CAPTION_MIN_WORDS = 5
 #: a name beside the dateline is a byline when a headline is within this many lines above
 NAME_HEADLINE_LINES = 4
 #: a sentence-shaped line longer than this is not a title, however it is capitalised
@@ -761,15 +763,23 @@ def _label_inline_run(run: list[_Line]) -> None:
 
 
 def _label_captions(lines: list[_Line], lo: int, hi: int) -> None:
-    """A short line right above a photo credit is that photo's caption."""
+    """A short line right above a photo credit is that photo's caption, unless the credit
+    line holds its own ("Fans cheer in Madrid. (Jo Doe/AP)"): then it is the headline."""
     for i in range(max(lo, 1), hi):
-        if lines[i].kind != "credit":
+        if lines[i].kind != "credit" or _holds_its_caption(lines[i].text):
             continue
         prev = lines[i - 1]
         if prev.kind in ("headline", "near", "short_sentence") and prev.label in (
             None, BlockLabel.BODY, BlockLabel.BOILERPLATE, BlockLabel.RELATED
         ) and prev.words <= 30:
             prev.set(BlockLabel.CAPTION, "directly above a photo credit")
+
+
+def _holds_its_caption(text: str) -> bool:
+    """A credit line that states its photo's caption too: a sentence before the credit."""
+    m = cues.CREDIT.search(text) or cues.CREDIT_TRAILER.search(text)
+    before = text[:m.start()] if m else ""
+    return len(before.split()) >= CAPTION_MIN_WORDS and ends_like_sentence(before)
 
 
 def _label_head(lines: list[_Line], start: int) -> None:

@@ -220,6 +220,15 @@ def test_a_caption_ending_in_a_photographer_and_agency_is_a_credit_not_the_title
     assert article.image_caption == "The council chamber was full."
 
 
+def test_a_headline_above_a_caption_that_carries_its_credit_is_the_title() -> None:
+    caption = "Council members vote in the town hall on Tuesday, May 20, 2019."
+    raw = "\n\n".join([HEADLINE, f"{caption} (Jo Doe/AP)", "Associated Press May 20, 2019",
+                        STORY, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert (article.title, article.image_caption, article.photo_credit) == (
+        HEADLINE, caption, "Jo Doe/AP")
+
+
 def test_an_image_copyright_line_in_the_body_is_a_credit_not_a_byline() -> None:
     raw = "\n\n".join([HEADLINE, "By Jane Doe", "May 20, 2019", STORY,
                         "Image copyright @citycouncil @citycouncil", MORE])

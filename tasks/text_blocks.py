@@ -129,8 +129,9 @@ _CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
 # what separates the facts of a dateline row: " / ", " | ", " • ", " · "
 _FACT_SEPARATOR = re.compile(r"\s[/|•·]\s")
 _OPENERS = "\"'‘“«([¿¡"
-# one word of a person's name: "Jane", "JANE", "O'Neil", "Smith-Jones", an initial "Y."
-_NAME_WORD = re.compile(r"^[A-Z][A-Za-z\u00c0-\u024f'’-]*\.?$")
+# one word of a person's name: "Jane", "JANE", "O'Neil", "Smith-Jones", an initial "Y.",
+# "Иван" (its first letter must be a capital too: see _is_person_name)
+_NAME_WORD = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’-])*\.?$")
 # lowercase words inside a name: "Ana de Souza", "Ludwig van Beethoven"
 _NAME_PARTICLES = frozenset({"de", "da", "di", "del", "della", "van", "von", "der", "den",
                              "le", "la", "bin", "al", "el", "dos", "du"})
@@ -445,7 +446,7 @@ def _is_person_name(line: _Line) -> bool:
     names = [t for t in tokens if t not in _NAME_PARTICLES]
     if not 2 <= len(names) <= 3 or tokens[0] in _NAME_PARTICLES or tokens[-1] in _NAME_PARTICLES:
         return False
-    return all(_NAME_WORD.match(t) and t.lower() not in cues.ANY_STOPWORDS
+    return all(t[0].isupper() and _NAME_WORD.match(t) and t.lower() not in cues.ANY_STOPWORDS
                and t.lower().rstrip(".") not in cues.MONTHS
                and t.lower() not in cues.SECTION_WORDS for t in names)
 
@@ -764,7 +765,8 @@ def _label_inline_run(run: list[_Line]) -> None:
 
 def _label_captions(lines: list[_Line], lo: int, hi: int) -> None:
     """A short line right above a photo credit is that photo's caption, unless the credit
-    line holds its own ("Fans cheer in Madrid. (Jo Doe/AP)"): then it is the headline."""
+    line states its own ("Fans cheer in Madrid. (Jo Doe/AP)"): the line above it is then
+    something else, the headline as often as not."""
     for i in range(max(lo, 1), hi):
         if lines[i].kind != "credit" or _holds_its_caption(lines[i].text):
             continue

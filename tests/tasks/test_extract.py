@@ -153,6 +153,7 @@ def test_a_byline_split_over_two_lines_names_the_author_and_is_not_the_title() -
         (["JANE DOE", "Nov. 20, 2019 Updated: Nov. 20, 2019 1:35 a.m."], ["JANE DOE"]),
         (["May 20, 2019 10:05", "Ana de Souza"], ["Ana de Souza"]),
         (["Jane Doe@janedoe", "May 20, 2019"], ["Jane Doe"]),
+        (["Ольга Петрова", "May 20, 2019"], ["Ольга Петрова"]),
         # a section label, a row of share buttons, a name run into its outlet: no name
         (["Metro News", "May 20, 2019"], []),
         (["May 20, 2019", "Share Tweet"], []),

@@ -139,6 +139,15 @@ def _clean_text(
         min_docs=options.boilerplate_min_docs,
         counted_max_words=options.fingerprint_max_words,
     )
+    if known and not any(b.label is BlockLabel.BODY for b in blocks):
+        # What recurs may trim a document, never empty it: a page whose every content
+        # line recurs (a list or a calendar scraped again) is a copy of one seen before,
+        # with no sentence for `seen_before` to tell it by; it is read as the first was.
+        blocks, language = classify_text(
+            text,
+            max_line_chars=options.max_line_chars,
+            counted_max_words=options.fingerprint_max_words,
+        )
     metadata: dict[str, str] = {}
     if language:
         metadata["language"] = language
@@ -171,7 +180,7 @@ def text_source_key(text: str) -> str:
 
 def _drop_known_html(doc: CleanedDoc, known: Collection[str], options: CleanOptions) -> None:
     """Relabel short body blocks of an HTML page whose fingerprints recur across the
-    source, unless the page itself recurs (`seen_before`)."""
+    source, unless the page itself recurs (`seen_before`) or none of its body is left."""
     if not known:
         return
     body = [(block, len(block.text.split())) for block in doc.blocks
@@ -182,11 +191,12 @@ def _drop_known_html(doc: CleanedDoc, known: Collection[str], options: CleanOpti
     if seen_before([(n_words, id(block) in recurring) for block, n_words in body
                     if ends_like_sentence(block.text)], options.fingerprint_max_words):
         return
+    dropped = [(block, recurring[id(block)]) for block, n_words in body
+               if id(block) in recurring and n_words < RECURRING_BODY_MIN_WORDS]
+    if len(dropped) == len(body):
+        return  # what recurs may trim a page, never empty it (as for text dumps)
     counts = known if isinstance(known, Mapping) else None
-    for block, n_words in body:
-        seen = recurring.get(id(block))
-        if seen is None or n_words >= RECURRING_BODY_MIN_WORDS:
-            continue
+    for block, seen in dropped:
         n = counts.get(seen) if counts is not None else None
         many = n if isinstance(n, int) else f"at least {options.boilerplate_min_docs}"
         block.label = BlockLabel.BOILERPLATE

@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from worker.settings import (
 )
 from worker.wording import counted
 
+if TYPE_CHECKING:
+    from worker.intake import IntakeOutcome
+
 # named exit codes
 EXIT_OK = 0
 EXIT_FAILED = 1  # some documents failed or were rejected
@@ -31,6 +34,7 @@ EXIT_USAGE = 2  # a usage or configuration error (click's own usage errors use i
 EXIT_NOT_FOUND = 3
 EXIT_TIMEOUT = 4
 EXIT_UNAVAILABLE = 5  # database or broker unreachable
+EXIT_INTERRUPTED = 130  # Ctrl-C: what a shell reports for a command SIGINT ended
 
 log = logging.getLogger("newsdrop")
 
@@ -58,6 +62,12 @@ class OutputCutShort(click.ClickException):
     output, like a reader that stopped early, exit code 1."""
 
     exit_code = EXIT_FAILED
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C: what was done so far is said, and the exit code is not mistaken for 1."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class NoDatabase(click.ClickException):
@@ -92,6 +102,8 @@ class NewsdropGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
         except SettingsError as exc:
             raise BadConfiguration(str(exc)) from exc
         except _unreachable_errors() as exc:
@@ -404,6 +416,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     Example:
       newsdrop ingest ~/scrapes/2024 --wait
     """
+    from db.models import DocumentStatus
     from worker.intake import batches
     from worker.service import folder_files, make_intake
 
@@ -412,22 +425,28 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     # each PATH is its own root: symlinks are judged against the folder being ingested,
     # and with --after keep nothing (rejected files included) leaves the user's folder
     groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in paths]
-    outcomes = []
+    outcomes: list[IntakeOutcome] = []
     unsent, send_error, vanished = 0, None, 0
-    with click.progressbar(length=sum(len(f) for _, f in groups), label="taking in",
-                           file=sys.stderr) as bar:
-        for root, files in groups:
-            intake = make_intake(rt, settings, root=root,
-                                 move_rejected=settings.after_intake is not AfterIntake.KEEP)
-            for chunk in batches(files, settings.batch_size):
-                outcomes.extend(intake.take(chunk))
-                bar.update(len(chunk))
-            unsent, send_error = unsent + intake.unsent, intake.send_error or send_error
-            vanished += intake.vanished
-    summary = _count(o.status.value if o.status else "already taken" for o in outcomes)
-    if vanished:
-        summary["gone before they were read"] = vanished
-    click.echo("taken in: " + _fmt_counts(summary), err=True)
+    try:
+        with click.progressbar(length=sum(len(f) for _, f in groups), label="taking in",
+                               file=sys.stderr) as bar:
+            for root, files in groups:
+                intake = make_intake(
+                    rt, settings, root=root,
+                    move_rejected=settings.after_intake is not AfterIntake.KEEP)
+                for chunk in batches(files, settings.batch_size):
+                    outcomes.extend(intake.take(chunk))
+                    bar.update(len(chunk))
+                unsent, send_error = unsent + intake.unsent, intake.send_error or send_error
+                vanished += intake.vanished
+    except KeyboardInterrupt:
+        # a batch cut short was rolled back whole: what is counted here is stored
+        raise Interrupted(
+            f"interrupted; taken in so far: {_intake_summary(outcomes, vanished)}. The same "
+            "`newsdrop ingest` takes in the rest: it skips the files taken in already"
+        ) from None
+    summary = _intake_summary(outcomes, vanished)
+    click.echo("taken in: " + summary, err=True)
     if unsent:
         # stored all the same, so nothing is lost; but no worker hears of them for now
         raise Unavailable(
@@ -437,9 +456,18 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
             f"{'its' if unsent == 1 else 'their'} lease ({settings.lease_s} s) runs out, by "
             "a running `newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`")
     if not wait:
+        if any(o.status is DocumentStatus.REJECTED for o in outcomes):
+            sys.exit(EXIT_FAILED)
         return
     _wait_with_progress(rt, [o.document_id for o in outcomes if o.document_id is not None],
                         timeout)
+
+
+def _intake_summary(outcomes: list[IntakeOutcome], vanished: int) -> str:
+    counts = _count(o.status.value if o.status else "already taken" for o in outcomes)
+    if vanished:
+        counts["gone before they were read"] = vanished
+    return _fmt_counts(counts)
 
 
 def _wait_with_progress(rt: Any, ids: list[int], timeout: float | None) -> None:
@@ -453,7 +481,12 @@ def _wait_with_progress(rt: Any, ids: list[int], timeout: float | None) -> None:
             bar.update(done - done_before[0])
             done_before[0] = done
 
-        finished = wait_until_done(rt, ids, timeout_s=timeout, on_progress=progress)
+        try:
+            finished = wait_until_done(rt, ids, timeout_s=timeout, on_progress=progress)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "stopped waiting; the documents are stored and the workers go on with them "
+                "(`newsdrop status` shows how far they are)") from None
     final = _final_counts(rt, ids)
     click.echo("result: " + _fmt_counts(final), err=True)
     if not finished:
@@ -1204,8 +1237,8 @@ def current(ctx: click.Context) -> None:
                    f"latest {migrate.head_revision()}")
         return
     rt = _runtime(ctx, migrate_schema=False, check_schema=False)
-    click.echo(f"database {migrate.current_revision(rt.engine)}, "
-               f"latest {migrate.head_revision()}")
+    current = migrate.current_revision(rt.engine) or "none (no newsdrop schema yet)"
+    click.echo(f"database {current}, latest {migrate.head_revision()}")
 
 
 # ---------------------------------------------------------------- rendering

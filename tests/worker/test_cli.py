@@ -302,6 +302,13 @@ def test_db_current_on_no_database_says_so_and_creates_nothing(tmp_path):
     assert result.output.strip() == f"database {head}, latest {head}"
 
 
+def test_db_current_on_an_empty_database_file_says_none(tmp_path):
+    (tmp_path / "newsdrop.db").touch()
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "current"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("database none (no newsdrop schema yet), latest ")
+
+
 def test_an_unreachable_database_is_a_clear_error_with_its_exit_code():
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
     result = CliRunner().invoke(main, ["--database-url", url, "articles"])

@@ -351,7 +351,7 @@ def test_ingest_of_a_path_that_does_not_exist_says_so(tmp_path):
 def test_ingest_with_keep_leaves_the_folder_alone(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from worker.cli import main
+    from worker.cli import EXIT_FAILED, main
 
     folder = tmp_path / "scrapes"
     folder.mkdir()
@@ -362,10 +362,41 @@ def test_ingest_with_keep_leaves_the_folder_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
     data = tmp_path / "data"
     result = CliRunner().invoke(main, ["--data-dir", str(data), "ingest", str(folder)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == EXIT_FAILED, result.output  # a file was rejected
     assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "alias.txt", "big.txt"]
     assert not (data / "rejected").exists()
     assert "1 queued, 1 rejected" in result.output
+
+
+def test_ingest_interrupted_says_what_it_stored_and_exits_130(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import worker.intake
+    from worker.cli import EXIT_INTERRUPTED, main
+
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    for n in range(5):
+        (folder / f"{n}.txt").write_bytes(f"article {n}".encode())
+    take = worker.intake.Intake.take
+    calls = []
+
+    def take_then_ctrl_c(self, paths):
+        calls.append(paths)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return take(self, paths)
+
+    monkeypatch.setattr(worker.intake.Intake, "take", take_then_ctrl_c)
+    monkeypatch.setenv("NEWSDROP_BATCH_SIZE", "2")
+    monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
+    args = ["--data-dir", str(tmp_path / "data"), "ingest", str(folder)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == EXIT_INTERRUPTED, result.output
+    assert "interrupted; taken in so far: 4 queued" in result.output
+    monkeypatch.setattr(worker.intake.Intake, "take", take)
+    again = CliRunner().invoke(main, args)
+    assert "taken in: 4 already taken, 1 queued" in again.output, again.output
 
 
 def test_the_row_records_the_size_and_mtime_the_file_was_read_at(env):

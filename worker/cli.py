@@ -440,11 +440,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
                 unsent, send_error = unsent + intake.unsent, intake.send_error or send_error
                 vanished += intake.vanished
     except KeyboardInterrupt:
-        # a batch cut short was rolled back whole: what is counted here is stored
+        # the batch under way is stored whole or not at all; if it was, then unsent
+        # documents among it are sent by the reconciler, as after any failed send
         raise Interrupted(
-            f"interrupted; taken in so far: {_intake_summary(outcomes, vanished)}. The same "
-            "`newsdrop ingest` takes in the rest: it skips the files taken in already"
-        ) from None
+            f"interrupted; taken in so far: {_intake_summary(outcomes, vanished)}, and "
+            "perhaps the batch under way. The same `newsdrop ingest` takes in the rest: it "
+            "skips the files taken in already") from None
     summary = _intake_summary(outcomes, vanished)
     click.echo("taken in: " + summary, err=True)
     if unsent:

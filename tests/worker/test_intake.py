@@ -393,7 +393,7 @@ def test_ingest_interrupted_says_what_it_stored_and_exits_130(tmp_path, monkeypa
     args = ["--data-dir", str(tmp_path / "data"), "ingest", str(folder)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == EXIT_INTERRUPTED, result.output
-    assert "interrupted; taken in so far: 4 queued" in result.output
+    assert "interrupted; taken in so far: 4 queued, and perhaps the batch" in result.output
     monkeypatch.setattr(worker.intake.Intake, "take", take)
     again = CliRunner().invoke(main, args)
     assert "taken in: 4 already taken, 1 queued" in again.output, again.output

@@ -16,7 +16,7 @@ from typing import Any
 from tasks import cues
 from tasks.document import Article, Block, BlockLabel, CleanedDoc
 from tasks.errors import NotAnArticle
-from tasks.language import guess_language
+from tasks.language import count_words, guess_language, script_language
 from tasks.version import EXTRACTOR_VERSION
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -81,8 +81,9 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
         or _reading_time(by_label.get(BlockLabel.READING_TIME, [])),
         related=_meta_list(meta, "related") or _related(by_label.get(BlockLabel.RELATED, [])),
         language=_meta_str(meta, "language") or guess_language(paragraphs or
-                                                               [b.text for b in doc.blocks]),
-        word_count=len(body.split()),
+                                                               [b.text for b in doc.blocks])
+        or script_language(body),
+        word_count=count_words(body),
         url=_meta_str(meta, "url"),
         canonical_url=_meta_str(meta, "canonical_url"),
         site_name=_meta_str(meta, "site_name"),

@@ -25,6 +25,31 @@ for _lang, _stops in STOPWORDS.items():
     for _word in _stops:
         _LANGS_OF[_word] = (*_LANGS_OF.get(_word, ()), _lang)
 
+# Scripts written without spaces between words (Chinese, Japanese, Thai): length counts in
+# characters. Korean puts spaces between its words, so its words are counted as others are.
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+#: characters of an unspaced script that count as one word
+CHARS_PER_UNSPACED_WORD = 2
+
+# Scripts that (nearly) one language writes: a text with no stopwords to go by, written
+# mostly in one, is in that language. Kana is Japanese even among Chinese characters.
+_SCRIPT_LANGUAGES = (
+    ("ja", re.compile(r"[\u3040-\u30ff]")),
+    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("zh", re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")),
+    ("th", re.compile(r"[\u0e00-\u0e7f]")),
+    ("el", re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")),
+    ("he", re.compile(r"[\u0590-\u05ff]")),
+    ("ka", re.compile(r"[\u10a0-\u10ff]")),
+    ("hy", re.compile(r"[\u0530-\u058f]")),
+)
+#: a script names the language when this share of the sample's letters is written in it
+#: (for kana, a tenth: Japanese text is mostly Chinese characters)
+SCRIPT_MIN_SHARE = 0.5
+KANA_MIN_SHARE = 0.1
+#: characters of text looked at for the script
+SCRIPT_SAMPLE_CHARS = 3000
+
 #: below this many stopword hits the sample is too thin to say anything
 MIN_STOPWORD_HITS = 3
 #: the winner must account for at least this share of the sample's words
@@ -47,6 +72,30 @@ def words(text: str) -> list[str]:
     # Every other character keeps its length and its letter/non-letter class when
     # lowercased, so one pass over the lowered text yields the same tokens, cheaper.
     return _WORD.findall(text.lower())
+
+
+def count_words(text: str) -> int:
+    """Words of `text`: runs between spaces, and in a script written without spaces,
+    every CHARS_PER_UNSPACED_WORD characters."""
+    n = len(text.split())
+    # most text has no unspaced script: one search is cheaper than collecting matches
+    if not text.isascii() and _UNSPACED.search(text):
+        n += len(_UNSPACED.findall(text)) // CHARS_PER_UNSPACED_WORD
+    return n
+
+
+def script_language(text: str) -> str | None:
+    """ISO 639-1 code of the language a text's script names (Japanese, Korean, Greek…),
+    for the languages `guess_language` has no stopwords of; None for other scripts."""
+    sample = text[:SCRIPT_SAMPLE_CHARS]
+    if sample.isascii():
+        return None
+    letters = sum(map(str.isalpha, sample))
+    for lang, script in _SCRIPT_LANGUAGES:
+        share = len(script.findall(sample)) / letters if letters else 0.0
+        if share >= (KANA_MIN_SHARE if lang == "ja" else SCRIPT_MIN_SHARE):
+            return lang
+    return None
 
 
 def guess_language(text: str | Iterable[str]) -> str | None:

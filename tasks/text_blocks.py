@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from tasks import cues
 from tasks.document import Block, BlockLabel
-from tasks.language import language_of_words, words
+from tasks.language import count_words, language_of_words, words
 
 # ---------------------------------------------------------------------------
 # Thresholds (named so a reader can see what each number means)
@@ -116,10 +116,6 @@ _TAG = re.compile(
     r"tr|u|ul|video)(?:\s[^<>]{0,500})?/?>",
     re.IGNORECASE,
 )
-# Scripts written without spaces between words (CJK, Thai): length counts in characters.
-_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-#: characters of an unspaced script that count as one word
-CHARS_PER_UNSPACED_WORD = 2
 _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]"
 # Runs of spaces that collapse to one " ": every run except a lone " ", which is left
 # alone (replacing it with itself, once per word, is most of the cost of the collapse).
@@ -320,10 +316,7 @@ def _measure(line: _Line, stops: frozenset[str], max_chars: int, *, use_stops: b
     """Length, stopword share, final punctuation and bullet shape of a line."""
     sample = line.text[:max_chars]
     tokens = line.tokens if line.tokens is not None else words(sample)
-    line.words = len(sample.split())
-    # most text has no unspaced script: one search is cheaper than collecting matches
-    if not sample.isascii() and _UNSPACED.search(sample):
-        line.words += len(_UNSPACED.findall(sample)) // CHARS_PER_UNSPACED_WORD
+    line.words = count_words(sample)
     if use_stops:
         line.stop_share = len([t for t in tokens if t in stops]) / len(tokens) if tokens else 0.0
     else:

@@ -265,6 +265,18 @@ def test_a_login_name_on_the_byline_is_not_an_author() -> None:
     assert article.authors == ["Jane Roe"]
 
 
+@pytest.mark.parametrize(("paragraph", "language", "word_count"), [
+    ("東京都は火曜日、新しい橋の建設計画を承認したと発表しました。", "ja", 15),
+    ("北京市政府周二宣布批准了一项新的桥梁建设计划。", "zh", 12),
+    ("서울시는 화요일에 새로운 다리 건설 계획을 승인했다고 밝혔다.", "ko", 8),
+    ("Το δημοτικό συμβούλιο ενέκρινε την Τρίτη το σχέδιο για τη νέα γέφυρα.", "el", 12),
+])
+def test_a_text_in_a_language_without_stopwords_gets_its_scripts_language_and_word_count(
+        paragraph: str, language: str, word_count: int) -> None:
+    article = extract(doc((paragraph, B.BODY)))
+    assert (article.language, article.word_count) == (language, word_count)
+
+
 def test_authors_never_come_from_related_blocks() -> None:
     article = extract(doc(("Body.", B.BODY), ("By Jane Doe", B.RELATED)))
     assert article.authors == []

@@ -786,12 +786,13 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     """Export every matching article as JSON Lines or CSV, streamed in constant memory.
 
     Each record holds the document id, source path, sha256 and status, then every
-    article field. With -o the file appears only once complete; a file that cannot be
-    created is a usage error (exit 2), and output that cannot be written to the end (a
-    full disk) ends the export with exit 1, leaving no partial file. In CSV, a text cell
-    starting with =, +, -, @, a tab or a carriage return gets a leading ' so that a
-    spreadsheet shows it as text rather than running it as a formula. The export reads
-    one consistent snapshot and never holds up the workers.
+    article field. With -o the file appears only once complete (through a symlink, the
+    file the link points to is replaced; a device or FIFO is written in place); a file
+    that cannot be created is a usage error (exit 2), and output that cannot be written to
+    the end (a full disk) ends the export with exit 1, leaving an earlier file as it was
+    and no partial one. In CSV, a text cell starting with =, +, -, @, a tab or a carriage
+    return gets a leading ' so that a spreadsheet shows it as text rather than running it
+    as a formula. The export reads one consistent snapshot and never holds up the workers.
 
     \b
     Example:
@@ -800,6 +801,7 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     """
     from db.engine import reading
     from db.export import ExportFormat, count_articles, export_articles
+    from worker.output_file import open_output
 
     rt = _runtime(ctx, migrate_schema=False)
     f = _article_filter(since, until, author, site, lang, doc_status)
@@ -808,14 +810,14 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
         with reading(rt.sessions) as session:
             export_articles(session, f, sys.stdout, ExportFormat(fmt))
         return
-    partial = output.with_name(output.name + ".part")
     try:
-        out = partial.open("w", encoding="utf-8", newline="")
+        out = open_output(output, newline="")
     except OSError as exc:  # no such folder, not allowed: the option names a bad place
         raise click.BadParameter(f"cannot write {output}: {exc.strerror or exc}",
                                  ctx=ctx, param_hint="'-o' / '--output'") from exc
     try:
-        with out, reading(rt.sessions) as session:
+        # out puts the file in place only if this whole block succeeds
+        with out as stream, reading(rt.sessions) as session:
             total = count_articles(session, f)
             with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
                 step = [0]
@@ -825,14 +827,9 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
                     if step[0] % 200 == 0 or step[0] == total:
                         bar.update(step[0] - bar.pos)
 
-                n = export_articles(session, f, out, ExportFormat(fmt), on_row=tick)
-        partial.replace(output)
+                n = export_articles(session, f, stream, ExportFormat(fmt), on_row=tick)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise OutputCutShort(f"cannot write {output}: {exc.strerror or exc}") from exc
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     click.echo(f"exported {counted(n, 'article')} to {output}", err=True)
 
 

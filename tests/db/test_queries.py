@@ -179,7 +179,7 @@ def test_export_command_writes_a_file_or_stdout(sessions, data_dir, tmp_path):
                  "-o", str(target))
     assert result.exit_code == 0, result.output
     assert "exported 1 article to" in result.output
-    assert not (tmp_path / "out.csv.part").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out.csv"]  # no temporary
     assert [r["title"] for r in csv.DictReader(target.open(encoding="utf-8"))] == [
         "Harbour strike"]
     result = cli(data_dir, "export", "--lang", "fr")
@@ -211,7 +211,7 @@ def test_export_that_cannot_write_to_the_end_says_so_and_leaves_no_file(
     assert result.exit_code == 1, result.output
     assert result.output.splitlines()[-1] == (
         f"Error: cannot write {target}: No space left on device")
-    assert not target.exists() and not (tmp_path / "out.jsonl.part").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]  # nor a temporary file
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
@@ -232,7 +232,7 @@ def test_export_dash_is_stdout(sessions, data_dir, tmp_path, monkeypatch):
     result = cli(data_dir, "export", "-o", "-", "--lang", "fr")
     assert result.exit_code == 0, result.output
     assert [json.loads(x)["title"] for x in result.output.splitlines()] == ["Théâtre"]
-    assert not (tmp_path / "-").exists() and not (tmp_path / "-.part").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]
 
 
 # ---------------------------------------------------------------- CLI on top

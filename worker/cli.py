@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from worker.settings import (
     SettingsError,
     load_settings,
     make_folder,
+    unknown_variables,
 )
 from worker.wording import counted
 
@@ -313,6 +315,9 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None,
         ctx.with_resource(_guarded_stdout())
     ctx.obj = load_settings(data_dir=data_dir, database_url=database_url,
                             broker_url=broker_url)
+    for name, likely in unknown_variables(os.environ):
+        log.warning("%s is not a newsdrop setting and is ignored%s", name,
+                    f" (did you mean {likely}?)" if likely else "")
 
 
 # ---------------------------------------------------------------- running

@@ -6,10 +6,13 @@ The defaults need no server: SQLite and kombu's filesystem transport in `data_di
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from difflib import get_close_matches
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import (
     Field,
     SecretStr,
@@ -239,6 +242,27 @@ def make_folder(path: Path, what: str, env: str) -> None:
     except OSError as exc:
         raise SettingsError(f"cannot create the {what} {path}: {exc.strerror or exc}. "
                             f"Point {env} elsewhere.") from exc
+
+
+#: NEWSDROP_* names that are known though they are not settings: the test suite's servers,
+#: and docker-compose.yml's host folder for the inbox (from the shared .env file)
+_OTHER_NEWSDROP_NAMES = frozenset({"NEWSDROP_TEST_REDIS_URL", "NEWSDROP_TEST_DATABASE_URL",
+                                   "NEWSDROP_INBOX_DIR"})
+
+
+def unknown_variables(environ: Mapping[str, str], env_file: Path = Path(".env")
+                      ) -> list[tuple[str, str | None]]:
+    """NEWSDROP_* names set in `environ` or `env_file` that no setting reads, each with
+    the setting it is most likely a misspelling of: a typo would otherwise go unnoticed,
+    the default being used in its stead."""
+    names = {k for k in environ if k.upper().startswith("NEWSDROP_")}
+    if env_file.is_file():
+        names |= {k for k in dotenv_values(env_file) if k.upper().startswith("NEWSDROP_")}
+    settings = [f"NEWSDROP_{field.upper()}" for field in Settings.model_fields]
+    unknown = sorted(n for n in names
+                     if n.upper() not in settings and n.upper() not in _OTHER_NEWSDROP_NAMES)
+    return [(name, next(iter(get_close_matches(name.upper(), settings, n=1, cutoff=0.8)), None))
+            for name in unknown]
 
 
 def load_settings(**overrides: object) -> Settings:

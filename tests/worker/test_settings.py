@@ -255,3 +255,31 @@ def test_a_postgres_url_as_heroku_writes_it_is_used_as_postgresql(postgres_url, 
         main, ["--data-dir", str(tmp_path), "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("database at revision ")
+
+
+def test_a_newsdrop_variable_no_setting_reads_is_named_with_its_likely_spelling(tmp_path):
+    from worker.settings import unknown_variables
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("NEWSDROP_INBOX_DIR=./inbox\nNEWSDROP_BACTH_SIZE=50\n"
+                        "export NEWSDROP_LEASE_S=60\nPOSTGRES_USER=newsdrop\n")
+    environ = {"NEWSDROP_DATABSE_URL": "sqlite:///x.db", "NEWSDROP_SHINY": "1",
+               "NEWSDROP_INBOX": "in", "NEWSDROP_TEST_REDIS_URL": "redis://", "HOME": "/"}
+    assert unknown_variables(environ, env_file) == [
+        ("NEWSDROP_BACTH_SIZE", "NEWSDROP_BATCH_SIZE"),
+        ("NEWSDROP_DATABSE_URL", "NEWSDROP_DATABASE_URL"),
+        ("NEWSDROP_SHINY", None),
+    ]
+
+
+def test_every_command_warns_of_a_misspelt_setting(tmp_path, monkeypatch, caplog):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    monkeypatch.setenv("NEWSDROP_MAX_FILE_BYTE", "1000")
+    with caplog.at_level("WARNING"):
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "current"])
+    assert result.exit_code == 0, result.output
+    assert ("NEWSDROP_MAX_FILE_BYTE is not a newsdrop setting and is ignored (did you mean "
+            "NEWSDROP_MAX_FILE_BYTES?)") in caplog.messages

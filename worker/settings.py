@@ -244,10 +244,10 @@ def make_folder(path: Path, what: str, env: str) -> None:
                             f"Point {env} elsewhere.") from exc
 
 
-#: NEWSDROP_* names that are known though they are not settings: the test suite's servers,
-#: and docker-compose.yml's host folder for the inbox (from the shared .env file)
-_OTHER_NEWSDROP_NAMES = frozenset({"NEWSDROP_TEST_REDIS_URL", "NEWSDROP_TEST_DATABASE_URL",
-                                   "NEWSDROP_INBOX_DIR"})
+#: NEWSDROP_* names that are known though they are not settings: docker-compose.yml's host
+#: folder for the inbox (from the shared .env file), and the test suite's NEWSDROP_TEST_*
+_OTHER_NEWSDROP_NAMES = frozenset({"NEWSDROP_INBOX_DIR"})
+_TEST_PREFIX = "NEWSDROP_TEST_"
 
 
 def unknown_variables(environ: Mapping[str, str], env_file: Path = Path(".env")
@@ -259,8 +259,9 @@ def unknown_variables(environ: Mapping[str, str], env_file: Path = Path(".env")
     if env_file.is_file():
         names |= {k for k in dotenv_values(env_file) if k.upper().startswith("NEWSDROP_")}
     settings = [f"NEWSDROP_{field.upper()}" for field in Settings.model_fields]
-    unknown = sorted(n for n in names
-                     if n.upper() not in settings and n.upper() not in _OTHER_NEWSDROP_NAMES)
+    unknown = sorted(n for n in names if n.upper() not in settings
+                     and n.upper() not in _OTHER_NEWSDROP_NAMES
+                     and not n.upper().startswith(_TEST_PREFIX))
     return [(name, next(iter(get_close_matches(name.upper(), settings, n=1, cutoff=0.8)), None))
             for name in unknown]
 

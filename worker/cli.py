@@ -677,7 +677,7 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
     """
     from db.engine import reading
     from db.queries import list_articles
-    from worker.render import article_summary
+    from worker.render import article_summary, listing_when
 
     rt = _runtime(ctx, migrate_schema=False)
     f = _article_filter(since, until, author, site, lang, doc_status, limit, offset)
@@ -692,8 +692,8 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
                    err=True)
         return
     for it in items:
-        when = (it["published_at"] or "-")[:16]
-        click.echo(f"{it['id']:>6}  {when:<16}  {(it['title'] or '(no title)')[:70]}")
+        when = listing_when(it["published_at"])
+        click.echo(f"{it['id']:>6}  {when:<17}  {_cut(it['title'] or '(no title)', 70)}")
 
 
 class DashTextCommand(click.Command):
@@ -754,6 +754,7 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
     from db.engine import reading
     from db.search import InvalidQuery
     from db.search import search as run_search
+    from worker.render import listing_when
 
     rt = _runtime(ctx, migrate_schema=False)
     f = _article_filter(since, until, author, site, lang, doc_status)
@@ -769,9 +770,9 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
         click.echo(f"no articles match {query!r}", err=True)
         return
     for h in hits:
-        when = (h.published_at or "-")[:16]
         click.echo(click.style(f"{h.document_id:>6}", bold=True)
-                   + f"  {when:<16}  {(h.title or '(no title)')[:70]}")
+                   + f"  {listing_when(h.published_at):<17}  "
+                   f"{_cut(h.title or '(no title)', 70)}")
         snippet = "".join(click.style(t, fg="yellow", bold=True) if hit else t
                           for t, hit in h.snippet_parts())
         click.echo("        " + " ".join(snippet.split()))
@@ -1265,6 +1266,11 @@ def _count(values: Any) -> dict[str, int]:
     for v in values:
         out[v] = out.get(v, 0) + 1
     return out
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` in at most `width` characters, an ellipsis marking where it was cut."""
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _fmt_counts(counts: dict[str, int]) -> str:

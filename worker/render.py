@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from db.dates import published_utc
 from db.models import ARTICLE_COLUMNS, Article, Document, StageRun
 from db.queries import iso_utc
 
@@ -36,6 +37,21 @@ def article_summary(a: Article, d: Document) -> dict[str, Any]:
             "title": a.title, "authors": a.authors, "site_name": a.site_name,
             "language": a.language, "words": a.word_count, "url": a.url,
             "status": str(d.status), "source": d.source_path}
+
+
+def listing_when(published_at: str | None) -> str:
+    """An article's date on a listing line: the UTC instant the list is ordered by and
+    `--since/--until` compare ("2019-11-19 13:21Z"), or the date alone where only a date
+    is stated; "-" for none. A stated local time would make a newest-first list look
+    out of order."""
+    if not published_at:
+        return "-"
+    instant = published_utc(published_at)
+    if instant is None:
+        return published_at[:17]
+    if len(published_at.strip()) <= len("YYYY-MM-DD"):
+        return instant.strftime("%Y-%m-%d")
+    return instant.strftime("%Y-%m-%d %H:%MZ")
 
 
 def run_dict(r: StageRun) -> dict[str, Any]:

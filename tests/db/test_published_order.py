@@ -165,9 +165,13 @@ def test_the_articles_command_lists_and_filters_by_instant(sessions, tmp_path):
     listed = json.loads(cli(sessions, tmp_path, "articles", "--json", "--until",
                             "2024-05-01", "--since", "2024-05-01T14:30:00Z"))
     assert [a["title"] for a in listed] == ["tokyo", "new york"]
+    # lines show the instant the list is ordered by, in UTC, so that they read in order;
+    # a date alone stays a date
     lines = cli(sessions, tmp_path, "articles").splitlines()
-    assert [line.split(maxsplit=1)[1] for line in lines[:2]] == [
-        "2024-05-02T01:00  tokyo", "2024-05-01T10:00  new york"]
+    assert [line.split(maxsplit=1)[1] for line in lines[:6]] == [
+        "2024-05-01 16:00Z  tokyo", "2024-05-01 15:00Z  new york",
+        "2024-05-01 14:00Z  zulu", "2024-05-01 13:00Z  no zone",
+        "2024-05-01 12:00Z  london", "2024-05-01         date alone"]
 
 
 def test_export_writes_newest_instant_first(sessions, tmp_path):

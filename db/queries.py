@@ -154,15 +154,21 @@ def find_document(session: Session, ref: str) -> Document | None:
     Digits are read as an id first, and as a sha256 prefix when no document has that id
     (hashes start with digits too); digits with a leading zero, which no one writes an
     id with, are a prefix only. Of several documents with one hash, the first copy is the
-    one found. Raises AmbiguousReference when the prefix starts several hashes.
+    one found. Raises AmbiguousReference when the prefix starts several hashes, and
+    QueryError when `ref` can be neither (letters that are not hex digits, a prefix too
+    short to look up).
     """
     ref = ref.strip().lower()
-    if (ref.isascii() and ref.isdigit() and not ref.startswith("0")  # not '²'
-            and len(ref) <= len(str(MAX_ID))):
+    digits = ref.isascii() and ref.isdigit()  # not '²'
+    if digits and not ref.startswith("0") and len(ref) <= len(str(MAX_ID)):
         doc = document_by_id(session, int(ref))
         if doc is not None:
             return doc
-    if not (MIN_SHA_PREFIX <= len(ref) <= 64 and all(c in "0123456789abcdef" for c in ref)):
+    hexadecimal = bool(ref) and all(c in "0123456789abcdef" for c in ref)
+    if not digits and not (hexadecimal and MIN_SHA_PREFIX <= len(ref) <= 64):
+        raise QueryError(f"{ref!r} is neither a document id nor {MIN_SHA_PREFIX} to 64 hex "
+                         "digits of a sha256")
+    if not (MIN_SHA_PREFIX <= len(ref) <= 64):
         return None
     matching = (select(Document.sha256, func.min(Document.id).label("first"))
                 .where(Document.sha256.startswith(ref)).group_by(Document.sha256))

@@ -857,14 +857,15 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
       newsdrop show 3f2a9c --json
     """
     from db.engine import reading
-    from db.queries import AmbiguousReference, article_of, find_document, stage_runs
+    from db.errors import QueryError
+    from db.queries import article_of, find_document, stage_runs
     from worker.render import document_detail
 
     rt = _runtime(ctx, migrate_schema=False)
     with reading(rt.sessions) as session:
         try:
             doc = find_document(session, ref)
-        except AmbiguousReference as exc:
+        except QueryError as exc:  # ambiguous, or no id or sha256 prefix at all
             raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
         if doc is None:
             click.echo(f"no document {ref!r}", err=True)

@@ -390,6 +390,19 @@ def test_show_an_ambiguous_prefix_is_a_usage_error_listing_candidates(sessions, 
     assert json.loads(result.output)["document"]["sha256"].startswith("abcdef06")
 
 
+@pytest.mark.parametrize(("ref", "code", "says"), [
+    ("8fe3", 2, "'8fe3' is neither a document id nor 6 to 64 hex digits of a sha256"),
+    ("report", 2, "'report' is neither a document id nor 6 to 64 hex"),
+    ("999", 3, "no document '999'"),
+    ("abcdef99", 3, "no document 'abcdef99'"),
+])
+def test_show_tells_a_reference_it_cannot_read_from_one_that_finds_nothing(
+        sessions, data_dir, ref, code, says):
+    result = cli(data_dir, "show", ref)
+    assert result.exit_code == code, result.output
+    assert says in result.output
+
+
 # ---------------------------------------------------------------- reprocess
 
 
@@ -558,6 +571,7 @@ def test_show_an_id_no_document_can_have_is_not_found(sessions, data_dir, ref):
 
 
 def test_an_id_beyond_the_id_column_finds_nothing_on_either_database(db_sessions):
+    from db.errors import QueryError
     from db.queries import document_by_id, find_document
 
     # PostgreSQL refuses to compare its 32-bit id column with 3,000,000,000
@@ -566,7 +580,8 @@ def test_an_id_beyond_the_id_column_finds_nothing_on_either_database(db_sessions
         assert document_by_id(s, 0) is None
         assert find_document(s, "3000000000") is None
         assert find_document(s, HUGE) is None
-        assert find_document(s, "²") is None  # a digit int() does not read
+        with pytest.raises(QueryError, match="neither a document id"):
+            find_document(s, "²")  # a digit int() does not read, and no hex digit
 
 
 # ---------------------------------------------------------------- stage timings

@@ -37,6 +37,20 @@ def check_bound(value: str) -> str:
     return value
 
 
+def check_window(since: str | None, until: str | None, *,
+                 names: tuple[str, str] = ("since", "until")) -> None:
+    """ValueError when `since` comes after `until` (both valid bounds): such a window is
+    a mistyped one, and saying so beats listing nothing. `names` name the two bounds
+    in the message as the caller's user gave them."""
+    if not since or not until:
+        return
+    start = since_instant(since)
+    end, inclusive = until_instant(until)
+    if start > end or (start == end and not inclusive):
+        raise ValueError(f"{names[0]} {since} is after {names[1]} {until}: "
+                         "nothing can match")
+
+
 def since_instant(value: str) -> datetime:
     """The first instant a `--since` bound takes in (a date alone: that day's start, UTC).
 

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, not_
 from sqlalchemy.orm import Session
 
 from db.bounds import MAX_ID, in_slices
-from db.dates import check_bound, since_instant, until_instant
+from db.dates import check_bound, check_window, since_instant, until_instant
 from db.errors import QueryError
 from db.models import (
     Article,
@@ -79,6 +79,10 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
 def _instant_terms(column: Any, since: str | None, until: str | None
                    ) -> list[ColumnElement[bool]]:
     """`column` (a UTC timestamp) within `since`/`until`, read by db/dates.py's rules."""
+    try:
+        check_window(since, until)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
     terms: list[ColumnElement[bool]] = []
     if since:
         terms.append(column >= _bound("since", since_instant, since))

@@ -35,7 +35,7 @@ from prometheus_client.registry import Collector
 
 from db import queries
 from db.bounds import MAX_SQL_INT
-from db.dates import check_bound
+from db.dates import check_bound, check_window
 from db.engine import reading
 from db.models import Stage
 from db.pipeline import ArticleStatus
@@ -213,8 +213,13 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                         "it runs again; failed if that run failed (it keeps the article it "
                         "had). Duplicates and rejected files have no article.")] = None,
     ) -> queries.ArticleFilter:
+        since, until = _iso_param("since", since), _iso_param("until", until)
+        try:
+            check_window(since, until)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
         return queries.ArticleFilter(
-            since=_iso_param("since", since), until=_iso_param("until", until),
+            since=since, until=until,
             author=author, site=site, language=lang,
             status=status.value if status else None)
 

@@ -653,8 +653,18 @@ def _article_filter(since: str | None, until: str | None, author: str | None,
                     limit: int | None = None, offset: int = 0) -> Any:
     from db.queries import ArticleFilter
 
+    _check_window(since, until)
     return ArticleFilter(since=since, until=until, author=author, site=site, language=lang,
                          status=doc_status, limit=limit, offset=offset)
+
+
+def _check_window(since: str | None, until: str | None) -> None:
+    from db.dates import check_window
+
+    try:
+        check_window(since, until, names=("--since", "--until"))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @main.command()
@@ -1088,6 +1098,7 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
 
     if not (ids or everything or stale or since or until):
         raise click.UsageError("name document ids, or pass --all, --stale, --since or --until")
+    _check_window(since, until)
     if everything and (ids or stale or since or until):
         # --all would silently win over the narrower choice, or be silently ignored
         raise click.UsageError("--all takes every done or failed document: leave it out to "

@@ -174,6 +174,19 @@ def test_the_articles_command_lists_and_filters_by_instant(sessions, tmp_path):
         "2024-05-01 12:00Z  london", "2024-05-01         date alone"]
 
 
+@pytest.mark.parametrize("command", [["articles"], ["search", "harbour"], ["export"],
+                                     ["reprocess"]], ids=" ".join)
+@pytest.mark.parametrize(("since", "until"), [("2024-05-02", "2024-05-01"),
+                                              ("2024-05-02T00:00Z", "2024-05-01")])
+def test_a_window_that_ends_before_it_starts_is_a_usage_error(sessions, tmp_path, command,
+                                                              since, until):
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "--database-url",
+                                       database_url(sessions), *command, "--since", since,
+                                       "--until", until])
+    assert result.exit_code == 2, result.output
+    assert f"--since {since} is after --until {until}: nothing can match" in result.output
+
+
 def test_export_writes_newest_instant_first(sessions, tmp_path):
     rows = [json.loads(line) for line in cli(sessions, tmp_path, "export").splitlines()]
     assert [r["title"] for r in rows] == NEWEST_FIRST

@@ -153,6 +153,10 @@ def test_articles_filters(server):
     assert [a["title"] for a in page["items"]] == ["Strike talks resume"]
     code, body, _ = get(server, "/articles", since="not a date")
     assert code == 422 and "since" in body
+    for path in ("/articles", "/search"):
+        code, body, _ = get(server, path, q="strike", since="2024-03-02", until="2024-03-01")
+        assert code == 422, body
+        assert "since 2024-03-02 is after until 2024-03-01: nothing can match" in body
 
 
 def test_the_language_filter_takes_any_case(server):

@@ -106,7 +106,8 @@ class Document(Base):
     error_kind: Mapped[str | None] = mapped_column(String(32))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # last time the state moved: the reconciler's lease is measured from here
+    # last time the state moved: the reconciler's lease is measured from here (for a
+    # queued document whose message the broker refused, pipeline.LEASE_ENDED)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,11 @@ from db.models import (
 )
 
 ACTIVE = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+
+#: `updated_at` of a queued document whose message the broker refused (`end_leases`):
+#: before any lease's cutoff, so the reconciler's next round sends it, and a time no
+#: document's state moved at, so the reconciler can tell it from a lost message
+LEASE_ENDED = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class ArticleStatus(StrEnum):
@@ -327,7 +332,7 @@ class Claim:
     document_id: int
     stage: Stage
     attempt: int
-    queued_at: datetime
+    queued_at: datetime | None  # None: not known (see `claim`)
 
 
 def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Claim]:
@@ -361,7 +366,10 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
                                "unreachable when it tried to record the outcome)",
                     error_kind="worker_lost", updated_at=now, finished_at=now)
         )
-    claims = [Claim(r.id, r.stage or Stage.CLEAN, r.attempts + 1, r.updated_at)
+    # A document whose lease was ended has its message here all the same when a send
+    # failed part-way: when it was queued is not known, and LEASE_ENDED is not it.
+    claims = [Claim(r.id, r.stage or Stage.CLEAN, r.attempts + 1,
+                    None if _lease_ended(r.updated_at) else r.updated_at)
               for r in rows if r.attempts < max_attempts]
     if claims:
         session.execute(
@@ -552,18 +560,42 @@ def recurring_lines(session: Session, source_key: str, min_docs: int) -> dict[st
 # ---------------------------------------------------------------- leases and requeues
 
 
+class Expired(NamedTuple):
+    """An active document whose lease is over."""
+
+    document_id: int
+    stage: Stage  # the stage it must resume at
+    was_running: bool  # a worker was running it when it went quiet
+    unsent: bool  # its lease was ended: the broker refused its message (`end_leases`)
+
+
 def expired_leases(session: Session, lease: timedelta, limit: int = 10_000
-                   ) -> list[tuple[int, Stage, bool]]:
-    """Active documents whose state has not moved for longer than `lease`: each with the
-    stage it must resume at, and whether a worker was running it when it went quiet."""
+                   ) -> list[Expired]:
+    """Active documents whose state has not moved for longer than `lease`, or whose lease
+    was ended."""
     cutoff = utcnow() - lease
     rows = session.execute(
-        select(Document.id, Document.stage, Document.stage_state)
+        select(Document.id, Document.stage, Document.stage_state, Document.updated_at)
         .where(Document.status.in_(ACTIVE), Document.updated_at < cutoff)
         .order_by(Document.id).limit(limit)
     ).all()
-    return [(r.id, r.stage or Stage.CLEAN, r.stage_state == StageState.RUNNING)
-            for r in rows]
+    return [Expired(r.id, r.stage or Stage.CLEAN, r.stage_state == StageState.RUNNING,
+                    _lease_ended(r.updated_at)) for r in rows]
+
+
+def end_leases(session: Session, ids: Sequence[int]) -> None:
+    """End the lease of queued documents whose message the broker refused, so the
+    reconciler's next round sends them whatever its NEWSDROP_LEASE_S: nothing of them is
+    in the broker, so there is nothing to wait for. A document a worker claimed meanwhile
+    (its message got through after all) is left alone."""
+    for part in in_slices(ids):
+        session.execute(update(Document)
+                        .where(Document.id.in_(part), Document.status == DocumentStatus.QUEUED)
+                        .values(updated_at=LEASE_ENDED))
+
+
+def _lease_ended(updated_at: datetime) -> bool:
+    return _aware(updated_at) <= LEASE_ENDED
 
 
 def requeue(session: Session, ids: Sequence[int], stage: Stage, *, reason: str | None = None,

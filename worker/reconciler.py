@@ -29,8 +29,8 @@ def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue)
     with transaction(sessions) as session:
         expired = pipeline.expired_leases(session, timedelta(seconds=lease_s))
         by_stage: dict[Stage, list[tuple[int, bool]]] = {}
-        for doc_id, stage, was_running in expired:
-            by_stage.setdefault(stage, []).append((doc_id, was_running))
+        for doc in expired:
+            by_stage.setdefault(doc.stage, []).append((doc.document_id, doc.was_running))
         for stage, docs in by_stage.items():
             pipeline.requeue(session, [d for d, _ in docs], stage,
                              reason=f"re-enqueued: its state had not moved for {lease_s:g} s "

@@ -3,6 +3,8 @@ parameter, and psycopg refuses more than 65,535 in one statement (SQLite 32,766)
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, insert, select
 
 from db import pipeline
@@ -33,3 +35,14 @@ def test_reprocessing_more_documents_than_a_statement_takes_parameters(db_sessio
         queued_at_clean = s.scalar(select(func.count()).select_from(Document).where(
             Document.stage == Stage.CLEAN, Document.stage_state == StageState.QUEUED))
         assert queued_at_clean == MANY
+
+
+def test_ending_the_leases_of_more_documents_than_a_statement_takes_parameters(db_sessions):
+    ids = _done_documents(db_sessions, MANY)
+    with transaction(db_sessions) as s:
+        pipeline.reset_for_reprocess(s, ids)
+        pipeline.end_leases(s, ids)
+    with transaction(db_sessions) as s:
+        expired = pipeline.expired_leases(s, timedelta(weeks=1), limit=MANY)
+    assert len(expired) == MANY
+    assert all(doc.unsent for doc in expired)

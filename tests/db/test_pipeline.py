@@ -163,9 +163,39 @@ def test_expired_leases_resume_at_the_right_stage(db_sessions):
     with transaction(db_sessions) as s:
         assert pipeline.expired_leases(s, timedelta(seconds=60)) == []
         found = pipeline.expired_leases(s, timedelta(seconds=-1))
-    assert sorted(found) == sorted([(queued.document_id, Stage.CLEAN, False),
-                                    (retrying.document_id, Stage.EXTRACT, False),
-                                    (running.document_id, Stage.CLEAN, True)])
+    assert sorted(found) == sorted([(queued.document_id, Stage.CLEAN, False, False),
+                                    (retrying.document_id, Stage.EXTRACT, False, False),
+                                    (running.document_id, Stage.CLEAN, True, False)])
+
+
+def test_an_ended_lease_is_over_under_any_lease_and_spares_a_claimed_document(db_sessions):
+    # Given two queued documents whose messages the broker refused, one of them claimed
+    # meanwhile (its message got through after all)
+    unsent = take(db_sessions, sha="b" * 64, path="b.txt")
+    claimed = take(db_sessions, sha="c" * 64, path="c.txt")
+    with transaction(db_sessions) as s:
+        pipeline.claim(s, [claimed.document_id], max_attempts=3)
+    # When their leases are ended
+    with transaction(db_sessions) as s:
+        pipeline.end_leases(s, [unsent.document_id, claimed.document_id])
+    # Then the queued one is due under the longest lease NEWSDROP_LEASE_S takes, and
+    # known as refused; the claimed one, which a worker holds, keeps its lease
+    with transaction(db_sessions) as s:
+        assert pipeline.expired_leases(s, timedelta(weeks=1)) == [
+            (unsent.document_id, Stage.CLEAN, False, True)]
+    # and a worker that claims it from a message that got through records no wait, as
+    # when it was queued is not known
+    with transaction(db_sessions) as s:
+        [claim] = pipeline.claim(s, [unsent.document_id], max_attempts=3)
+        assert claim.queued_at is None
+        now = utcnow()
+        pipeline.record_results(s, [pipeline.StageResult(
+            unsent.document_id, Stage.CLEAN, 1, StageState.RETRYING, now, now,
+            queued_at=claim.queued_at, error="busy", error_kind="transient")], worker="w")
+    with transaction(db_sessions) as s:
+        run = s.scalars(select(StageRun)
+                        .where(StageRun.document_id == unsent.document_id)).one()
+        assert (run.queued_at, run.wait_ms) == (None, None)
 
 
 def test_a_late_result_does_not_undo_a_finished_document(db_sessions):

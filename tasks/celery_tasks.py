@@ -20,6 +20,7 @@ from celery.signals import worker_process_init
 from tasks.errors import TransientError
 from tasks.runner import backoff_s, run_batch
 from worker import runtime
+from worker.reconciler import send_queued
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,11 @@ def process(self: Task, ids: list[int]) -> None:
         attempt = self.request.retries + 1
         raise self.retry(exc=exc, countdown=backoff_s(attempt, options),
                          max_retries=options.max_attempts) from exc
-    for doc_id, delay in outcome.retry.items():
-        enqueue([doc_id], countdown=delay)
+    # each after its own backoff; any the broker refuses, the reconciler sends once the
+    # broker is back, backoff or not
+    delays = outcome.retry
+    send_queued(rt.sessions, lambda one: enqueue(one, countdown=delays[one[0]]),
+                ([doc_id] for doc_id in delays))
     log.info("batch of %d: %d done, %d to retry, %d failed, %d skipped", len(ids),
              len(outcome.succeeded), len(outcome.retry), len(outcome.failed), outcome.skipped)
 

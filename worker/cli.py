@@ -102,12 +102,19 @@ class NewsdropGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import OperationalError as DatabaseError
 
+        from worker.reconciler import NotSent
+
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             raise Interrupted("interrupted") from None
         except SettingsError as exc:
             raise BadConfiguration(str(exc)) from exc
+        except NotSent as exc:
+            if not isinstance(exc.__cause__, _unreachable_errors()):
+                raise
+            raise Unavailable(_not_sent(ctx.find_object(Settings), len(exc.ids),
+                                        exc.__cause__)) from exc
         except _unreachable_errors() as exc:
             if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
                 raise  # `newsdrop articles | head`: click stops quietly, nothing is wrong
@@ -124,6 +131,16 @@ class NewsdropGroup(click.Group):
                 raise Unavailable(f"cannot reach the database{where}: {exc.orig}") from exc
             where = f" at {_safe_url(settings.resolved_broker_url)}" if settings else ""
             raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc
+
+
+def _not_sent(settings: Settings | None, unsent: int, error: BaseException | None) -> str:
+    """Why documents committed as queued are not with the workers yet, and what sends them
+    (worker.reconciler.send_queued ended their lease, so no lease is waited out)."""
+    where = f" at {_safe_url(settings.resolved_broker_url)}" if settings else ""
+    return (f"cannot reach the broker{where}: {str(error).rstrip('.')}; "
+            f"{counted(unsent, 'document')} {'is' if unsent == 1 else 'are'} stored as queued "
+            "and sent once the broker is back, by a running `newsdrop watch` or `newsdrop "
+            "run`, or by `newsdrop reconcile`")
 
 
 class _GuardedOutput:
@@ -455,12 +472,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     click.echo("taken in: " + summary, err=True)
     if unsent:
         # stored all the same, so nothing is lost; but no worker hears of them for now
-        raise Unavailable(
-            f"cannot reach the broker at {_safe_url(settings.resolved_broker_url)}: "
-            f"{str(send_error).rstrip('.')}; {counted(unsent, 'document')} "
-            f"{'is' if unsent == 1 else 'are'} stored as queued and sent once "
-            f"{'its' if unsent == 1 else 'their'} lease ({settings.lease_s} s) runs out, by "
-            "a running `newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`")
+        raise Unavailable(_not_sent(settings, unsent, send_error))
     if not wait:
         if any(o.status is DocumentStatus.REJECTED for o in outcomes):
             sys.exit(EXIT_FAILED)
@@ -1187,7 +1199,9 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 def reconcile(ctx: click.Context) -> None:
     """Re-enqueue documents whose state has not moved for longer than the lease, now.
 
-    The watcher does this at start-up and every NEWSDROP_RECONCILE_INTERVAL_S.
+    Documents whose message the broker refused when they were queued (`ingest`,
+    `retry` or `reprocess` with the broker down) are sent too, whatever the lease. The
+    watcher does this at start-up and every NEWSDROP_RECONCILE_INTERVAL_S.
 
     \b
     Example:

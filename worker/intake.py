@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import pipeline
 from db.engine import reading, transaction
 from db.models import DocumentStatus
+from worker.reconciler import NotSent, send_queued
 from worker.settings import AfterIntake, DuplicatePolicy, Settings
+from worker.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -254,9 +256,9 @@ class Intake:
         self.root = (root or settings.inbox).resolve()
         self.move_rejected = move_rejected
         # documents committed as queued that the broker did not take, and its last error:
-        # the reconciler sends them once their lease runs out; `ingest` says so and exits 5
+        # the reconciler sends them once the broker is back; `ingest` says so and exits 5
         self.unsent = 0
-        self.send_error: Exception | None = None
+        self.send_error: BaseException | None = None
         # files moved or deleted before they were read: no row, so `ingest` counts them here
         self.vanished = 0
         self._inbox_prefix = os.path.join(str(self.inbox), "")
@@ -308,16 +310,14 @@ class Intake:
             outcomes = self._record(session, reads)
         queued = [o.document_id for o in outcomes
                   if o.status is DocumentStatus.QUEUED and o.document_id is not None]
-        if queued:
-            try:
-                self.enqueue(queued)
-            except Exception as exc:
-                # committed as `queued`: the reconciler sends them once their lease runs out
-                self.unsent += len(queued)
-                self.send_error = exc
-                log.error("could not send %d documents to the broker (%s); they are stored "
-                          "as queued and will be re-sent after the lease (%d s)",
-                          len(queued), exc, self.settings.lease_s)
+        try:
+            send_queued(self.sessions, self.enqueue, [queued])
+        except NotSent as exc:
+            self.unsent += len(exc.ids)
+            self.send_error = exc.__cause__
+            log.error("could not send %s to the broker (%s); stored as queued, they are "
+                      "sent by the reconciler once the broker is back",
+                      counted(len(exc.ids), "document"), exc.__cause__)
         for r, o in zip(reads, outcomes, strict=True):
             self._after_commit(r, o)
         return outcomes

@@ -9,13 +9,14 @@ from db.engine import transaction
 from db.models import Document, DocumentStatus, Stage
 from db.queries import failed_ids, reprocess_candidates
 from tasks.version import EXTRACTOR_VERSION
+from worker.reconciler import send_queued
 from worker.runtime import Runtime
 from worker.service import enqueue
 
 
 def retry_failed(rt: Runtime, ids: list[int] | None) -> list[int]:
     """Send failed documents back to the stage that failed, with fresh attempts; return
-    the ids sent."""
+    the ids sent. Raises NotSent if the broker does not take them (they stay queued)."""
     by_stage: dict[Stage, list[int]] = defaultdict(list)
     with transaction(rt.sessions) as session:
         wanted = failed_ids(session) if ids is None else ids
@@ -26,8 +27,7 @@ def retry_failed(rt: Runtime, ids: list[int] | None) -> list[int]:
             by_stage[doc.stage or Stage.CLEAN].append(doc_id)
         for stage, stage_ids in by_stage.items():
             pipeline.requeue(session, stage_ids, stage, reset_attempts=True)
-    for stage_ids in by_stage.values():
-        enqueue(stage_ids)
+    send_queued(rt.sessions, enqueue, by_stage.values())
     return [i for stage_ids in by_stage.values() for i in stage_ids]
 
 
@@ -36,6 +36,7 @@ def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
     """Run every stage again from the stored bytes (e.g. after the extractor changed);
     return the ids sent. `ids`, `stale` and `since`/`until` (ISO 8601 bounds on when a
     document was received, see queries.received_conditions) narrow the choice together.
+    Raises NotSent if the broker does not take them (they stay queued).
     """
     with transaction(rt.sessions) as session:
         # only finished originals: duplicates and rejected files have no bytes of their
@@ -44,6 +45,5 @@ def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
             session, ids=ids, since=since, until=until,
             not_extracted_by=EXTRACTOR_VERSION if stale else None)
         pipeline.reset_for_reprocess(session, chosen)
-    if chosen:
-        enqueue(chosen)
+    send_queued(rt.sessions, enqueue, [chosen])
     return chosen

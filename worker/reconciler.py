@@ -3,6 +3,8 @@
 Any active document whose state has not moved for longer than the lease is sent again,
 at the stage it must resume at: its message was lost (broker restarted without
 persistence, a worker killed on a transport without acks) or its worker died mid-stage.
+A document the broker refused when it was queued was never sent at all: its lease is
+ended on the spot (`send_queued`), so the next round sends it without waiting.
 Running it too often is harmless: a stage that is already done claims nothing.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,38 +20,83 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import pipeline
 from db.engine import transaction
 from db.models import Stage
+from worker.wording import counted
 
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[list[int]], None]
 
 
+class NotSent(Exception):
+    """Documents committed as queued that the broker did not take; its error is chained.
+
+    Their lease is ended (see `send_queued`), so the next reconciliation sends them.
+    """
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__(ids)  # as args, so that it pickles (a worker's pool sends it on)
+        self.ids = ids
+
+    def __str__(self) -> str:
+        return f"{counted(len(self.ids), 'document')} not sent to the broker"
+
+
+def send_queued(sessions: sessionmaker[Session], enqueue: Enqueue,
+                messages: Iterable[list[int]]) -> None:
+    """Send documents committed as queued: one `enqueue` call per list of ids.
+
+    When the broker refuses a list, neither it nor the lists after it were sent, so their
+    lease is ended at once: the reconciler of a running watch or run, or `newsdrop
+    reconcile`, sends them as soon as the broker is back rather than a lease later. Then
+    NotSent is raised from the broker's error. A list the broker took part of is sent
+    again whole; a document sent twice claims nothing the second time once it is done,
+    as with any redelivery.
+    """
+    pending = [ids for ids in messages if ids]
+    for n, ids in enumerate(pending):
+        try:
+            enqueue(ids)
+        except Exception as exc:
+            unsent = [i for later in pending[n:] for i in later]
+            try:
+                with transaction(sessions) as session:
+                    pipeline.end_leases(session, unsent)
+            except Exception as db_exc:
+                log.error("could not end the lease of %s the broker did not take (%s); they "
+                          "are sent once it runs out (NEWSDROP_LEASE_S)",
+                          counted(len(unsent), "document"), db_exc)
+            raise NotSent(unsent) from exc
+
+
 def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue) -> int:
-    """Re-enqueue every document whose lease expired; return how many were sent."""
+    """Re-enqueue every document whose lease expired or was ended; return how many were
+    sent."""
     with transaction(sessions) as session:
         expired = pipeline.expired_leases(session, timedelta(seconds=lease_s))
-        by_stage: dict[Stage, list[tuple[int, bool]]] = {}
+        groups: dict[tuple[Stage, bool], list[int]] = {}
         for doc in expired:
-            by_stage.setdefault(doc.stage, []).append((doc.document_id, doc.was_running))
-        for stage, docs in by_stage.items():
-            pipeline.requeue(session, [d for d, _ in docs], stage,
-                             reason=f"re-enqueued: its state had not moved for {lease_s:g} s "
-                                    "(message lost, or its worker gone)")
-    docs = [d for stage_docs in by_stage.values() for d in stage_docs]
-    idle = [d for d, running in docs if not running]
-    if idle:
-        enqueue(idle)
-    for doc_id, running in docs:
-        if running:
-            # it may be what killed its worker: alone, it can only take itself down
-            enqueue([doc_id])
+            groups.setdefault((doc.stage, doc.unsent), []).append(doc.document_id)
+        for (stage, unsent), ids in groups.items():
+            # a message the broker refused was not lost: the reason it was queued stands
+            pipeline.requeue(session, ids, stage, reason=None if unsent else (
+                f"re-enqueued: its state had not moved for {lease_s:g} s "
+                "(message lost, or its worker gone)"))
+    idle = [doc.document_id for doc in expired if not doc.was_running]
+    # a document that was running may be what killed its worker: sent alone, it can only
+    # take itself down
+    send_queued(sessions, enqueue,
+                [idle, *([doc.document_id] for doc in expired if doc.was_running)])
+    refused = sum(doc.unsent for doc in expired)
+    lapsed = len(expired) - refused
     if expired and lease_s == 0:  # at start-up, before any worker runs
-        log.info("resumed %d document%s left unfinished when newsdrop last stopped",
-                 len(expired), "" if len(expired) == 1 else "s")
-    elif expired:
-        log.warning("reconciler re-enqueued %d document%s whose state had not moved for %g s "
-                    "(message lost, or its worker gone)", len(expired),
-                    "" if len(expired) == 1 else "s", lease_s)
+        log.info("resumed %s left unfinished when newsdrop last stopped",
+                 counted(len(expired), "document"))
+        return len(expired)
+    if refused:
+        log.info("sent %s the broker had refused", counted(refused, "document"))
+    if lapsed:
+        log.warning("reconciler re-enqueued %s whose state had not moved for %g s "
+                    "(message lost, or its worker gone)", counted(lapsed, "document"), lease_s)
     return len(expired)
 
 

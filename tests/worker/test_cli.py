@@ -260,15 +260,62 @@ def test_ingest_with_the_broker_down_stores_the_files_and_exits_unavailable(tmp_
         assert result.exit_code == EXIT_UNAVAILABLE, result.output
         assert "taken in: 3 queued" in result.output
         assert "Error: cannot reach the broker at redis://127.0.0.1:1/0: " in result.output
-        assert "3 documents are stored as queued and sent once their lease (300 s)" \
+        assert "3 documents are stored as queued and sent once the broker is back, by a " \
+            "running `newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`" \
             in result.output
         assert "Traceback" not in result.output
         engine = make_engine(f"sqlite:///{data_dir / 'newsdrop.db'}")
         with reading(make_session_factory(engine)) as session:
             assert counts_by_status(session)["queued"] == 3
         engine.dispose()
+        # and with the broker back, `reconcile` sends them at once, as the message says
+        _back_to_the_embedded_broker(data_dir)
+        result = CliRunner().invoke(main, ["--data-dir", str(data_dir), "reconcile"])
+        assert result.exit_code == 0, result.output
+        assert "re-enqueued 3 documents" in result.output
     finally:
         _back_to_the_embedded_broker(data_dir)
+
+
+@pytest.mark.parametrize("command,status", [
+    (["retry", "--all-failed"], "failed"),
+    (["reprocess", "--all"], "done"),
+])
+def test_requeueing_with_the_broker_down_says_how_the_documents_will_be_sent(
+        tmp_path, command, status):
+    from db.engine import transaction
+    from db.models import Document, DocumentStatus, Stage, utcnow
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    # Given three finished documents, in a database that needs no server
+    rt = prepare(Settings(data_dir=tmp_path))
+    now = utcnow()
+    with transaction(rt.sessions) as s:
+        s.add_all(Document(sha256=f"{n:064x}", source_path=f"inbox/{n}.txt",
+                           status=DocumentStatus(status), stage=Stage.EXTRACT, attempts=1,
+                           received_at=now, updated_at=now, finished_at=now)
+                  for n in range(3))
+    rt.engine.dispose()
+    # When they are sent back through a broker nothing listens on
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path),
+                                       "--broker-url", "redis://127.0.0.1:1/0", *command])
+    try:
+        # Then the named exit code, and a message that says they are stored and what
+        # sends them
+        assert result.exit_code == EXIT_UNAVAILABLE, result.output
+        assert "Error: cannot reach the broker at redis://127.0.0.1:1/0: " in result.output
+        assert "3 documents are stored as queued and sent once the broker is back, by a " \
+            "running `newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`" \
+            in result.output
+        assert "Traceback" not in result.output
+        # and with the broker back, `reconcile` sends them at once, not a lease (300 s) later
+        _back_to_the_embedded_broker(tmp_path)
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "reconcile"])
+        assert result.exit_code == 0, result.output
+        assert "re-enqueued 3 documents" in result.output
+    finally:
+        _back_to_the_embedded_broker(tmp_path)
 
 
 def _back_to_the_embedded_broker(tmp_path: Path) -> None:

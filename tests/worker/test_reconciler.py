@@ -6,10 +6,15 @@ import hashlib
 import logging
 from datetime import timedelta
 
+import pytest
+
 from db import pipeline
 from db.engine import transaction
-from db.models import Document
+from db.models import Document, DocumentStatus, Stage, StageState
+from worker.intake import Intake
 from worker.reconciler import reconcile
+from worker.runtime import Runtime
+from worker.settings import Settings
 
 
 def _take_in(sessions, *contents: bytes) -> list[int]:
@@ -52,3 +57,100 @@ def test_a_document_within_its_lease_is_left_alone(sessions):
     sent: list[list[int]] = []
     assert reconcile(sessions, 300, sent.append) == 0
     assert sent == []
+
+
+def _broker_down(ids: list[int]) -> None:
+    raise ConnectionError("broker unreachable")
+
+
+def _failed(sessions, ids: list[int]) -> None:
+    with transaction(sessions) as s:
+        for doc in s.query(Document).filter(Document.id.in_(ids)):
+            doc.status, doc.stage, doc.stage_state = (DocumentStatus.FAILED, Stage.EXTRACT,
+                                                      StageState.FAILED)
+            doc.attempts, doc.last_error, doc.error_kind = 3, "database busy", "transient"
+
+
+def test_documents_the_broker_refused_at_intake_are_sent_at_the_next_round(sessions,
+                                                                           tmp_path, caplog):
+    # Given files taken in while the broker is down
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for n in range(3):
+        (inbox / f"{n}.txt").write_bytes(b"text %d" % n)
+    intake = Intake(Settings(data_dir=tmp_path / "data", inbox=inbox), sessions,
+                    _broker_down)
+    ids = [o.document_id for o in intake.take(sorted(inbox.iterdir()))]
+    assert intake.unsent == 3
+    # When the reconciler next runs, with the broker back and the default lease
+    sent: list[list[int]] = []
+    # Then it sends them at once: nothing of them is in the broker to wait for
+    with caplog.at_level(logging.INFO, logger="worker.reconciler"):
+        assert reconcile(sessions, 300, sent.append) == 3
+    assert sorted(i for batch in sent for i in batch) == sorted(ids)
+    # and says so, rather than that their state had not moved for a lease
+    assert [r.getMessage() for r in caplog.records if r.name == "worker.reconciler"] == [
+        "sent 3 documents the broker had refused"]
+
+
+@pytest.mark.parametrize("operation", ["retry", "reprocess"])
+def test_documents_the_broker_refused_on_retry_or_reprocess_are_sent_at_the_next_round(
+        sessions, sqlite_url, tmp_path, monkeypatch, operation):
+    from worker import operations
+
+    # Given failed documents sent back while the broker is down
+    ids = _take_in(sessions, b"one", b"two")
+    _failed(sessions, ids)
+    monkeypatch.setattr(operations, "enqueue", _broker_down)
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=sqlite_url))
+    with pytest.raises(Exception, match="broker"):
+        if operation == "retry":
+            operations.retry_failed(rt, None)
+        else:
+            operations.reprocess(rt, ids=ids)
+    rt.engine.dispose()
+    # When the reconciler next runs, with the broker back and the default lease
+    sent: list[list[int]] = []
+    # Then it sends them at once, at the stage they were queued at
+    assert reconcile(sessions, 300, sent.append) == 2
+    assert sorted(i for batch in sent for i in batch) == ids
+    # with no lost message given as their last error
+    with transaction(sessions) as s:
+        docs = s.query(Document).filter(Document.id.in_(ids)).all()
+    assert {d.stage for d in docs} == {Stage.EXTRACT if operation == "retry" else Stage.CLEAN}
+    assert {d.last_error for d in docs} == {None}
+
+
+def test_documents_the_reconciler_could_not_send_are_sent_at_its_next_round(sessions):
+    # Given documents whose lease expired, and a round that finds the broker down
+    ids = _take_in(sessions, b"one", b"two")
+    _age(sessions, ids, 600)
+    with pytest.raises(Exception, match="broker"):
+        reconcile(sessions, 300, _broker_down)
+    # Then the next round sends them, rather than a lease after the failed one
+    sent: list[list[int]] = []
+    assert reconcile(sessions, 300, sent.append) == 2
+    assert sorted(i for batch in sent for i in batch) == ids
+
+
+def test_send_queued_ends_the_lease_of_what_the_broker_refused_and_says_which(sessions):
+    from worker.reconciler import NotSent, send_queued
+
+    # Given three messages, of which the broker takes the first and refuses the second
+    ids = _take_in(sessions, b"one", b"two", b"three")
+    sent: list[list[int]] = []
+
+    def flaky(batch: list[int]) -> None:
+        if sent:
+            raise ConnectionError("broker gone")
+        sent.append(batch)
+
+    with pytest.raises(NotSent) as raised:
+        send_queued(sessions, flaky, [[ids[0]], [ids[1]], [ids[2]]])
+    # Then the refused message and the one after it are unsent, their lease ended, and
+    # the broker's error is the cause; the message it took keeps its lease
+    assert raised.value.ids == ids[1:]
+    assert isinstance(raised.value.__cause__, ConnectionError)
+    with transaction(sessions) as s:
+        assert [d.document_id for d in pipeline.expired_leases(s, timedelta(seconds=300))] \
+            == ids[1:]

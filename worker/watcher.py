@@ -7,6 +7,10 @@ Events can be missed (network shares, inotify queue overflow), so a full rescan 
 tells (a row with the file's name, size and mtime): neither a rescan nor a restart reads
 them again, and the watcher keeps no state about them, so its memory does not grow with
 an inbox that keeps its files. Symlinks are never followed out of the inbox.
+
+An inbox folder removed or replaced while watched takes its inotify watch with it: the
+watcher notices within `INBOX_CHECK_S`, watches the folder now at that path (creating it,
+as at start-up, if none appears) and walks it at once.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import queue
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +51,11 @@ QUIET_YIELD_MS = 100
 INTAKE_RETRY_S = 2.0
 #: how long the start-up probe waits for its own file event before suggesting polling
 PROBE_TIMEOUT_S = 2.0
+#: how often the events thread checks that the inbox is still the folder it subscribed to
+#: (one stat); an event for the inbox itself checks at once
+INBOX_CHECK_S = 1.0
+#: how often a removed inbox's path is looked at while waiting for a folder to appear there
+INBOX_WAIT_STEP_S = 0.05
 #: files a rescan looks up in the database at once
 SCAN_CHUNK = 1000
 #: most ready files handed to intake per tick
@@ -196,13 +205,15 @@ def scan(inbox: Path) -> Iterator[Path]:
 
 
 def event_filter(root: Path) -> Callable[[watchfiles.Change, str], bool]:
-    """watchfiles filter: no deletions, nothing hidden or temporary anywhere below `root`
-    (a file inside a hidden folder is skipped, as the scan skips it)."""
-    prefix = os.path.join(str(root), "")
+    """watchfiles filter: no deletions but of `root` itself (the watcher must then subscribe
+    again), nothing hidden or temporary anywhere below `root` (a file inside a hidden
+    folder is skipped, as the scan skips it)."""
+    root_path = str(root)
+    prefix = os.path.join(root_path, "")
 
     def wanted(change: watchfiles.Change, path: str) -> bool:
         if change == watchfiles.Change.deleted:
-            return False
+            return path == root_path
         if not path.startswith(prefix):
             return not is_ignored(Path(path), root)
         # `is_ignored` on the string: it runs for every event, temporary names included
@@ -297,6 +308,10 @@ class _Walk:
 
     def abandon(self) -> None:
         self._abandoned.set()
+
+
+#: how a folder is opened only to be held: O_PATH needs no read permission on it
+_HOLD_FOLDER = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY
 
 
 class Watcher:
@@ -456,18 +471,18 @@ class Watcher:
 
     def _follow_events(self, subscribed: threading.Event,
                        failed: list[BaseException]) -> None:
-        lost = False  # events were dropped: a walk, once subscribed again, finds their files
+        # events were dropped, or the inbox replaced: a walk, once subscribed again, finds
+        # the files they would have announced
+        lost = False
+        inbox_fd = self._open_inbox()
         try:
             while not self.stop_event.is_set():
+                if inbox_fd is None:
+                    inbox_fd = self._inbox_in_place()
+                    lost = True
+                    continue
                 try:
-                    for changes in self._events():
-                        subscribed.set()
-                        if lost:
-                            lost = False
-                            self._walk_soon()
-                        now = time.monotonic()
-                        for _, raw_path in changes:
-                            self._on_event(raw_path, now)
+                    replaced = self._follow_subscription(inbox_fd, subscribed, walk_first=lost)
                 except WatchfilesRustInternalError as exc:
                     # watchfiles cannot hand over a name that is not UTF-8, and drops the
                     # whole batch of events it came in; the file itself can be taken in
@@ -477,11 +492,104 @@ class Watcher:
                                 "files of its batch of events are found by a rescan", exc)
                     lost = True
                     self.stop_event.wait(TICK_MS / 1000)  # not a busy loop if it recurs
+                    continue
+                lost = False
+                if replaced:
+                    os.close(inbox_fd)
+                    inbox_fd = None
         except BaseException as exc:  # handed to `run`, which raises it
             failed.append(exc)
             self.stop()
+        finally:
+            if inbox_fd is not None:
+                os.close(inbox_fd)
 
-    def _events(self) -> Iterator[set[tuple[watchfiles.Change, str]]]:
+    def _follow_subscription(self, inbox_fd: int, subscribed: threading.Event, *,
+                             walk_first: bool) -> bool:
+        """Note the events of one subscription to the inbox until `stop` (false), or until
+        the folder at the inbox's path is no longer the one `inbox_fd` holds (true): its
+        watch went with it. That is checked, one stat, every `INBOX_CHECK_S` and on an
+        event for the inbox itself (polling reports it deleted). `walk_first`: walk the
+        inbox once subscribed, for files whose events were lost."""
+        held = os.fstat(inbox_fd)
+        identity = (held.st_dev, held.st_ino)
+        inbox = str(self.inbox)
+        next_check = time.monotonic() + INBOX_CHECK_S
+        with contextlib.closing(self._events()) as events:
+            for changes in events:
+                subscribed.set()
+                if walk_first:
+                    walk_first = False
+                    self._walk_soon()
+                now = time.monotonic()
+                inbox_changed = False
+                for _, raw_path in changes:
+                    if raw_path == inbox:
+                        inbox_changed = True  # not walked: its files have events of their own
+                    else:
+                        self._on_event(raw_path, now)
+                if inbox_changed or now >= next_check:
+                    next_check = now + INBOX_CHECK_S
+                    if self._inbox_identity() != identity:
+                        return True
+        return False
+
+    def _open_inbox(self) -> int | None:
+        """A descriptor of the folder at the inbox's path (None: there is none), held while
+        subscribed to it: the folder's inode number then cannot go to one created in its
+        place (ext4 hands a freed one out again at once), so (st_dev, st_ino) tell the two
+        apart. Held, a removed folder gets no deletion event from inotify: the periodic
+        check in `_follow_subscription` notices it."""
+        try:
+            return os.open(self.inbox, _HOLD_FOLDER)
+        except OSError:
+            return None
+
+    def _inbox_identity(self) -> tuple[int, int] | None:
+        """The (st_dev, st_ino) of the folder at the inbox's path; None: there is none."""
+        try:
+            st = os.stat(self.inbox)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+    def _inbox_in_place(self) -> int | None:
+        """`_open_inbox` once there is a folder at the inbox's path again, after the inbox
+        was removed or replaced (None: stopped meanwhile).
+
+        A removed inbox is created again, as at start-up, but only if no folder takes its
+        place within `INBOX_CHECK_S`: created at once, it would be in the way of the
+        `mkdir inbox` that follows an `rm -rf inbox`.
+        """
+        create_at = time.monotonic() + INBOX_CHECK_S
+        created = said_cannot_create = False
+        while not self.stop_event.is_set():
+            inbox_fd = self._open_inbox()
+            if inbox_fd is not None:
+                if created:
+                    log.warning("inbox %s was removed; created it again and watching it",
+                                self.inbox)
+                else:
+                    log.warning("inbox %s was removed or replaced; watching the folder now "
+                                "in its place", self.inbox)
+                return inbox_fd
+            if time.monotonic() >= create_at:
+                create_at = time.monotonic() + INBOX_CHECK_S  # if it fails, tried again then
+                try:
+                    self.inbox.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    if not said_cannot_create:
+                        said_cannot_create = True
+                        log.warning("inbox %s was removed and cannot be created again (%s); "
+                                    "watching it once it is back", self.inbox,
+                                    exc.strerror or exc)
+                else:
+                    created = True
+                    continue  # to open it
+            self.stop_event.wait(INBOX_WAIT_STEP_S)
+        return None
+
+    def _events(self) -> Generator[set[tuple[watchfiles.Change, str]], None, None]:
         return watchfiles.watch(
             self.inbox, watch_filter=event_filter(self.inbox), debounce=self.debounce_ms,
             step=STEP_MS, rust_timeout=QUIET_YIELD_MS, yield_on_timeout=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -137,6 +138,7 @@ def test_events_below_hidden_or_temporary_folders_are_filtered_out(tmp_path):
     assert not wanted(added, str(tmp_path / "x.partial" / "a.txt"))
     assert not wanted(added, str(tmp_path / "~$lock.docx"))
     assert not wanted(watchfiles.Change.deleted, str(tmp_path / "a.txt"))
+    assert wanted(watchfiles.Change.deleted, str(tmp_path))  # the inbox itself
 
 
 def test_events_fire_waits_for_its_probe_in_a_busy_inbox(tmp_path):
@@ -444,6 +446,83 @@ def test_an_idle_watcher_wakes_for_its_periodic_rescans(tmp_path, monkeypatch):
         watcher.stop()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def remove_and_create_again(inbox):
+    shutil.rmtree(inbox)
+    inbox.mkdir()
+
+
+def move_away_and_replace(inbox):
+    inbox.rename(inbox.with_name("inbox.old"))
+    inbox.mkdir()
+
+
+def inbox_warnings(caplog):
+    return [r.getMessage() for r in caplog.records
+            if r.name == "worker.watcher" and r.levelno == logging.WARNING
+            and "removed" in r.getMessage()]
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["events", "polling"])
+@pytest.mark.parametrize("replace", [remove_and_create_again, move_away_and_replace],
+                         ids=["removed", "moved-away"])
+def test_an_inbox_replaced_while_watched_is_watched_and_walked_again(tmp_path, caplog, poll,
+                                                                      replace):
+    from tests.conftest import wait_for
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "before.txt").write_text("taken from the first folder")
+    intake = RecordingIntake()
+    # no periodic rescan within the test: only noticing the new folder can find its files
+    watcher = make_watcher(inbox, intake, settle_ms=20, rescan_interval_s=600, poll=poll)
+    thread = run_in_thread(watcher)
+    try:
+        wait_for(lambda: intake.taken, 10, interval=0.01, message="start-up scan")
+        with caplog.at_level(logging.WARNING, logger="worker.watcher"):
+            replace(inbox)
+            (inbox / "copied.txt").write_text("copied in with the new folder")
+            wait_for(lambda: len(intake.taken) >= 2, 10, interval=0.01,
+                     message="the file copied into the new folder taken")
+            (inbox / "later.txt").write_text("dropped once the new folder is watched")
+            wait_for(lambda: len(intake.taken) >= 3, 10, interval=0.01,
+                     message="a later file taken")
+            # the walk of the new folder is over: a file it found twice would be in
+            wait_for(lambda: watcher.rescans_done >= 2, 10, interval=0.01,
+                     message="the walk of the new folder")
+            time.sleep(0.2)
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert [p.name for p in intake.taken] == ["before.txt", "copied.txt", "later.txt"]
+    warnings = inbox_warnings(caplog)
+    assert len(warnings) == 1 and "watching the folder now in its place" in warnings[0]
+
+
+def test_an_inbox_removed_for_good_is_created_again_and_watched(tmp_path, caplog):
+    from tests.conftest import wait_for
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    intake = RecordingIntake()
+    watcher = make_watcher(inbox, intake, settle_ms=20, rescan_interval_s=600)
+    thread = run_in_thread(watcher)
+    try:
+        wait_for(lambda: watcher.rescans_done, 10, interval=0.01, message="start-up scan")
+        with caplog.at_level(logging.WARNING, logger="worker.watcher"):
+            shutil.rmtree(inbox)
+            wait_for(inbox.is_dir, 10, interval=0.01, message="the inbox created again")
+            (inbox / "new.txt").write_text("dropped into the inbox created again")
+            wait_for(lambda: intake.taken, 10, interval=0.01, message="the new file taken")
+    finally:
+        watcher.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert [p.name for p in intake.taken] == ["new.txt"]
+    warnings = inbox_warnings(caplog)
+    assert len(warnings) == 1 and "created it again" in warnings[0]
 
 
 def test_a_failure_to_follow_events_stops_the_watcher_with_that_error(tmp_path, monkeypatch):

@@ -515,6 +515,7 @@ class Watcher:
         identity = (held.st_dev, held.st_ino)
         inbox = str(self.inbox)
         next_check = time.monotonic() + INBOX_CHECK_S
+        said_removed_under_mount = False
         with contextlib.closing(self._events()) as events:
             for changes in events:
                 subscribed.set()
@@ -532,6 +533,13 @@ class Watcher:
                     next_check = now + INBOX_CHECK_S
                     if self._inbox_identity() != identity:
                         return True
+                    if not said_removed_under_mount and os.fstat(inbox_fd).st_nlink == 0:
+                        # the path still leads to the removed folder: a mount made on it
+                        said_removed_under_mount = True
+                        log.warning("inbox %s was removed, but it is mounted here (a Docker "
+                                    "bind mount, say), and a mount keeps the folder it was "
+                                    "made on: a new folder in its place is not seen until "
+                                    "the watcher (its container) is restarted", self.inbox)
         return False
 
     def _open_inbox(self) -> int | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -523,6 +526,70 @@ def test_an_inbox_removed_for_good_is_created_again_and_watched(tmp_path, caplog
     assert [p.name for p in intake.taken] == ["new.txt"]
     warnings = inbox_warnings(caplog)
     assert len(warnings) == 1 and "created it again" in warnings[0]
+
+
+#: run in a mount namespace of its own: the inbox is a bind mount of another folder, which
+#: is then removed and made again, as `rm -rf inbox; mkdir inbox` does on a Docker host
+BIND_MOUNTED_INBOX_REMOVED = """
+import json, logging, shutil, subprocess, sys, threading
+from pathlib import Path
+from worker.watcher import Watcher
+
+class NoIntake:
+    def take(self, paths): raise AssertionError(paths)
+    def already_taken(self, files): return set()
+
+class Said(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.said = threading.Event()
+        self.messages = []
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+        self.said.set()
+
+base = Path(sys.argv[1])
+host, inbox = base / "host-inbox", base / "inbox"
+host.mkdir()
+inbox.mkdir()
+subprocess.run(["mount", "--bind", str(host), str(inbox)], check=True)
+said = Said()
+logging.getLogger("worker.watcher").addHandler(said)
+watcher = Watcher(inbox, NoIntake(), settle_ms=20, debounce_ms=20, rescan_interval_s=600,
+                  poll=False, poll_interval_ms=100, batch_size=10)
+thread = threading.Thread(target=watcher.run, daemon=True)
+thread.start()
+shutil.rmtree(host)
+host.mkdir()
+said.said.wait(10)
+watcher.stop()
+thread.join(10)
+print(json.dumps(said.messages))
+"""
+
+
+#: a mount namespace of its own, in a user namespace so that no root is needed
+UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+
+
+def can_mount_in_a_namespace_of_its_own():
+    try:
+        return subprocess.run([*UNSHARE, "true"], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.mark.skipif(not can_mount_in_a_namespace_of_its_own(),
+                    reason="needs `unshare` and user namespaces")
+def test_a_bind_mounted_inbox_removed_on_the_host_is_said_to_need_a_restart(tmp_path):
+    from tests.conftest import REPO
+
+    out = subprocess.run(
+        [*UNSHARE, sys.executable, "-c", BIND_MOUNTED_INBOX_REMOVED, str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=True).stdout
+    messages = json.loads(out)
+    assert len(messages) == 1 and "restarted" in messages[0], messages
 
 
 def test_a_failure_to_follow_events_stops_the_watcher_with_that_error(tmp_path, monkeypatch):

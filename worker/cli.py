@@ -462,8 +462,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
                 unsent, send_error = unsent + intake.unsent, intake.send_error or send_error
                 vanished += intake.vanished
     except KeyboardInterrupt:
-        # the batch under way is stored whole or not at all; if it was, then unsent
-        # documents among it are sent by the reconciler, as after any failed send
+        # the batch under way is stored whole or not at all; if it was stored but not
+        # sent, the reconciler sends it once its lease runs out, as after a lost message
         raise Interrupted(
             f"interrupted; taken in so far: {_intake_summary(outcomes, vanished)}, and "
             "perhaps the batch under way. The same `newsdrop ingest` takes in the rest: it "

@@ -21,6 +21,7 @@ from worker.intake import Intake
 from worker.reconciler import ReconcilerThread
 from worker.settings import Settings, make_folder
 from worker.watcher import Watcher, events_fire
+from worker.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def watch(rt: runtime.Runtime, *, check_events: bool = True) -> None:
     log.info("watching %s (%s)", inbox, "polling" if poll else "file events")
     with reconciling(rt):
         watcher.run()
-    log.info("watcher stopped after taking in %d files", watcher.taken_count)
+    log.info("watcher stopped after taking in %s", counted(watcher.taken_count, "file"))
 
 
 #: what the stages load, imported by the worker before its pool forks: children then

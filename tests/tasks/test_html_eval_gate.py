@@ -8,6 +8,7 @@ to make a change pass.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -18,7 +19,8 @@ from tasks.document import RawDocument
 from tasks.errors import PermanentError
 from tasks.extract import extract
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev"
+CORPUS = Path(os.environ.get("NEWSDROP_TEST_EVAL_DIR")
+              or Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev")
 
 # Measured on page.html: F1 0.9818, P 0.9719, R 0.9919, accuracy 0.468
 # (trafilatura 0.967 and readability-lxml 0.959 F1 on the same pages; bench/extraction.py).

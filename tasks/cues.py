@@ -477,14 +477,26 @@ GLUED_HANDLE = r"@\w{2,15}\b(?![.\w])"
 # login, which it puts where the byline goes when none was written; a name never looks so
 LOGIN_NAME = re.compile(r"[a-z0-9_.-]+")
 
-#: words of a site's section labels ("Auto News", "CAR REVIEWS", "Top Stories"): a line of
-#: two or three capitalised words holding one is a label, not a person's name
+#: words of a site's section labels and the kinds of piece it runs ("Auto News", "CAR
+#: REVIEWS", "Press Release", "Politik Inland"), in the languages STOPWORDS covers: a line
+#: of two or three capitalised words holding one is a label, not a person's name
 SECTION_WORDS = _words(
+    # English
     "news reviews review features feature opinion opinions sport sports business world "
     "politics health science tech technology entertainment culture lifestyle travel video "
     "videos live latest breaking top stories story local national international home "
-    "markets money weather style food arts books music movies photos gallery podcast "
-    "podcasts analysis editorial editorials blog blogs comment comments share")
+    "markets money weather style food arts books music movies photos photo gallery podcast "
+    "podcasts analysis editorial editorials blog blogs comment comments share press "
+    "release releases report reports staff exclusive interview special guest column "
+    "columns essay topics hot fact check updated update last more read watch listen "
+    "monday tuesday wednesday thursday friday saturday sunday morning evening weekend "
+    # German, French, Spanish, Italian, Portuguese, Dutch, Russian
+    "nachrichten politik wirtschaft kultur inland ausland meinung wissen panorama "
+    "actualités actualites politique économie economie monde société societe "
+    "noticias política politica economía economia deportes internacional nacional "
+    "cultura opinión mundo notizie cronaca esteri spettacoli últimas ultimas esportes "
+    "nieuws binnenland buitenland economie sportnieuws "
+    "новости политика экономика спорт мир общество культура главные")
 
 #: the words that open a byline
 _BY_WORDS = r"by|written by|words by|story by|posted by|published by|authors?|von|par|por|door"
@@ -508,6 +520,14 @@ AUTHOR_ROLE = re.compile(rf"^(?:{ROLE_ADJECTIVE}\s+)*{ROLE}\s+{_HANDLE}$", _I)
 BYLINE_PREFIX = re.compile(rf"^(?:{_BY_WORDS})\s*:?\s+", _I)
 # a byline's opening word on a line of its own, the names being on the next line
 BYLINE_WORD = re.compile(rf"^(?:{_BY_WORDS})\s*:?$", _I)
+
+# A fact about an article that its header states beside the date, in a row of such facts:
+# its author, its comment count, its reading time, its section.
+HEADER_FACT = re.compile(
+    rf"^(?:(?:{_BY_WORDS})\s*:?\s+\S|\d+\s+comments?$|no comments$|"
+    r"\d+\s*(?:-\s*)?min(?:ute)?s?\.?\s+read$|in\s+\S|(?:updated|published|posted)\b)",
+    _I,
+)
 
 #: agencies a photographer's name is followed by: "Jane Doe/AP"
 _PHOTO_AGENCIES = ("AP", "AFP", "Reuters", "EPA", "Getty Images", "Getty", "PA", "Bloomberg",

@@ -17,6 +17,7 @@ from tasks import cues
 from tasks.document import Article, Block, BlockLabel, CleanedDoc
 from tasks.errors import NotAnArticle
 from tasks.language import count_words, guess_language, script_language
+from tasks.text_blocks import is_byline
 from tasks.version import EXTRACTOR_VERSION
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -177,7 +178,8 @@ def _byline_texts(by_label: dict[BlockLabel, list[Block]]) -> list[str]:
     """Byline blocks, and the "by …" part of a dateline row ("May 2, 2019 / by Jo Doe")."""
     texts = [b.text for b in by_label.get(BlockLabel.BYLINE, [])]
     for block in by_label.get(BlockLabel.DATELINE, []):
-        texts += [p for p in _DATE_PARTS.split(block.text) if cues.BYLINE_PREFIX.match(p)]
+        texts += [p for p in _DATE_PARTS.split(block.text)
+                  if cues.BYLINE_PREFIX.match(p.strip()) and is_byline(p.strip())]
     return texts
 
 

@@ -51,8 +51,6 @@ FACT_ROW_MAX_PARTS = 6
 FACT_MAX_WORDS = 6
 #: a credit line holds its own caption when a sentence at least this long comes first
 CAPTION_MIN_WORDS = 5
-#: a name beside the dateline is a byline when a headline is within this many lines above
-NAME_HEADLINE_LINES = 4
 #: a sentence-shaped line longer than this is not a title, however it is capitalised
 TITLE_MAX_WORDS = 20
 #: a run of headline-shaped lines at least this long is a link list, not subheadings
@@ -209,15 +207,19 @@ def ends_like_sentence(text: str) -> bool:
 
 def is_dateline(text: str) -> bool:
     """A line that is mostly a date: at most a few other words beside it, or a row of short
-    facts one of which is the date ("May 2, 2019 / 4 Comments / in Local News / by Jo")."""
+    facts about the article, one of which is its date ("May 2, 2019 / 4 Comments / in Local
+    News / by Jo Doe"). A row needs a fact only an article's header states (an author, a
+    comment count, a reading time, its section): an event's "June 7, 2019 | 7:30 PM |
+    Harbour Stage" or a headline run into a date is no dateline."""
     if not cues.HAS_YEAR.search(text) or not cues.DATE.search(text):
         return False
     if _mostly_a_date(text):
         return True
-    parts = _FACT_SEPARATOR.split(text)
+    parts = [p.strip() for p in _FACT_SEPARATOR.split(text)]
     return (2 <= len(parts) <= FACT_ROW_MAX_PARTS
             and all(len(p.split()) <= FACT_MAX_WORDS for p in parts)
-            and any(_mostly_a_date(p) for p in parts))
+            and any(_mostly_a_date(p) for p in parts)
+            and any(cues.HEADER_FACT.match(p) for p in parts))
 
 
 def _mostly_a_date(text: str) -> bool:
@@ -444,23 +446,29 @@ def _is_person_name(line: _Line) -> bool:
                and t.lower() not in cues.SECTION_WORDS for t in names)
 
 
+def _is_headline(line: _Line) -> bool:
+    """Headline-shaped and a few words long: a headline rather than a label."""
+    return line.kind == "headline" and line.words >= 3
+
+
 def _mark_names_beside_dates(lines: list[_Line]) -> None:
-    """A name on its own line right above or below the dateline, under a headline, is the
-    byline without its "By": "Jane Doe" / "May 2, 2019 10:00"."""
+    """A name on its own line between a headline and its dateline, or right below the
+    dateline of a headline, is the byline without its "By": "Jane Doe" / "May 2, 2019".
+
+    A place or a topic can sit there too ("New York", "Climate Change"); unlike the
+    author's name, the article's prose names it, and then the line is left alone."""
+    prose: str | None = None
     for i, line in enumerate(lines):
-        if not _is_person_name(line):
+        if i == 0 or not _is_person_name(line):
             continue
-        above = lines[i - 1] if i > 0 else None
-        below = lines[i + 1] if i + 1 < len(lines) else None
-        if below is not None and below.kind == "dateline":
-            head_from = i
-        elif above is not None and above.kind == "dateline":
-            head_from = i - 1
-        else:
+        before, after = lines[i - 1], lines[i + 1] if i + 1 < len(lines) else None
+        headed = (_is_headline(before) and after is not None and after.kind == "dateline"
+                  or before.kind == "dateline" and i >= 2 and _is_headline(lines[i - 2]))
+        if not headed:
             continue
-        # the headline it is the byline of: a line of a few words within the lines above
-        if any(lines[k].kind == "headline" and lines[k].words >= 3
-               for k in range(max(0, head_from - NAME_HEADLINE_LINES), head_from)):
+        if prose is None:
+            prose = " ".join(p.text for p in lines if p.kind in ("good", "near")).lower()
+        if line.text.lower() not in prose:
             line.kind, line.why = "byline", "a name on its own line beside the dateline"
 
 
@@ -668,21 +676,48 @@ def _article_header(lines: list[_Line], start: int) -> int:
 
     Only a byline that says "By" marks it: a teaser in a list of related articles has a
     headline and a date too, and may stand right above the body."""
-    by_at, seen = None, 0
-    for i in range(start - 1, -1, -1):
-        line = lines[i]
-        if line.kind in ("good", "near") or seen > ARTICLE_START_WINDOW:
-            break
-        if line.kind == "byline" and cues.BYLINE_PREFIX.match(line.text):
-            by_at = i
-        if line.kind != "empty":
-            seen += 1
+    by_at = _said_by_above(lines, start, ARTICLE_START_WINDOW)
     if by_at is None:
         return start
-    above = by_at - 1
+    header = _non_empty_above(lines, by_at)
+    if header is None or lines[header].kind != "headline":
+        return by_at
+    # a teaser of a list running into the body looks the same, but so does the item above
+    # it: a byline right above the headline, dated the same way or undated alike
+    teaser_by = _said_by_above(lines, header, 2)
+    if teaser_by is not None and _dated(lines, teaser_by) == _dated(lines, by_at):
+        return start
+    return header
+
+
+def _dated(lines: list[_Line], i: int) -> bool:
+    """Whether a dateline follows line `i` (blank lines aside)."""
+    j = i + 1
+    while j < len(lines) and lines[j].kind == "empty":
+        j += 1
+    return j < len(lines) and lines[j].kind == "dateline"
+
+
+def _said_by_above(lines: list[_Line], below: int, within: int) -> int | None:
+    """Index of the nearest "By …" byline above line `below`, among the `within` non-empty
+    lines above it, with no prose between; None if there is none."""
+    seen = 0
+    for i in range(below - 1, -1, -1):
+        line = lines[i]
+        if line.kind in ("good", "near") or seen >= within:
+            return None
+        if line.kind == "byline" and cues.BYLINE_PREFIX.match(line.text):
+            return i
+        if line.kind != "empty":
+            seen += 1
+    return None
+
+
+def _non_empty_above(lines: list[_Line], i: int) -> int | None:
+    above = i - 1
     while above >= 0 and lines[above].kind == "empty":
         above -= 1
-    return above if above >= 0 and lines[above].kind == "headline" else by_at
+    return above if above >= 0 else None
 
 
 def _label_related_lists(lines: list[_Line], start: int, end: int) -> None:

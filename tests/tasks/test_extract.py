@@ -154,14 +154,18 @@ def test_a_byline_split_over_two_lines_names_the_author_and_is_not_the_title() -
         (["May 20, 2019 10:05", "Ana de Souza"], ["Ana de Souza"]),
         (["Jane Doe@janedoe", "May 20, 2019"], ["Jane Doe"]),
         (["Ольга Петрова", "May 20, 2019"], ["Ольга Петрова"]),
-        # a section label, a row of share buttons, a name run into its outlet: no name
+        # a section label, a kind of piece, a row of share buttons, a name run into its
+        # outlet, a place the story names: no author
         (["Metro News", "May 20, 2019"], []),
+        (["Press Release", "May 20, 2019"], []),
+        (["Politik Inland", "May 20, 2019"], []),
         (["May 20, 2019", "Share Tweet"], []),
         (["Jane Doe Florida Today", "May 20, 2019"], []),
+        (["Springfield Council", "May 20, 2019"], []),
     ],
 )
 def test_a_name_on_its_own_line_beside_the_dateline_is_the_author(lines, authors) -> None:
-    raw = "\n\n".join([HEADLINE, *lines, STORY, MORE])
+    raw = "\n\n".join([HEADLINE, *lines, STORY, "The Springfield Council met again.", MORE])
     article = extract(clean(RawDocument(raw.encode())))
     assert article.title == HEADLINE
     assert article.authors == authors
@@ -171,6 +175,7 @@ def test_a_name_on_its_own_line_beside_the_dateline_is_the_author(lines, authors
 @pytest.mark.parametrize(("row", "authors"), [
     ("May 20, 2019 / 4 Comments / in Local News / by Jo Bloggs", ["Jo Bloggs"]),
     ("Local News | May 20, 2019 | 5 min read", []),
+    ("May 20, 2019 | By the Numbers | 3 Comments", []),  # a column's name, not a person
 ])
 def test_a_row_of_short_facts_holding_the_date_is_the_dateline(row, authors) -> None:
     raw = "\n\n".join([HEADLINE, row, STORY, MORE])
@@ -187,6 +192,31 @@ def test_a_related_list_in_the_menus_ends_where_the_articles_own_header_begins()
     article = extract(clean(RawDocument(raw.encode())))
     assert (article.title, article.authors) == (HEADLINE, ["Jane Doe"])
     assert article.published_at == "2019-05-20"
+
+
+@pytest.mark.parametrize("row", ["When: Friday, June 7, 2019 / Where: Harbour Stage / Tickets: $45",
+                                 "Local elections 2019 | May 2, 2019 | Live results"])
+def test_a_row_of_facts_with_a_date_that_an_article_header_would_not_state_is_no_dateline(
+        row: str) -> None:
+    raw = "\n\n".join([HEADLINE, "By Jane Doe", "May 20, 2019", STORY, row, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert (article.title, article.published_at) == (HEADLINE, "2019-05-20")
+    assert article.paragraphs[0] == STORY and MORE in article.paragraphs
+
+
+def test_a_list_of_teasers_with_bylines_ends_at_the_articles_own_dated_header() -> None:
+    teasers = ["Related Stories", "Bridge reopens after two years of repairs",
+               "By Other Writer", "Library extends its opening hours on weekends",
+               "By Third Writer"]
+    raw = "\n".join([*teasers, HEADLINE, "By Jane Doe", "May 20, 2019", "", STORY, "", MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert (article.title, article.authors) == (HEADLINE, ["Jane Doe"])
+    # with no header of the article's own, the last teaser is no title and its writer no
+    # author: the item above it has the same shape
+    raw = "\n".join([*teasers, "", STORY, "", MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert (article.title, article.authors) == (None, [])
+    assert article.related == [teasers[1], teasers[3]]
 
 
 def test_a_teaser_with_a_date_right_above_the_body_stays_in_its_related_list() -> None:

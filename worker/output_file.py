@@ -49,13 +49,18 @@ def open_output(path: Path, *, newline: str | None = None) -> OutputFile:
     and is renamed over it at the end: a reader never sees half of it, and a failure
     leaves the old file as it was and no temporary one. Through a symlink, the file it
     points to is the one replaced and the link stays. Anything else that exists (a device,
-    a FIFO) is written in place, as renaming over it would put a file in its stead.
+    a FIFO) is written in place, as renaming over it would put a file in its stead, and
+    this process's own standard output or error named by path (/dev/stdout) is written
+    through its descriptor.
     Raises OSError when the path cannot be opened or created.
     """
     try:
         st: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
         st = None
+    own = _own_stream(path, st)
+    if own is not None:
+        return OutputFile(open(os.dup(own), "w", encoding="utf-8", newline=newline), path, None)
     if st is not None and not stat.S_ISREG(st.st_mode):
         # opened as given: a link such as /dev/stdout's may point to no path (pipe:[…])
         return OutputFile(path.open("w", encoding="utf-8", newline=newline), path, None)
@@ -71,6 +76,20 @@ def open_output(path: Path, *, newline: str | None = None) -> OutputFile:
         temporary.unlink(missing_ok=True)
         raise
     return OutputFile(open(fd, "w", encoding="utf-8", newline=newline), target, temporary)
+
+
+def _own_stream(path: Path, st: os.stat_result | None) -> int | None:
+    """The descriptor, 1 or 2, that `path` names when it is this process's standard output
+    or error seen through /dev or /proc (/dev/stdout, /dev/fd/1, /proc/self/fd/2): written
+    through that descriptor, as `-o -` is. Opened again, the file it was redirected to
+    would be emptied (even one redirected with >>); renamed over, lost."""
+    if st is None or not str(path).startswith(("/dev/", "/proc/")):
+        return None
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            if os.path.samestat(st, os.fstat(fd)):
+                return fd
+    return None
 
 
 def _umask() -> int:

@@ -135,3 +135,18 @@ def test_an_exported_file_has_the_mode_it_had_or_the_usual_one(data_dir, tmp_pat
     assert export(data_dir, private).exit_code == 0
     assert titles(private.read_text("utf-8")) == TITLES
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
+
+
+def test_export_to_dev_stdout_appends_to_the_file_stdout_was_redirected_to(data_dir, tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.txt"
+    log.write_text("line1\nline2\n")
+    with log.open("a") as appended:  # as `>> log.txt` would give it
+        subprocess.run([sys.executable, "-m", "worker", "--data-dir", str(data_dir),
+                        "export", "-o", "/dev/stdout"], stdout=appended, check=True,
+                       stderr=subprocess.DEVNULL)
+    lines = log.read_text().splitlines()
+    assert lines[:2] == ["line1", "line2"]
+    assert titles("\n".join(lines[2:])) == TITLES

@@ -115,13 +115,17 @@ def _jsonld_article(root: etree._Element) -> dict[str, Any] | None:
             continue
         _collect_items(data, items, 0)
     strong = [i for i in items if _types(i) & (JSONLD_ARTICLE_TYPES - JSONLD_WEAK_TYPES)]
+    # a fact check says more about the page than a generic WebPage beside it in a @graph
+    reviews = [i for i in items if "claimreview" in _types(i)]
     weak = [i for i in items if _types(i) & JSONLD_WEAK_TYPES]
     graph = {i["@id"]: i for i in items if isinstance(i.get("@id"), str)}
-    for candidates in (strong, weak):
+    for candidates in (strong, reviews, weak):
         # several article objects: the first with a headline is the page's own (the
-        # others are usually teasers of related articles)
+        # others are usually teasers of related articles); a ClaimReview may name only
+        # the claim it reviews
         for item in candidates:
-            if item.get("headline") or item.get("name") or item.get("articleBody"):
+            if any(item.get(key) for key in ("headline", "name", "articleBody",
+                                             "claimReviewed")):
                 return _resolve(item, graph)
     return None
 

@@ -115,6 +115,18 @@ def test_a_fact_checks_author_is_the_fact_checker_not_the_claims_author() -> Non
     assert meta["published_at"] == "2024-03-05"
 
 
+def test_a_fact_check_in_a_graph_with_only_the_claim_named_gives_the_fact_checker() -> None:
+    ld = {"@context": "https://schema.org", "@graph": [
+        {"@type": "WebPage", "@id": "https://town.example/check#page",
+         "name": "Fact check: the bridge"},
+        {"@type": "ClaimReview", "claimReviewed": "The bridge will cost nothing.",
+         "author": {"@type": "Organization", "name": "Town Fact Check"},
+         "itemReviewed": {"@type": "Claim",
+                          "author": {"@type": "Person", "name": "Carl Claimant"}}}]}
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    assert html_to_cleaned(page(head)).metadata["authors"] == ["Town Fact Check"]
+
+
 @pytest.mark.parametrize("stated", ["admin", "jdoe2", "web_editor"])
 def test_a_login_name_in_the_author_field_is_not_an_author(stated: str) -> None:
     ld = {"@type": "NewsArticle", "headline": "Bridge", "author": {"name": stated}}

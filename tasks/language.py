@@ -75,8 +75,10 @@ def words(text: str) -> list[str]:
 
 
 def count_words(text: str) -> int:
-    """Words of `text`: runs between spaces, and in a script written without spaces,
-    every CHARS_PER_UNSPACED_WORD characters."""
+    """Words of `text`: its runs between spaces, and one more for every
+    CHARS_PER_UNSPACED_WORD characters of a script written without spaces. A run of such
+    script counts by its characters and once more as a run: the cleaner's thresholds were
+    measured with this count."""
     n = len(text.split())
     # most text has no unspaced script: one search is cheaper than collecting matches
     if not text.isascii() and _UNSPACED.search(text):

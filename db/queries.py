@@ -159,8 +159,8 @@ def find_document(session: Session, ref: str) -> Document | None:
     (hashes start with digits too); digits with a leading zero, which no one writes an
     id with, are a prefix only. Of several documents with one hash, the first copy is the
     one found. Raises AmbiguousReference when the prefix starts several hashes, and
-    QueryError when `ref` can be neither (letters that are not hex digits, a prefix too
-    short to look up).
+    QueryError when `ref` can be neither: not digits, and not 6 to 64 hex digits (digits
+    alone are always a possible id: no such document is None).
     """
     ref = ref.strip().lower()
     digits = ref.isascii() and ref.isdigit()  # not '²'

@@ -245,9 +245,10 @@ def make_folder(path: Path, what: str, env: str) -> None:
 
 
 #: NEWSDROP_* names that are known though they are not settings: docker-compose.yml's host
-#: folder for the inbox (from the shared .env file), and the test suite's NEWSDROP_TEST_*
+#: folder for the inbox (from the shared .env file), the test suite's NEWSDROP_TEST_* and
+#: the benchmarks' NEWSDROP_BENCH_*
 _OTHER_NEWSDROP_NAMES = frozenset({"NEWSDROP_INBOX_DIR"})
-_TEST_PREFIX = "NEWSDROP_TEST_"
+_OTHER_PREFIXES = ("NEWSDROP_TEST_", "NEWSDROP_BENCH_")
 
 
 def unknown_variables(environ: Mapping[str, str], env_file: Path = Path(".env")
@@ -261,7 +262,7 @@ def unknown_variables(environ: Mapping[str, str], env_file: Path = Path(".env")
     settings = [f"NEWSDROP_{field.upper()}" for field in Settings.model_fields]
     unknown = sorted(n for n in names if n.upper() not in settings
                      and n.upper() not in _OTHER_NEWSDROP_NAMES
-                     and not n.upper().startswith(_TEST_PREFIX))
+                     and not n.upper().startswith(_OTHER_PREFIXES))
     return [(name, next(iter(get_close_matches(name.upper(), settings, n=1, cutoff=0.8)), None))
             for name in unknown]
 

@@ -264,7 +264,8 @@ def test_a_newsdrop_variable_no_setting_reads_is_named_with_its_likely_spelling(
     env_file.write_text("NEWSDROP_INBOX_DIR=./inbox\nNEWSDROP_BACTH_SIZE=50\n"
                         "export NEWSDROP_LEASE_S=60\nPOSTGRES_USER=newsdrop\n")
     environ = {"NEWSDROP_DATABSE_URL": "sqlite:///x.db", "NEWSDROP_SHINY": "1",
-               "NEWSDROP_INBOX": "in", "NEWSDROP_TEST_REDIS_URL": "redis://", "HOME": "/"}
+               "NEWSDROP_INBOX": "in", "NEWSDROP_TEST_REDIS_URL": "redis://",
+               "NEWSDROP_BENCH_DATABASE_URL": "postgresql://", "HOME": "/"}
     assert unknown_variables(environ, env_file) == [
         ("NEWSDROP_BACTH_SIZE", "NEWSDROP_BATCH_SIZE"),
         ("NEWSDROP_DATABSE_URL", "NEWSDROP_DATABASE_URL"),

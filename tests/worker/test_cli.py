@@ -269,10 +269,7 @@ def test_ingest_with_the_broker_down_stores_the_files_and_exits_unavailable(tmp_
             assert counts_by_status(session)["queued"] == 3
         engine.dispose()
         # and with the broker back, `reconcile` sends them at once, as the message says
-        _back_to_the_embedded_broker(data_dir)
-        result = CliRunner().invoke(main, ["--data-dir", str(data_dir), "reconcile"])
-        assert result.exit_code == 0, result.output
-        assert "re-enqueued 3 documents" in result.output
+        _reconcile_sends(data_dir, "re-enqueued 3 documents")
     finally:
         _back_to_the_embedded_broker(data_dir)
 
@@ -310,12 +307,17 @@ def test_requeueing_with_the_broker_down_says_how_the_documents_will_be_sent(
             in result.output
         assert "Traceback" not in result.output
         # and with the broker back, `reconcile` sends them at once, not a lease (300 s) later
-        _back_to_the_embedded_broker(tmp_path)
-        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "reconcile"])
-        assert result.exit_code == 0, result.output
-        assert "re-enqueued 3 documents" in result.output
+        _reconcile_sends(tmp_path, "re-enqueued 3 documents")
     finally:
         _back_to_the_embedded_broker(tmp_path)
+
+
+def _reconcile_sends(data_dir: Path, said: str) -> None:
+    """With the embedded broker back, `newsdrop reconcile` sends what is queued and says so."""
+    _back_to_the_embedded_broker(data_dir)
+    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert said in result.output
 
 
 def _back_to_the_embedded_broker(tmp_path: Path) -> None:

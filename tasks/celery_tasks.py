@@ -41,9 +41,10 @@ def process(self: Task, ids: list[int]) -> None:
     """Run clean → extract → persist for each document, from the stage it is at."""
     if (self.request.delivery_info or {}).get("redelivered") and len(ids) > 1:
         # This batch was in hand when a worker died; one of its documents may be the
-        # cause. Run each alone, so a poison document can only take itself down.
-        for doc_id in ids:
-            enqueue([doc_id])
+        # cause. Run each alone, so a poison document can only take itself down; any
+        # still queued that the broker refuses, the reconciler sends once it is back (one
+        # the dead worker had claimed waits out its lease, as it would have anyway).
+        send_queued(runtime.current().sessions, enqueue, ([doc_id] for doc_id in ids))
         return
     rt = runtime.current()
     options = rt.runner_options

@@ -583,7 +583,12 @@ def is_credit(text: str, *, low: str | None = None) -> bool:
             and (text.isascii() or _FOLDS_TO_ASCII.search(text) is None)
         ):
             return False
-    return bool(CREDIT.search(text) or CREDIT_TRAILER.search(text))
+    return find_credit(text) is not None
+
+
+def find_credit(text: str) -> re.Match[str] | None:
+    """Where CREDIT or CREDIT_TRAILER finds a photo credit in the line, if either does."""
+    return CREDIT.search(text) or CREDIT_TRAILER.search(text)
 
 # Salutations that open a letter-shaped appeal, and sign-offs that close it.
 APPEAL_OPEN = re.compile(

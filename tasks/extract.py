@@ -301,7 +301,7 @@ def _caption_and_credit(
 
 def split_credit(text: str) -> tuple[str | None, str]:
     """(credit, caption text without it) for a caption/credit line."""
-    m = cues.CREDIT.search(text) or cues.CREDIT_TRAILER.search(text)
+    m = cues.find_credit(text)
     if not m:
         return None, text
     credit = next((g for g in m.groups() if g), None)

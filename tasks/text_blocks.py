@@ -807,7 +807,7 @@ def _label_captions(lines: list[_Line], lo: int, hi: int) -> None:
 
 def _holds_its_caption(text: str) -> bool:
     """A credit line that states its photo's caption too: a sentence before the credit."""
-    m = cues.CREDIT.search(text) or cues.CREDIT_TRAILER.search(text)
+    m = cues.find_credit(text)
     before = text[:m.start()] if m else ""
     return len(before.split()) >= CAPTION_MIN_WORDS and ends_like_sentence(before)
 

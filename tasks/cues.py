@@ -453,6 +453,8 @@ UPDATED = re.compile(rf"\b({_UPDATED_WORDS})\b", _I)
 # Where a dateline's "Updated …" part begins, also when the page ran it into the published
 # date: "Nov. 20, 2019Updated: Nov. 20, 2019 1:35 a.m."
 UPDATED_START = re.compile(rf"(?<![^\W\d_])(?=(?:{_UPDATED_WORDS})\b)", _I)
+# What separates the facts of a dateline row: " / ", " | ", " • ", " · "
+FACT_SEPARATOR = re.compile(r"\s[/|•·]\s")
 
 READING_TIME = re.compile(
     r"^(?:reading time:?\s*)?(?:about\s+)?(?P<n>\d{1,3})\s*(?:-\s*)?"

@@ -38,7 +38,8 @@ _NOT_A_NAME = re.compile(
     re.I,
 )
 # The parts of a dateline that each state one date: "Published … | Updated …"
-_DATE_PARTS = re.compile(rf"\s[|•]\s|\s/\s|{cues.UPDATED_START.pattern}", re.I)
+_DATE_PARTS = re.compile(rf"{cues.FACT_SEPARATOR.pattern}|{cues.UPDATED_START.pattern}",
+                         re.I)
 _INLINE_PREFIX = re.compile(r"^(?:[*+•·▪►▸●◦–-]\s+)")
 
 
@@ -205,16 +206,30 @@ def _dates(by_label: dict[BlockLabel, list[Block]]) -> tuple[str | None, str | N
     """(published_at, updated_at) from datelines (and bylines that carry a date)."""
     published = updated = None
     for block in by_label.get(BlockLabel.DATELINE, []) + by_label.get(BlockLabel.BYLINE, []):
-        for segment in _DATE_PARTS.split(block.text):
-            value = parse_date(segment)
-            if value is None:
-                continue
-            if cues.UPDATED.search(segment):
+        for part, value in _dated_parts(block.text):
+            if cues.UPDATED.search(part):
                 updated = updated or value
             else:
                 published = published or value
     # An "Updated …" date alone is not a publication date: published_at stays None then.
     return published, updated
+
+
+def _dated_parts(text: str) -> list[tuple[str, str]]:
+    """(part, ISO date) for each part of a dateline that states a date. A part that is only
+    a time completes the day stated just before it: "May 20, 2019 | 10:30 AM"."""
+    dated: list[tuple[str, str]] = []
+    day_before = None  # the part just before, when it stated a day without a time
+    for part in _DATE_PARTS.split(text):
+        value = parse_date(part)
+        if value is None and day_before is not None and cues.TIME.search(part):
+            part = f"{day_before} {part}"
+            value = parse_date(part)
+            dated.pop()
+        day_before = part if value is not None and "T" not in value else None
+        if value is not None:
+            dated.append((part, value))
+    return dated
 
 
 def parse_date(text: str) -> str | None:

@@ -120,8 +120,6 @@ _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]"
 _SPACES = re.compile(rf"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
 _HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
-# what separates the facts of a dateline row: " / ", " | ", " • ", " · "
-_FACT_SEPARATOR = re.compile(r"\s[/|•·]\s")
 _OPENERS = "\"'‘“«([¿¡"
 # one word of a person's name: "Jane", "JANE", "O'Neil", "Smith-Jones", an initial "Y.",
 # "Иван" (its first letter must be a capital too: see _is_person_name)
@@ -215,7 +213,7 @@ def is_dateline(text: str) -> bool:
         return False
     if _mostly_a_date(text):
         return True
-    parts = [p.strip() for p in _FACT_SEPARATOR.split(text)]
+    parts = [p.strip() for p in cues.FACT_SEPARATOR.split(text)]
     return (2 <= len(parts) <= FACT_ROW_MAX_PARTS
             and all(len(p.split()) <= FACT_MAX_WORDS for p in parts)
             and any(_mostly_a_date(p) for p in parts)

@@ -174,6 +174,7 @@ def test_a_name_on_its_own_line_beside_the_dateline_is_the_author(lines, authors
 
 @pytest.mark.parametrize(("row", "authors"), [
     ("May 20, 2019 / 4 Comments / in Local News / by Jo Bloggs", ["Jo Bloggs"]),
+    ("May 20, 2019 · 4 Comments · by Jo Bloggs", ["Jo Bloggs"]),
     ("Local News | May 20, 2019 | 5 min read", []),
     ("May 20, 2019 | By the Numbers | 3 Comments", []),  # a column's name, not a person
 ])
@@ -183,6 +184,19 @@ def test_a_row_of_short_facts_holding_the_date_is_the_dateline(row, authors) -> 
     assert (article.title, article.published_at) == (HEADLINE, "2019-05-20")
     assert article.authors == authors
     assert row not in article.body
+
+
+@pytest.mark.parametrize("dateline", ["May 20, 2019 | 10:30 AM", "May 20, 2019 · 10:30 AM",
+                                      "Posted May 20, 2019 / 10:30 AM / 4 Comments"])
+def test_a_time_in_its_own_part_of_the_dateline_completes_the_day_before_it(
+        dateline: str) -> None:
+    article = extract(doc(("Body.", B.BODY), (dateline, B.DATELINE)))
+    assert article.published_at == "2019-05-20T10:30:00"
+
+
+def test_a_time_stated_before_the_day_is_no_part_of_it() -> None:
+    article = extract(doc(("Body.", B.BODY), ("10:30 AM | May 20, 2019", B.DATELINE)))
+    assert article.published_at == "2019-05-20"
 
 
 def test_a_related_list_in_the_menus_ends_where_the_articles_own_header_begins() -> None:

@@ -88,20 +88,30 @@ def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, An
     """One list per column, each value converted as the column's type would bind it."""
     out: dict[str, list[Any]] = {}
     for name in columns:
-        convert = _processor(table, name)
-        out[f"a_{name}"] = [convert(row[name]) for row in rows]
+        convert = _converter(table, name)
+        if convert is None:  # most columns: the values as they are, no call per value
+            out[f"a_{name}"] = [row[name] for row in rows]
+        else:
+            out[f"a_{name}"] = [None if (value := row[name]) is None else convert(value)
+                                for row in rows]
     return out
 
 
-def _processor(table: Table, name: str) -> Callable[[Any], Any]:
+@lru_cache(maxsize=256)
+def _converter(table: Table, name: str) -> Callable[[Any], Any] | None:
+    """What turns a non-null value of the column into what psycopg binds; None: nothing."""
     kind = table.c[name].type
     if isinstance(kind, JSON):
         # sent as text, cast to json by the statement (psycopg cannot adapt a dict alone)
-        return lambda value: None if value is None else json.dumps(value)
-    process = kind.bind_processor(_PG)
-    if process is None:
+        return json.dumps
+    return kind.bind_processor(_PG)
+
+
+def _processor(table: Table, name: str) -> Callable[[Any], Any]:
+    convert = _converter(table, name)
+    if convert is None:
         return _same
-    return lambda value: None if value is None else process(value)
+    return lambda value: None if value is None else convert(value)
 
 
 def _same(value: Any) -> Any:

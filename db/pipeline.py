@@ -7,14 +7,26 @@ costs about what a batch of one does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,6 +99,20 @@ def _index_lookup(session: Session) -> Iterator[None]:
     yield
     if postgres:
         session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+
+
+def _among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`, with one parameter.
+
+    An IN list is one parameter per value: SQLAlchemy renders the list into the
+    statement at every execution, psycopg converts the long text again (it caches
+    statements of 50 parameters at most) and the server parses it anew. One array
+    parameter keeps the statement's text the same whatever the batch, so all three
+    happen once, and psycopg prepares it on the server. Both read the column's index.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(values)
 
 
 # ---------------------------------------------------------------- intake
@@ -169,7 +195,7 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
         known = session.execute(
             select(Document.id, Document.sha256, Document.source_path, Document.duplicate_of,
                    Document.status)
-            .where(Document.sha256.in_({i.sha256 for i in items}))
+            .where(_among(session, Document.sha256, {i.sha256 for i in items}))
         ).all()
     originals = {r.sha256: r.id for r in known
                  if r.duplicate_of is None and r.status != DocumentStatus.REJECTED}
@@ -295,15 +321,17 @@ def taken_files(session: Session, files: Iterable[tuple[str, int, int]]
     if not wanted:
         return set()
     names = list({name for name, _, _ in wanted})
-    # padded to a power of two: drivers keep each distinct statement prepared (SQLite's
-    # cache holds 128 per connection, ~200 KB each at 1,000 names), so lists of every
-    # length from 1 to 1,000 would cost tens of megabytes
-    names += names[-1:] * ((1 << (len(names) - 1).bit_length()) - len(names))
+    if session.get_bind().dialect.name != "postgresql":
+        # padded to a power of two: drivers keep each distinct statement prepared
+        # (SQLite's cache holds 128 per connection, ~200 KB each at 1,000 names), so lists
+        # of every length from 1 to 1,000 would cost tens of megabytes (on PostgreSQL the
+        # names are one array parameter: one statement whatever their number)
+        names += names[-1:] * ((1 << (len(names) - 1).bit_length()) - len(names))
     t = _table(Document)  # Core, not ORM: a rescan asks about every file kept
     with _index_lookup(session):
         rows = session.execute(
             select(t.c.source_path, t.c.size_bytes, t.c.source_mtime_ns)
-            .where(t.c.source_path.in_(names))
+            .where(_among(session, t.c.source_path, names))
         ).all()
     return wanted.intersection(map(tuple, rows))
 
@@ -351,7 +379,7 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
     rows = [r for r in session.execute(
         select(Document.id, Document.stage, Document.stage_state, Document.attempts,
                Document.updated_at, Document.status)
-        .where(Document.id.in_(ids))
+        .where(_among(session, Document.id, ids))
     ) if r.status in ACTIVE]
     exhausted = [r for r in rows if r.attempts >= max_attempts]
     now = utcnow()
@@ -374,7 +402,7 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
     if claims:
         session.execute(
             update(Document)
-            .where(Document.id.in_([c.document_id for c in claims]))
+            .where(_among(session, Document.id, [c.document_id for c in claims]))
             .values(status=DocumentStatus.PROCESSING, stage_state=StageState.RUNNING,
                     attempts=Document.attempts + 1, updated_at=now)
         )
@@ -518,7 +546,7 @@ def upsert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> set[int
         return set()
     ids = [r["document_id"] for r in rows]
     existing = set(session.scalars(select(Article.document_id)
-                                   .where(Article.document_id.in_(ids))))
+                                   .where(_among(session, Article.document_id, ids))))
     now = utcnow()
     full = [{**r, "created_at": now, "modified_at": now} for r in rows]
     cols = [c for c in full[0] if c not in ("document_id", "created_at")]

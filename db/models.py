@@ -57,9 +57,11 @@ class Stage(StrEnum):
 
     @property
     def next(self) -> Stage | None:
-        order = list(Stage)
-        i = order.index(self)
-        return order[i + 1] if i + 1 < len(order) else None
+        return _NEXT_STAGE[self]
+
+
+#: each stage's successor (None after the last), looked up once per stage of a document
+_NEXT_STAGE: dict[Stage, Stage | None] = dict(zip(Stage, [*list(Stage)[1:], None], strict=True))
 
 
 class StageState(StrEnum):

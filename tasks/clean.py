@@ -93,7 +93,9 @@ def line_fingerprints(
     for block in doc.blocks:
         if block.label is BlockLabel.TITLE:
             continue
-        if len(block.text.split()) > options.fingerprint_max_words:
+        # split no further than one word past the limit: paragraphs run longer
+        if len(block.text.split(None, options.fingerprint_max_words)) \
+                > options.fingerprint_max_words:
             continue
         fp = fingerprint(block.text)
         if len(fp) >= options.fingerprint_min_chars:
@@ -124,7 +126,12 @@ def _clean_text(
     text: str, encoding: str, options: CleanOptions, known_boilerplate: KnownBoilerplate | None
 ) -> CleanedDoc:
     """Label the lines of a text dump."""
-    non_blank = sum(1 for line in text.split("\n") if line.strip())
+    # Fewer lines than the limit hold no more non-blank lines than it: only a text with
+    # that many lines has them counted.
+    if text.count("\n") < options.max_blocks:
+        non_blank = 0
+    else:
+        non_blank = sum(1 for line in text.split("\n") if line.strip())
     if non_blank > options.max_blocks:
         raise TooLarge(
             f"the text has {non_blank:,} non-blank lines, over the limit of "

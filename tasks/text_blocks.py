@@ -526,7 +526,8 @@ def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int,
     for line in lines:
         if line.kind in _KNOWN_KEEPS:
             continue
-        if line.words > counted_max_words and len(line.text.split()) > counted_max_words:
+        if line.words > counted_max_words \
+                and len(line.text.split(None, counted_max_words)) > counted_max_words:
             continue  # never counted, so never known: spare the fingerprint of a paragraph
         fp = fingerprint(line.text)
         if fp and fp in known:

@@ -9,23 +9,13 @@ Raise the floors when the extractor improves; never lower them to make a change 
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
 from tasks.clean import clean
 from tasks.document import RawDocument
 from tasks.errors import PermanentError
 from tasks.extract import extract
-
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = Path(os.environ.get("NEWSDROP_TEST_EVAL_DIR")
-              or REPO.parent / "shared" / "eval" / "dev")
-SCORER = CORPUS.parent / "score.py"
+from tests.tasks.eval_corpus import CORPUS, REPO, load_module, load_scorer, needs_corpus
 
 # one flipped paragraph in one of 47 documents moves F1 by ~0.001; don't fail on that
 EPSILON = 0.002
@@ -41,27 +31,12 @@ FLOORS = {
 # bodies only, and the page's own markup is the nearest thing for the other fields.
 FIELD_FLOORS = {"title": (39, 39), "authors": (21, 21), "published_at": (31, 31)}
 
-pytestmark = pytest.mark.skipif(
-    not SCORER.is_file(), reason=f"evaluation corpus not found at {CORPUS}"
-)
-
-
-def _module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def _scorer() -> ModuleType:
-    return _module("newsdrop_eval_score", SCORER)
+pytestmark = needs_corpus
 
 
 @pytest.mark.parametrize("input_name", sorted(FLOORS))
 def test_text_path_quality_stays_above_floors(input_name: str) -> None:
-    scorer = _scorer()
+    scorer = load_scorer()
     truth = scorer.load_truth(CORPUS)
     pairs = []
     for doc_id, true_body in truth.items():
@@ -79,8 +54,8 @@ def test_text_path_quality_stays_above_floors(input_name: str) -> None:
 
 @pytest.mark.parametrize("field", sorted(FIELD_FLOORS))
 def test_text_dump_fields_agree_with_the_pages_markup_above_floors(field: str) -> None:
-    bench = _module("newsdrop_bench_extraction", REPO / "bench" / "extraction.py")
-    docs = sorted(_scorer().load_truth(CORPUS))
+    bench = load_module("newsdrop_bench_extraction", REPO / "bench" / "extraction.py")
+    docs = sorted(load_scorer().load_truth(CORPUS))
     agree = bench.field_agreement(CORPUS, docs, field)
     article_floor, page_floor = FIELD_FLOORS[field]
     assert agree["article.txt"] >= article_floor and agree["page.txt"] >= page_floor, agree

@@ -7,20 +7,13 @@ to make a change pass.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
 from tasks.clean import clean
 from tasks.document import RawDocument
 from tasks.errors import PermanentError
 from tasks.extract import extract
-
-CORPUS = Path(os.environ.get("NEWSDROP_TEST_EVAL_DIR")
-              or Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev")
+from tests.tasks.eval_corpus import CORPUS, load_scorer, needs_corpus
 
 # Measured on page.html: F1 0.9818, P 0.9719, R 0.9919, accuracy 0.468
 # (trafilatura 0.967 and readability-lxml 0.959 F1 on the same pages; bench/extraction.py).
@@ -31,19 +24,7 @@ FLOOR_ACCURACY = 0.46
 # one flipped block moves the averages by ~0.0005 on 47 documents; don't fail on that
 EPSILON = 0.001
 
-pytestmark = pytest.mark.skipif(
-    not (CORPUS / "../score.py").is_file(),
-    reason=f"eval corpus not found at {CORPUS} (it sits beside the repository in CI)",
-)
-
-
-def load_scorer() -> ModuleType:
-    """The corpus's scorer, imported from its file (not copied)."""
-    spec = importlib.util.spec_from_file_location("eval_score", CORPUS.parent / "score.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+pytestmark = needs_corpus
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,8 @@ DURATION_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30
 MAX_PAGE = 500
 #: shorter bearer tokens are refused: `openssl rand -hex 24` gives 48 characters
 MIN_TOKEN_CHARS = 16
+#: fewer distinct characters than this make a guessable token ("0000…"); random hex has 16
+MIN_TOKEN_DISTINCT_CHARS = 6
 #: values that example files and docs show in place of a real token
 PLACEHOLDER_TOKENS = frozenset({"change-me", "changeme", "change_me", "secret", "token",
                                 "password", "your-token", "<token>"})
@@ -78,10 +80,17 @@ def check_token(token: str | None) -> None:
         raise ExposureError(
             f"{TOKEN_ENV} is still the placeholder {token!r}: set a real token, e.g. "
             "the output of `openssl rand -hex 24`.")
+    if token != token.strip():
+        # a client's header loses those spaces, so no request could ever match
+        raise ExposureError(f"{TOKEN_ENV} begins or ends with white space; remove it.")
     if len(token) < MIN_TOKEN_CHARS:
         raise ExposureError(
             f"{TOKEN_ENV} is {len(token)} characters long; use at least {MIN_TOKEN_CHARS}, "
             "e.g. the output of `openssl rand -hex 24`.")
+    if len(set(token.lower())) < MIN_TOKEN_DISTINCT_CHARS:
+        raise ExposureError(
+            f"{TOKEN_ENV} repeats a few characters (\"0000…\", \"abab…\"): anyone could "
+            "guess it; use e.g. the output of `openssl rand -hex 24`.")
 
 
 def check_exposure(host: str, token: str | None) -> None:

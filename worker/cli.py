@@ -1166,7 +1166,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     /metrics is in Prometheus format; OpenAPI docs are at /docs. When NEWSDROP_API_TOKEN
     is set, clients must send `Authorization: Bearer <token>`; it is required to listen
     on any address other than loopback, and must be at least 16 characters long (not a
-    placeholder such as change-me).
+    placeholder such as change-me, nor a few characters repeated).
 
     \b
     Example:

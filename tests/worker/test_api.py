@@ -330,12 +330,17 @@ def test_loopback_rule():
 
 @pytest.mark.parametrize("token,reason", [("change-me", "placeholder"),
                                           ("Change-Me", "placeholder"),
-                                          ("short-token", "at least 16")])
+                                          ("short-token", "at least 16"),
+                                          (" " * 20, "white space"),
+                                          (" 0123456789abcdef", "white space"),
+                                          ("0" * 20, "repeats"),
+                                          ("abab" * 5, "repeats")])
 def test_a_guessable_token_is_refused(token, reason):
     with pytest.raises(ExposureError, match=reason):
         check_token(token)
     check_token(None)  # no token: only loopback is allowed, which check_exposure decides
     check_token("0123456789abcdef")
+    check_token("correct-horse-battery")
 
 
 def test_serve_refuses_a_placeholder_token_before_binding(tmp_path):

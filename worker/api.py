@@ -276,7 +276,8 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
             with reading(rt.sessions) as session:
                 hits = run_search(session, q, filters=f, limit=limit, offset=offset)
         except InvalidQuery as exc:
-            raise HTTPException(400, exc.message) from exc
+            # as FastAPI answers any other parameter that cannot be used
+            raise HTTPException(422, exc.message) from exc
         return {"query": q, "items": [h.to_dict() for h in hits], "limit": limit,
                 "offset": offset,
                 "next_offset": offset + limit if len(hits) == limit else None}

@@ -229,11 +229,12 @@ def test_search_takes_a_query_starting_with_a_dash(server):
     assert len(titles) == 3
 
 
-@pytest.mark.parametrize("q", ["***", '" "', "()"])
-def test_search_rejects_wordless_queries_with_400(server, q):
+@pytest.mark.parametrize("q", ["***", '" "', "()", ""])
+def test_search_rejects_wordless_queries_as_every_bad_parameter_is_rejected(server, q):
     code, body, _ = get(server, "/search", q=q)
-    assert code == 400
+    assert code == 422
     assert "no words" in json.loads(body)["detail"]
+    assert get(server, "/search", q="strike", limit=0)[0] == 422
 
 
 def test_status_has_the_cli_shape(server):

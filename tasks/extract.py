@@ -104,10 +104,15 @@ ERROR_PAGE_MAX_WORDS = 120
 def _check_is_prose(body: str, doc: CleanedDoc) -> None:
     """Refuse a document with no article text, or whose 'text' is not language."""
     if not body.strip():
-        kinds = sorted({b.label.value for b in doc.blocks})
+        kinds = " or ".join(sorted({b.label.value for b in doc.blocks}))
+        if not doc.blocks:
+            found = "nothing is left once the page is cleaned"
+        elif len(doc.blocks) == 1:
+            found = f"its only block is labelled {kinds}"
+        else:
+            found = f"all {len(doc.blocks)} of its blocks are labelled {kinds}"
         raise NotAnArticle(
-            f"no article text found: all {len(doc.blocks)} blocks were "
-            f"{', '.join(kinds) or 'empty'} (newsdrop extract FILE --explain shows why)")
+            f"no article text found: {found} (newsdrop extract FILE --explain shows why)")
     visible, letters = _letter_count(body)
     if letters < MIN_LETTER_SHARE * visible:
         raise NotAnArticle(

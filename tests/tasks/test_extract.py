@@ -373,8 +373,10 @@ def test_language_is_guessed_from_the_body() -> None:
 def test_a_file_with_no_article_text_is_refused_as_not_an_article():
     from tasks.errors import NotAnArticle
 
-    with pytest.raises(NotAnArticle, match="no article text found"):
+    with pytest.raises(NotAnArticle, match="no article text found: its only block is "):
         extract(clean(RawDocument(b"Subscribe to our newsletter\n", "teaser.txt")))
+    with pytest.raises(NotAnArticle, match=r"all 3 of its blocks are labelled \w"):
+        extract(doc(("Home", B.BOILERPLATE), ("Sport", B.BOILERPLATE), ("A headline", B.TITLE)))
 
 
 def test_bytes_that_decode_to_symbols_are_refused():

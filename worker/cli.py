@@ -569,8 +569,9 @@ def extract(ctx: click.Context, paths: tuple[Path, ...], jsonl: bool, explain: b
     from worker.service import folder_files
 
     options = CleanOptions(max_bytes=_settings(ctx).max_file_bytes)
-    failed = 0
+    failed = found = 0
     for path in folder_files(list(paths)):
+        found += 1
         try:
             cleaned = clean(RawDocument(path.read_bytes(), name=path.name), options=options)
             article = run_extract(cleaned)
@@ -592,6 +593,9 @@ def extract(ctx: click.Context, paths: tuple[Path, ...], jsonl: bool, explain: b
             _print_explain(cleaned.to_dict())
         else:
             _print_article(article.to_dict())
+    if not found:
+        click.echo(f"no files to extract in {', '.join(map(str, paths))} (hidden files and "
+                   "partial downloads are left out, as the watcher leaves them)", err=True)
     if failed:
         sys.exit(EXIT_FAILED)
 

@@ -150,6 +150,13 @@ def test_extract_reports_a_bad_file_and_exits_non_zero(tmp_path):
     assert json.loads(result.output)["error"]
 
 
+def test_extract_on_a_folder_with_no_files_says_so(tmp_path):
+    (tmp_path / ".hidden.txt").write_text("A story.")
+    result = CliRunner().invoke(main, ["extract", str(tmp_path)])
+    assert result.exit_code == 0
+    assert f"no files to extract in {tmp_path}" in result.output
+
+
 def test_show_unknown_document_exits_not_found(tmp_path):
     upgraded = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output

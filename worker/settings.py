@@ -263,8 +263,16 @@ def unknown_variables(environ: Mapping[str, str], env_file: Path = Path(".env")
     unknown = sorted(n for n in names if n.upper() not in settings
                      and n.upper() not in _OTHER_NEWSDROP_NAMES
                      and not n.upper().startswith(_OTHER_PREFIXES))
-    return [(name, next(iter(get_close_matches(name.upper(), settings, n=1, cutoff=0.8)), None))
-            for name in unknown]
+    return [(name, _likely_meant(name.upper(), settings)) for name in unknown]
+
+
+def _likely_meant(name: str, settings: list[str]) -> str | None:
+    """The setting `name` is closest to, compared without the prefix all of them share
+    (which would make any two names look alike: NEWSDROP_X is no NEWSDROP_INBOX)."""
+    prefix = len("NEWSDROP_")
+    by_suffix = {s[prefix:]: s for s in settings}
+    close = get_close_matches(name[prefix:], list(by_suffix), n=1, cutoff=0.75)
+    return by_suffix[close[0]] if close else None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -265,11 +265,14 @@ def test_a_newsdrop_variable_no_setting_reads_is_named_with_its_likely_spelling(
                         "export NEWSDROP_LEASE_S=60\nPOSTGRES_USER=newsdrop\n")
     environ = {"NEWSDROP_DATABSE_URL": "sqlite:///x.db", "NEWSDROP_SHINY": "1",
                "NEWSDROP_INBOX": "in", "NEWSDROP_TEST_REDIS_URL": "redis://",
-               "NEWSDROP_BENCH_DATABASE_URL": "postgresql://", "HOME": "/"}
+               "NEWSDROP_BENCH_DATABASE_URL": "postgresql://", "HOME": "/",
+               "NEWSDROP_X": "1", "NEWSDROP_LEASE": "60"}
     assert unknown_variables(environ, env_file) == [
         ("NEWSDROP_BACTH_SIZE", "NEWSDROP_BATCH_SIZE"),
         ("NEWSDROP_DATABSE_URL", "NEWSDROP_DATABASE_URL"),
+        ("NEWSDROP_LEASE", "NEWSDROP_LEASE_S"),
         ("NEWSDROP_SHINY", None),
+        ("NEWSDROP_X", None),  # the prefix alone makes no likeness
     ]
 
 

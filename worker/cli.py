@@ -42,8 +42,16 @@ log = logging.getLogger("newsdrop")
 
 #: worker processes one command may start, as NEWSDROP_CONCURRENCY allows
 MAX_CONCURRENCY = int(RANGES["concurrency"][1])
+
+
+class DocumentId(click.IntRange):
+    """A document id: "'abc' is not a valid document id", not "… integer range"."""
+
+    name = "document id"
+
+
 #: ids, limits and offsets are whole numbers a query can carry (db/bounds.py)
-DOCUMENT_ID = click.IntRange(1, MAX_ID)
+DOCUMENT_ID = DocumentId(1, MAX_ID)
 OFFSET = click.IntRange(0, MAX_SQL_INT)
 
 

@@ -150,6 +150,13 @@ def test_extract_reports_a_bad_file_and_exits_non_zero(tmp_path):
     assert json.loads(result.output)["error"]
 
 
+@pytest.mark.parametrize("command", ["retry", "reprocess"])
+def test_a_document_id_that_is_no_number_is_named_as_such(command, tmp_path):
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), command, "abc"])
+    assert result.exit_code == 2
+    assert "'abc' is not a valid document id" in result.output
+
+
 def test_extract_on_a_folder_with_no_files_says_so(tmp_path):
     (tmp_path / ".hidden.txt").write_text("A story.")
     result = CliRunner().invoke(main, ["extract", str(tmp_path)])

@@ -206,8 +206,10 @@ def _postgres(session: Session, terms: list[str], f: ArticleFilter, limit: int,
         .subquery()
     )
     # ts_headline re-parses the body: run it only on the page of hits
-    options = (f"StartSel={_START}, StopSel={_END}, MaxWords=30, MinWords=12, "
-               f"ShortWord=2, MaxFragments=2, FragmentDelimiter=\" {_ELLIPSIS} \"")
+    # one fragment of about SNIPPET_TOKENS words, as SQLite's snippet() gives
+    options = (f"StartSel={_START}, StopSel={_END}, MaxWords={SNIPPET_TOKENS}, "
+               f"MinWords={SNIPPET_TOKENS // 2}, ShortWord=2, MaxFragments=1, "
+               f"FragmentDelimiter=\" {_ELLIPSIS} \"")
     snippet = func.ts_headline("simple", func.coalesce(Article.body, ""), tsquery,
                                bindparam("headline_options", options)).label("snippet")
     stmt = (

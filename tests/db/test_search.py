@@ -146,6 +146,19 @@ def test_snippet_highlights_the_match(db):
     assert hit.to_dict()["snippet"] == hit.snippet
 
 
+def test_snippet_is_one_excerpt_of_about_the_same_length_on_either_database(db):
+    sessions, _ = db
+    words = [f"word{i}" for i in range(200)]
+    words[60] = words[150] = "lighthouse"
+    with transaction(sessions) as s:
+        add_article(s, title="Coast", body=" ".join(words))
+    with transaction(sessions) as s:
+        [hit] = search(s, "lighthouse")
+    assert "<mark>lighthouse</mark>" in hit.snippet
+    assert hit.snippet.count("lighthouse") == 1  # one excerpt, not two joined by "…"
+    assert 8 <= len(hit.snippet.replace("…", " ").split()) <= 20
+
+
 def test_snippet_is_html_safe(db):
     sessions, _ = db
     with transaction(sessions) as s:

@@ -1,5 +1,5 @@
 """`python -m worker …` is `newsdrop …` (used to start child processes)."""
 
-from worker.cli import main
+from worker.entry import main
 
 main()

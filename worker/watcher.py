@@ -58,6 +58,8 @@ INBOX_CHECK_S = 1.0
 INBOX_WAIT_STEP_S = 0.05
 #: files a rescan looks up in the database at once
 SCAN_CHUNK = 1000
+#: names not valid UTF-8 remembered as warned of, so each is warned of once
+MAX_UNDECODABLE_WARNED = 1000
 #: most ready files handed to intake per tick
 READY_CHUNK = 1000
 #: most files waiting to settle; beyond it, new files are left for a rescan to find
@@ -340,6 +342,7 @@ class Watcher:
         self.noted = threading.Event()
         self.taken_count = 0
         self.rescans_done = 0  # finished walks of the whole inbox, the start-up scan included
+        self._undecodable_warned: set[str] = set()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -488,8 +491,7 @@ class Watcher:
                     # whole batch of events it came in; the file itself can be taken in
                     if "decode path" not in str(exc):
                         raise
-                    log.warning("%s: a file name in the inbox is not valid UTF-8; the "
-                                "files of its batch of events are found by a rescan", exc)
+                    self._warn_undecodable(str(exc))
                     lost = True
                     self.stop_event.wait(TICK_MS / 1000)  # not a busy loop if it recurs
                     continue
@@ -503,6 +505,16 @@ class Watcher:
         finally:
             if inbox_fd is not None:
                 os.close(inbox_fd)
+
+    def _warn_undecodable(self, message: str) -> None:
+        """Warn once per name: each event on the file (created, written, closed) repeats
+        it, and the rescan takes the file in once."""
+        level = logging.DEBUG if message in self._undecodable_warned else logging.WARNING
+        if len(self._undecodable_warned) >= MAX_UNDECODABLE_WARNED:
+            self._undecodable_warned.clear()  # bounded: a name may be warned of again
+        self._undecodable_warned.add(message)
+        log.log(level, "%s: a file name in the inbox is not valid UTF-8; the files of its "
+                "batch of events are found by a rescan", message)
 
     def _follow_subscription(self, inbox_fd: int, subscribed: threading.Event, *,
                              walk_first: bool) -> bool:

@@ -604,24 +604,31 @@ def test_a_failure_to_follow_events_stops_the_watcher_with_that_error(tmp_path, 
 
 
 def test_a_name_that_is_not_utf8_neither_stops_the_watcher_nor_hides_its_neighbours(
-        inbox_intake):
+        inbox_intake, caplog):
     # watchfiles raises on such a name and drops the whole batch of events it was in
     from tests.conftest import wait_for
 
     inbox, make, _, sessions = inbox_intake
     watcher = make_watcher(inbox, make(), settle_ms=20)
     thread = run_in_thread(watcher)
+    undecodable = Path(os.fsdecode(os.fsencode(inbox) + b"/caf\xe9.txt"))
     try:
         wait_for(lambda: watcher.rescans_done, 10, interval=0.01, message="start-up scan")
-        Path(os.fsdecode(os.fsencode(inbox) + b"/caf\xe9.txt")).write_text("one")
-        (inbox / "next.txt").write_text("two")  # same batch of events
-        wait_for(lambda: watcher.taken_count >= 2, 10,
-                 message=lambda: f"two files taken, {watcher.taken_count} so far")
+        with caplog.at_level(logging.WARNING, logger="worker.watcher"):
+            undecodable.write_text("one")
+            (inbox / "next.txt").write_text("two")  # same batch of events
+            wait_for(lambda: watcher.taken_count >= 2, 10,
+                     message=lambda: f"two files taken, {watcher.taken_count} so far")
+            for _ in range(3):  # more events on the same name
+                os.utime(undecodable)
+                time.sleep(0.1)
         assert thread.is_alive()
     finally:
         watcher.stop()
         thread.join(10)
     assert rows_by_path(sessions) == {"caf\\xe9.txt": 1, "next.txt": 1}
+    warned = [r for r in caplog.records if "not valid UTF-8" in r.getMessage()]
+    assert len(warned) == 1, [r.getMessage() for r in warned]
 
 
 def test_a_rejected_file_that_cannot_be_moved_out_is_not_rejected_at_every_rescan(

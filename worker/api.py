@@ -22,7 +22,7 @@ import socket
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -37,6 +37,7 @@ from db import queries
 from db.bounds import MAX_SQL_INT
 from db.dates import check_bound, check_window
 from db.engine import reading
+from db.errors import QueryError
 from db.models import Stage
 from db.pipeline import ArticleStatus
 from worker.celery_app import QUEUE
@@ -254,13 +255,18 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         return {"items": items, "limit": limit, "offset": offset,
                 "next_offset": offset + limit if len(items) == limit else None}
 
-    @app.get("/articles/{document_id}",
-             summary="One document: its article and processing history")
-    def article(document_id: int) -> dict[str, Any]:
+    @app.get("/articles/{ref}",
+             summary="One document, by id or sha256 prefix: its article and history")
+    def article(ref: Annotated[str, Path(description="A document id, or 6 to 64 hex "
+                                                     "digits of its sha256.")]
+                ) -> dict[str, Any]:
         with reading(rt.sessions) as session:
-            doc = queries.document_by_id(session, document_id)
+            try:
+                doc = queries.find_document(session, ref)
+            except QueryError as exc:  # ambiguous, or neither an id nor a sha256 prefix
+                raise HTTPException(422, exc.message) from exc
             if doc is None:
-                raise HTTPException(404, f"no document {document_id}")
+                raise HTTPException(404, f"no document {ref}")
             return document_detail(doc, queries.article_of(session, doc.id),
                                    queries.stage_runs(session, doc.id))
 

@@ -1173,11 +1173,12 @@ def _report_requeued(rt: Any, sent: list[int], detail: str, *, missing: bool, wa
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve a read-only HTTP API: /status, /articles, /articles/{id}, /search, /metrics.
+    """Serve a read-only HTTP API: /status, /articles, /articles/{ref}, /search, /metrics.
 
-    /metrics is in Prometheus format; OpenAPI docs are at /docs. When NEWSDROP_API_TOKEN
-    is set, clients must send `Authorization: Bearer <token>`; it is required to listen
-    on any address other than loopback, and must be at least 16 characters long (not a
+    /articles/{ref} takes an id or a sha256 prefix, as `show` does; /metrics is in
+    Prometheus format; OpenAPI docs are at /docs. When NEWSDROP_API_TOKEN is set,
+    clients must send `Authorization: Bearer <token>`; it is required to listen on any
+    address other than loopback, and must be at least 16 characters long (not a
     placeholder such as change-me, nor a few characters repeated).
 
     \b

@@ -204,6 +204,15 @@ def test_one_article_with_its_history(server):
         assert code == 404 and f"no document {ref}" in body
 
 
+def test_one_article_by_a_sha256_prefix_as_show_finds_it(server):
+    first = get_json(server, "/articles", limit=1)["items"][0]
+    sha = get_json(server, f"/articles/{first['id']}")["document"]["sha256"]
+    for prefix in (sha[:8], sha.upper()):
+        assert get_json(server, f"/articles/{prefix}")["document"]["id"] == first["id"]
+    code, body, _ = get(server, "/articles/8fe3")  # too short to be a prefix, not an id
+    assert code == 422 and "neither a document id nor" in body
+
+
 @pytest.mark.parametrize("path,params", [
     ("/articles", {"offset": "99999999999999999999"}),
     ("/articles", {"limit": "99999999999999999999"}),
@@ -247,7 +256,7 @@ def test_status_has_the_cli_shape(server):
 
 def test_openapi_docs_are_served(server):
     spec = get_json(server, "/openapi.json")
-    assert {"/articles", "/articles/{document_id}", "/search", "/status", "/metrics"} <= set(
+    assert {"/articles", "/articles/{ref}", "/search", "/status", "/metrics"} <= set(
         spec["paths"])
     code, body, _ = get(server, "/docs", token=None)
     assert code == 200 and "swagger" in body.lower()

@@ -406,7 +406,7 @@ class Intake:
     def _archive(self, path: Path) -> None:
         dest = self._free_path(self.settings.resolved_archive_dir / self._rel(path))
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), dest)
+        move_file(path, dest)
 
     def _move_rejected(self, path: Path, o: IntakeOutcome) -> None:
         try:
@@ -452,6 +452,22 @@ class Intake:
                                  document_id=document_id)
 
 
+def move_file(path: Path, dest: Path) -> None:
+    """Move `path` to `dest` (a name nothing holds yet), or leave it where it is.
+
+    Where a rename is refused (another file system, or a folder the file may not leave:
+    read-only, immutable) shutil.move copies the file and then removes it; should the
+    removal fail too, the copy is removed again, so that a file that cannot be moved is
+    not also copied at every attempt.
+    """
+    try:
+        shutil.move(str(path), dest)
+    except OSError:
+        if os.path.lexists(path) and os.path.lexists(dest):
+            dest.unlink(missing_ok=True)
+        raise
+
+
 def move_with_sidecar(path: Path, dest: Path, *, stage: str, reason: str,
                       document_id: int | None) -> Path | None:
     """Move a file aside and write `<name>.error.json` next to it saying why."""
@@ -459,7 +475,7 @@ def move_with_sidecar(path: Path, dest: Path, *, stage: str, reason: str,
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not (path.exists() or path.is_symlink()):
         return None
-    shutil.move(str(path), dest)
+    move_file(path, dest)
     sidecar = dest.with_name(dest.name + ".error.json")
     sidecar.write_text(json.dumps({
         "document_id": document_id,

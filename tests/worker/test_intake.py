@@ -265,6 +265,49 @@ def test_a_file_taken_in_earlier_gets_the_after_intake_policy_too(env, tmp_path,
     assert (tmp_path / "data" / "archive" / "a.txt").exists() == (policy is AfterIntake.MOVE)
 
 
+def _folder_files_cannot_leave(monkeypatch, folder):
+    """Files in `folder` cannot be renamed or removed (a read-only or immutable folder,
+    which root cannot write either), though they can be read and copied."""
+    import errno
+
+    real_rename, real_unlink = os.rename, os.unlink
+
+    def refuse(path):
+        return Path(path).parent == folder
+
+    def rename(src, dst, *args, **kwargs):
+        if refuse(src):
+            raise OSError(errno.EROFS, "Read-only file system", str(src))
+        return real_rename(src, dst, *args, **kwargs)
+
+    def unlink(path, *args, **kwargs):
+        if refuse(path):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "unlink", unlink)
+
+
+def test_a_file_that_cannot_leave_its_folder_is_not_copied_out_either(env, tmp_path,
+                                                                     monkeypatch):
+    # shutil.move copies when the rename is refused and then fails to remove the original:
+    # every attempt used to leave one more copy (big.txt, big.1.txt, …) with no sidecar
+    make, _, sessions, _ = env
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "big.txt").write_bytes(b"x" * 2000)
+    (folder / "a.txt").write_bytes(b"alpha")
+    _folder_files_cannot_leave(monkeypatch, folder)
+    for _ in range(2):
+        make(root=folder, max_file_bytes=1000, after_intake=AfterIntake.MOVE).take(
+            [folder / "big.txt", folder / "a.txt"])
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "big.txt"]
+    for moved_to in ("rejected", "archive"):
+        place = tmp_path / "data" / moved_to
+        assert not place.exists() or list(place.rglob("*")) == [], moved_to
+
+
 def test_without_move_rejected_a_rejected_file_stays_where_it_is(env, tmp_path):
     make, inbox, sessions, _ = env
     (inbox / "big.txt").write_bytes(b"x" * 2000)

@@ -295,12 +295,14 @@ def _insert_contents(session: Session, pairs: Iterable[tuple[int, bytes]]) -> No
 
 
 def record_rejected(session: Session, *, source_path: str, reason: str, kind: str,
-                    sha256: str | None = None, size_bytes: int | None = None) -> int:
+                    sha256: str | None = None, size_bytes: int | None = None,
+                    source_mtime_ns: int | None = None) -> int:
     """A file that could not be taken in still gets a row saying why."""
     now = utcnow()
     doc_id = session.scalar(
         insert(Document)
         .values(sha256=sha256, source_path=source_path, size_bytes=size_bytes,
+                source_mtime_ns=source_mtime_ns,
                 status=DocumentStatus.REJECTED, attempts=0, last_error=reason,
                 error_kind=kind, received_at=now, updated_at=now, finished_at=now)
         .returning(Document.id)
@@ -309,13 +311,31 @@ def record_rejected(session: Session, *, source_path: str, reason: str, kind: st
     return doc_id
 
 
+def find_rejected(session: Session, *, source_path: str, kind: str, size_bytes: int | None,
+                  source_mtime_ns: int | None) -> int | None:
+    """The row of the same file rejected before for the same kind of reason: the same
+    name, size and mtime. None when the mtime is not known (a file gone meanwhile, or
+    rows from before rejected rows recorded it): that file is recorded again."""
+    if source_mtime_ns is None:
+        return None
+    with _index_lookup(session):
+        return session.scalar(
+            select(Document.id)
+            .where(Document.source_path == source_path,
+                   Document.status == DocumentStatus.REJECTED, Document.error_kind == kind,
+                   Document.size_bytes.is_not_distinct_from(size_bytes),
+                   Document.source_mtime_ns == source_mtime_ns)
+            .order_by(Document.id).limit(1))
+
+
 def taken_files(session: Session, files: Iterable[tuple[str, int, int]]
                 ) -> set[tuple[str, int, int]]:
     """Which of `files` (source_path, size, mtime_ns) were taken in already.
 
     A file counts as taken when a row holds its name, size and mtime: its bytes are in
-    the database (rejected rows record no mtime, so a file moved back after being
-    rejected is read again).
+    the database. Rejected rows do not count, so a file moved back after being rejected
+    (the size limit raised, say) is read again; if it is rejected again, intake finds
+    its row (`find_rejected`) and records nothing more.
     """
     wanted = set(files)
     if not wanted:
@@ -331,7 +351,8 @@ def taken_files(session: Session, files: Iterable[tuple[str, int, int]]
     with _index_lookup(session):
         rows = session.execute(
             select(t.c.source_path, t.c.size_bytes, t.c.source_mtime_ns)
-            .where(_among(session, t.c.source_path, names))
+            .where(_among(session, t.c.source_path, names),
+                   t.c.status != DocumentStatus.REJECTED)
         ).all()
     return wanted.intersection(map(tuple, rows))
 

@@ -37,7 +37,13 @@ class IntakeOutcome:
     status: DocumentStatus | None  # None: the same file was already taken in earlier
     document_id: int | None = None  # with status None: the document taken in earlier
     duplicate_of: int | None = None
-    reason: str | None = None
+    reason: str | None = None  # why it is rejected; with status None, it was rejected earlier
+
+    @property
+    def rejected(self) -> bool:
+        """Rejected now, or the same file rejected earlier and found so again."""
+        return self.status is DocumentStatus.REJECTED or \
+            (self.status is None and self.reason is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +231,15 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
                  size=len(content), mtime_ns=st.st_mtime_ns)
 
 
+def _entry_mtime(path: Path) -> int | None:
+    """The mtime of the directory entry `path` (a symlink's own), which with its name
+    and size tells a rejected file seen again from a new one; None if it is gone."""
+    try:
+        return os.lstat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
 def _missing(path: Path) -> _Read:
     """Why a path that no longer resolves cannot be taken in: gone (no row: see
     `Intake.take`), or a broken symlink, which is rejected (and moved aside) like any file
@@ -263,10 +278,11 @@ class Intake:
         self.vanished = 0
         self._inbox_prefix = os.path.join(str(self.inbox), "")
         # Rejected files that could not be moved out (a read-only inbox), by path: their
-        # (size, mtime_ns) when rejected. Rejected rows record no mtime, so that a file
-        # moved back in is tried again; these stay put and would be rejected again at
-        # every rescan. Held for this process only: a restart, say after raising
-        # NEWSDROP_MAX_FILE_BYTES, tries them once more.
+        # (size, mtime_ns) when rejected. `already_taken` does not count rejected rows,
+        # so that a file moved back in is tried again; these stay put and would be read
+        # again at every rescan. Held for this process only: a restart, say after raising
+        # NEWSDROP_MAX_FILE_BYTES, tries them once more (and, rejected again for the same
+        # reason, they get no second row).
         self._stuck_rejected: dict[str, tuple[int, int]] = {}
 
     def already_taken(self, files: Iterable[tuple[str, int, int]]) -> set[str]:
@@ -339,10 +355,20 @@ class Intake:
         for n, r in enumerate(reads):
             source = self._source_name(r.path)
             if r.reject_reason is not None:
+                kind = r.reject_kind or "rejected"
+                mtime = _entry_mtime(r.path)
+                earlier = pipeline.find_rejected(session, source_path=source, kind=kind,
+                                                 size_bytes=r.size, source_mtime_ns=mtime)
+                if earlier is not None:
+                    # the same file rejected again (a second `ingest`, or a file that could
+                    # not be moved out, read again after a restart): its row says so already
+                    log.info("%s was rejected already, as document %s: %s", source, earlier,
+                             r.reject_reason)
+                    outcomes[n] = IntakeOutcome(r.path, None, earlier, reason=r.reject_reason)
+                    continue
                 doc_id = pipeline.record_rejected(session, source_path=source,
-                                                  reason=r.reject_reason,
-                                                  kind=r.reject_kind or "rejected",
-                                                  size_bytes=r.size)
+                                                  reason=r.reject_reason, kind=kind,
+                                                  size_bytes=r.size, source_mtime_ns=mtime)
                 log.warning("rejected %s: %s", source, r.reject_reason)
                 outcomes[n] = IntakeOutcome(r.path, DocumentStatus.REJECTED, doc_id,
                                             reason=r.reject_reason)
@@ -387,7 +413,7 @@ class Intake:
 
     def _action_after_intake(self, o: IntakeOutcome) -> Callable[[Path], object] | None:
         """What becomes of the file of `o` once its bytes are stored; None: it stays."""
-        if o.status is DocumentStatus.REJECTED:
+        if o.rejected:  # rejected earlier too: what stays was not moved out then
             return (lambda path: self._move_rejected(path, o)) if self.move_rejected else None
         if o.status is DocumentStatus.DUPLICATE and \
                 self.settings.duplicate_policy is DuplicatePolicy.REJECT:

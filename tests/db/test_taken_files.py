@@ -38,8 +38,34 @@ def test_a_duplicate_is_known_too(db_sessions):
 def test_a_rejected_file_is_not_known_so_it_is_read_again_when_it_comes_back(db_sessions):
     with transaction(db_sessions) as s:
         pipeline.record_rejected(s, source_path="big.txt", reason="too big",
-                                 kind="too_large", size_bytes=5)
+                                 kind="too_large", size_bytes=5, source_mtime_ns=1)
     assert taken(db_sessions, ("big.txt", 5, 1)) == set()
+
+
+def test_a_file_rejected_before_is_found_by_name_size_mtime_and_kind(db_sessions):
+    with transaction(db_sessions) as s:
+        big = pipeline.record_rejected(s, source_path="big.txt", reason="too big",
+                                       kind="too_large", size_bytes=5, source_mtime_ns=1)
+        link = pipeline.record_rejected(s, source_path="link.txt", reason="outside",
+                                        kind="symlink_outside", source_mtime_ns=2)
+        pipeline.record_rejected(s, source_path="old.txt", reason="too big",
+                                 kind="too_large", size_bytes=5)
+
+    def found(path, kind, size, mtime):
+        with reading(db_sessions) as s:
+            return pipeline.find_rejected(s, source_path=path, kind=kind, size_bytes=size,
+                                          source_mtime_ns=mtime)
+
+    assert found("big.txt", "too_large", 5, 1) == big
+    assert found("link.txt", "symlink_outside", None, 2) == link  # no size: none read
+    # another size, mtime, reason or name: another file, or another verdict
+    assert found("big.txt", "too_large", 6, 1) is None
+    assert found("big.txt", "too_large", 5, 3) is None
+    assert found("big.txt", "unreadable", 5, 1) is None
+    assert found("link.txt", "symlink_outside", 7, 2) is None
+    assert found("other.txt", "too_large", 5, 1) is None
+    # a row recorded before rejected rows had an mtime, or a file gone: nothing to match
+    assert found("old.txt", "too_large", 5, None) is None
 
 
 def test_rows_from_before_mtimes_were_recorded_match_nothing(db_sessions):

@@ -542,3 +542,86 @@ def test_ingest_refuses_a_timeout_it_would_ignore_or_a_negative_one(tmp_path, ar
     assert result.exit_code == EXIT_USAGE, result.output
     assert message in result.output
     assert not data.exists()  # refused before anything was taken in
+
+
+def rejected_rows(sessions):
+    with transaction(sessions) as s:
+        return [(d.id, d.source_path, d.error_kind) for d in s.scalars(
+            select(Document).where(Document.status == DocumentStatus.REJECTED)
+            .order_by(Document.id))]
+
+
+def test_a_file_rejected_again_is_recorded_once_and_counted_as_taken_already(env, tmp_path):
+    make, _, sessions, _ = env
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    big = folder / "big.txt"
+    big.write_bytes(b"x" * 2000)
+    os.symlink(tmp_path / "elsewhere.txt", folder / "dangling.txt")
+    paths = [big, folder / "dangling.txt"]
+    first = make(root=folder, max_file_bytes=1000, move_rejected=False).take(paths)
+    assert [o.status for o in first] == [DocumentStatus.REJECTED] * 2
+    again = make(root=folder, max_file_bytes=1000, move_rejected=False).take(paths)
+    # the same name, size and mtime, rejected for the same reason: its row already says so
+    assert [(o.status, o.document_id) for o in again] == [(None, o.document_id) for o in first]
+    assert all(o.rejected for o in again) and "over the limit" in (again[0].reason or "")
+    assert len(rejected_rows(sessions)) == 2
+    # changed since: another file under that name, with a row of its own
+    big.write_bytes(b"y" * 3000)
+    [changed] = make(root=folder, max_file_bytes=1000, move_rejected=False).take([big])
+    assert changed.status is DocumentStatus.REJECTED
+    # no longer over the limit (raised): taken in like any file
+    [taken] = make(root=folder, max_file_bytes=10_000, move_rejected=False).take([big])
+    assert taken.status is DocumentStatus.QUEUED
+
+
+def test_a_rejected_file_that_cannot_leave_its_folder_is_recorded_once(env, tmp_path,
+                                                                      monkeypatch):
+    make, _, sessions, _ = env
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "big.txt").write_bytes(b"x" * 2000)
+    _folder_files_cannot_leave(monkeypatch, folder)
+    for _ in range(3):  # `ingest --after move` again and again, or watcher restarts
+        make(root=folder, max_file_bytes=1000, after_intake=AfterIntake.MOVE).take(
+            [folder / "big.txt"])
+    assert [kind for _, _, kind in rejected_rows(sessions)] == ["too_large"]
+    assert (folder / "big.txt").exists()
+
+
+def test_a_file_rejected_again_that_can_be_moved_now_goes_to_rejected_with_its_row(
+        env, tmp_path, monkeypatch):
+    # left in the inbox when it was rejected (the move failed then): moved out now, and
+    # its sidecar names the row it got the first time
+    make, inbox, sessions, _ = env
+    (inbox / "big.txt").write_bytes(b"x" * 2000)
+    with monkeypatch.context() as m:
+        _folder_files_cannot_leave(m, inbox)
+        [first] = make(max_file_bytes=1000).take([inbox / "big.txt"])
+    [again] = make(max_file_bytes=1000).take([inbox / "big.txt"])
+    assert again.status is None and again.document_id == first.document_id
+    rejected = tmp_path / "data" / "rejected"
+    assert sorted(p.name for p in rejected.iterdir()) == ["big.txt", "big.txt.error.json"]
+    sidecar = json.loads((rejected / "big.txt.error.json").read_text())
+    assert sidecar["document_id"] == first.document_id
+    assert len(rejected_rows(sessions)) == 1
+
+
+def test_ingest_of_a_rejected_file_again_says_it_was_taken_already(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from worker.cli import EXIT_FAILED, main
+
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "huge.txt").write_bytes(b"x" * 2000)
+    monkeypatch.setenv("NEWSDROP_MAX_FILE_BYTES", "1000")
+    monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
+    args = ["--data-dir", str(tmp_path / "data")]
+    first = CliRunner().invoke(main, [*args, "ingest", str(folder)])
+    assert first.exit_code == EXIT_FAILED, first.output
+    assert "taken in: 1 rejected" in first.output
+    again = CliRunner().invoke(main, [*args, "ingest", str(folder)])
+    assert "taken in: 1 already taken" in again.output, again.output
+    failures = CliRunner().invoke(main, [*args, "failures"])
+    assert failures.output.count("huge.txt") == 1, failures.output

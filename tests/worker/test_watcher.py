@@ -269,6 +269,18 @@ def take_all(watcher, max_rounds=100):
     raise AssertionError(f"files still waiting after {max_rounds} rescans")
 
 
+def statuses(sessions, source_path):
+    from sqlalchemy import select
+
+    from db.engine import reading
+    from db.models import Document
+
+    with reading(sessions) as s:
+        return [st.value for st in s.scalars(
+            select(Document.status).where(Document.source_path == source_path)
+            .order_by(Document.id))]
+
+
 def rows_by_path(sessions):
     from sqlalchemy import select
 
@@ -654,11 +666,16 @@ def test_a_rejected_file_that_cannot_be_moved_out_is_not_rejected_at_every_resca
     big.write_text("y" * 300)  # changed: looked at again
     take_all(watcher)
     assert rows_by_path(sessions) == {"big.txt": 2}
-    # a restart (after raising the limit, say) tries it once more
+    # a restart tries it once more: rejected for the same reason, it gets no second row
     restarted = make_watcher(inbox, Intake(settings, sessions, lambda ids: None))
     take_all(restarted)
     take_all(restarted)
-    assert rows_by_path(sessions) == {"big.txt": 3} and len(reads) == 3
+    assert rows_by_path(sessions) == {"big.txt": 2} and len(reads) == 3
+    # and after raising the limit it is taken in
+    raised = settings.model_copy(update={"max_file_bytes": 1000})
+    take_all(make_watcher(inbox, Intake(raised, sessions, lambda ids: None)))
+    assert rows_by_path(sessions) == {"big.txt": 3} and len(reads) == 4
+    assert statuses(sessions, "big.txt") == ["rejected", "rejected", "queued"]
 
 
 def test_files_moved_or_deleted_before_they_settle_leave_no_rejected_rows(

@@ -101,6 +101,14 @@ _SERVICES = frozenset({"run", "watch", "worker", "serve"})
 
 # PostgreSQL's answer when the server is up but the URL names a database it does not have
 _MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
+# PostgreSQL's (and libpq's) answers when the server is up but refuses the URL's user:
+# no such role, a role that may not log in, a wrong or missing password. psycopg gives
+# no sqlstate for a connection that failed, so the (English) message is matched; what a
+# server may answer for a while (too many connections, starting up, shutting down)
+# matches none of these and stays unreachable.
+_LOGIN_REFUSED = re.compile(
+    r'role "[^"]+" (?:does not exist|is not permitted to log in)'
+    r'|\w+ authentication failed for user "[^"]+"|no password supplied')
 
 
 class NewsdropGroup(click.Group):
@@ -136,6 +144,12 @@ class NewsdropGroup(click.Group):
                         f"the server{where} has no database {missing.group(1)!r}: create it "
                         f"(createdb {missing.group(1)}), or set NEWSDROP_DATABASE_URL to one "
                         "that exists") from exc
+                refused = _LOGIN_REFUSED.search(str(exc.orig))
+                if refused:
+                    # the server answered too: the URL's user or password is wrong
+                    raise BadConfiguration(
+                        f"the server{where} refused the login: {refused.group(0)}: set the "
+                        "user and password in NEWSDROP_DATABASE_URL") from exc
                 raise Unavailable(f"cannot reach the database{where}: {exc.orig}") from exc
             where = f" at {_safe_url(settings.resolved_broker_url)}" if settings else ""
             raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc

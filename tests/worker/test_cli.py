@@ -390,6 +390,99 @@ def test_a_database_the_server_does_not_have_is_not_found_not_unreachable(postgr
     assert "has no database 'nd_no_such_database': create it" in result.output
 
 
+@pytest.fixture
+def postgres_roles(postgres_url):
+    """Make roles on the test server (`CREATE ROLE name options`), dropped afterwards;
+    yields a function that makes one and returns a URL logging in as it, with a
+    password that must never be printed."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def role(options: str | None) -> str:
+        name = f"nd_role_{uuid.uuid4().hex[:12]}"
+        if options is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE ROLE "{name}" {options}'))
+            made.append(name)
+        return make_url(postgres_url).set(username=name, password="hunter2-secret") \
+            .render_as_string(hide_password=False)
+
+    yield role
+    with admin.connect() as conn:
+        for name in made:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", [["articles"], ["status"], ["db", "upgrade"]])
+@pytest.mark.parametrize("options,refusal", [
+    (None, "does not exist"),  # no such role
+    ("NOLOGIN", "is not permitted to log in"),
+])
+def test_a_login_the_server_refuses_is_a_configuration_error_not_unreachable(
+        postgres_roles, command, options, refusal):
+    url = postgres_roles(options)
+    result = CliRunner().invoke(main, ["--database-url", url, *command])
+    assert result.exit_code == EXIT_USAGE, result.output
+    role = url.split("://", 1)[1].split(":", 1)[0]
+    # a server that asks for passwords says so instead of naming the missing role
+    assert f'refused the login: role "{role}" {refusal}' in result.output \
+        or f'authentication failed for user "{role}"' in result.output, result.output
+    assert "set the user and password in NEWSDROP_DATABASE_URL" in result.output
+    assert "hunter2-secret" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_a_role_out_of_connections_is_unreachable_for_now_not_misconfigured(postgres_roles):
+    url = postgres_roles("LOGIN CONNECTION LIMIT 0")
+    result = CliRunner().invoke(main, ["--database-url", url, "articles"])
+    assert result.exit_code == EXIT_UNAVAILABLE, result.output
+    assert "cannot reach the database at " in result.output
+    assert "too many connections for role" in result.output
+    assert "hunter2-secret" not in result.output
+
+
+@pytest.mark.parametrize("message,exit_code", [
+    ('FATAL:  password authentication failed for user "newsdrop"', EXIT_USAGE),
+    ("fe_sendauth: no password supplied", EXIT_USAGE),
+    ('FATAL:  role "newsdrop" does not exist', EXIT_USAGE),
+    # what a server answers for a while: trying again later may well work
+    ("FATAL:  sorry, too many clients already", EXIT_UNAVAILABLE),
+    ('FATAL:  too many connections for role "newsdrop"', EXIT_UNAVAILABLE),
+    ("FATAL:  the database system is starting up", EXIT_UNAVAILABLE),
+    ("FATAL:  the database system is shutting down", EXIT_UNAVAILABLE),
+    ("FATAL:  the database system is in recovery mode", EXIT_UNAVAILABLE),
+])
+def test_what_the_server_answers_a_login_decides_the_exit_code(monkeypatch, message,
+                                                              exit_code):
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    @click.command()
+    def connect() -> None:
+        raise OperationalError("connect", {}, psycopg.OperationalError(
+            'connection failed: connection to server at "127.0.0.1", port 5432 failed: '
+            + message))
+
+    monkeypatch.setitem(main.commands, "connect", connect)
+    url = "postgresql+psycopg://newsdrop:hunter2-secret@127.0.0.1:5432/newsdrop"
+    result = CliRunner().invoke(main, ["--database-url", url, "connect"])
+    assert result.exit_code == exit_code, result.output
+    assert "hunter2-secret" not in result.output
+    where = "postgresql+psycopg://newsdrop:***@127.0.0.1:5432/newsdrop"
+    if exit_code == EXIT_USAGE:
+        assert f"the server at {where} refused the login: " in result.output
+    else:
+        assert f"cannot reach the database at {where}: " in result.output
+
+
 @pytest.mark.parametrize("url", ["nonsense://x", "not a url", "redis://127.0.0.1:6379/0",
                                  "mysql://u@localhost/db", "postgresql+nonsense://u@h/db"])
 @pytest.mark.parametrize("command", [["status"], ["run"], ["db", "upgrade"]])

@@ -90,6 +90,13 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+#: the documents not finished yet, as SQL: the predicate of the partial index on
+#: pass_queued_at, which a query must state in these very words (not with bound
+#: parameters) for either database to know the index holds every row it asks for
+UNFINISHED = "status IN ('queued', 'processing')"
+UNFINISHED_INDEX = "ix_documents_unfinished_pass_queued"
+
+
 class Document(Base):
     __tablename__ = "documents"
 
@@ -108,6 +115,11 @@ class Document(Base):
     error_kind: Mapped[str | None] = mapped_column(String(32))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # when the document's current pass through the stages was queued: at intake, and
+    # again when `retry` or `reprocess` sends it back; a worker's own retries and the
+    # reconciler's re-sends are part of the same pass. What status latency counts from.
+    # Null for duplicates and rejected files, which never go through the stages.
+    pass_queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # last time the state moved: the reconciler's lease is measured from here (for a
     # queued document whose message the broker refused, pipeline.LEASE_ENDED)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -125,6 +137,14 @@ class Document(Base):
         ),
         Index("ix_documents_status_updated", "status", "updated_at"),
         Index("ix_documents_finished_at", "finished_at"),
+        # the unfinished documents alone, by when their pass was queued: the oldest is
+        # the first entry, however long the backlog (`oldest_unfinished_age_s`)
+        Index(
+            UNFINISHED_INDEX,
+            "pass_queued_at",
+            sqlite_where=text(UNFINISHED),
+            postgresql_where=text(UNFINISHED),
+        ),
         # hash on PostgreSQL: equality is all the watcher asks, and a btree entry could
         # not hold a path longer than about 2,700 bytes
         Index("ix_documents_source_path", "source_path", postgresql_using="hash"),

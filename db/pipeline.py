@@ -147,7 +147,7 @@ def take_in(session: Session, *, sha256: str, source_path: str, content: bytes,
                             source_mtime_ns=source_mtime_ns,
                             status=DocumentStatus.QUEUED, stage=Stage.CLEAN,
                             stage_state=StageState.QUEUED, attempts=0,
-                            received_at=now, updated_at=now)
+                            received_at=now, pass_queued_at=now, updated_at=now)
                     .returning(Document.id)
                 )
                 assert doc_id is not None
@@ -225,7 +225,7 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
                  "size_bytes": len(it.content), "status": DocumentStatus.QUEUED,
                  "source_mtime_ns": it.mtime_ns,
                  "stage": Stage.CLEAN, "stage_state": StageState.QUEUED, "attempts": 0,
-                 "received_at": now, "updated_at": now}
+                 "received_at": now, "pass_queued_at": now, "updated_at": now}
                 for it in fresh.values()])
             _insert_contents(session, zip(new_ids, (it.content for it in fresh.values()),
                                           strict=True))
@@ -649,14 +649,20 @@ def _lease_ended(updated_at: datetime) -> bool:
 
 def requeue(session: Session, ids: Sequence[int], stage: Stage, *, reason: str | None = None,
             reset_attempts: bool = False) -> None:
-    """Mark documents queued at `stage` (the caller then sends their ids to the broker)."""
+    """Mark documents queued at `stage` (the caller then sends their ids to the broker).
+
+    With `reset_attempts` (`retry`, `reprocess`) a new pass begins: fresh attempts, and
+    latency counted from now. Without it (the reconciler sending a lost message again)
+    the pass goes on: the time it took counts, as a worker's own retries do.
+    """
     if not ids:
         return
+    now = utcnow()
     values: dict[str, Any] = {"status": DocumentStatus.QUEUED, "stage": stage,
-                              "stage_state": StageState.QUEUED, "updated_at": utcnow(),
+                              "stage_state": StageState.QUEUED, "updated_at": now,
                               "finished_at": None}
     if reset_attempts:
-        values.update(attempts=0, last_error=None, error_kind=None)
+        values.update(attempts=0, last_error=None, error_kind=None, pass_queued_at=now)
     elif reason:
         values["last_error"] = reason
     for part in in_slices(ids):

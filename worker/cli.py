@@ -929,7 +929,10 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     d = data["document"]
     click.secho(f"document {d['id']}  {d['status']}", bold=True)
     for key in ("source_path", "sha256", "size_bytes", "stage", "stage_state", "attempts",
-                "duplicate_of", "error_kind", "last_error", "received_at", "finished_at"):
+                "duplicate_of", "error_kind", "last_error", "received_at", "pass_queued_at",
+                "finished_at"):
+        if key == "pass_queued_at" and d[key] == d["received_at"]:
+            continue  # its first pass: queued when it was taken in
         if d.get(key) not in (None, ""):
             click.echo(f"  {key}: {d[key]}")
     if data["article"]:

@@ -96,7 +96,7 @@ def render_status(s: dict[str, Any]) -> str:
     lines.append("throughput " + "  ".join(f"{k} {v}/s" for k, v in tp.items()))
     lat = s["latency_s"]
     if lat["p50"] is not None:
-        lines.append(f"latency    drop-to-done p50 {lat['p50']} s, p95 {lat['p95']} s")
+        lines.append(f"latency    queued-to-done p50 {lat['p50']} s, p95 {lat['p95']} s")
     # persist writes a whole batch in one transaction, after each document's runs were
     # timed: its runs carry no time of their own, so the line leaves it out
     durations = [f"{stage} avg {d['avg_ms']} ms p95 {d['p95_ms']} ms "

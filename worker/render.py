@@ -22,7 +22,7 @@ def document_dict(d: Document) -> dict[str, Any]:
         "stage_state": str(d.stage_state) if d.stage_state else None,
         "attempts": d.attempts, "last_error": d.last_error, "error_kind": d.error_kind,
         "duplicate_of": d.duplicate_of, "received_at": iso_utc(d.received_at),
-        "finished_at": iso_utc(d.finished_at),
+        "pass_queued_at": iso_utc(d.pass_queued_at), "finished_at": iso_utc(d.finished_at),
     }
 
 

@@ -119,7 +119,7 @@ def test_0005_fills_published_utc_for_existing_rows_and_sorts_by_it(engine):
             [{"id": i, "title": f"t{i}", "published_at": stated[(i - 1) % len(stated)]}
              for i in range(1, n + 1)])
 
-    assert migrate.upgrade(engine) == "0005"
+    assert migrate.upgrade(engine) == migrate.head_revision()
     indexes = {i["name"] for i in inspect(engine).get_indexes("articles")}
     assert "ix_articles_published_utc" in indexes
     assert "ix_articles_published_at" not in indexes
@@ -172,7 +172,52 @@ def test_0005_fills_published_utc_for_existing_rows_and_sorts_by_it(engine):
             assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type = "
                                      "'trigger' AND tbl_name = 'articles'")).scalar() == 3
 
-    assert migrate.upgrade(engine) == "0005"
+    assert migrate.upgrade(engine) == migrate.head_revision()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM articles WHERE published_utc IS NULL")
                             ).scalar() == count[None] + count["1 May 2024"]
+
+
+def test_0006_counts_each_pass_from_its_intake_and_its_downgrade_keeps_every_row(engine):
+    migrate.upgrade(engine, "0005")
+    received = {1: "2024-05-01 08:00:00", 2: "2024-05-02 09:30:00.250000",
+                3: "2024-05-03 10:00:00", 4: "2024-05-04 11:00:00"}
+    with engine.begin() as conn:
+        for doc_id, status, duplicate_of in ((1, "queued", None), (2, "done", None),
+                                             (3, "duplicate", 2), (4, "rejected", None)):
+            conn.execute(text(
+                "INSERT INTO documents (id, sha256, source_path, size_bytes, status, "
+                "attempts, duplicate_of, received_at, updated_at) VALUES (:id, :sha, :path, "
+                "1, :status, 0, :dup, :received, :received)"),
+                {"id": doc_id, "sha": f"{doc_id:064x}", "path": f"{doc_id}.txt",
+                 "status": status, "dup": duplicate_of, "received": received[doc_id]})
+        conn.execute(text("INSERT INTO document_contents (document_id, content) "
+                          "VALUES (1, :c)"), {"c": b"hello"})
+
+    assert migrate.upgrade(engine, "0006") == "0006"
+    columns, indexes = documents_schema(engine)
+    assert "pass_queued_at" in columns and "ix_documents_unfinished_pass_queued" in indexes
+    instant = DateTime(timezone=True)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text(
+            "SELECT id, pass_queued_at = received_at FROM documents")).all())
+        stamps = conn.execute(text("SELECT id, pass_queued_at FROM documents ORDER BY id")
+                              .columns(pass_queued_at=instant)).all()
+    # a document's pass so far is the one its intake queued; duplicates and rejected
+    # files never go through the stages
+    assert rows[1] and rows[2] and rows[3] is None and rows[4] is None
+    assert [(i, t if t is None else t.replace(tzinfo=None).isoformat(" ", "microseconds"))
+            for i, t in stamps] == [(1, "2024-05-01 08:00:00.000000"),
+                                    (2, "2024-05-02 09:30:00.250000"), (3, None), (4, None)]
+
+    downgrade(engine, "0005")
+    columns, indexes = documents_schema(engine)
+    assert "pass_queued_at" not in columns
+    assert "ix_documents_unfinished_pass_queued" not in indexes
+    with engine.connect() as conn:
+        # no table was copied over: the rows and the bytes that reference them are there
+        assert conn.execute(text("SELECT id, status FROM documents ORDER BY id")).all() == [
+            (1, "queued"), (2, "done"), (3, "duplicate"), (4, "rejected")]
+        assert conn.execute(text("SELECT count(*) FROM document_contents")).scalar() == 1
+
+    assert migrate.upgrade(engine, "0006") == "0006"

@@ -413,3 +413,121 @@ def _check_batch_lookups_without_statistics(sessions):
         after_claim = s.execute(status_scans).scalar_one()
     assert len(claims) == 100
     assert after_claim == before_claim
+
+
+# ---------------------------------------------------------------- latency and the oldest
+
+
+def _finish(sessions, doc_id: int, state: StageState = StageState.SUCCEEDED) -> None:
+    """Claim `doc_id` and record its run: every stage left succeeding, or its current
+    stage ending in `state`."""
+    with transaction(sessions) as s:
+        [claim] = pipeline.claim(s, [doc_id], max_attempts=5)
+        now = utcnow()
+        stages = list(Stage)[list(Stage).index(claim.stage):]
+        if state is not StageState.SUCCEEDED:
+            stages = stages[:1]
+        failed = state is not StageState.SUCCEEDED
+        pipeline.record_results(s, [
+            pipeline.StageResult(doc_id, stage, claim.attempt, state, now, now,
+                                 error="busy" if failed else None,
+                                 error_kind="transient" if failed else None)
+            for stage in stages], worker="w")
+
+
+def test_a_pass_is_queued_at_intake_and_duplicates_and_rejected_files_have_none(
+        db_sessions):
+    first = take(db_sessions)
+    copy = take(db_sessions, path="copy.txt")
+    with transaction(db_sessions) as s:
+        [batch, batch_copy] = pipeline.take_in_many(s, [
+            pipeline.Incoming("b" * 64, "b.txt", b"b"),
+            pipeline.Incoming("b" * 64, "b copy.txt", b"b")])
+        rejected = pipeline.record_rejected(s, source_path="big.txt", reason="too big",
+                                            kind="too_large")
+    with transaction(db_sessions) as s:
+        rows = {d.id: d for d in s.scalars(select(Document))}
+    for taken in (first, batch):
+        doc = rows[taken.document_id]
+        assert doc.pass_queued_at is not None and doc.pass_queued_at == doc.received_at
+    for other in (copy.document_id, batch_copy.document_id, rejected):
+        assert rows[other].pass_queued_at is None
+
+
+def test_latency_and_the_oldest_age_count_from_when_the_current_pass_was_queued(
+        db_sessions, monkeypatch):
+    from db.queries import latency_percentiles, oldest_unfinished_age_s
+
+    def at(when):  # the pipeline's writes happen at `when`
+        monkeypatch.setattr(pipeline, "utcnow", lambda: when)
+
+    def figures():
+        with transaction(db_sessions) as s:
+            return latency_percentiles(s)["p50"], oldest_unfinished_age_s(s)
+
+    now = utcnow()
+    at(now - timedelta(days=1))
+    with transaction(db_sessions) as s:
+        doc_id = pipeline.take_in(s, sha256="a" * 64, source_path="a.txt",
+                                  content=b"a").document_id
+    _, oldest = figures()
+    assert oldest == pytest.approx(86_400, abs=60)
+    monkeypatch.undo()
+    _finish(db_sessions, doc_id)
+    # a first pass counts from intake, when the file was dropped
+    latency, oldest = figures()
+    assert latency == pytest.approx(86_400, abs=60) and oldest is None
+
+    # reprocessed two hours ago: its new pass is two hours old, not a day
+    at(now - timedelta(hours=2))
+    with transaction(db_sessions) as s:
+        pipeline.reset_for_reprocess(s, [doc_id])
+    assert figures()[1] == pytest.approx(7_200, abs=60)
+    # a worker's retry after a transient error, and the reconciler sending it again after
+    # a lost message, go on with the same pass: the wait is part of its latency
+    at(now - timedelta(hours=1))
+    _finish(db_sessions, doc_id, StageState.RETRYING)
+    with transaction(db_sessions) as s:
+        pipeline.requeue(s, [doc_id], Stage.CLEAN, reason="re-enqueued")
+    assert figures()[1] == pytest.approx(7_200, abs=60)
+    _finish(db_sessions, doc_id, StageState.FAILED)
+    monkeypatch.undo()
+
+    # `retry` starts a pass of its own, now
+    with transaction(db_sessions) as s:
+        pipeline.requeue(s, [doc_id], Stage.CLEAN, reset_attempts=True)
+    assert figures()[1] < 60
+    _finish(db_sessions, doc_id)
+    latency, oldest = figures()
+    assert latency < 60 and oldest is None
+
+
+def test_the_oldest_unfinished_document_is_read_from_an_index_of_the_unfinished(db_sessions):
+    from db.queries import oldest_unfinished_age_s
+
+    # a backlog of queued documents beside finished ones: through the status index,
+    # finding the oldest of them would read every queued row
+    with transaction(db_sessions) as s:
+        results = pipeline.take_in_many(s, [pipeline.Incoming(f"{i:064x}", f"{i}.txt", b"x")
+                                            for i in range(2000)])
+        s.execute(Document.__table__.update()
+                  .where(Document.id.in_([r.document_id for r in results[:1000]]))
+                  .values(status=DocumentStatus.DONE))
+    statements = []
+    engine = db_sessions.kw["bind"]
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        with transaction(db_sessions) as s:
+            assert oldest_unfinished_age_s(s) is not None
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    [(statement, parameters)] = [(st, p) for st, p in statements if "documents" in st]
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement,
+                                                                 parameters))
+    assert "ix_documents_unfinished_pass_queued" in plan, plan

@@ -326,6 +326,36 @@ def test_requeueing_with_the_broker_down_says_how_the_documents_will_be_sent(
         _back_to_the_embedded_broker(tmp_path)
 
 
+@pytest.mark.parametrize("command,status", [
+    (["retry", "1"], "failed"),
+    (["reprocess", "1"], "done"),
+])
+def test_status_counts_a_document_sent_back_from_when_it_was_sent(tmp_path, command, status):
+    from datetime import timedelta
+
+    from db.engine import transaction
+    from db.models import Document, DocumentStatus, Stage, utcnow
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    # Given a document taken in and finished a day ago
+    rt = prepare(Settings(data_dir=tmp_path))
+    day_ago = utcnow() - timedelta(days=1)
+    with transaction(rt.sessions) as s:
+        s.add(Document(sha256="a" * 64, source_path="inbox/a.txt", status=DocumentStatus(status),
+                       stage=Stage.EXTRACT, attempts=1, received_at=day_ago,
+                       updated_at=day_ago, finished_at=day_ago))
+    rt.engine.dispose()
+    # When it is sent back now (no worker runs: it stays queued)
+    runner = CliRunner()
+    sent = runner.invoke(main, ["--data-dir", str(tmp_path), *command])
+    assert sent.exit_code == 0, sent.output
+    # Then its pass is a moment old, not a day
+    result = runner.invoke(main, ["--data-dir", str(tmp_path), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    assert 0 <= json.loads(result.output)["oldest_unfinished_age_s"] < 60
+
+
 def _reconcile_sends(data_dir: Path, said: str) -> None:
     """With the embedded broker back, `newsdrop reconcile` sends what is queued and says so."""
     _back_to_the_embedded_broker(data_dir)

@@ -114,6 +114,17 @@ def test_run_time_line_counts_in_words_and_leaves_persist_out():
                     "p95 4.0 ms (3457 runs) in the last 15 min")
 
 
+def test_latency_line_says_it_counts_from_when_the_pass_was_queued():
+    from worker.monitor import render_status
+
+    status = {"documents": {"done": 1}, "queue_depth": {"newsdrop": 0}, "workers": [],
+              "active_by_stage": {}, "throughput_per_s": {},
+              "latency_s": {"p50": 0.058, "p95": 0.07}, "oldest_unfinished_age_s": None,
+              "recent_failures": [], "stage_durations_ms": {}}
+    [line] = [ln for ln in render_status(status).splitlines() if ln.startswith("latency")]
+    assert line == "latency    queued-to-done p50 0.058 s, p95 0.07 s"
+
+
 def test_status_json_keeps_its_keys(rt, tmp_path):
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "status", "--json"])
     assert result.exit_code == 0, result.output

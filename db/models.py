@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -189,7 +190,9 @@ class StageRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     wait_ms: Mapped[int | None] = mapped_column(Integer)  # queued → started
-    duration_ms: Mapped[int | None] = mapped_column(Integer)  # started → finished
+    # started → finished, to 0.01 ms: a clean or extract run of a seed-sized text often
+    # takes less than one (on SQLite the column may be declared INTEGER: migration 0007)
+    duration_ms: Mapped[float | None] = mapped_column(Double)
     worker: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (

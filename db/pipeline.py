@@ -503,7 +503,7 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
             "state": r.state.value, "error": r.error, "error_kind": r.error_kind,
             "queued_at": r.queued_at, "started_at": r.started_at,
             "finished_at": r.finished_at, "worker": worker,
-            "wait_ms": _ms(r.queued_at, r.started_at),
+            "wait_ms": _whole_ms(r.queued_at, r.started_at),
             "duration_ms": _ms(r.started_at, r.finished_at),
         }
         for r in results
@@ -543,7 +543,18 @@ def release(session: Session, ids: Sequence[int]) -> None:
     )
 
 
-def _ms(start: datetime | None, end: datetime | None) -> int | None:
+def _ms(start: datetime | None, end: datetime | None) -> float | None:
+    """Milliseconds from `start` to `end`, to 0.01 ms: a stage run often takes less than
+    one, which whole milliseconds recorded as 0."""
+    if start is None or end is None:
+        return None
+    return max(0.0, round((_aware(end) - _aware(start)).total_seconds() * 1000, 2))
+
+
+def _whole_ms(start: datetime | None, end: datetime | None) -> int | None:
+    """Whole milliseconds from `start` to `end`, for a run's wait: a pass's first wait
+    starts at a time another process recorded (the watcher, a worker), often on another
+    machine's clock, so a finer figure would claim more than the clocks agree on."""
     if start is None or end is None:
         return None
     return max(0, int((_aware(end) - _aware(start)).total_seconds() * 1000))

@@ -448,7 +448,9 @@ def stage_durations(session: Session, since: timedelta = timedelta(minutes=15),
             .order_by(StageRun.finished_at.desc()).limit(sample))) if runs else []
         out[stage.value] = {
             "runs": runs,
-            "avg_ms": round(float(avg), 1) if runs and avg is not None else None,
+            # to 0.01 ms, as runs are recorded (the p95 is one of them): a stage under
+            # a millisecond needs both digits
+            "avg_ms": round(float(avg), 2) if runs and avg is not None else None,
             "p95_ms": _pct(values, 0.95) if values else None,
         }
     return out
@@ -465,12 +467,12 @@ def stage_duration_histogram(session: Session, buckets_ms: Sequence[int]
         .group_by(StageRun.stage)
     ).all()
     out: dict[str, dict[str, Any]] = {
-        s.value: {"buckets": [(b, 0) for b in buckets_ms], "count": 0, "sum_ms": 0}
+        s.value: {"buckets": [(b, 0) for b in buckets_ms], "count": 0, "sum_ms": 0.0}
         for s in Stage}
     for stage, count, total, *counts in rows:
         out[Stage(stage).value] = {
             "buckets": [(b, int(n or 0)) for b, n in zip(buckets_ms, counts, strict=True)],
-            "count": int(count), "sum_ms": int(total or 0)}
+            "count": int(count), "sum_ms": round(float(total or 0), 2)}
     return out
 
 

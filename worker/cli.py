@@ -24,7 +24,7 @@ from worker.settings import (
     make_folder,
     unknown_variables,
 )
-from worker.wording import counted
+from worker.wording import counted, milliseconds
 
 if TYPE_CHECKING:
     from worker.intake import IntakeOutcome
@@ -944,7 +944,8 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         for r in data["history"]:
             err = f"  {r['error']}" if r["error"] else ""
             click.echo(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
-                       f"wait {r['wait_ms']} ms, ran {r['duration_ms']} ms on {r['worker']}{err}")
+                       f"wait {r['wait_ms']} ms, ran {milliseconds(r['duration_ms'])} ms on "
+                       f"{r['worker']}{err}")
 
 
 @main.command()

@@ -16,7 +16,7 @@ from db.engine import reading
 from db.models import Stage
 from worker.celery_app import QUEUE
 from worker.runtime import Runtime
-from worker.wording import counted
+from worker.wording import counted, milliseconds
 
 #: a status call must never hang on a dead broker or silent workers
 BROKER_TIMEOUT_S = 1.0
@@ -99,7 +99,8 @@ def render_status(s: dict[str, Any]) -> str:
         lines.append(f"latency    queued-to-done p50 {lat['p50']} s, p95 {lat['p95']} s")
     # persist writes a whole batch in one transaction, after each document's runs were
     # timed: its runs carry no time of their own, so the line leaves it out
-    durations = [f"{stage} avg {d['avg_ms']} ms p95 {d['p95_ms']} ms "
+    durations = [f"{stage} avg {milliseconds(d['avg_ms'])} ms "
+                 f"p95 {milliseconds(d['p95_ms'])} ms "
                  f"({counted(d['runs'], 'run')})"
                  for stage, d in s.get("stage_durations_ms", {}).items()
                  if d["runs"] and stage != Stage.PERSIST]

@@ -221,3 +221,56 @@ def test_0006_counts_each_pass_from_its_intake_and_its_downgrade_keeps_every_row
         assert conn.execute(text("SELECT count(*) FROM document_contents")).scalar() == 1
 
     assert migrate.upgrade(engine, "0006") == "0006"
+
+
+def test_0007_keeps_run_times_to_a_hundredth_and_its_downgrade_truncates_them(engine):
+    migrate.upgrade(engine, "0006")
+
+    def add_run(conn, run_id: int, ms: float | int) -> None:
+        conn.execute(text(
+            "INSERT INTO stage_runs (id, document_id, stage, attempt, state, started_at, "
+            "finished_at, wait_ms, duration_ms, worker) VALUES (:id, 1, 'clean', 1, "
+            "'succeeded', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 3, :ms, 'w')"),
+            {"id": run_id, "ms": ms})
+
+    def durations() -> list[tuple[int, float | None]]:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT id, duration_ms FROM stage_runs ORDER BY id")
+                                ).all()
+
+    def column_type() -> str:
+        [kind] = [str(c["type"]) for c in inspect(engine).get_columns("stage_runs")
+                  if c["name"] == "duration_ms"]
+        return kind
+
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO documents (id, sha256, source_path, size_bytes, status, attempts, "
+            "received_at, updated_at) VALUES (1, :sha, 'a.txt', 5, 'done', 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"sha": "a" * 64})
+        add_run(conn, 1, 0)
+        add_run(conn, 2, 12)
+
+    assert migrate.upgrade(engine, "0007") == "0007"
+    with engine.begin() as conn:
+        add_run(conn, 3, 0.42)
+        add_run(conn, 4, 7.99)
+    # the whole milliseconds from before stay as they were, and the new values are kept
+    # to the hundredth on both databases (on SQLite by the column's INTEGER affinity)
+    assert durations() == [(1, 0), (2, 12), (3, 0.42), (4, 7.99)]
+    if engine.dialect.name == "postgresql":
+        assert column_type() == "DOUBLE PRECISION"
+    else:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT typeof(duration_ms) FROM stage_runs ORDER BY id")
+                                ).scalars().all() == ["integer", "integer", "real", "real"]
+
+    downgrade(engine, "0006")
+    # truncated, as whole milliseconds used to be recorded
+    assert durations() == [(1, 0), (2, 12), (3, 0), (4, 7)]
+    if engine.dialect.name == "postgresql":
+        assert column_type() == "INTEGER"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT wait_ms FROM stage_runs")).scalars().all() == [3] * 4
+
+    assert migrate.upgrade(engine, "0007") == "0007"

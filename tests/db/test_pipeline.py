@@ -531,3 +531,41 @@ def test_the_oldest_unfinished_document_is_read_from_an_index_of_the_unfinished(
         plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement,
                                                                  parameters))
     assert "ix_documents_unfinished_pass_queued" in plan, plan
+
+
+# ---------------------------------------------------------------- run times
+
+
+def test_runs_under_a_millisecond_keep_their_time_and_the_figures_agree(db_sessions):
+    from db.queries import stage_duration_histogram, stage_durations
+
+    docs = [take(db_sessions, sha=f"{i:064x}", path=f"{i}.txt").document_id
+            for i in range(20)]
+    start = utcnow()
+    with transaction(db_sessions) as s:
+        claims = pipeline.claim(s, docs, max_attempts=3)
+        # extract runs of 0.10, 0.15 … 1.05 ms, and clean runs of 1.996 ms: whole
+        # milliseconds, truncated, made all but one of the first 0 and the second 1
+        pipeline.record_results(s, [
+            result for n, c in enumerate(claims) for result in (
+                pipeline.StageResult(c.document_id, Stage.CLEAN, 1, StageState.SUCCEEDED,
+                                     start, start + timedelta(microseconds=1996),
+                                     start - timedelta(microseconds=999)),
+                pipeline.StageResult(c.document_id, Stage.EXTRACT, 1, StageState.SUCCEEDED,
+                                     start, start + timedelta(microseconds=100 + 50 * n),
+                                     start))], worker="w")
+    with transaction(db_sessions) as s:
+        stored = sorted(s.execute(select(StageRun.stage, StageRun.duration_ms,
+                                         StageRun.wait_ms)).all())
+        durations = stage_durations(s)
+        histogram = stage_duration_histogram(s, [1, 5])
+    assert [(ms, wait) for stage, ms, wait in stored if stage is Stage.CLEAN] == [
+        (2.0, 0)] * 20  # to 0.01 ms; a wait stays in whole milliseconds
+    assert sorted(ms for stage, ms, _ in stored if stage is Stage.EXTRACT) == [
+        pytest.approx(0.1 + 0.05 * n) for n in range(20)]
+    # the average and the p95 from the same values: the average below the p95
+    assert durations["extract"] == {"runs": 20, "avg_ms": 0.57, "p95_ms": 1.05}
+    assert durations["clean"] == {"runs": 20, "avg_ms": 2.0, "p95_ms": 2.0}
+    assert histogram["extract"]["buckets"] == [(1, 19), (5, 20)]
+    assert histogram["extract"]["sum_ms"] == pytest.approx(11.5)
+    assert histogram["clean"]["sum_ms"] == pytest.approx(40.0)

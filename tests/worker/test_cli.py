@@ -584,6 +584,35 @@ def test_show_prints_a_processed_article_and_explains_its_lines(tmp_path):
                if ln.startswith("- "))
 
 
+def test_show_says_how_long_a_run_under_a_millisecond_took(tmp_path):
+    from datetime import timedelta
+
+    from db import pipeline
+    from db.engine import transaction
+    from db.models import Stage, StageState
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    rt = prepare(Settings(data_dir=tmp_path))
+    with transaction(rt.sessions) as s:
+        doc_id = pipeline.take_in(s, sha256="a" * 64, source_path="a.txt",
+                                  content=b"a").document_id
+        [claim] = pipeline.claim(s, [doc_id], max_attempts=3)
+        started = claim.queued_at + timedelta(milliseconds=3)
+        pipeline.record_results(s, [pipeline.StageResult(
+            doc_id, Stage.CLEAN, 1, StageState.FAILED, started,
+            started + timedelta(microseconds=420), claim.queued_at, "not text", "binary")],
+            worker="host:1")
+    rt.engine.dispose()
+    shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
+    assert shown.exit_code == 0, shown.output
+    assert "clean    #1 failed    wait 3 ms, ran 0.42 ms on host:1  not text" in shown.output
+    as_json = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id),
+                                        "--json"])
+    [run] = json.loads(as_json.output)["history"]
+    assert (run["wait_ms"], run["duration_ms"]) == (3, 0.42)
+
+
 def test_output_piped_to_a_reader_that_stops_early_is_not_a_broker_error():
     # `newsdrop articles | head -1`: once head has its line, writing more fails with
     # EPIPE, which Python reports as a ConnectionError; it must not read as an outage

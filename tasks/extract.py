@@ -40,6 +40,8 @@ _NOT_A_NAME = re.compile(
 # The parts of a dateline that each state one date: "Published … | Updated …"
 _DATE_PARTS = re.compile(rf"{cues.FACT_SEPARATOR.pattern}|{cues.UPDATED_START.pattern}",
                          re.I)
+# a dateline part that is a time of day and nothing else: "10:30 AM", "at 14:05 GMT"
+_TIME_ONLY = re.compile(rf"^\s*(?:at\s+)?(?:{cues.TIME.pattern})\s*$", re.I)
 _INLINE_PREFIX = re.compile(r"^(?:[*+•·▪►▸●◦–-]\s+)")
 
 
@@ -221,17 +223,21 @@ def _dates(by_label: dict[BlockLabel, list[Block]]) -> tuple[str | None, str | N
 
 
 def _dated_parts(text: str) -> list[tuple[str, str]]:
-    """(part, ISO date) for each part of a dateline that states a date. A part that is only
-    a time completes the day stated just before it: "May 20, 2019 | 10:30 AM"."""
+    """(part, ISO date) for each part of a dateline that states a date. A part that is a
+    time of day and nothing else completes the day stated just before it: "May 20, 2019 |
+    10:30 AM"."""
     dated: list[tuple[str, str]] = []
-    day_before = None  # the part just before, when it stated a day without a time
+    day_before = False  # the part just before stated a day without a time
     for part in _DATE_PARTS.split(text):
         value = parse_date(part)
-        if value is None and day_before is not None and cues.TIME.search(part):
-            part = f"{day_before} {part}"
-            value = parse_date(part)
-            dated.pop()
-        day_before = part if value is not None and "T" not in value else None
+        if value is None and day_before and _TIME_ONLY.match(part):
+            clock = _time(part)
+            if clock:
+                before, day = dated[-1]
+                dated[-1] = (f"{before} {part}", f"{day}T{clock}")
+            day_before = False
+            continue
+        day_before = value is not None and "T" not in value
         if value is not None:
             dated.append((part, value))
     return dated

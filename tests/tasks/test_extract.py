@@ -194,6 +194,20 @@ def test_a_time_in_its_own_part_of_the_dateline_completes_the_day_before_it(
     assert article.published_at == "2019-05-20T10:30:00"
 
 
+@pytest.mark.parametrize(("dateline", "published", "updated"), [
+    ("2019-05-20 | 10:30 PM", "2019-05-20T22:30:00", None),
+    ("Nov. 20, 2019 Updated: 1:35 a.m.", "2019-11-20", None),
+    ("Published Nov. 20, 2019 Updated 3:12 p.m. ET", "2019-11-20", None),
+    ("May 20, 2019 | 1.25K views", "2019-05-20", None),
+    ("May 20, 2019 · Episode 3.14", "2019-05-20", None),
+    ("May 20, 2019 | Runtime 12:45", "2019-05-20", None),
+])
+def test_only_a_part_that_is_a_time_and_nothing_else_completes_the_day(
+        dateline: str, published: str, updated: str | None) -> None:
+    article = extract(doc(("Body.", B.BODY), (dateline, B.DATELINE)))
+    assert (article.published_at, article.updated_at) == (published, updated)
+
+
 def test_a_time_stated_before_the_day_is_no_part_of_it() -> None:
     article = extract(doc(("Body.", B.BODY), ("10:30 AM | May 20, 2019", B.DATELINE)))
     assert article.published_at == "2019-05-20"

@@ -504,7 +504,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
 
 
 def _intake_summary(outcomes: list[IntakeOutcome], vanished: int) -> str:
-    counts = _count(o.status.value if o.status else "already taken" for o in outcomes)
+    counts = _count("rejected earlier" if o.earlier else o.status.value if o.status
+                    else "already taken" for o in outcomes)
     if vanished:
         counts["gone before they were read"] = vanished
     return _fmt_counts(counts)

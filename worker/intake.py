@@ -37,13 +37,9 @@ class IntakeOutcome:
     status: DocumentStatus | None  # None: the same file was already taken in earlier
     document_id: int | None = None  # with status None: the document taken in earlier
     duplicate_of: int | None = None
-    reason: str | None = None  # why it is rejected; with status None, it was rejected earlier
-
-    @property
-    def rejected(self) -> bool:
-        """Rejected now, or the same file rejected earlier and found so again."""
-        return self.status is DocumentStatus.REJECTED or \
-            (self.status is None and self.reason is not None)
+    reason: str | None = None  # why it is rejected
+    #: rejected again as it was before: `document_id` is the earlier row, nothing new stored
+    earlier: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +360,8 @@ class Intake:
                     # not be moved out, read again after a restart): its row says so already
                     log.info("%s was rejected already, as document %s: %s", source, earlier,
                              r.reject_reason)
-                    outcomes[n] = IntakeOutcome(r.path, None, earlier, reason=r.reject_reason)
+                    outcomes[n] = IntakeOutcome(r.path, DocumentStatus.REJECTED, earlier,
+                                                reason=r.reject_reason, earlier=True)
                     continue
                 doc_id = pipeline.record_rejected(session, source_path=source,
                                                   reason=r.reject_reason, kind=kind,
@@ -413,7 +410,7 @@ class Intake:
 
     def _action_after_intake(self, o: IntakeOutcome) -> Callable[[Path], object] | None:
         """What becomes of the file of `o` once its bytes are stored; None: it stays."""
-        if o.rejected:  # rejected earlier too: what stays was not moved out then
+        if o.status is DocumentStatus.REJECTED:  # earlier too: it was not moved out then
             return (lambda path: self._move_rejected(path, o)) if self.move_rejected else None
         if o.status is DocumentStatus.DUPLICATE and \
                 self.settings.duplicate_policy is DuplicatePolicy.REJECT:

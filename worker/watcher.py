@@ -666,7 +666,7 @@ class Watcher:
                 log.exception("intake of %d files failed; will retry", len(chunk))
                 self._retry_later(chunk)
                 continue
-            self.taken_count += sum(1 for o in outcomes if o.status is not None)
+            self.taken_count += sum(1 for o in outcomes if o.status is not None and not o.earlier)
         return len(ready)
 
     def _retry_later(self, paths: list[str] | list[Path]) -> None:

@@ -244,6 +244,7 @@ def test_an_unreachable_broker_is_a_clear_error_with_its_exit_code(tmp_path):
                        error_kind="binary", received_at=now, updated_at=now,
                        finished_at=now))
     rt.engine.dispose()
+    _forget_broker_connections()
     # When retrying it must go through a broker nothing listens on
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path),
                                        "--broker-url", "redis://127.0.0.1:1/0",
@@ -266,6 +267,7 @@ def test_ingest_with_the_broker_down_stores_the_files_and_exits_unavailable(tmp_
     for n in range(3):
         (backfill / f"{n}.txt").write_bytes(SAMPLE.read_bytes() + str(n).encode())
     data_dir = tmp_path / "data"
+    _forget_broker_connections()
     result = CliRunner().invoke(main, ["--data-dir", str(data_dir),
                                        "--broker-url", "redis://127.0.0.1:1/0",
                                        "ingest", str(backfill), "--wait"])
@@ -308,6 +310,7 @@ def test_requeueing_with_the_broker_down_says_how_the_documents_will_be_sent(
                            received_at=now, updated_at=now, finished_at=now)
                   for n in range(3))
     rt.engine.dispose()
+    _forget_broker_connections()
     # When they are sent back through a broker nothing listens on
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path),
                                        "--broker-url", "redis://127.0.0.1:1/0", *command])
@@ -364,15 +367,22 @@ def _reconcile_sends(data_dir: Path, said: str) -> None:
     assert said in result.output
 
 
-def _back_to_the_embedded_broker(tmp_path: Path) -> None:
-    """Celery's app is per process: later tests must not inherit the dead broker."""
+def _forget_broker_connections() -> None:
+    """Celery's app is per process and keeps its producers: a command run in this process
+    sends through the broker an earlier test's command connected to, unless forgotten."""
     from tasks.celery_tasks import app
+
+    app.close()
+    app.amqp._producer_pool = None
+
+
+def _back_to_the_embedded_broker(tmp_path: Path) -> None:
+    """Later tests must not inherit the dead broker."""
     from worker.service import prepare
     from worker.settings import Settings
 
     prepare(Settings(data_dir=tmp_path)).engine.dispose()
-    app.close()
-    app.amqp._producer_pool = None
+    _forget_broker_connections()
 
 
 def test_db_upgrade_creates_the_schema_on_the_embedded_default(tmp_path):

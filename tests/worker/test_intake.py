@@ -551,7 +551,8 @@ def rejected_rows(sessions):
             .order_by(Document.id))]
 
 
-def test_a_file_rejected_again_is_recorded_once_and_counted_as_taken_already(env, tmp_path):
+def test_a_file_rejected_again_is_recorded_once_and_said_to_be_rejected_earlier(env,
+                                                                                 tmp_path):
     make, _, sessions, _ = env
     folder = tmp_path / "scrapes"
     folder.mkdir()
@@ -563,8 +564,9 @@ def test_a_file_rejected_again_is_recorded_once_and_counted_as_taken_already(env
     assert [o.status for o in first] == [DocumentStatus.REJECTED] * 2
     again = make(root=folder, max_file_bytes=1000, move_rejected=False).take(paths)
     # the same name, size and mtime, rejected for the same reason: its row already says so
-    assert [(o.status, o.document_id) for o in again] == [(None, o.document_id) for o in first]
-    assert all(o.rejected for o in again) and "over the limit" in (again[0].reason or "")
+    assert [(o.status, o.document_id, o.earlier) for o in again] == [
+        (DocumentStatus.REJECTED, o.document_id, True) for o in first]
+    assert "over the limit" in (again[0].reason or "")
     assert len(rejected_rows(sessions)) == 2
     # changed since: another file under that name, with a row of its own
     big.write_bytes(b"y" * 3000)
@@ -599,7 +601,8 @@ def test_a_file_rejected_again_that_can_be_moved_now_goes_to_rejected_with_its_r
         _folder_files_cannot_leave(m, inbox)
         [first] = make(max_file_bytes=1000).take([inbox / "big.txt"])
     [again] = make(max_file_bytes=1000).take([inbox / "big.txt"])
-    assert again.status is None and again.document_id == first.document_id
+    assert (again.status, again.earlier) == (DocumentStatus.REJECTED, True)
+    assert again.document_id == first.document_id
     rejected = tmp_path / "data" / "rejected"
     assert sorted(p.name for p in rejected.iterdir()) == ["big.txt", "big.txt.error.json"]
     sidecar = json.loads((rejected / "big.txt.error.json").read_text())
@@ -607,7 +610,7 @@ def test_a_file_rejected_again_that_can_be_moved_now_goes_to_rejected_with_its_r
     assert len(rejected_rows(sessions)) == 1
 
 
-def test_ingest_of_a_rejected_file_again_says_it_was_taken_already(tmp_path, monkeypatch):
+def test_ingest_of_a_rejected_file_again_says_it_was_rejected_earlier(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     from worker.cli import EXIT_FAILED, main
@@ -622,6 +625,7 @@ def test_ingest_of_a_rejected_file_again_says_it_was_taken_already(tmp_path, mon
     assert first.exit_code == EXIT_FAILED, first.output
     assert "taken in: 1 rejected" in first.output
     again = CliRunner().invoke(main, [*args, "ingest", str(folder)])
-    assert "taken in: 1 already taken" in again.output, again.output
+    assert again.exit_code == EXIT_FAILED, again.output  # still rejected, as with --wait
+    assert "taken in: 1 rejected earlier" in again.output, again.output
     failures = CliRunner().invoke(main, [*args, "failures"])
     assert failures.output.count("huge.txt") == 1, failures.output

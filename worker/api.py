@@ -1,6 +1,6 @@
 """`newsdrop serve`: a read-only HTTP service over the results database.
 
-JSON endpoints (`/status`, `/articles`, `/articles/{id}`, `/search`) answer what the CLI
+JSON endpoints (`/status`, `/articles`, `/articles/{ref}`, `/search`) answer what the CLI
 commands of the same names print with `--json`; `/metrics` gives Prometheus the same
 figures; OpenAPI docs are at `/docs` and `/openapi.json`.
 

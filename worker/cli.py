@@ -102,13 +102,15 @@ _SERVICES = frozenset({"run", "watch", "worker", "serve"})
 # PostgreSQL's answer when the server is up but the URL names a database it does not have
 _MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
 # PostgreSQL's (and libpq's) answers when the server is up but refuses the URL's user:
-# no such role, a role that may not log in, a wrong or missing password. psycopg gives
+# no such role, a role that may not log in, a wrong or missing password, a user or host
+# its pg_hba.conf lets in from nowhere or refuses. psycopg gives
 # no sqlstate for a connection that failed, so the (English) message is matched; what a
 # server may answer for a while (too many connections, starting up, shutting down)
 # matches none of these and stays unreachable.
 _LOGIN_REFUSED = re.compile(
     r'role "[^"]+" (?:does not exist|is not permitted to log in)'
-    r'|\w+ authentication failed for user "[^"]+"|no password supplied')
+    r'|\w+ authentication failed for user "[^"]+"|no password supplied'
+    r'|no pg_hba\.conf entry for host "[^"]+", user "[^"]+"|pg_hba\.conf rejects connection')
 
 
 class NewsdropGroup(click.Group):

@@ -1,6 +1,6 @@
 """Documents, articles and stage runs as plain JSON-ready dicts, for the CLI and the API.
 
-`newsdrop show --json` and `GET /articles/{id}` print the same shapes, as do
+`newsdrop show --json` and `GET /articles/{ref}` print the same shapes, as do
 `newsdrop articles --json` and the items of `GET /articles`. Times are ISO
 8601 with their zone: SQLite hands back naive datetimes, and they are UTC.
 """
@@ -66,7 +66,7 @@ def run_dict(r: StageRun) -> dict[str, Any]:
 
 def document_detail(document: Document, article: Article | None,
                     runs: list[StageRun]) -> dict[str, Any]:
-    """What `show --json` and `GET /articles/{id}` return: document, article, history."""
+    """What `show --json` and `GET /articles/{ref}` return: document, article, history."""
     return {"document": document_dict(document),
             "article": article_dict(article) if article else None,
             "history": [run_dict(r) for r in runs]}

@@ -493,6 +493,10 @@ def test_a_role_out_of_connections_is_unreachable_for_now_not_misconfigured(post
     ('FATAL:  password authentication failed for user "newsdrop"', EXIT_USAGE),
     ("fe_sendauth: no password supplied", EXIT_USAGE),
     ('FATAL:  role "newsdrop" does not exist', EXIT_USAGE),
+    ('FATAL:  no pg_hba.conf entry for host "10.0.0.5", user "newsdrop", database "news", '
+     "no encryption", EXIT_USAGE),
+    ('FATAL:  pg_hba.conf rejects connection for host "10.0.0.5", user "newsdrop", '
+     'database "news", no encryption', EXIT_USAGE),
     # what a server answers for a while: trying again later may well work
     ("FATAL:  sorry, too many clients already", EXIT_UNAVAILABLE),
     ('FATAL:  too many connections for role "newsdrop"', EXIT_UNAVAILABLE),

@@ -266,13 +266,22 @@ def unknown_variables(environ: Mapping[str, str], env_file: Path = Path(".env")
     return [(name, _likely_meant(name.upper(), settings)) for name in unknown]
 
 
+#: words a setting's name spells out that people shorten
+_SHORT_WORDS = {"DB": "DATABASE"}
+
+
 def _likely_meant(name: str, settings: list[str]) -> str | None:
     """The setting `name` is closest to, compared without the prefix all of them share
-    (which would make any two names look alike: NEWSDROP_X is no NEWSDROP_INBOX)."""
+    (which would make any two names look alike: NEWSDROP_X is no NEWSDROP_INBOX); else
+    the one setting whose words hold all of its words (NEWSDROP_TOKEN: API_TOKEN)."""
     prefix = len("NEWSDROP_")
     by_suffix = {s[prefix:]: s for s in settings}
     close = get_close_matches(name[prefix:], list(by_suffix), n=1, cutoff=0.75)
-    return by_suffix[close[0]] if close else None
+    if close:
+        return by_suffix[close[0]]
+    wanted = {_SHORT_WORDS.get(w, w) for w in name[prefix:].split("_")}
+    holding = [s for suffix, s in by_suffix.items() if wanted <= set(suffix.split("_"))]
+    return holding[0] if len(holding) == 1 else None
 
 
 def load_settings(**overrides: object) -> Settings:

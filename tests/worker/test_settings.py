@@ -266,12 +266,16 @@ def test_a_newsdrop_variable_no_setting_reads_is_named_with_its_likely_spelling(
     environ = {"NEWSDROP_DATABSE_URL": "sqlite:///x.db", "NEWSDROP_SHINY": "1",
                "NEWSDROP_INBOX": "in", "NEWSDROP_TEST_REDIS_URL": "redis://",
                "NEWSDROP_BENCH_DATABASE_URL": "postgresql://", "HOME": "/",
-               "NEWSDROP_X": "1", "NEWSDROP_LEASE": "60"}
+               "NEWSDROP_X": "1", "NEWSDROP_LEASE": "60", "NEWSDROP_TOKEN": "t",
+               "NEWSDROP_DB_URL": "sqlite://", "NEWSDROP_URL": "u"}
     assert unknown_variables(environ, env_file) == [
         ("NEWSDROP_BACTH_SIZE", "NEWSDROP_BATCH_SIZE"),
         ("NEWSDROP_DATABSE_URL", "NEWSDROP_DATABASE_URL"),
+        ("NEWSDROP_DB_URL", "NEWSDROP_DATABASE_URL"),
         ("NEWSDROP_LEASE", "NEWSDROP_LEASE_S"),
         ("NEWSDROP_SHINY", None),
+        ("NEWSDROP_TOKEN", "NEWSDROP_API_TOKEN"),
+        ("NEWSDROP_URL", None),  # in two settings' names: which one is not to be told
         ("NEWSDROP_X", None),  # the prefix alone makes no likeness
     ]
 

@@ -45,6 +45,7 @@ from db.models import (
     utcnow,
 )
 
+#: the unfinished statuses (db.models.UNFINISHED says the same in SQL, for its index)
 ACTIVE = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
 
 #: `updated_at` of a queued document whose message the broker refused (`end_leases`):

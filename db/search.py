@@ -208,8 +208,7 @@ def _postgres(session: Session, terms: list[str], f: ArticleFilter, limit: int,
     # ts_headline re-parses the body: run it only on the page of hits
     # one fragment of about SNIPPET_TOKENS words, as SQLite's snippet() gives
     options = (f"StartSel={_START}, StopSel={_END}, MaxWords={SNIPPET_TOKENS}, "
-               f"MinWords={SNIPPET_TOKENS // 2}, ShortWord=2, MaxFragments=1, "
-               f"FragmentDelimiter=\" {_ELLIPSIS} \"")
+               f"MinWords={SNIPPET_TOKENS // 2}, ShortWord=2, MaxFragments=1")
     snippet = func.ts_headline("simple", func.coalesce(Article.body, ""), tsquery,
                                bindparam("headline_options", options)).label("snippet")
     stmt = (

@@ -947,8 +947,12 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         for r in data["history"]:
             err = f"  {r['error']}" if r["error"] else ""
             click.echo(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
-                       f"wait {r['wait_ms']} ms, ran {milliseconds(r['duration_ms'])} ms on "
-                       f"{r['worker']}{err}")
+                       f"wait {_or_dash(r['wait_ms'])} ms, "
+                       f"ran {milliseconds(r['duration_ms'])} ms on {r['worker']}{err}")
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 @main.command()

@@ -395,9 +395,10 @@ class Intake:
     def _after_commit(self, r: _Read, o: IntakeOutcome) -> None:
         """Only now, with the bytes safe in the database, may the file move."""
         path = r.path
-        action = self._action_after_intake(o)
-        if action is None:  # `--after keep`, the default: nothing to check or move
+        after = self._action_after_intake(o)
+        if after is None:  # `--after keep`, the default: nothing to check or move
             return
+        what, action = after
         try:
             if not self._entry_inside_root(path):
                 # reached through a symlinked folder: the real file is not ours to touch
@@ -405,25 +406,28 @@ class Intake:
             action(path)
         except OSError as exc:
             # the document is safe in the database; the file staying put is harmless
-            log.warning("could not %s %s after intake: %s", self.settings.after_intake.value,
-                        path, exc)
+            log.warning("could not %s %s after intake: %s", what, path, exc)
 
-    def _action_after_intake(self, o: IntakeOutcome) -> Callable[[Path], object] | None:
-        """What becomes of the file of `o` once its bytes are stored; None: it stays."""
+    def _action_after_intake(self, o: IntakeOutcome
+                             ) -> tuple[str, Callable[[Path], object]] | None:
+        """What becomes of the file of `o` once its bytes are stored, said in words and as
+        a function of its path; None: it stays."""
         if o.status is DocumentStatus.REJECTED:  # earlier too: it was not moved out then
-            return (lambda path: self._move_rejected(path, o)) if self.move_rejected else None
+            if not self.move_rejected:
+                return None
+            return "move to rejected/", lambda path: self._move_rejected(path, o)
         if o.status is DocumentStatus.DUPLICATE and \
                 self.settings.duplicate_policy is DuplicatePolicy.REJECT:
             if not self.move_rejected:
                 return None
-            return lambda path: self._move_with_sidecar(
+            return "move to rejected/", lambda path: self._move_with_sidecar(
                 path, self.settings.resolved_rejected_dir, "intake",
                 f"duplicate of document {o.duplicate_of}", o.document_id)
         # status None (taken in earlier) included: its bytes are in the database too
         if self.settings.after_intake is AfterIntake.MOVE:
-            return self._archive
+            return "move to archive/", self._archive
         if self.settings.after_intake is AfterIntake.DELETE:
-            return lambda path: path.unlink(missing_ok=True)
+            return "delete", lambda path: path.unlink(missing_ok=True)
         return None
 
     def _archive(self, path: Path) -> None:

@@ -60,7 +60,10 @@ def run_dict(r: StageRun) -> dict[str, Any]:
         "stage": str(r.stage), "attempt": r.attempt, "state": str(r.state),
         "error": r.error, "error_kind": r.error_kind, "queued_at": iso_utc(r.queued_at),
         "started_at": iso_utc(r.started_at), "finished_at": iso_utc(r.finished_at),
-        "wait_ms": r.wait_ms, "duration_ms": r.duration_ms, "worker": r.worker,
+        # a float on either database (SQLite hands back a whole number as an int)
+        "wait_ms": r.wait_ms,
+        "duration_ms": None if r.duration_ms is None else float(r.duration_ms),
+        "worker": r.worker,
     }
 
 

@@ -308,6 +308,21 @@ def test_a_file_that_cannot_leave_its_folder_is_not_copied_out_either(env, tmp_p
         assert not place.exists() or list(place.rglob("*")) == [], moved_to
 
 
+def test_a_file_that_cannot_be_moved_after_intake_is_said_so_in_what_was_tried(
+        env, tmp_path, monkeypatch, caplog):
+    make, inbox, _, _ = env
+    (inbox / "a.txt").write_bytes(b"alpha")
+    (inbox / "copy.txt").write_bytes(b"alpha")
+    _folder_files_cannot_leave(monkeypatch, inbox)
+    with caplog.at_level("WARNING", logger="worker.intake"):
+        outcomes = make(duplicate_policy=DuplicatePolicy.REJECT).take(
+            [inbox / "a.txt", inbox / "copy.txt"])
+    assert [o.status for o in outcomes] == [DocumentStatus.QUEUED, DocumentStatus.DUPLICATE]
+    # under the default --after keep, what failed was the duplicate's move, not a "keep"
+    [warning] = [m for m in caplog.messages if "after intake" in m]
+    assert warning.startswith(f"could not move to rejected/ {inbox / 'copy.txt'} after intake")
+
+
 def test_without_move_rejected_a_rejected_file_stays_where_it_is(env, tmp_path):
     make, inbox, sessions, _ = env
     (inbox / "big.txt").write_bytes(b"x" * 2000)

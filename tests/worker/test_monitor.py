@@ -106,12 +106,13 @@ def test_run_time_line_counts_in_words_and_leaves_persist_out():
               "active_by_stage": {}, "throughput_per_s": {}, "latency_s": {"p50": None},
               "oldest_unfinished_age_s": None, "recent_failures": [],
               "stage_durations_ms": {
-                  "clean": {"runs": 1, "avg_ms": 28.43, "p95_ms": 103.21},
+                  "clean": {"runs": 1, "avg_ms": 9.996, "p95_ms": 99.96},
                   "extract": {"runs": 3457, "avg_ms": 0.14, "p95_ms": 0.31},
                   "persist": {"runs": 3458, "avg_ms": 0.0, "p95_ms": 0.0}}}
     [line] = [ln for ln in render_status(status).splitlines() if ln.startswith("run time")]
     # to about three digits: a sub-millisecond stage keeps its hundredths
-    assert line == ("run time   clean avg 28.4 ms p95 103 ms (1 run), extract avg 0.14 ms "
+    # (a value is printed to the digits it has once rounded: 9.996 is "10.0", not "10.00")
+    assert line == ("run time   clean avg 10.0 ms p95 100 ms (1 run), extract avg 0.14 ms "
                     "p95 0.31 ms (3457 runs) in the last 15 min")
 
 

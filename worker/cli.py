@@ -103,10 +103,10 @@ _SERVICES = frozenset({"run", "watch", "worker", "serve"})
 _MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
 # PostgreSQL's (and libpq's) answers when the server is up but refuses the URL's user:
 # no such role, a role that may not log in, a wrong or missing password, a user or host
-# its pg_hba.conf lets in from nowhere or refuses. psycopg gives
-# no sqlstate for a connection that failed, so the (English) message is matched; what a
-# server may answer for a while (too many connections, starting up, shutting down)
-# matches none of these and stays unreachable.
+# its pg_hba.conf lets in from nowhere or refuses. psycopg gives no sqlstate for a
+# connection that failed, so the (English) message is matched; what a server may answer
+# for a while (too many connections, starting up, shutting down) matches none of these
+# and stays unreachable.
 _LOGIN_REFUSED = re.compile(
     r'role "[^"]+" (?:does not exist|is not permitted to log in)'
     r'|\w+ authentication failed for user "[^"]+"|no password supplied'
@@ -505,9 +505,14 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
                         timeout)
 
 
+def _outcome_word(o: IntakeOutcome) -> str:
+    if o.earlier:
+        return "rejected earlier"
+    return o.status.value if o.status else "already taken"
+
+
 def _intake_summary(outcomes: list[IntakeOutcome], vanished: int) -> str:
-    counts = _count("rejected earlier" if o.earlier else o.status.value if o.status
-                    else "already taken" for o in outcomes)
+    counts = _count(map(_outcome_word, outcomes))
     if vanished:
         counts["gone before they were read"] = vanished
     return _fmt_counts(counts)

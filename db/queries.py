@@ -456,7 +456,7 @@ def stage_durations(session: Session, since: timedelta = timedelta(minutes=15),
     return out
 
 
-def stage_duration_histogram(session: Session, buckets_ms: Sequence[int]
+def stage_duration_histogram(session: Session, buckets_ms: Sequence[float]
                              ) -> dict[str, dict[str, Any]]:
     """Every finished stage run so far, bucketed by running time (cumulative, as Prometheus
     histograms are): {stage: {"buckets": [(le_ms, count)…], "count": n, "sum_ms": total}}."""

@@ -280,6 +280,12 @@ def test_metrics_parse_as_prometheus_text(server):
     assert persist["_count"] == 3
     assert persist["_sum"] == pytest.approx(6.0)
     assert persist["_bucket1"] == 0 and persist["_bucket2.5"] == 3
+    clean = {s.labels.get("le"): s.value for s in hist.samples
+             if s.labels["stage"] == "clean" and s.name.endswith("_bucket")}
+    # buckets below a millisecond, where clean and extract runs of a text fall (two runs
+    # of 1 ms, three of 3 ms)
+    assert clean["0.00025"] == clean["0.0005"] == 0
+    assert clean["0.001"] == clean["0.0025"] == 2 and clean["0.005"] == 5
     assert persist["_bucket+Inf"] == 3
 
     retries = {s.labels["stage"]: s.value for s in families["newsdrop_stage_retries"].samples

@@ -9,6 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -949,7 +950,13 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     if data["history"]:
         click.echo()
         click.secho("history", bold=True)
+        earlier_pass = False
         for r in data["history"]:
+            if _before(r["started_at"], d["pass_queued_at"]):
+                earlier_pass = True
+            elif earlier_pass:  # attempts count from 1 again in the pass that follows
+                click.echo(f"  -- sent back by retry or reprocess at {d['pass_queued_at']}")
+                earlier_pass = False
             err = f"  {r['error']}" if r["error"] else ""
             click.echo(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
                        f"wait {_or_dash(r['wait_ms'])} ms, "
@@ -958,6 +965,13 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
 
 def _or_dash(value: object) -> str:
     return "-" if value is None else str(value)
+
+
+def _before(instant: str | None, other: str | None) -> bool:
+    """Whether ISO 8601 `instant` comes before `other` (False when either is unknown)."""
+    if instant is None or other is None:
+        return False
+    return datetime.fromisoformat(instant) < datetime.fromisoformat(other)
 
 
 @main.command()
@@ -997,7 +1011,7 @@ def _since_time(_ctx: click.Context, param: click.Parameter, value: str | None) 
     """An ISO 8601 time (UTC unless it says its zone, as everywhere in newsdrop), or an
     age like 30m, 2h, 7d."""
     import re
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, timedelta
 
     if value is None:
         return None

@@ -633,6 +633,42 @@ def test_show_says_how_long_a_run_under_a_millisecond_took(tmp_path):
     assert isinstance(runs[1]["duration_ms"], float)
 
 
+def test_show_marks_where_a_pass_sent_back_by_retry_or_reprocess_begins(tmp_path):
+    from datetime import timedelta
+
+    from db import pipeline
+    from db.engine import transaction
+    from db.models import Stage, StageState, utcnow
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    rt = prepare(Settings(data_dir=tmp_path))
+
+    def one_failed_run() -> None:
+        with transaction(rt.sessions) as s:
+            [claim] = pipeline.claim(s, [doc_id], max_attempts=3)
+            started = utcnow()
+            pipeline.record_results(s, [pipeline.StageResult(
+                doc_id, Stage.CLEAN, claim.attempt, StageState.FAILED, started,
+                started + timedelta(milliseconds=1), claim.queued_at, "not text", "binary")],
+                worker="host:1")
+
+    with transaction(rt.sessions) as s:
+        doc_id = pipeline.take_in(s, sha256="a" * 64, source_path="a.txt",
+                                  content=b"a").document_id
+    one_failed_run()
+    shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
+    assert "sent back" not in shown.output  # one pass: nothing to mark
+    with transaction(rt.sessions) as s:
+        pipeline.requeue(s, [doc_id], Stage.CLEAN, reset_attempts=True)
+    one_failed_run()
+    rt.engine.dispose()
+    shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
+    history = shown.output.split("history\n")[1].splitlines()
+    assert [line.split()[:2] for line in history] == [
+        ["clean", "#1"], ["--", "sent"], ["clean", "#1"]], shown.output
+
+
 def test_output_piped_to_a_reader_that_stops_early_is_not_a_broker_error():
     # `newsdrop articles | head -1`: once head has its line, writing more fails with
     # EPIPE, which Python reports as a ConnectionError; it must not read as an outage

@@ -91,10 +91,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
-#: the documents not finished yet, as SQL: the predicate of the partial index on
-#: pass_queued_at, which a query must state in these very words (not with bound
-#: parameters) for either database to know the index holds every row it asks for
-UNFINISHED = "status IN ('queued', 'processing')"
+#: the statuses of documents not finished yet
+UNFINISHED_STATUSES = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+#: the same as SQL: the predicate of the partial index on pass_queued_at, which a query
+#: must state in these very words (not with bound parameters) for either database to
+#: know the index holds every row it asks for
+UNFINISHED = f"status IN ({', '.join(repr(s.value) for s in UNFINISHED_STATUSES)})"
 UNFINISHED_INDEX = "ix_documents_unfinished_pass_queued"
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from db import bulk
 from db.bounds import in_slices
 from db.models import (
+    UNFINISHED_STATUSES,
     Article,
     BoilerplateLine,
     Document,
@@ -45,8 +46,8 @@ from db.models import (
     utcnow,
 )
 
-#: the unfinished statuses (db.models.UNFINISHED says the same in SQL, for its index)
-ACTIVE = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+#: the statuses a document is still being worked on in
+ACTIVE = UNFINISHED_STATUSES
 
 #: `updated_at` of a queued document whose message the broker refused (`end_leases`):
 #: before any lease's cutoff, so the reconciler's next round sends it, and a time no

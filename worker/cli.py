@@ -851,12 +851,12 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     Each record holds the document id, source path, sha256 and status, then every
     article field. With -o the file appears only once complete (through a symlink, the
     file the link points to is replaced; a device or FIFO is written in place, and
-    /dev/stdout is standard output, as - is); a file
-    that cannot be created is a usage error (exit 2), and output that cannot be written to
-    the end (a full disk) ends the export with exit 1, leaving an earlier file as it was
-    and no partial one. In CSV, a text cell starting with =, +, -, @, a tab or a carriage
-    return gets a leading ' so that a spreadsheet shows it as text rather than running it
-    as a formula. The export reads one consistent snapshot and never holds up the workers.
+    /dev/stdout is standard output, as - is); a file that cannot be created is a usage
+    error (exit 2), and output that cannot be written to the end (a full disk) ends the
+    export with exit 1, leaving an earlier file as it was and no partial one. In CSV, a
+    text cell starting with =, +, -, @, a tab or a carriage return gets a leading ' so
+    that a spreadsheet shows it as text rather than running it as a formula. The export
+    reads one consistent snapshot and never holds up the workers.
 
     \b
     Example:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 
 from db import migrate, pipeline
 from db.engine import make_engine, make_session_factory, transaction
@@ -19,6 +22,29 @@ from db.models import (
     utcnow,
 )
 from tests.conftest import fresh_postgres_database
+
+
+@contextmanager
+def statements_run(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The (statement, parameters) the engine sends inside the block, in order."""
+    statements: list[tuple[str, Any]] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+
+
+def query_plan(engine: Engine, statement: str, parameters: Any) -> str:
+    """The database's plan for a statement as it was sent, as one line of text."""
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        return " ".join(str(row) for row in conn.exec_driver_sql(explain + statement,
+                                                                 parameters))
 
 
 def take(db_sessions, sha="a" * 64, path="a.txt", content=b"hello"):
@@ -231,25 +257,11 @@ def test_recurring_lines_are_read_from_their_index_not_from_every_line_of_the_so
     with transaction(db_sessions) as s:
         pipeline.add_boilerplate_counts(s, {("site", f"line {i}"): 3 if i % 100 == 0 else 1
                                             for i in range(2000)})
-    statements = []
     engine = db_sessions.kw["bind"]
-
-    def remember(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
-        with transaction(db_sessions) as s:
-            recurring = pipeline.recurring_lines(s, "site", 3)
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
+    with statements_run(engine) as statements, transaction(db_sessions) as s:
+        recurring = pipeline.recurring_lines(s, "site", 3)
     assert len(recurring) == 20
-    statement, parameters = statements[-1]
-    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    with engine.connect() as conn:
-        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement,
-                                                                 parameters))
-    assert "ix_boilerplate_lines_recurring" in plan
+    assert "ix_boilerplate_lines_recurring" in query_plan(engine, *statements[-1])
 
 
 def test_take_in_many_settles_copies_inside_the_batch_and_files_seen_again(db_sessions):
@@ -513,23 +525,11 @@ def test_the_oldest_unfinished_document_is_read_from_an_index_of_the_unfinished(
         s.execute(Document.__table__.update()
                   .where(Document.id.in_([r.document_id for r in results[:1000]]))
                   .values(status=DocumentStatus.DONE))
-    statements = []
     engine = db_sessions.kw["bind"]
-
-    def remember(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
-        with transaction(db_sessions) as s:
-            assert oldest_unfinished_age_s(s) is not None
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
-    [(statement, parameters)] = [(st, p) for st, p in statements if "documents" in st]
-    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    with engine.connect() as conn:
-        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement,
-                                                                 parameters))
+    with statements_run(engine) as statements, transaction(db_sessions) as s:
+        assert oldest_unfinished_age_s(s) is not None
+    [oldest] = [(st, p) for st, p in statements if "documents" in st]
+    plan = query_plan(engine, *oldest)
     assert "ix_documents_unfinished_pass_queued" in plan, plan
 
 

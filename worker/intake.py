@@ -9,14 +9,11 @@ steps leaves either a file the next scan takes again (its bytes were not committ
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import pipeline
 from db.engine import reading, transaction
 from db.models import DocumentStatus
+from worker.file_moves import move_to_free_name, move_with_sidecar
 from worker.reconciler import NotSent, send_queued
 from worker.settings import AfterIntake, DuplicatePolicy, Settings
 from worker.wording import counted
@@ -431,9 +429,7 @@ class Intake:
         return None
 
     def _archive(self, path: Path) -> None:
-        dest = self._free_path(self.settings.resolved_archive_dir / self._rel(path))
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        move_file(path, dest)
+        move_to_free_name(path, self.settings.resolved_archive_dir / self._rel(path))
 
     def _move_rejected(self, path: Path, o: IntakeOutcome) -> None:
         try:
@@ -464,51 +460,7 @@ class Intake:
         except ValueError:
             return Path(path.name)
 
-    @staticmethod
-    def _free_path(dest: Path) -> Path:
-        n = 1
-        candidate = dest
-        while candidate.exists() or candidate.is_symlink():
-            candidate = dest.with_name(f"{dest.stem}.{n}{dest.suffix}")
-            n += 1
-        return candidate
-
     def _move_with_sidecar(self, path: Path, folder: Path, stage: str, reason: str,
                            document_id: int | None) -> Path | None:
         return move_with_sidecar(path, folder / self._rel(path), stage=stage, reason=reason,
                                  document_id=document_id)
-
-
-def move_file(path: Path, dest: Path) -> None:
-    """Move `path` to `dest` (a name nothing holds yet), or leave it where it is.
-
-    Where a rename is refused (another file system, or a folder the file may not leave:
-    read-only, immutable) shutil.move copies the file and then removes it; should the
-    removal fail too, the copy is removed again, so that a file that cannot be moved is
-    not also copied at every attempt.
-    """
-    try:
-        shutil.move(str(path), dest)
-    except OSError:
-        if os.path.lexists(path) and os.path.lexists(dest):
-            dest.unlink(missing_ok=True)
-        raise
-
-
-def move_with_sidecar(path: Path, dest: Path, *, stage: str, reason: str,
-                      document_id: int | None) -> Path | None:
-    """Move a file aside and write `<name>.error.json` next to it saying why."""
-    dest = Intake._free_path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if not (path.exists() or path.is_symlink()):
-        return None
-    move_file(path, dest)
-    sidecar = dest.with_name(dest.name + ".error.json")
-    sidecar.write_text(json.dumps({
-        "document_id": document_id,
-        "source_path": str(path),
-        "stage": stage,
-        "reason": reason,
-        "time": datetime.now(UTC).isoformat(timespec="seconds"),
-    }, indent=2) + "\n", encoding="utf-8")
-    return dest

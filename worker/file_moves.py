@@ -1,0 +1,99 @@
+"""Moving a file out of the inbox (to archive/ or rejected/) without ever replacing one.
+
+Picking a free name and then renaming to it leaves an instant in which another process
+(a second watcher, `ingest --after move`) may pick the same name, and a rename replaces
+whatever it finds there. So the name is taken by an operation that fails when the name
+exists: a hard link, or, where a link is refused (another file system, one without
+hard links), a file created exclusively and then filled. The original is removed only
+once the new name holds the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+SIDECAR_SUFFIX = ".error.json"
+_COPY_BUFFER = 1 << 20
+
+
+def move_to_free_name(path: Path, dest: Path, *, keep_free: tuple[str, ...] = ()) -> Path:
+    """Move `path` to `dest`, or to `name.1.ext`, `name.2.ext`… if that is taken, and
+    return where it went; a name is also passed over while `name + s` exists for a suffix
+    `s` of `keep_free` (room for a sidecar). On an error the file is where it was, and
+    nowhere else.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for candidate in _names(dest):
+        if any(os.path.lexists(f"{candidate}{s}") for s in keep_free):
+            continue
+        try:
+            _place(path, candidate)
+        except FileExistsError:
+            continue  # taken since it was looked at: the next name
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass  # moved or deleted by someone else meanwhile: the copy here is whole
+        except OSError:
+            # the original cannot leave its folder (read-only, immutable): without
+            # this, every later attempt would leave one more copy behind
+            os.unlink(candidate)
+            raise
+        return candidate
+    raise AssertionError("unreachable: the names never run out")
+
+
+def move_with_sidecar(path: Path, dest: Path, *, stage: str, reason: str,
+                      document_id: int | None) -> Path | None:
+    """Move a file aside (as `move_to_free_name`) and write `<name>.error.json` next to it
+    saying why; None if there was no file to move."""
+    if not os.path.lexists(path):
+        return None
+    moved = move_to_free_name(path, dest, keep_free=(SIDECAR_SUFFIX,))
+    with open(f"{moved}{SIDECAR_SUFFIX}", "x", encoding="utf-8") as sidecar:
+        sidecar.write(json.dumps({
+            "document_id": document_id,
+            "source_path": str(path),
+            "stage": stage,
+            "reason": reason,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        }, indent=2) + "\n")
+    return moved
+
+
+def _names(dest: Path) -> Iterator[Path]:
+    yield dest
+    n = 1
+    while True:
+        yield dest.with_name(f"{dest.stem}.{n}{dest.suffix}")
+        n += 1
+
+
+def _place(path: Path, name: Path) -> None:
+    """Make `name` hold what `path` holds (a symlink stays a symlink); FileExistsError if
+    `name` exists."""
+    try:
+        os.link(path, name, follow_symlinks=False)
+        return
+    except FileExistsError:
+        raise
+    except OSError:
+        pass  # another file system, or one without hard links: copy instead
+    if os.path.islink(path):
+        os.symlink(os.readlink(path), name)
+        return
+    created = False
+    try:
+        with open(path, "rb") as source, open(name, "xb") as copy:
+            created = True
+            shutil.copyfileobj(source, copy, _COPY_BUFFER)
+        shutil.copystat(path, name)  # once closed: the last write would set the times
+    except BaseException:
+        if created:
+            os.unlink(name)
+        raise

@@ -1,0 +1,326 @@
+"""Commands that watch over and steer the pipeline: status, failures, retry, reprocess,
+serve, and the database schema."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from db.bounds import MAX_SQL_INT
+from worker.cli.app import log_level_name, main, runtime_for, settings_for, sqlite_file_missing
+from worker.cli.errors import EXIT_NOT_FOUND, BadConfiguration, safe_url
+from worker.cli.output import count_values, dump_json, format_counts
+from worker.cli.params import (
+    DOCUMENT_ID,
+    Seconds,
+    check_window,
+    iso_date,
+    json_option,
+    since_time,
+    wait_option,
+)
+from worker.cli.progress import wait_with_progress
+from worker.wording import counted
+
+
+@main.command()
+@json_option
+@click.option("--watch", "live", is_flag=True, help="Refresh in place until Ctrl-C.")
+@click.option("--interval", type=Seconds(0.2), default=2.0, show_default=True,
+              help="Seconds between refreshes with --watch.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> None:
+    """Queue depth, workers, documents per state and stage, throughput, latency, failures.
+
+    Queue depth and workers are asked of the broker with a one-second timeout ("unknown"
+    when it does not answer); everything else comes from the database, so it survives
+    restarts. Stage run times are per document, over the last 15 minutes: the runs and
+    their average, with a p95 over each stage's latest 5,000 runs; persist, whose batch
+    write is not timed per document, is left out of that line. --watch refreshes in
+    place with a throughput history.
+
+    \b
+    Example:
+      newsdrop status
+      newsdrop status --watch --interval 5
+      newsdrop status --json | jq .documents
+    """
+    from worker.monitor import collect_status, render_status, watch_status
+
+    rt = runtime_for(ctx, migrate_schema=False)
+    if as_json:
+        dump_json(collect_status(rt))
+    elif live:
+        watch_status(rt, interval_s=interval)
+    else:
+        click.echo(render_status(collect_status(rt)))
+
+
+@main.command()
+@click.option("--stage", type=click.Choice(["intake", "clean", "extract", "persist"]),
+              help="Stage it stopped at; intake: rejected when taken in.")
+@click.option("--kind", help="Error kind, e.g. undecodable, empty, too_large, transient.")
+@click.option("--since", callback=since_time,
+              help="Finished on or after: ISO 8601 time, or an age such as 2h or 7d.")
+@click.option("--limit", type=click.IntRange(1, MAX_SQL_INT), default=50, show_default=True)
+@json_option
+@click.pass_context
+def failures(ctx: click.Context, stage: str | None, kind: str | None, since: Any, limit: int,
+             as_json: bool) -> None:
+    """Documents that failed or were rejected, newest first, with their reasons.
+
+    \b
+    Example:
+      newsdrop failures --stage clean
+      newsdrop failures --stage intake --kind too_large
+      newsdrop failures --since 2h --kind undecodable --json
+    """
+    from db.engine import reading
+    from db.queries import FailureFilter
+    from db.queries import failures as query_failures
+    from worker.render import document_dict
+
+    rt = runtime_for(ctx, migrate_schema=False)
+    with reading(rt.sessions) as session:
+        docs = [document_dict(d) for d in query_failures(
+            session, FailureFilter(stage=stage, kind=kind, since=since, limit=limit))]
+    if as_json:
+        dump_json(docs)
+        return
+    if not docs:
+        click.echo("no failures", err=True)
+    for d in docs:
+        click.echo(f"{d['id']:>6}  {d['status']:<8} {d['stage'] or 'intake':<8} "
+                   f"{d['error_kind'] or '':<14} {d['source_path']}: {d['last_error']}")
+
+
+def _known_ids(rt: Any, ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(status, stage) of the named documents; warns about ids that do not exist."""
+    from db.engine import reading
+    from db.queries import status_of
+
+    with reading(rt.sessions) as session:
+        known = status_of(session, ids)
+    missing = [i for i in ids if i not in known]
+    if missing:
+        click.echo(f"no such {'document' if len(missing) == 1 else 'documents'}: "
+                   + " ".join(map(str, missing)), err=True)
+    return known
+
+
+@main.command()
+@click.argument("ids", nargs=-1, type=DOCUMENT_ID)
+@click.option("--all-failed", is_flag=True, help="Retry every failed document.")
+@wait_option
+@click.pass_context
+def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool,
+          timeout: float | None) -> None:
+    """Send failed documents back to the stage that failed, with fresh attempts.
+
+    Prints how many went back to each stage; named documents that are not failed are
+    listed and left alone.
+
+    \b
+    Example:
+      newsdrop retry 17 18
+      newsdrop retry --all-failed --wait
+    """
+    from db.engine import reading
+    from db.queries import failed_ids, status_of
+    from worker.operations import retry_failed
+
+    if not ids and not all_failed:
+        raise click.UsageError("name document ids, or pass --all-failed")
+    rt = runtime_for(ctx)
+    if ids:
+        known = _known_ids(rt, list(ids))
+    else:
+        with reading(rt.sessions) as session:
+            known = status_of(session, failed_ids(session))
+    not_failed = [f"{i} ({st})" for i, (st, _) in known.items() if st != "failed"]
+    if not_failed:
+        click.echo("not failed, left alone: " + ", ".join(not_failed), err=True)
+    sent = retry_failed(rt, list(known) if ids else None)
+    per_stage = count_values(stage or "clean" for st, stage in known.values() if st == "failed")
+    _report_requeued(rt, sent, f"({format_counts(per_stage)})",
+                     missing=bool(ids) and len(known) < len(set(ids)), wait=wait,
+                     timeout=timeout)
+
+
+@main.command()
+@click.argument("ids", nargs=-1, type=DOCUMENT_ID)
+@click.option("--all", "everything", is_flag=True,
+              help="Every done or failed document (with no other choice).")
+@click.option("--stale", is_flag=True,
+              help="Documents whose article was made by an older extractor version.")
+@click.option("--since", callback=iso_date,
+              help="Received on or after (YYYY-MM-DD or ISO 8601; UTC unless it has an "
+                   "offset).")
+@click.option("--until", callback=iso_date,
+              help="Received on or before (a date includes that whole UTC day).")
+@wait_option
+@click.pass_context
+def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale: bool,
+              since: str | None, until: str | None, wait: bool, timeout: float | None) -> None:
+    """Run clean, extract and persist again from the stored raw bytes.
+
+    Done and failed documents are reset to the clean stage and re-enqueued; a worker
+    must be running. Prints how many, by their status before, and why any named
+    document was left alone.
+
+    IDS, --stale and --since/--until narrow the choice together: a document must meet
+    each one given. --since/--until compare when a document was received, read as
+    `articles` reads its dates: a time without an offset is UTC, and an --until date
+    alone takes in that whole day. --all takes every done or failed document and
+    combines with none of them.
+
+    \b
+    Example:
+      newsdrop reprocess --stale --wait   # after upgrading newsdrop's extractor
+      newsdrop reprocess --since 2024-05-01 --until 2024-05-31
+      newsdrop reprocess 17 18
+    """
+    from db.engine import reading
+    from db.queries import reprocess_candidates, reprocess_exclusions, status_of
+    from tasks.version import EXTRACTOR_VERSION
+    from worker.operations import reprocess as run_reprocess
+
+    if not (ids or everything or stale or since or until):
+        raise click.UsageError("name document ids, or pass --all, --stale, --since or --until")
+    check_window(since, until)
+    if everything and (ids or stale or since or until):
+        # --all would silently win over the narrower choice, or be silently ignored
+        raise click.UsageError("--all takes every done or failed document: leave it out to "
+                               "choose by IDS, --stale or --since/--until")
+    rt = runtime_for(ctx)
+    stale_by = EXTRACTOR_VERSION if stale else None
+    excluded: dict[int, tuple[str, str | None]] = {}
+    if ids:
+        known = _known_ids(rt, list(ids))
+        with reading(rt.sessions) as session:
+            excluded = reprocess_exclusions(session, list(known), since=since, until=until,
+                                            not_extracted_by=stale_by)
+    else:
+        with reading(rt.sessions) as session:
+            known = status_of(session, reprocess_candidates(
+                session, since=since, until=until, not_extracted_by=stale_by))
+    sent = run_reprocess(rt, ids=list(known) if ids else None, stale=stale, since=since,
+                         until=until)
+    sent_ids = set(sent)
+    # a document whose state moved between the two looks is left alone for its status
+    reasons = {i: excluded.get(i, ("not done or failed", st))
+               for i, (st, _) in known.items() if i not in sent_ids}
+    for reason in dict.fromkeys(r for r, _ in reasons.values()):
+        listed = [f"{i} ({detail})" if detail else str(i)
+                  for i, (r, detail) in reasons.items() if r == reason]
+        click.echo(f"{reason}, left alone: " + ", ".join(listed), err=True)
+    before = count_values(st for i, (st, _) in known.items() if i in sent_ids)
+    _report_requeued(rt, sent, f"for every stage (were {format_counts(before)})",
+                     missing=bool(ids) and len(known) < len(set(ids)), wait=wait,
+                     timeout=timeout)
+
+
+def _report_requeued(rt: Any, sent: list[int], detail: str, *, missing: bool, wait: bool,
+                     timeout: float | None) -> None:
+    """Say what went back to the workers; exit 3 if a named id does not exist; --wait."""
+    click.echo(f"re-enqueued {counted(len(sent), 'document')}" + (f" {detail}" if sent else ""),
+               err=True)
+    if missing:
+        sys.exit(EXIT_NOT_FOUND)
+    if wait:
+        wait_with_progress(rt, sent, timeout)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback needs NEWSDROP_API_TOKEN.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve a read-only HTTP API: /status, /articles, /articles/{ref}, /search, /metrics.
+
+    /articles/{ref} takes an id or a sha256 prefix, as `show` does; /metrics is in
+    Prometheus format; OpenAPI docs are at /docs. When NEWSDROP_API_TOKEN is set,
+    clients must send `Authorization: Bearer <token>`; it is required to listen on any
+    address other than loopback, and must be at least 16 characters long (not a
+    placeholder such as change-me, nor a few characters repeated).
+
+    \b
+    Example:
+      newsdrop serve                       # http://127.0.0.1:8000/docs
+      curl 'http://127.0.0.1:8000/search?q=harbour+strike&limit=5'
+      NEWSDROP_API_TOKEN=$(openssl rand -hex 24) newsdrop serve --host 0.0.0.0
+    """
+    from worker.api import ExposureError, check_exposure, check_token, listen
+    from worker.api import serve as run_serve
+
+    secret = settings_for(ctx).api_token
+    token = secret.get_secret_value() if secret is not None else None
+    try:
+        check_token(token)
+        check_exposure(host, token)
+    except ExposureError as exc:
+        raise BadConfiguration(str(exc)) from exc
+    rt = runtime_for(ctx, migrate_schema=False)
+    try:
+        sockets = listen(host, port)
+    except OSError as exc:
+        raise BadConfiguration(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                               "choose another --port or --host") from exc
+    click.echo(f"newsdrop: serving http://{host}:{port} (docs at /docs, "
+               f"{'bearer token required' if token else 'no token'}); Ctrl-C stops", err=True)
+    run_serve(rt, host=host, port=port, token=token, log_level=log_level_name(), sockets=sockets)
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands: apply the migrations, or say which revision is applied.
+
+    `run`, `watch`, `worker` and the commands that change documents apply the migrations
+    themselves; the read commands never do.
+
+    \b
+    Example:
+      newsdrop db current     # the database's revision and the latest one
+      newsdrop db upgrade     # bring the schema to the latest revision
+    """
+
+
+@db.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Apply Alembic migrations up to the latest schema.
+
+    \b
+    Example:
+      NEWSDROP_DATABASE_URL=postgresql+psycopg://newsdrop@db/newsdrop newsdrop db upgrade
+    """
+    from db import migrate
+
+    rt = runtime_for(ctx, migrate_schema=False, check_schema=False)
+    rev = migrate.upgrade(rt.engine)
+    click.echo(f"database at revision {rev}")
+
+
+@db.command()
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Print the schema revision of the database and the latest one known.
+
+    \b
+    Example:
+      newsdrop db current
+    """
+    from db import migrate
+
+    settings = settings_for(ctx)
+    if sqlite_file_missing(settings.resolved_database_url):
+        # a diagnostic creates nothing: say there is no database yet
+        click.echo(f"database none (no file at {safe_url(settings.resolved_database_url)}), "
+                   f"latest {migrate.head_revision()}")
+        return
+    rt = runtime_for(ctx, migrate_schema=False, check_schema=False)
+    current = migrate.current_revision(rt.engine) or "none (no newsdrop schema yet)"
+    click.echo(f"database {current}, latest {migrate.head_revision()}")

@@ -1,0 +1,203 @@
+"""Parameter types and options that several commands share."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from db.bounds import MAX_ID, MAX_SECONDS, MAX_SQL_INT
+from worker.settings import RANGES
+
+#: worker processes one command may start, as NEWSDROP_CONCURRENCY allows
+MAX_CONCURRENCY = int(RANGES["concurrency"][1])
+
+
+class DocumentId(click.IntRange):
+    """A document id: "'abc' is not a valid document id", not "… integer range"."""
+
+    name = "document id"
+
+
+#: ids, limits and offsets are whole numbers a query can carry (db/bounds.py)
+DOCUMENT_ID = DocumentId(1, MAX_ID)
+OFFSET = click.IntRange(0, MAX_SQL_INT)
+
+
+class Seconds(click.FloatRange):
+    """A duration in seconds, from `minimum` up to MAX_SECONDS; nan, which every range
+    check lets through, is refused too."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 0.0) -> None:
+        super().__init__(min=minimum, max=MAX_SECONDS)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if seconds != seconds:
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
+def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
+
+
+def wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--wait and --timeout: follow the documents to a terminal state with a progress bar."""
+    import functools
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        # without --wait nothing waits, so a --timeout would be silently ignored
+        if kwargs.get("timeout") is not None and not kwargs.get("wait"):
+            raise click.UsageError("--timeout only applies with --wait")
+        return fn(*args, **kwargs)
+
+    checked = click.option("--timeout", type=Seconds(), default=None,
+                           help="With --wait: give up after this many seconds.")(checked)
+    return click.option("--wait", is_flag=True,
+                        help="Return only when every document is done or failed.")(checked)
+
+
+def iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Accept YYYY-MM-DD or an ISO 8601 time, compared as an instant with each article's
+    published_utc (without an offset, UTC)."""
+    if value is None:
+        return None
+    from db.dates import check_bound
+
+    try:
+        return check_bound(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def since_time(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """An ISO 8601 time (UTC unless it says its zone, as everywhere in newsdrop), or an
+    age like 30m, 2h, 7d."""
+    if value is None:
+        return None
+    age = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
+    if age:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
+        try:
+            return datetime.now(UTC) - timedelta(**{unit: int(age.group(1))})
+        except (OverflowError, ValueError):  # before year 1, or too many digits for int
+            raise click.BadParameter(f"{value!r} reaches back before the year 1",
+                                     param=param) from None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither an ISO 8601 time "
+                                 "(2024-05-01T08:00) nor an age (30m, 2h, 7d)",
+                                 param=param) from None
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0 in UTC
+        raise click.BadParameter(f"{value!r} is beyond the dates UTC can hold",
+                                 param=param) from None
+
+
+#: where documents of the statuses no article can have are listed instead
+_LISTED_ELSEWHERE = {
+    "duplicate": "a duplicate has no article of its own, its first copy has it: "
+                 "`newsdrop status` counts duplicates, and docs/querying.md has the SQL "
+                 "that lists each with its first copy",
+    "rejected": "a rejected file was never processed, so it has no article: "
+                "`newsdrop failures --stage intake` lists rejected files with the reason",
+}
+
+
+class ArticleStatusChoice(click.Choice):
+    """The statuses a document holding an article can have. Asked for one it cannot have,
+    it says where those documents are listed instead of matching nothing."""
+
+    def __init__(self) -> None:
+        from db.pipeline import ArticleStatus
+
+        super().__init__([s.value for s in ArticleStatus])
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        elsewhere = _LISTED_ELSEWHERE.get(str(value).lower())
+        if elsewhere is not None:
+            self.fail(elsewhere, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--since/--until/--author/--site/--lang/--status, shared by articles, search, export."""
+    options = [
+        click.option("--since", callback=iso_date,
+                     help="Published on or after (YYYY-MM-DD or ISO 8601; UTC unless it "
+                          "has an offset)."),
+        click.option("--until", callback=iso_date,
+                     help="Published on or before (a date includes that whole UTC day)."),
+        click.option("--author", help="Author name contains this (any case)."),
+        click.option("--site", help="Site name contains this (any case)."),
+        click.option("--lang", help="Language code, e.g. en (any case)."),
+        click.option("--status", "doc_status", type=ArticleStatusChoice(),
+                     help="Status of the article's document: done; queued or processing "
+                          "while it runs again (reprocess, retry); failed if that run "
+                          "failed (it keeps the article it had)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def article_filter(since: str | None, until: str | None, author: str | None,
+                   site: str | None, lang: str | None, doc_status: str | None,
+                   limit: int | None = None, offset: int = 0) -> Any:
+    from db.queries import ArticleFilter
+
+    check_window(since, until)
+    return ArticleFilter(since=since, until=until, author=author, site=site, language=lang,
+                         status=doc_status, limit=limit, offset=offset)
+
+
+def check_window(since: str | None, until: str | None) -> None:
+    from db.dates import check_window
+
+    try:
+        check_window(since, until, names=("--since", "--until"))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+class DashTextCommand(click.Command):
+    """A command whose text argument may start with '-' (`newsdrop search -nissan`): a
+    word with one leading '-' that is none of its options is read as text, where click
+    would refuse it as an unknown option. A word starting with '--' stays an option, so
+    a mistyped one is still reported; after '--' everything is text, as usual."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        options: list[str] = []
+        texts: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--":
+                texts.extend(rest)
+                break
+            name = arg.partition("=")[0] if arg.startswith("--") else arg
+            if name in takes_value:
+                options.append(arg)
+                value = next(rest, None) if takes_value[name] and name == arg else None
+                if value is not None:  # the option's value, whatever it starts with
+                    options.append(value)
+            elif arg.startswith("--"):
+                options.append(arg)
+            else:
+                texts.append(arg)
+        return super().parse_args(ctx, [*options, "--", *texts] if texts else options)

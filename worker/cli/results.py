@@ -1,0 +1,273 @@
+"""Commands that look at results: articles, search, export, show."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from db.bounds import MAX_SQL_INT
+from worker.cli.app import main, runtime_for
+from worker.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND, OutputCutShort
+from worker.cli.output import cut, dump_json, print_article, print_explain
+from worker.cli.params import (
+    OFFSET,
+    DashTextCommand,
+    article_filter,
+    article_filter_options,
+    json_option,
+)
+from worker.wording import counted, milliseconds
+
+
+@main.command()
+@article_filter_options
+@click.option("--limit", type=click.IntRange(1, MAX_SQL_INT), default=50, show_default=True)
+@click.option("--offset", type=OFFSET, default=0)
+@json_option
+@click.pass_context
+def articles(ctx: click.Context, since: str | None, until: str | None, author: str | None,
+             site: str | None, lang: str | None, doc_status: str | None, limit: int,
+             offset: int, as_json: bool) -> None:
+    """List extracted articles, newest published first.
+
+    --json prints the items that the HTTP API's /articles returns.
+
+    \b
+    Example:
+      newsdrop articles --since 2024-01-01 --author "Jane Doe"
+      newsdrop articles --site reuters --lang en --limit 20 --offset 20 --json
+    """
+    from db.engine import reading
+    from db.queries import list_articles
+    from worker.render import article_summary, listing_when
+
+    rt = runtime_for(ctx, migrate_schema=False)
+    f = article_filter(since, until, author, site, lang, doc_status, limit, offset)
+    with reading(rt.sessions) as session:
+        items = [article_summary(a, d) for a, d in list_articles(session, f)]
+    if as_json:
+        dump_json(items)
+        return
+    if not items:
+        click.echo("no articles match" if (since or until or author or site or lang
+                                            or doc_status or offset) else "no articles yet",
+                   err=True)
+        return
+    for it in items:
+        when = listing_when(it["published_at"])
+        click.echo(f"{it['id']:>6}  {when:<17}  {cut(it['title'] or '(no title)', 70)}")
+
+
+@main.command(cls=DashTextCommand)
+@click.argument("query")
+@article_filter_options
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--offset", type=OFFSET, default=0)
+@json_option
+@click.pass_context
+def search(ctx: click.Context, query: str, since: str | None, until: str | None,
+           author: str | None, site: str | None, lang: str | None, doc_status: str | None,
+           limit: int, offset: int, as_json: bool) -> None:
+    """Full-text search over titles, subtitles and bodies, best match first.
+
+    Every word must appear (in any order); title matches rank above body matches.
+    Punctuation and operators are searched as plain text: quotes, *, NEAR, AND/OR,
+    a leading - do nothing special, so `newsdrop search -nissan` looks for "nissan"
+    (a query starting with -- goes after --: `newsdrop search -- --nissan`). Ids are
+    document ids, as `newsdrop show` takes.
+
+    \b
+    Example:
+      newsdrop search "harbour strike" --since 2024-01-01
+      newsdrop search election --site times --json
+    """
+    from db.engine import reading
+    from db.search import InvalidQuery
+    from db.search import search as run_search
+    from worker.render import listing_when
+
+    rt = runtime_for(ctx, migrate_schema=False)
+    f = article_filter(since, until, author, site, lang, doc_status)
+    try:
+        with reading(rt.sessions) as session:
+            hits = run_search(session, query, filters=f, limit=limit, offset=offset)
+    except InvalidQuery as exc:
+        raise click.UsageError(exc.message) from exc
+    if as_json:
+        dump_json([h.to_dict() for h in hits])
+        return
+    if not hits:
+        click.echo(f"no articles match {query!r}", err=True)
+        return
+    for h in hits:
+        click.echo(click.style(f"{h.document_id:>6}", bold=True)
+                   + f"  {listing_when(h.published_at):<17}  "
+                   f"{cut(h.title or '(no title)', 70)}")
+        snippet = "".join(click.style(t, fg="yellow", bold=True) if hit else t
+                          for t, hit in h.snippet_parts())
+        click.echo("        " + " ".join(snippet.split()))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="JSON Lines (lists kept) or CSV (lists as JSON).")
+@article_filter_options
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Write to this file (with a progress bar) instead of stdout; - is "
+                   "stdout.")
+@click.pass_context
+def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
+           author: str | None, site: str | None, lang: str | None, doc_status: str | None,
+           output: Path | None) -> None:
+    """Export every matching article as JSON Lines or CSV, streamed in constant memory.
+
+    Each record holds the document id, source path, sha256 and status, then every
+    article field. With -o the file appears only once complete (through a symlink, the
+    file the link points to is replaced; a device or FIFO is written in place, and
+    /dev/stdout is standard output, as - is); a file that cannot be created is a usage
+    error (exit 2), and output that cannot be written to the end (a full disk) ends the
+    export with exit 1, leaving an earlier file as it was and no partial one. In CSV, a
+    text cell starting with =, +, -, @, a tab or a carriage return gets a leading ' so
+    that a spreadsheet shows it as text rather than running it as a formula. The export
+    reads one consistent snapshot and never holds up the workers.
+
+    \b
+    Example:
+      newsdrop export -o articles.jsonl
+      newsdrop export --format csv --since 2024-01-01 --lang en > articles.csv
+    """
+    from db.engine import reading
+    from db.export import ExportFormat, count_articles, export_articles
+    from worker.output_file import open_output
+
+    rt = runtime_for(ctx, migrate_schema=False)
+    f = article_filter(since, until, author, site, lang, doc_status)
+    if output is None or str(output) == "-":
+        # a write that fails ends the command through GuardedOutput
+        with reading(rt.sessions) as session:
+            export_articles(session, f, sys.stdout, ExportFormat(fmt))
+        return
+    try:
+        out = open_output(output, newline="")
+    except OSError as exc:  # no such folder, not allowed: the option names a bad place
+        raise click.BadParameter(f"cannot write {output}: {exc.strerror or exc}",
+                                 ctx=ctx, param_hint="'-o' / '--output'") from exc
+    try:
+        # out puts the file in place only if this whole block succeeds
+        with out as stream, reading(rt.sessions) as session:
+            total = count_articles(session, f)
+            with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
+                step = [0]
+
+                def tick() -> None:  # redrawing per row would cost more than the row
+                    step[0] += 1
+                    if step[0] % 200 == 0 or step[0] == total:
+                        bar.update(step[0] - bar.pos)
+
+                n = export_articles(session, f, stream, ExportFormat(fmt), on_row=tick)
+    except OSError as exc:
+        raise OutputCutShort(f"cannot write {output}: {exc.strerror or exc}") from exc
+    click.echo(f"exported {counted(n, 'article')} to {output}", err=True)
+
+
+@main.command()
+@click.argument("ref")
+@json_option
+@click.option("--explain", is_flag=True, help="Every input line, kept or dropped, and why.")
+@click.pass_context
+def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
+    """Show one document by id or sha256 prefix: its article and processing history.
+
+    REF is a document id, or the first 6 or more hex digits of the document's sha256.
+    Digits that are no document's id are tried as a sha256 prefix too; a prefix that
+    several hashes start with is refused, naming some of them.
+
+    \b
+    Example:
+      newsdrop show 42
+      newsdrop show 3f2a9c --json
+    """
+    from db.engine import reading
+    from db.errors import QueryError
+    from db.queries import article_of, find_document, stage_runs
+    from worker.render import document_detail
+
+    rt = runtime_for(ctx, migrate_schema=False)
+    with reading(rt.sessions) as session:
+        try:
+            doc = find_document(session, ref)
+        except QueryError as exc:  # ambiguous, or no id or sha256 prefix at all
+            raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
+        if doc is None:
+            click.echo(f"no document {ref!r}", err=True)
+            sys.exit(EXIT_NOT_FOUND)
+        data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id))
+    if explain:
+        _explain_document(rt, data["document"], as_json)
+        return
+    if as_json:
+        dump_json(data)
+        return
+    d = data["document"]
+    click.secho(f"document {d['id']}  {d['status']}", bold=True)
+    for key in ("source_path", "sha256", "size_bytes", "stage", "stage_state", "attempts",
+                "duplicate_of", "error_kind", "last_error", "received_at", "pass_queued_at",
+                "finished_at"):
+        if key == "pass_queued_at" and d[key] == d["received_at"]:
+            continue  # its first pass: queued when it was taken in
+        if d.get(key) not in (None, ""):
+            click.echo(f"  {key}: {d[key]}")
+    if data["article"]:
+        click.echo()
+        print_article(data["article"])
+    if data["history"]:
+        click.echo()
+        click.secho("history", bold=True)
+        earlier_pass = False
+        for r in data["history"]:
+            if _before(r["started_at"], d["pass_queued_at"]):
+                earlier_pass = True
+            elif earlier_pass:  # attempts count from 1 again in the pass that follows
+                click.echo(f"  -- sent back by retry or reprocess at {d['pass_queued_at']}")
+                earlier_pass = False
+            err = f"  {r['error']}" if r["error"] else ""
+            click.echo(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
+                       f"wait {_or_dash(r['wait_ms'])} ms, "
+                       f"ran {milliseconds(r['duration_ms'])} ms on {r['worker']}{err}")
+
+
+def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:
+    from tasks.errors import NewsdropError
+    from tasks.runner import cleaned_for_explain
+
+    if doc["duplicate_of"] is not None:
+        click.echo(f"document {doc['id']} is a duplicate of {doc['duplicate_of']}: "
+                   f"newsdrop show {doc['duplicate_of']} --explain", err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    try:
+        cleaned = cleaned_for_explain(rt.sessions, doc["id"], options=rt.runner_options)
+    except NewsdropError as exc:
+        click.echo(f"clean cannot read document {doc['id']}: {exc.message}", err=True)
+        sys.exit(EXIT_FAILED)
+    if cleaned is None:
+        click.echo(f"document {doc['id']} has no stored bytes to explain", err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    if as_json:
+        dump_json(cleaned.to_dict())
+    else:
+        print_explain(cleaned.to_dict())
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _before(instant: str | None, other: str | None) -> bool:
+    """Whether ISO 8601 `instant` comes before `other` (False when either is unknown)."""
+    if instant is None or other is None:
+        return False
+    return datetime.fromisoformat(instant) < datetime.fromisoformat(other)

@@ -1,0 +1,254 @@
+"""Commands that take documents in and process them: run, watch, worker, ingest,
+extract, reconcile."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from worker.cli.app import log_level_name, main, runtime_for, settings_for
+from worker.cli.errors import EXIT_FAILED, Interrupted, Unavailable, not_sent, safe_url
+from worker.cli.output import count_values, format_counts, print_article, print_explain
+from worker.cli.params import MAX_CONCURRENCY, wait_option
+from worker.cli.progress import wait_with_progress
+from worker.settings import AfterIntake, make_folder
+from worker.wording import counted
+
+if TYPE_CHECKING:
+    from worker.intake import IntakeOutcome
+
+
+@main.command()
+@click.option("--inbox", type=click.Path(path_type=Path), default=None,
+              help="Folder to watch (default ./inbox). Env: NEWSDROP_INBOX.")
+@click.option("--concurrency", "-c", type=click.IntRange(0, MAX_CONCURRENCY), default=0,
+              help="Worker processes (default: number of CPUs).")
+@click.pass_context
+def run(ctx: click.Context, inbox: Path | None, concurrency: int) -> None:
+    """Watch the inbox and process what arrives: watcher and worker in one command.
+
+    \b
+    Example:
+      newsdrop run
+      cp article.txt inbox/ && newsdrop articles
+    """
+    from worker.service import run_all
+
+    if inbox is not None:
+        ctx.obj = ctx.obj.model_copy(update={"inbox": inbox})
+    ctx.obj.check_folders()
+    rt = runtime_for(ctx)
+    # made here, so that an inbox that cannot be created is refused before a worker starts
+    make_folder(rt.settings.inbox, "inbox", "NEWSDROP_INBOX")
+    click.echo(f"newsdrop: watching {rt.settings.inbox.resolve()} "
+               f"(database {safe_url(rt.settings.resolved_database_url)}, "
+               f"broker {safe_url(rt.settings.resolved_broker_url)}); Ctrl-C stops", err=True)
+    sys.exit(run_all(rt, concurrency=concurrency, loglevel=log_level_name()))
+
+
+@main.command()
+@click.argument("inbox", type=click.Path(path_type=Path), required=False)
+@click.option("--poll/--events", default=None,
+              help="Poll the folder instead of waiting for file events (network shares).")
+@click.option("--no-event-check", is_flag=True,
+              help="Skip the start-up check that file events arrive at all.")
+@click.pass_context
+def watch(ctx: click.Context, inbox: Path | None, poll: bool | None,
+          no_event_check: bool) -> None:
+    """Watch INBOX (default NEWSDROP_INBOX or ./inbox) and enqueue each new stable file.
+
+    Scans the inbox at start-up, rescans periodically, and re-enqueues documents whose
+    lease expired. Workers run separately (`newsdrop worker`).
+
+    \b
+    Example:
+      NEWSDROP_BROKER_URL=redis://localhost:6379/0 \\
+      NEWSDROP_DATABASE_URL=postgresql+psycopg://newsdrop@db/newsdrop newsdrop watch /srv/inbox
+    """
+    from worker.service import watch as run_watch
+
+    update: dict[str, Any] = {}
+    if inbox is not None:
+        update["inbox"] = inbox
+    if poll is not None:
+        update["poll"] = poll
+    ctx.obj = ctx.obj.model_copy(update=update)
+    ctx.obj.check_folders()
+    rt = runtime_for(ctx)
+    run_watch(rt, check_events=not no_event_check)
+
+
+@main.command()
+@click.option("--concurrency", "-c", type=click.IntRange(0, MAX_CONCURRENCY), default=0,
+              help="Worker processes (default: NEWSDROP_CONCURRENCY or number of CPUs).")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int) -> None:
+    """Run a worker: takes documents from the broker and runs clean, extract, persist.
+
+    Workers never read the inbox (raw bytes travel through the database), so they can
+    run on any machine that reaches the broker and the database.
+
+    \b
+    Example:
+      newsdrop worker --concurrency 4
+    """
+    from worker.service import worker as run_worker
+
+    rt = runtime_for(ctx)
+    run_worker(rt, concurrency=concurrency, loglevel=log_level_name())
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@wait_option
+@click.option("--after", "after", type=click.Choice([a.value for a in AfterIntake]),
+              default=AfterIntake.KEEP.value, show_default=True,
+              help="What to do with each file once it is safely stored.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: float | None,
+           after: str) -> None:
+    """Take in existing files or folders (a backfill), with a progress bar.
+
+    A worker must be running (`newsdrop worker`, or `newsdrop run`) for them to be
+    processed; --wait returns when all are done, duplicate, failed or rejected.
+
+    \b
+    Example:
+      newsdrop ingest ~/scrapes/2024 --wait
+    """
+    from db.models import DocumentStatus
+    from worker.intake import batches
+    from worker.service import folder_files, make_intake
+
+    rt = runtime_for(ctx)
+    settings = rt.settings.model_copy(update={"after_intake": AfterIntake(after)})
+    # each PATH is its own root: symlinks are judged against the folder being ingested,
+    # and with --after keep nothing (rejected files included) leaves the user's folder
+    groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in paths]
+    outcomes: list[IntakeOutcome] = []
+    unsent, send_error, vanished = 0, None, 0
+    try:
+        with click.progressbar(length=sum(len(f) for _, f in groups), label="taking in",
+                               file=sys.stderr) as bar:
+            for root, files in groups:
+                intake = make_intake(
+                    rt, settings, root=root,
+                    move_rejected=settings.after_intake is not AfterIntake.KEEP)
+                for chunk in batches(files, settings.batch_size):
+                    outcomes.extend(intake.take(chunk))
+                    bar.update(len(chunk))
+                unsent, send_error = unsent + intake.unsent, intake.send_error or send_error
+                vanished += intake.vanished
+    except KeyboardInterrupt:
+        # the batch under way is stored whole or not at all; if it was stored but not
+        # sent, the reconciler sends it once its lease runs out, as after a lost message
+        raise Interrupted(
+            f"interrupted; taken in so far: {_intake_summary(outcomes, vanished)}, and "
+            "perhaps the batch under way. The same `newsdrop ingest` takes in the rest: it "
+            "skips the files taken in already") from None
+    summary = _intake_summary(outcomes, vanished)
+    click.echo("taken in: " + summary, err=True)
+    if unsent:
+        # stored all the same, so nothing is lost; but no worker hears of them for now
+        raise Unavailable(not_sent(settings, unsent, send_error))
+    if not wait:
+        if any(o.status is DocumentStatus.REJECTED for o in outcomes):
+            sys.exit(EXIT_FAILED)
+        return
+    wait_with_progress(rt, [o.document_id for o in outcomes if o.document_id is not None],
+                       timeout)
+
+
+def _outcome_word(o: IntakeOutcome) -> str:
+    if o.earlier:
+        return "rejected earlier"
+    return o.status.value if o.status else "already taken"
+
+
+def _intake_summary(outcomes: list[IntakeOutcome], vanished: int) -> str:
+    counts = count_values(map(_outcome_word, outcomes))
+    if vanished:
+        counts["gone before they were read"] = vanished
+    return format_counts(counts)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--jsonl", is_flag=True,
+              help="One JSON object per file: the fields plus `path` (with --explain, the "
+                   "verdicts as `show --explain --json` prints them, plus `path`).")
+@click.option("--explain", is_flag=True, help="Show every line or block, kept or dropped, why.")
+@click.pass_context
+def extract(ctx: click.Context, paths: tuple[Path, ...], jsonl: bool, explain: bool) -> None:
+    """Run clean + extract directly on files: no queue, no database.
+
+    For debugging and evaluation; folders are read recursively. A file over
+    NEWSDROP_MAX_FILE_BYTES (20 MiB by default) fails as too large, as in the pipeline.
+
+    \b
+    Example:
+      newsdrop extract page.html --explain
+      newsdrop extract ../shared/eval/dev/*/article.txt --jsonl > pred.jsonl
+    """
+    from tasks.clean import CleanOptions, clean
+    from tasks.document import RawDocument
+    from tasks.errors import NewsdropError
+    from tasks.extract import extract as run_extract
+    from worker.service import folder_files
+
+    options = CleanOptions(max_bytes=settings_for(ctx).max_file_bytes)
+    failed = found = 0
+    for path in folder_files(list(paths)):
+        found += 1
+        try:
+            cleaned = clean(RawDocument(path.read_bytes(), name=path.name), options=options)
+            article = run_extract(cleaned)
+        except (NewsdropError, OSError) as exc:
+            failed += 1
+            reason = exc.message if isinstance(exc, NewsdropError) else str(exc)
+            if jsonl:
+                click.echo(json.dumps({"path": str(path), "error": reason}, ensure_ascii=False))
+            else:
+                click.echo(f"{path}: {reason}", err=True)
+            continue
+        if jsonl:
+            data = cleaned.to_dict() if explain else article.to_dict()
+            click.echo(json.dumps({"path": str(path), **data}, ensure_ascii=False))
+            continue
+        if len(paths) > 1 or path.is_dir():
+            click.secho(f"== {path}", bold=True)
+        if explain:
+            print_explain(cleaned.to_dict())
+        else:
+            print_article(article.to_dict())
+    if not found:
+        click.echo(f"no files to extract in {', '.join(map(str, paths))} (hidden files and "
+                   "partial downloads are left out, as the watcher leaves them)", err=True)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.pass_context
+def reconcile(ctx: click.Context) -> None:
+    """Re-enqueue documents whose state has not moved for longer than the lease, now.
+
+    Documents whose message the broker refused when they were queued (`ingest`,
+    `retry` or `reprocess` with the broker down) are sent too, whatever the lease. The
+    watcher does this at start-up and every NEWSDROP_RECONCILE_INTERVAL_S.
+
+    \b
+    Example:
+      newsdrop reconcile                        # stuck for over NEWSDROP_LEASE_S (300 s)
+      NEWSDROP_LEASE_S=3600 newsdrop reconcile  # only those stuck for over an hour
+    """
+    from worker.reconciler import reconcile as run_reconcile
+    from worker.service import enqueue
+
+    rt = runtime_for(ctx)
+    n = run_reconcile(rt.sessions, rt.settings.lease_s, enqueue)
+    click.echo(f"re-enqueued {counted(n, 'document')}", err=True)

@@ -634,12 +634,19 @@ class Expired(NamedTuple):
 def expired_leases(session: Session, lease: timedelta, limit: int = 10_000
                    ) -> list[Expired]:
     """Active documents whose state has not moved for longer than `lease`, or whose lease
-    was ended."""
+    was ended.
+
+    On PostgreSQL the rows are locked until the transaction ends, and a row a worker is
+    changing is passed over: without the lock a worker could claim or finish a document
+    between this look and the requeue that follows it, and the requeue would undo that.
+    (SQLite's write transactions run one at a time: no worker writes in between.)
+    """
     cutoff = utcnow() - lease
     rows = session.execute(
         select(Document.id, Document.stage, Document.stage_state, Document.updated_at)
         .where(Document.status.in_(ACTIVE), Document.updated_at < cutoff)
         .order_by(Document.id).limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     return [Expired(r.id, r.stage or Stage.CLEAN, r.stage_state == StageState.RUNNING,
                     _lease_ended(r.updated_at)) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -222,6 +223,36 @@ def test_an_ended_lease_is_over_under_any_lease_and_spares_a_claimed_document(db
         run = s.scalars(select(StageRun)
                         .where(StageRun.document_id == unsent.document_id)).one()
         assert (run.queued_at, run.wait_ms) == (None, None)
+
+
+def test_a_claim_made_while_the_reconciler_looks_is_not_undone_by_its_requeue(db_sessions):
+    # Given a document whose lease is over, and a worker that claims it just after the
+    # reconciler has found it expired and before it requeues it
+    doc = take(db_sessions).document_id
+    looked, claimed = threading.Event(), threading.Event()
+    claims: list[Any] = []
+
+    def worker() -> None:
+        looked.wait(10)
+        with transaction(db_sessions) as s:
+            claims.extend(pipeline.claim(s, [doc], max_attempts=3))
+        claimed.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        with transaction(db_sessions) as s:
+            expired = pipeline.expired_leases(s, timedelta(seconds=-1))
+            looked.set()
+            claimed.wait(1)  # the claim waits for this transaction, or it is made now
+            pipeline.requeue(s, [e.document_id for e in expired], Stage.CLEAN,
+                             reason="re-enqueued")
+    finally:
+        thread.join(10)
+    # Then the worker's claim stands: it comes after the requeue, not before it
+    assert [c.document_id for c in claims] == [doc]
+    with transaction(db_sessions) as s:
+        assert s.get(Document, doc).status is DocumentStatus.PROCESSING
 
 
 def test_a_late_result_does_not_undo_a_finished_document(db_sessions):

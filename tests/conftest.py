@@ -157,6 +157,20 @@ class WaitTimeout(AssertionError):
     pass
 
 
+def fail_reads_of(monkeypatch: pytest.MonkeyPatch, name: str, errnos: list[int]) -> None:
+    """Intake's read of a file called `name` fails with each of `errnos` in turn, then
+    works (the watcher's lease probe, which opens without O_CLOEXEC, is let through)."""
+    real_open = os.open
+
+    def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(path).name == name and flags & os.O_CLOEXEC and errnos:
+            code = errnos.pop(0)
+            raise OSError(code, os.strerror(code), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float, *, interval: float = 0.2,
              message: str | Callable[[], str] = "condition") -> Any:
     """Poll `predicate` until it returns something truthy; fail with `message` on timeout."""

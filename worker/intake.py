@@ -8,6 +8,7 @@ steps leaves either a file the next scan takes again (its bytes were not committ
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -60,7 +61,16 @@ BATCH_MAX_BYTES = 64 * 1024 * 1024
 VANISHED_NAMED = 5
 #: read outcomes that get no row: a link to a file the inbox holds anyway, and a file
 #: that was moved or deleted before it could be read
-_NO_ROW = ("symlink_inside", "vanished")
+_NO_ROW = ("symlink_inside", "vanished", "deferred")
+
+#: read errors that may pass (too many open files, a busy or locked file, an I/O error or
+#: a network share timing out): the file gets no row and is tried again, where any other
+#: (permission denied, a symlink loop) rejects it
+_PASSING_ERRNOS = frozenset(getattr(errno, name) for name in (
+    "EMFILE", "ENFILE", "ENOMEM", "ENOBUFS", "EAGAIN", "EINTR", "EBUSY", "ETXTBSY", "EIO",
+    "ESTALE", "ETIMEDOUT", "ENOLCK", "EDEADLK", "ENOTCONN", "ECONNRESET", "ECONNABORTED",
+    "ENETDOWN", "ENETUNREACH", "ENETRESET", "EHOSTDOWN", "EHOSTUNREACH", "EREMOTEIO",
+) if hasattr(errno, name))
 
 
 def storable_name(name: str) -> str:
@@ -177,11 +187,10 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     try:
         root = real_paths.folder(inbox)
         real = real_paths.resolve(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a folder became a file
         return _missing(path)
     except (OSError, RuntimeError) as exc:  # a symlink loop, a folder we may not enter
-        return _Read(path, reject_kind="unreadable",
-                     reject_reason=f"cannot resolve path: {getattr(exc, 'strerror', None) or exc}")
+        return _unreadable(path, "cannot resolve path", exc)
     if not inside(real, root):
         return _Read(path, reject_reason=f"symlink points outside {where} ({real})",
                      reject_kind="symlink_outside")
@@ -192,11 +201,10 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
         return _Read(path, reject_reason=None, reject_kind="symlink_inside")
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return _Read(path, reject_kind="vanished")
     except OSError as exc:
-        return _Read(path, reject_kind="unreadable",
-                     reject_reason=f"cannot read file: {exc.strerror or exc}")
+        return _unreadable(path, "cannot read file", exc)
     try:
         with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
@@ -213,9 +221,10 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
             content = fh.read(size + 1)
             if len(content) > size:
                 content += fh.read(max_bytes + 1 - len(content))
+    except IsADirectoryError:  # the file was replaced by a folder, whose files are seen
+        return _Read(path, reject_kind="vanished")  # one by one
     except OSError as exc:
-        return _Read(path, reject_kind="unreadable",
-                     reject_reason=f"cannot read file: {exc.strerror or exc}")
+        return _unreadable(path, "cannot read file", exc)
     if len(content) > max_bytes:  # grew while we read it
         return _Read(path, size=len(content), reject_kind="too_large",
                      reject_reason=f"file is over the limit of {max_bytes:,} bytes")
@@ -223,6 +232,14 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     # sees a file it does not know and takes it again
     return _Read(path, content=content, sha256=hashlib.sha256(content).hexdigest(),
                  size=len(content), mtime_ns=st.st_mtime_ns)
+
+
+def _unreadable(path: Path, what: str, exc: BaseException) -> _Read:
+    """A file that could not be read: rejected, or, if the error may pass, deferred."""
+    reason = f"{what}: {getattr(exc, 'strerror', None) or exc}"
+    passing = isinstance(exc, OSError) and exc.errno in _PASSING_ERRNOS
+    return _Read(path, reject_kind="deferred" if passing else "unreadable",
+                 reject_reason=reason)
 
 
 def _entry_mtime(path: Path) -> int | None:
@@ -270,6 +287,9 @@ class Intake:
         self.send_error: BaseException | None = None
         # files moved or deleted before they were read: no row, so `ingest` counts them here
         self.vanished = 0
+        # the files of the latest `take` that could not be read for a reason that may pass
+        # (too many open files, an I/O error): no row; the caller tries them again
+        self.deferred: list[Path] = []
         self._inbox_prefix = os.path.join(str(self.inbox), "")
         # Rejected files that could not be moved out (a read-only inbox), by path: their
         # (size, mtime_ns) when rejected. `already_taken` does not count rejected rows,
@@ -304,7 +324,8 @@ class Intake:
 
         A file that vanished before it was read gets no row and no outcome, only a log
         line: nothing of it was held, and a file moved within the inbox (a renamed
-        folder) is taken in under its new name.
+        folder) is taken in under its new name. A file that could not be read for a
+        reason that may pass gets none either: it is left in `deferred` to be tried again.
         """
         where = "the inbox" if self.root == self.inbox else str(self.root)
         real_paths = RealPaths()
@@ -313,6 +334,13 @@ class Intake:
         vanished = [r.path for r in reads if r.reject_kind == "vanished"]
         self.vanished += len(vanished)
         self._log_vanished(vanished)
+        deferred = [r for r in reads if r.reject_kind == "deferred"]
+        self.deferred = [r.path for r in deferred]
+        if deferred:
+            log.warning("could not read %s for now (%s): %s; not taken in yet",
+                        counted(len(deferred), "file"), deferred[0].reject_reason,
+                        ", ".join(self._source_name(r.path) for r in deferred[:VANISHED_NAMED])
+                        + (", …" if len(deferred) > VANISHED_NAMED else ""))
         reads = [r for r in reads if r.reject_kind not in _NO_ROW]
         if not reads:
             return []

@@ -128,8 +128,9 @@ class StabilityTracker:
 
     def ready(self, now: float, limit: int | None = None) -> list[tuple[str, int | None]]:
         """Up to `limit` files whose signature has held for the settle time (re-checked on
-        disk now), in the order they were first seen, each with that signature (None: it
-        vanished after it was seen, moved or deleted; intake logs it and records nothing)."""
+        disk now), in the order they were first seen, each with that signature (None: it is
+        no longer a file that can be looked at: moved, deleted, replaced by a folder, or out
+        of reach; intake's read tells which, and a file that is gone gets no row)."""
         out: list[tuple[str, int | None]] = []
         moved: list[tuple[str, int]] = []
         for key, (sig, since) in self.pending.items():
@@ -139,7 +140,12 @@ class StabilityTracker:
                 continue
             try:
                 st = os.lstat(key)
-            except FileNotFoundError:
+            except OSError:
+                # gone, or out of reach now (its folder replaced by a file, made private, a
+                # symlink loop): intake's read tells which, and records what it must
+                out.append((key, None))
+                continue
+            if stat.S_ISDIR(st.st_mode):  # replaced by a folder, whose files are seen apart
                 out.append((key, None))
                 continue
             if _signature(st) != sig or self._still_written(key, st):
@@ -667,6 +673,8 @@ class Watcher:
                 self._retry_later(chunk)
                 continue
             self.taken_count += sum(1 for o in outcomes if o.status is not None and not o.earlier)
+            if self.intake.deferred:  # unreadable for now (too many open files…): again later
+                self._retry_later(self.intake.deferred)
         return len(ready)
 
     def _retry_later(self, paths: list[str] | list[Path]) -> None:

@@ -644,3 +644,27 @@ def test_ingest_of_a_rejected_file_again_says_it_was_rejected_earlier(tmp_path, 
     assert "taken in: 1 rejected earlier" in again.output, again.output
     failures = CliRunner().invoke(main, [*args, "failures"])
     assert failures.output.count("huge.txt") == 1, failures.output
+
+
+def test_ingest_leaves_a_file_it_cannot_read_for_now_to_the_next_run(tmp_path, monkeypatch):
+    import errno
+
+    from click.testing import CliRunner
+
+    from tests.conftest import fail_reads_of
+    from worker.cli import EXIT_FAILED, main
+
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"alpha")
+    (folder / "b.txt").write_bytes(b"beta")
+    fail_reads_of(monkeypatch, "a.txt", [errno.EIO])
+    monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
+    args = ["--data-dir", str(tmp_path / "data"), "ingest", str(folder)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == EXIT_FAILED, result.output
+    assert "taken in: 1 not read for now, 1 queued" in result.output
+    assert "1 file could not be read for now" in result.output
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert "taken in: 1 already taken, 1 queued" in again.output

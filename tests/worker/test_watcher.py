@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import watchfiles
 
+from tests.conftest import fail_reads_of
 from worker import watcher as watcher_module
 from worker.intake import IntakeOutcome
 from worker.watcher import StabilityTracker, Watcher, event_filter, events_fire, scan
@@ -82,6 +83,7 @@ class RecordingIntake:
         self.taken: list[Path] = []
         self.chunks: list[list[Path]] = []
         self.known: set[tuple[str, int, int]] = set()
+        self.deferred: list[Path] = []  # every file it is handed is read
 
     def take(self, paths):
         self.taken.extend(paths)
@@ -707,3 +709,65 @@ def test_files_moved_or_deleted_before_they_settle_leave_no_rejected_rows(
     said = [r.getMessage() for r in records]
     assert sum(int(m.split()[0]) if m[0].isdigit() else 1 for m in said) == 751, said
     assert len(said) < 20  # summary lines, not one per file
+
+
+def test_a_read_error_that_may_pass_rejects_nothing_and_the_file_is_read_again(
+        inbox_intake, monkeypatch, caplog):
+    import errno
+
+    inbox, make, _, sessions = inbox_intake
+    (inbox / "a.txt").write_text("alpha")
+    (inbox / "b.txt").write_text("beta")
+    fail_reads_of(monkeypatch, "a.txt", [errno.EMFILE, errno.EIO])
+    watcher = make_watcher(inbox, make())
+    watcher.rescan()
+    with caplog.at_level(logging.WARNING, logger="worker.intake"):
+        for _ in range(3):  # later each time: a deferred file waits a moment
+            watcher.take_ready(time.monotonic() + 60)
+    assert rows_by_path(sessions) == {"a.txt": 1, "b.txt": 1}
+    assert statuses(sessions, "a.txt") == ["queued"]
+    assert (inbox / "a.txt").exists() and not (inbox.parent / "data" / "rejected").exists()
+    warned = [r.getMessage() for r in caplog.records if "for now" in r.getMessage()]
+    assert len(warned) == 2 and "Too many open files" in warned[0], warned
+
+
+def test_a_read_error_that_cannot_pass_rejects_the_file(inbox_intake, monkeypatch):
+    import errno
+
+    inbox, make, _, sessions = inbox_intake
+    (inbox / "a.txt").write_text("alpha")
+    fail_reads_of(monkeypatch, "a.txt", [errno.EACCES])
+    take_all(make_watcher(inbox, make()))
+    assert statuses(sessions, "a.txt") == ["rejected"]
+
+
+def test_a_waiting_file_whose_folder_became_a_file_is_gone_and_the_watcher_goes_on(
+        inbox_intake):
+    inbox, make, _, sessions = inbox_intake
+    (inbox / "sub").mkdir()
+    (inbox / "sub" / "a.txt").write_text("alpha")
+    (inbox / "b.txt").write_text("beta")
+    watcher = make_watcher(inbox, make())
+    watcher.rescan()  # both wait to settle
+    shutil.rmtree(inbox / "sub")
+    (inbox / "sub").write_text("a file now")
+    watcher.take_ready(time.monotonic() + 1)
+    assert rows_by_path(sessions) == {"b.txt": 1}
+    take_all(watcher)
+    assert rows_by_path(sessions) == {"b.txt": 1, "sub": 1}
+
+
+def test_a_waiting_file_replaced_by_a_folder_is_gone_and_the_folder_is_not_moved(
+        inbox_intake):
+    inbox, make, _, sessions = inbox_intake
+    (inbox / "x").write_text("a file first")
+    watcher = make_watcher(inbox, make())
+    watcher.rescan()
+    (inbox / "x").unlink()
+    (inbox / "x").mkdir()
+    (inbox / "x" / "late.txt").write_text("written into the new folder")
+    watcher.take_ready(time.monotonic() + 1)
+    take_all(watcher)
+    assert rows_by_path(sessions) == {"x/late.txt": 1}
+    assert (inbox / "x" / "late.txt").exists()
+    assert not (inbox.parent / "data" / "rejected").exists()

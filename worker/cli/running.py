@@ -131,6 +131,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in paths]
     outcomes: list[IntakeOutcome] = []
     unsent, send_error, vanished = 0, None, 0
+    deferred: list[Path] = []  # unreadable for now (an I/O error…): no row, not taken in
     try:
         with click.progressbar(length=sum(len(f) for _, f in groups), label="taking in",
                                file=sys.stderr) as bar:
@@ -140,6 +141,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
                     move_rejected=settings.after_intake is not AfterIntake.KEEP)
                 for chunk in batches(files, settings.batch_size):
                     outcomes.extend(intake.take(chunk))
+                    deferred += intake.deferred
                     bar.update(len(chunk))
                 unsent, send_error = unsent + intake.unsent, intake.send_error or send_error
                 vanished += intake.vanished
@@ -147,20 +149,27 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
         # the batch under way is stored whole or not at all; if it was stored but not
         # sent, the reconciler sends it once its lease runs out, as after a lost message
         raise Interrupted(
-            f"interrupted; taken in so far: {_intake_summary(outcomes, vanished)}, and "
+            f"interrupted; taken in so far: {_intake_summary(outcomes, vanished, deferred)}, and "
             "perhaps the batch under way. The same `newsdrop ingest` takes in the rest: it "
             "skips the files taken in already") from None
-    summary = _intake_summary(outcomes, vanished)
+    summary = _intake_summary(outcomes, vanished, deferred)
     click.echo("taken in: " + summary, err=True)
+    if deferred:
+        one = len(deferred) == 1
+        click.echo(f"{counted(len(deferred), 'file')} could not be read for now (the log says "
+                   f"why) and {'was' if one else 'were'} not taken in: the same `newsdrop "
+                   f"ingest` takes {'it' if one else 'them'} in", err=True)
     if unsent:
         # stored all the same, so nothing is lost; but no worker hears of them for now
         raise Unavailable(not_sent(settings, unsent, send_error))
     if not wait:
-        if any(o.status is DocumentStatus.REJECTED for o in outcomes):
+        if deferred or any(o.status is DocumentStatus.REJECTED for o in outcomes):
             sys.exit(EXIT_FAILED)
         return
     wait_with_progress(rt, [o.document_id for o in outcomes if o.document_id is not None],
                        timeout)
+    if deferred:
+        sys.exit(EXIT_FAILED)
 
 
 def _outcome_word(o: IntakeOutcome) -> str:
@@ -169,10 +178,13 @@ def _outcome_word(o: IntakeOutcome) -> str:
     return o.status.value if o.status else "already taken"
 
 
-def _intake_summary(outcomes: list[IntakeOutcome], vanished: int) -> str:
+def _intake_summary(outcomes: list[IntakeOutcome], vanished: int,
+                    deferred: list[Path]) -> str:
     counts = count_values(map(_outcome_word, outcomes))
     if vanished:
         counts["gone before they were read"] = vanished
+    if deferred:
+        counts["not read for now"] = len(deferred)
     return format_counts(counts)
 
 

@@ -291,23 +291,30 @@ class Intake:
         # (too many open files, an I/O error): no row; the caller tries them again
         self.deferred: list[Path] = []
         self._inbox_prefix = os.path.join(str(self.inbox), "")
-        # Rejected files that could not be moved out (a read-only inbox), by path: their
-        # (size, mtime_ns) when rejected. `already_taken` does not count rejected rows,
-        # so that a file moved back in is tried again; these stay put and would be read
-        # again at every rescan. Held for this process only: a restart, say after raising
-        # NEWSDROP_MAX_FILE_BYTES, tries them once more (and, rejected again for the same
-        # reason, they get no second row).
-        self._stuck_rejected: dict[str, tuple[int, int]] = {}
+        # Files that could not be moved out or deleted as they should have been (a
+        # read-only inbox), by path: their (size, mtime_ns) then. `already_taken` does not
+        # count rejected rows, so that a file moved back in is tried again, nor, under
+        # --after move or delete, files taken in (one still here was not moved or
+        # deleted); these stay put and would be read again at every rescan. Held for this
+        # process only: a restart, say after raising NEWSDROP_MAX_FILE_BYTES or making the
+        # inbox writable, tries them once more (and a file rejected again for the same
+        # reason gets no second row).
+        self._left_in_place: dict[str, tuple[int, int]] = {}
 
     def already_taken(self, files: Iterable[tuple[str, int, int]]) -> set[str]:
         """The paths among `files` (path, size, mtime_ns) whose bytes, at that size and
         mtime, were taken in already (or rejected, and left where they are): one query,
-        nothing read."""
+        nothing read.
+
+        Under `--after move` or `delete` a file taken in leaves the inbox, so one found
+        still here was not moved or deleted (newsdrop stopped in between, or the move
+        failed): it is not counted, and its next read finds it taken in and moves it.
+        """
         files = list(files)
-        stuck = {p for p, size, mtime in files if self._stuck_rejected.get(p) == (size, mtime)}
+        stuck = {p for p, size, mtime in files if self._left_in_place.get(p) == (size, mtime)}
         names = {(self._source_name_of(p), size, mtime): p for p, size, mtime in files
                  if p not in stuck}
-        if not names:
+        if not names or self.settings.after_intake is not AfterIntake.KEEP:
             return stuck
         with reading(self.sessions) as session:
             known = pipeline.taken_files(session, names)
@@ -432,7 +439,14 @@ class Intake:
             action(path)
         except OSError as exc:
             # the document is safe in the database; the file staying put is harmless
-            log.warning("could not %s %s after intake: %s", what, path, exc)
+            try:
+                st = path.lstat()
+            except OSError:
+                log.warning("could not %s %s after intake: %s", what, path, exc)
+                return
+            self._left_in_place[str(path)] = (st.st_size, st.st_mtime_ns)
+            log.warning("could not %s %s after intake (%s); it is not read again until it "
+                        "changes or newsdrop restarts", what, path, exc)
 
     def _action_after_intake(self, o: IntakeOutcome
                              ) -> tuple[str, Callable[[Path], object]] | None:
@@ -469,7 +483,7 @@ class Intake:
             except OSError:  # moved after all (its sidecar failed), or gone meanwhile
                 log.warning("could not move rejected file %s with its sidecar: %s", path, exc)
                 return
-            self._stuck_rejected[str(path)] = (st.st_size, st.st_mtime_ns)
+            self._left_in_place[str(path)] = (st.st_size, st.st_mtime_ns)
             log.warning("could not move rejected file %s out of the inbox (%s); it is not "
                         "read again until it changes or newsdrop restarts", path, exc)
 

@@ -771,3 +771,60 @@ def test_a_waiting_file_replaced_by_a_folder_is_gone_and_the_folder_is_not_moved
     assert rows_by_path(sessions) == {"x/late.txt": 1}
     assert (inbox / "x" / "late.txt").exists()
     assert not (inbox.parent / "data" / "rejected").exists()
+
+
+def _intake_after(inbox, sessions, after: str):
+    from worker.intake import Intake
+    from worker.settings import AfterIntake, Settings
+
+    settings = Settings(data_dir=inbox.parent / "data", inbox=inbox,
+                        after_intake=AfterIntake(after))
+    return Intake(settings, sessions, lambda ids: None)
+
+
+@pytest.mark.parametrize("after", ["move", "delete"])
+def test_a_file_taken_in_but_not_yet_moved_or_deleted_is_on_the_next_start(
+        inbox_intake, monkeypatch, after):
+    from worker.intake import Intake
+
+    inbox, _, reads, sessions = inbox_intake
+    (inbox / "a.txt").write_text("alpha")
+    # newsdrop stops between the commit and the move
+    after_commit = Intake._after_commit
+    monkeypatch.setattr(Intake, "_after_commit", lambda self, r, o: None)
+    stopped = make_watcher(inbox, _intake_after(inbox, sessions, after))
+    stopped.rescan()
+    stopped.take_ready(time.monotonic() + 1)
+    assert (inbox / "a.txt").exists() and rows_by_path(sessions) == {"a.txt": 1}
+    monkeypatch.setattr(Intake, "_after_commit", after_commit)
+    take_all(make_watcher(inbox, _intake_after(inbox, sessions, after)))
+    assert not (inbox / "a.txt").exists()
+    assert rows_by_path(sessions) == {"a.txt": 1} and len(reads) == 2
+    archived = inbox.parent / "data" / "archive" / "a.txt"
+    assert archived.exists() == (after == "move")
+
+
+def test_a_file_that_could_not_be_moved_after_intake_is_left_until_a_restart(
+        inbox_intake, monkeypatch, caplog):
+    import errno
+
+    from worker import intake as intake_module
+
+    inbox, _, reads, sessions = inbox_intake
+    (inbox / "a.txt").write_text("alpha")
+    move = intake_module.move_to_free_name
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(intake_module, "move_to_free_name", disk_full)
+    watcher = make_watcher(inbox, _intake_after(inbox, sessions, "move"))
+    with caplog.at_level(logging.WARNING, logger="worker.intake"):
+        take_all(watcher)
+        take_all(watcher)  # a rescan neither reads it again nor warns again
+    assert len(reads) == 1
+    assert len([r for r in caplog.records if "could not move" in r.getMessage()]) == 1
+    monkeypatch.setattr(intake_module, "move_to_free_name", move)
+    take_all(make_watcher(inbox, _intake_after(inbox, sessions, "move")))
+    assert not (inbox / "a.txt").exists() and rows_by_path(sessions) == {"a.txt": 1}
+    assert (inbox.parent / "data" / "archive" / "a.txt").read_text() == "alpha"

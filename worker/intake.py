@@ -420,10 +420,12 @@ class Intake:
         return [outcomes[n] for n in range(len(reads))]
 
     def _source_name(self, path: Path) -> str:
+        """Relative to the inbox when inside it; otherwise absolute (`ingest ../x`), so
+        that the same file ingested from another folder is known as taken in."""
         try:
             return storable_name(str(path.relative_to(self.inbox)))
         except ValueError:
-            return storable_name(str(path))
+            return storable_name(os.path.abspath(path))
 
     def _after_commit(self, r: _Read, o: IntakeOutcome) -> None:
         """Only now, with the bytes safe in the database, may the file move."""

@@ -668,3 +668,25 @@ def test_ingest_leaves_a_file_it_cannot_read_for_now_to_the_next_run(tmp_path, m
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0, again.output
     assert "taken in: 1 already taken, 1 queued" in again.output
+
+
+def test_a_file_ingested_from_outside_the_inbox_is_known_by_its_absolute_path(
+        tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    folder = tmp_path / "scrapes"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"alpha")
+    monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
+    monkeypatch.setenv("NEWSDROP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    first = CliRunner().invoke(main, ["ingest", "scrapes"])
+    assert "taken in: 1 queued" in first.output, first.output
+    monkeypatch.chdir(folder)
+    for again in (".", str(folder)):  # the same file, named from elsewhere
+        result = CliRunner().invoke(main, ["ingest", again])
+        assert "taken in: 1 already taken" in result.output, (again, result.output)
+    shown = CliRunner().invoke(main, ["show", "1", "--json"])
+    assert json.loads(shown.output)["document"]["source_path"] == str(folder / "a.txt")

@@ -49,6 +49,10 @@ STEP_MS = 5
 QUIET_YIELD_MS = 100
 #: how long files wait before intake is tried again after it failed (database down)
 INTAKE_RETRY_S = 2.0
+#: longest a file that could not be read for now (an I/O error…) waits for its next try:
+#: the wait doubles from INTAKE_RETRY_S at each failure, so that a file that never becomes
+#: readable costs a read and a warning every few minutes, not every few seconds
+DEFERRED_MAX_WAIT_S = 300.0
 #: how long the start-up probe waits for its own file event before suggesting polling
 PROBE_TIMEOUT_S = 2.0
 #: how often the events thread checks that the inbox is still the folder it subscribed to
@@ -349,6 +353,7 @@ class Watcher:
         self.taken_count = 0
         self.rescans_done = 0  # finished walks of the whole inbox, the start-up scan included
         self._undecodable_warned: set[str] = set()
+        self._deferrals: dict[str, int] = {}  # files unreadable for now: failed tries
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -673,9 +678,25 @@ class Watcher:
                 self._retry_later(chunk)
                 continue
             self.taken_count += sum(1 for o in outcomes if o.status is not None and not o.earlier)
-            if self.intake.deferred:  # unreadable for now (too many open files…): again later
-                self._retry_later(self.intake.deferred)
+            self._note_deferred(chunk, self.intake.deferred)
         return len(ready)
+
+    def _note_deferred(self, handed: list[Path], deferred: list[Path]) -> None:
+        """Put the files intake could not read for now (too many open files, an I/O error)
+        back to wait, each longer at every failure; forget the others' failures."""
+        if self._deferrals:
+            again = set(deferred)
+            for path in handed:
+                if path not in again:
+                    self._deferrals.pop(str(path), None)
+        if not deferred:
+            return
+        now = time.monotonic()
+        with self.lock:
+            for path in deferred:
+                tries = self._deferrals[str(path)] = self._deferrals.get(str(path), 0) + 1
+                wait = min(INTAKE_RETRY_S * 2 ** min(tries - 1, 20), DEFERRED_MAX_WAIT_S)
+                self.tracker.observe(path, now + wait)
 
     def _retry_later(self, paths: list[str] | list[Path]) -> None:
         retry_at = time.monotonic() + INTAKE_RETRY_S

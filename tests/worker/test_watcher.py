@@ -731,6 +731,24 @@ def test_a_read_error_that_may_pass_rejects_nothing_and_the_file_is_read_again(
     assert len(warned) == 2 and "Too many open files" in warned[0], warned
 
 
+def test_a_file_unreadable_for_now_waits_longer_at_each_failure(inbox_intake, monkeypatch):
+    import errno
+
+    inbox, make, _, sessions = inbox_intake
+    (inbox / "a.txt").write_text("alpha")
+    fail_reads_of(monkeypatch, "a.txt", [errno.EIO] * 12)
+    watcher = make_watcher(inbox, make())
+    watcher.rescan()
+    waits = []
+    for _ in range(12):
+        watcher.take_ready(time.monotonic() + 10_000)
+        [(_, since)] = watcher.tracker.pending.values()
+        waits.append(round(since - time.monotonic()))
+    assert waits[:4] == [2, 4, 8, 16] and waits[-1] == watcher_module.DEFERRED_MAX_WAIT_S
+    watcher.take_ready(time.monotonic() + 10_000)
+    assert statuses(sessions, "a.txt") == ["queued"]
+
+
 def test_a_read_error_that_cannot_pass_rejects_the_file(inbox_intake, monkeypatch):
     import errno
 

@@ -10,9 +10,11 @@ once the new name holds the file.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +23,12 @@ SIDECAR_SUFFIX = ".error.json"
 _COPY_BUFFER = 1 << 20
 
 
-def move_to_free_name(path: Path, dest: Path, *, keep_free: tuple[str, ...] = ()) -> Path:
+def move_to_free_name(path: Path, dest: Path, *, keep_free: tuple[str, ...] = ()
+                      ) -> Path | None:
     """Move `path` to `dest`, or to `name.1.ext`, `name.2.ext`… if that is taken, and
     return where it went; a name is also passed over while `name + s` exists for a suffix
-    `s` of `keep_free` (room for a sidecar). On an error the file is where it was, and
+    `s` of `keep_free` (room for a sidecar). None: another process moved or deleted the
+    file meanwhile, and nothing was placed. On an error the file is where it was, and
     nowhere else.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +42,10 @@ def move_to_free_name(path: Path, dest: Path, *, keep_free: tuple[str, ...] = ()
         try:
             os.unlink(path)
         except FileNotFoundError:
-            pass  # moved or deleted by someone else meanwhile: the copy here is whole
+            # another mover took it meanwhile (a second watcher, `ingest --after move`):
+            # its copy stands, and this one would be a second
+            os.unlink(candidate)
+            return None
         except OSError:
             # the original cannot leave its folder (read-only, immutable): without
             # this, every later attempt would leave one more copy behind
@@ -51,10 +58,12 @@ def move_to_free_name(path: Path, dest: Path, *, keep_free: tuple[str, ...] = ()
 def move_with_sidecar(path: Path, dest: Path, *, stage: str, reason: str,
                       document_id: int | None) -> Path | None:
     """Move a file aside (as `move_to_free_name`) and write `<name>.error.json` next to it
-    saying why; None if there was no file to move."""
+    saying why; None if there was no file to move (or another process moved it)."""
     if not os.path.lexists(path):
         return None
     moved = move_to_free_name(path, dest, keep_free=(SIDECAR_SUFFIX,))
+    if moved is None:
+        return None
     with open(f"{moved}{SIDECAR_SUFFIX}", "x", encoding="utf-8") as sidecar:
         sidecar.write(json.dumps({
             "document_id": document_id,
@@ -87,9 +96,19 @@ def _place(path: Path, name: Path) -> None:
     if os.path.islink(path):
         os.symlink(os.readlink(path), name)
         return
+    # without blocking: opening a FIFO that has no writer would wait for one
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "only a regular file can be copied to another file "
+                                        "system", str(path))
+        source = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
     created = False
     try:
-        with open(path, "rb") as source, open(name, "xb") as copy:
+        with source, open(name, "xb") as copy:
             created = True
             shutil.copyfileobj(source, copy, _COPY_BUFFER)
         shutil.copystat(path, name)  # once closed: the last write would set the times

@@ -165,3 +165,45 @@ def test_nothing_to_move_is_none(tmp_path):
     assert move_with_sidecar(tmp_path / "gone.txt", tmp_path / "rejected" / "gone.txt",
                              stage="intake", reason="r", document_id=None) is None
     assert not (tmp_path / "rejected").exists()
+
+
+def test_a_file_another_mover_takes_meanwhile_is_left_to_it(tmp_path, how, monkeypatch):
+    # two watchers, or a watcher and `ingest --after move`, move the same file at once
+    src = tmp_path / "a.txt"
+    src.write_text("one file")
+    archive = tmp_path / "archive"
+    real_place = file_moves._place
+    rival: list[Path | None] = []
+    rival_started = threading.Event()
+
+    def place_then_the_rival_moves_it(path, name):
+        real_place(path, name)
+        if not rival_started.is_set():
+            rival_started.set()
+            rival.append(move_to_free_name(path, archive / "a.txt"))
+
+    monkeypatch.setattr(file_moves, "_place", place_then_the_rival_moves_it)
+    assert move_to_free_name(src, archive / "a.txt") is None
+    assert rival == [archive / "a.1.txt"]
+    assert [(p.name, p.read_text()) for p in archive.iterdir()] == [("a.1.txt", "one file")]
+
+
+def test_a_fifo_is_not_copied_to_another_file_system_nor_waited_on(tmp_path, monkeypatch):
+    # opening a FIFO that has no writer would wait for one, holding up the watcher
+    _no_hard_links(monkeypatch)
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    errors: list[BaseException] = []
+
+    def move() -> None:
+        try:
+            move_to_free_name(fifo, tmp_path / "rejected" / "pipe.txt")
+        except OSError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=move, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive(), "the move waits for a writer"
+    assert errors and "only a regular file" in str(errors[0])
+    assert fifo.exists() and list((tmp_path / "rejected").iterdir()) == []

@@ -194,7 +194,7 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     if not inside(real, root):
         return _Read(path, reject_reason=f"symlink points outside {where} ({real})",
                      reject_kind="symlink_outside")
-    rel = _relative_to_any(Path(os.path.abspath(path)), (root, inbox.absolute()))
+    rel = _relative_to_any(Path(os.path.abspath(path)), (root, Path(os.path.abspath(inbox))))
     if rel is None or real != root / rel:
         # reached through a link that stays within the inbox: the target is taken in
         # under its own name
@@ -206,8 +206,15 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     except OSError as exc:
         return _unreadable(path, "cannot read file", exc)
     try:
+        st = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        return _unreadable(path, "cannot read file", exc)
+    if stat.S_ISDIR(st.st_mode):  # the file was replaced by a folder, whose files are
+        os.close(fd)  # seen one by one
+        return _Read(path, reject_kind="vanished")
+    try:
         with os.fdopen(fd, "rb") as fh:
-            st = os.fstat(fh.fileno())
             if not stat.S_ISREG(st.st_mode):
                 return _Read(path, reject_kind="unreadable",
                              reject_reason="not a regular file")
@@ -221,8 +228,6 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
             content = fh.read(size + 1)
             if len(content) > size:
                 content += fh.read(max_bytes + 1 - len(content))
-    except IsADirectoryError:  # the file was replaced by a folder, whose files are seen
-        return _Read(path, reject_kind="vanished")  # one by one
     except OSError as exc:
         return _unreadable(path, "cannot read file", exc)
     if len(content) > max_bytes:  # grew while we read it
@@ -279,7 +284,11 @@ class Intake:
         self.sessions = sessions
         self.enqueue = enqueue
         self.inbox = settings.inbox.resolve()
+        self._inbox_as_given = Path(os.path.abspath(settings.inbox))
+        self._named_folders = RealPaths()  # the real folders of paths named from outside
         self.root = (root or settings.inbox).resolve()
+        # as named (`ingest dirlink`, a symlink to a folder): its files are named below it
+        self._root_as_given = Path(os.path.abspath(root or settings.inbox))
         self.move_rejected = move_rejected
         # documents committed as queued that the broker did not take, and its last error:
         # the reconciler sends them once the broker is back; `ingest` says so and exits 5
@@ -336,7 +345,7 @@ class Intake:
         """
         where = "the inbox" if self.root == self.inbox else str(self.root)
         real_paths = RealPaths()
-        reads = [read_file(p, self.root, self.settings.max_file_bytes, where=where,
+        reads = [read_file(p, self._root_as_given, self.settings.max_file_bytes, where=where,
                            real_paths=real_paths) for p in paths]
         vanished = [r.path for r in reads if r.reject_kind == "vanished"]
         self.vanished += len(vanished)
@@ -420,12 +429,18 @@ class Intake:
         return [outcomes[n] for n in range(len(reads))]
 
     def _source_name(self, path: Path) -> str:
-        """Relative to the inbox when inside it; otherwise absolute (`ingest ../x`), so
-        that the same file ingested from another folder is known as taken in."""
+        """Relative to the inbox when inside it, however `path` reaches it (relative, or
+        through a symlinked folder); otherwise absolute, in its real folder (`ingest ../x`,
+        `ingest dirlink`), so that the same file named another way is known as taken in."""
+        absolute = Path(os.path.abspath(path))
+        rel = _relative_to_any(absolute, (self.inbox, self._inbox_as_given))
+        if rel is not None:
+            return storable_name(str(rel))
         try:
-            return storable_name(str(path.relative_to(self.inbox)))
-        except ValueError:
-            return storable_name(os.path.abspath(path))
+            real = self._named_folders.folder(absolute.parent) / absolute.name
+        except (OSError, RuntimeError):
+            real = absolute
+        return storable_name(str(_relative_to_any(real, (self.inbox,)) or real))
 
     def _after_commit(self, r: _Read, o: IntakeOutcome) -> None:
         """Only now, with the bytes safe in the database, may the file move."""

@@ -690,3 +690,56 @@ def test_a_file_ingested_from_outside_the_inbox_is_known_by_its_absolute_path(
         assert "taken in: 1 already taken" in result.output, (again, result.output)
     shown = CliRunner().invoke(main, ["show", "1", "--json"])
     assert json.loads(shown.output)["document"]["source_path"] == str(folder / "a.txt")
+
+
+def test_an_inbox_file_named_by_a_relative_path_is_known_by_its_name_in_the_inbox(
+        tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.txt").write_bytes(b"alpha")
+    os.symlink(inbox, tmp_path / "link")
+    monkeypatch.setenv("NEWSDROP_INBOX", str(inbox))
+    monkeypatch.setenv("NEWSDROP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(inbox)
+    first = CliRunner().invoke(main, ["ingest", "a.txt"])
+    assert "taken in: 1 queued" in first.output, first.output
+    for again in (str(inbox), "../link/a.txt", str(tmp_path / "link")):
+        result = CliRunner().invoke(main, ["ingest", again])
+        assert "taken in: 1 already taken" in result.output, (again, result.output)
+    shown = CliRunner().invoke(main, ["show", "1", "--json"])
+    assert json.loads(shown.output)["document"]["source_path"] == "a.txt"
+
+
+def test_reading_a_file_replaced_by_a_folder_leaves_no_descriptor_open(tmp_path):
+    from worker.intake import read_file
+
+    folder = tmp_path / "x"
+    folder.mkdir()
+    open_before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        assert read_file(folder, tmp_path, 1000).reject_kind == "vanished"
+    assert len(os.listdir("/proc/self/fd")) == open_before
+
+
+def test_ingest_follows_a_symlinked_folder_or_file_it_is_given(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.txt").write_bytes(b"alpha")
+    (real / "b.txt").write_bytes(b"beta")
+    os.symlink(real, tmp_path / "dirlink")
+    os.symlink(real / "b.txt", tmp_path / "filelink.txt")
+    monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
+    monkeypatch.setenv("NEWSDROP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    linked_file = CliRunner().invoke(main, ["ingest", "filelink.txt"])
+    assert "taken in: 1 queued" in linked_file.output, linked_file.output
+    linked_folder = CliRunner().invoke(main, ["ingest", "dirlink"])
+    assert "taken in: 1 already taken, 1 queued" in linked_folder.output, linked_folder.output

@@ -128,7 +128,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     settings = rt.settings.model_copy(update={"after_intake": AfterIntake(after)})
     # each PATH is its own root: symlinks are judged against the folder being ingested,
     # and with --after keep nothing (rejected files included) leaves the user's folder
-    groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in paths]
+    # a symlink to a file, named on purpose, stands for its target
+    named = [p.resolve() if p.is_symlink() and not p.is_dir() else p for p in paths]
+    groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in named]
     outcomes: list[IntakeOutcome] = []
     unsent, send_error, vanished = 0, None, 0
     deferred: list[Path] = []  # unreadable for now (an I/O error…): no row, not taken in

@@ -372,8 +372,17 @@ class Intake:
             log.error("could not send %s to the broker (%s); stored as queued, they are "
                       "sent by the reconciler once the broker is back",
                       counted(len(exc.ids), "document"), exc.__cause__)
+        left: dict[tuple[str, str], list[Path]] = {}  # (what, why) -> files left in place
         for r, o in zip(reads, outcomes, strict=True):
-            self._after_commit(r, o)
+            failed = self._after_commit(r, o)
+            if failed is not None:
+                left.setdefault(failed, []).append(r.path)
+        for (what, why), paths in left.items():  # one line for a batch, not one a file
+            log.warning("could not %s %s after intake (%s): %s; %s not read again until "
+                        "changed or newsdrop restarts", what, counted(len(paths), "file"), why,
+                        ", ".join(self._source_name(p) for p in paths[:VANISHED_NAMED])
+                        + (", …" if len(paths) > VANISHED_NAMED else ""),
+                        "it is" if len(paths) == 1 else "they are")
         return outcomes
 
     def _log_vanished(self, paths: list[Path]) -> None:
@@ -442,17 +451,18 @@ class Intake:
             real = absolute
         return storable_name(str(_relative_to_any(real, (self.inbox,)) or real))
 
-    def _after_commit(self, r: _Read, o: IntakeOutcome) -> None:
-        """Only now, with the bytes safe in the database, may the file move."""
+    def _after_commit(self, r: _Read, o: IntakeOutcome) -> tuple[str, str] | None:
+        """Only now, with the bytes safe in the database, may the file move. If it could
+        not, what was tried and why it failed (the file is then remembered as left)."""
         path = r.path
         after = self._action_after_intake(o)
         if after is None:  # `--after keep`, the default: nothing to check or move
-            return
+            return None
         what, action = after
         try:
             if not self._entry_inside_root(path):
                 # reached through a symlinked folder: the real file is not ours to touch
-                return
+                return None
             action(path)
         except OSError as exc:
             # the document is safe in the database; the file staying put is harmless
@@ -460,10 +470,10 @@ class Intake:
                 st = path.lstat()
             except OSError:
                 log.warning("could not %s %s after intake: %s", what, path, exc)
-                return
+                return None
             self._left_in_place[str(path)] = (st.st_size, st.st_mtime_ns)
-            log.warning("could not %s %s after intake (%s); it is not read again until it "
-                        "changes or newsdrop restarts", what, path, exc)
+            return what, exc.strerror or str(exc)
+        return None
 
     def _action_after_intake(self, o: IntakeOutcome
                              ) -> tuple[str, Callable[[Path], object]] | None:

@@ -6,7 +6,9 @@ Events can be missed (network shares, inotify queue overflow), so a full rescan 
 `rescan_interval_s` closes that gap. Which files were taken in already, the database
 tells (a row with the file's name, size and mtime): neither a rescan nor a restart reads
 them again, and the watcher keeps no state about them, so its memory does not grow with
-an inbox that keeps its files. Symlinks are never followed out of the inbox.
+an inbox that keeps its files (under `--after move` or `delete`, a file taken in and still
+there is read again: see `Intake.already_taken`). Symlinks are never followed out of the
+inbox.
 
 An inbox folder removed or replaced while watched takes its inotify watch with it: the
 watcher notices within `INBOX_CHECK_S`, watches the folder now at that path (creating it,

@@ -320,7 +320,22 @@ def test_a_file_that_cannot_be_moved_after_intake_is_said_so_in_what_was_tried(
     assert [o.status for o in outcomes] == [DocumentStatus.QUEUED, DocumentStatus.DUPLICATE]
     # under the default --after keep, what failed was the duplicate's move, not a "keep"
     [warning] = [m for m in caplog.messages if "after intake" in m]
-    assert warning.startswith(f"could not move to rejected/ {inbox / 'copy.txt'} after intake")
+    assert warning.startswith("could not move to rejected/ 1 file after intake "
+                              "(Read-only file system): copy.txt;"), warning
+
+
+def test_files_that_cannot_be_moved_after_intake_are_warned_of_once_a_batch(
+        env, monkeypatch, caplog):
+    make, inbox, _, _ = env
+    names = [f"{n}.txt" for n in range(8)]
+    for n, name in enumerate(names):
+        (inbox / name).write_bytes(f"article {n}".encode())
+    _folder_files_cannot_leave(monkeypatch, inbox)
+    with caplog.at_level("WARNING", logger="worker.intake"):
+        make(after_intake=AfterIntake.MOVE).take([inbox / name for name in names])
+    [warning] = [m for m in caplog.messages if "after intake" in m]
+    assert warning.startswith("could not move to archive/ 8 files after intake "
+                              "(Read-only file system): 0.txt, 1.txt, 2.txt, 3.txt, 4.txt, …;")
 
 
 def test_without_move_rejected_a_rejected_file_stays_where_it_is(env, tmp_path):

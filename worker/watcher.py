@@ -687,10 +687,14 @@ class Watcher:
         """Put the files intake could not read for now (too many open files, an I/O error)
         back to wait, each longer at every failure; forget the others' failures."""
         if self._deferrals:
-            again = set(deferred)
+            again = {str(path) for path in deferred}
             for path in handed:
-                if path not in again:
+                if str(path) not in again:
                     self._deferrals.pop(str(path), None)
+            with self.lock:  # and those deleted while they waited: nothing hands them over
+                for key in [k for k in self._deferrals
+                            if k not in self.tracker.pending and k not in again]:
+                    del self._deferrals[key]
         if not deferred:
             return
         now = time.monotonic()

@@ -749,6 +749,26 @@ def test_a_file_unreadable_for_now_waits_longer_at_each_failure(inbox_intake, mo
     assert statuses(sessions, "a.txt") == ["queued"]
 
 
+def test_a_file_deleted_while_it_waits_after_a_failed_read_is_forgotten(
+        inbox_intake, monkeypatch):
+    import errno
+
+    inbox, make, _, _ = inbox_intake
+    (inbox / "a.txt").write_text("alpha")
+    fail_reads_of(monkeypatch, "a.txt", [errno.EIO])
+    watcher = make_watcher(inbox, make())
+    watcher.rescan()
+    watcher.take_ready(time.monotonic() + 1)
+    assert watcher._deferrals == {str(inbox / "a.txt"): 1}
+    (inbox / "a.txt").unlink()
+    watcher.tracker.observe(inbox / "a.txt", time.monotonic())  # as its delete event does
+    (inbox / "b.txt").write_text("beta")
+    fail_reads_of(monkeypatch, "b.txt", [errno.EIO])
+    watcher.rescan()
+    watcher.take_ready(time.monotonic() + 1)
+    assert watcher._deferrals == {str(inbox / "b.txt"): 1}
+
+
 def test_a_read_error_that_cannot_pass_rejects_the_file(inbox_intake, monkeypatch):
     import errno
 

@@ -160,7 +160,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
         one = len(deferred) == 1
         click.echo(f"{counted(len(deferred), 'file')} could not be read for now (the log says "
                    f"why) and {'was' if one else 'were'} not taken in: the same `newsdrop "
-                   f"ingest` takes {'it' if one else 'them'} in", err=True)
+                   f"ingest` tries {'it' if one else 'them'} again", err=True)
     if unsent:
         # stored all the same, so nothing is lost; but no worker hears of them for now
         raise Unavailable(not_sent(settings, unsent, send_error))

@@ -332,6 +332,24 @@ def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     assert "re-enqueued 1 document (1 clean)" in result.output
 
 
+def test_retry_refuses_ids_together_with_all_failed(sessions, data_dir):
+    result = cli(data_dir, "retry", "--all-failed", "1")
+    assert result.exit_code == 2
+    assert "--all-failed retries every failed document" in result.output
+
+
+@pytest.mark.parametrize("command", ["retry", "reprocess"])
+def test_wait_follows_the_documents_sent_even_when_a_named_id_does_not_exist(
+        sessions, data_dir, command):
+    with transaction(sessions) as s:
+        s.get(Document, 1).status = DocumentStatus.FAILED
+    # no worker runs here: waiting ends with the timeout's exit code, not "not found" at once
+    result = cli(data_dir, command, "1", "999", "--wait", "--timeout", "0.5")
+    assert "no such document: 999" in result.output
+    assert "timed out before every document finished" in result.output, result.output
+    assert result.exit_code == 4
+
+
 # ---------------------------------------------------------------- show by sha256 prefix
 
 

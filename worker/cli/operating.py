@@ -133,6 +133,10 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
 
     if not ids and not all_failed:
         raise click.UsageError("name document ids, or pass --all-failed")
+    if ids and all_failed:
+        # one of the two would be silently ignored
+        raise click.UsageError("--all-failed retries every failed document: leave it out to "
+                               "retry the documents named")
     rt = runtime_for(ctx)
     if ids:
         known = _known_ids(rt, list(ids))
@@ -224,13 +228,15 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
 
 def _report_requeued(rt: Any, sent: list[int], detail: str, *, missing: bool, wait: bool,
                      timeout: float | None) -> None:
-    """Say what went back to the workers; exit 3 if a named id does not exist; --wait."""
+    """Say what went back to the workers; with --wait, follow them; then exit 3 if a named
+    id does not exist (a failure or a timeout while waiting says so first, with its own
+    exit code)."""
     click.echo(f"re-enqueued {counted(len(sent), 'document')}" + (f" {detail}" if sent else ""),
                err=True)
-    if missing:
-        sys.exit(EXIT_NOT_FOUND)
     if wait:
         wait_with_progress(rt, sent, timeout)
+    if missing:
+        sys.exit(EXIT_NOT_FOUND)
 
 
 @main.command()

@@ -18,6 +18,7 @@ placeholder (`check_token`).
 
 import hmac
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from typing import Annotated, Any
@@ -61,6 +62,12 @@ MIN_TOKEN_DISTINCT_CHARS = 6
 #: values that example files and docs show in place of a real token
 PLACEHOLDER_TOKENS = frozenset({"change-me", "changeme", "change_me", "secret", "token",
                                 "password", "your-token", "<token>"})
+#: what a longer placeholder holds, once lowercased and stripped of all but letters and
+#: digits ("change-me-change-me", "<your-api-token-here>", "replace-with-a-secret"): words
+#: that random tokens (hex, base64) are all but certain never to spell
+PLACEHOLDER_WORDS = re.compile(
+    r"changeme|yourtoken|yourapitoken|yoursecret|tokenhere|secrethere|replacewith|replaceme|"
+    r"placeholder|password|example|insert")
 
 
 class ExposureError(Exception):
@@ -80,7 +87,8 @@ def check_token(token: str | None) -> None:
     """Refuse a token that anyone could guess: too short, or a placeholder left in."""
     if token is None:
         return
-    if token.strip().lower() in PLACEHOLDER_TOKENS:
+    if token.strip().lower() in PLACEHOLDER_TOKENS or PLACEHOLDER_WORDS.search(
+            re.sub(r"[^a-z0-9]", "", token.lower())):
         raise ExposureError(
             f"{TOKEN_ENV} is still the placeholder {token!r}: set a real token, e.g. "
             "the output of `openssl rand -hex 24`.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -346,6 +347,10 @@ def test_loopback_rule():
 
 @pytest.mark.parametrize("token,reason", [("change-me", "placeholder"),
                                           ("Change-Me", "placeholder"),
+                                          ("change-me-change-me", "placeholder"),
+                                          ("<your-api-token-here>", "placeholder"),
+                                          ("replace-with-a-secret-token", "placeholder"),
+                                          ("password1234567890", "placeholder"),
                                           ("short-token", "at least 16"),
                                           (" " * 20, "white space"),
                                           (" 0123456789abcdef", "white space"),
@@ -357,6 +362,8 @@ def test_a_guessable_token_is_refused(token, reason):
     check_token(None)  # no token: only loopback is allowed, which check_exposure decides
     check_token("0123456789abcdef")
     check_token("correct-horse-battery")
+    check_token(secrets.token_hex(24))
+    check_token(secrets.token_urlsafe(24))
 
 
 def test_serve_refuses_a_placeholder_token_before_binding(tmp_path):

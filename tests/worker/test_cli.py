@@ -527,6 +527,21 @@ def test_what_the_server_answers_a_login_decides_the_exit_code(monkeypatch, mess
         assert f"cannot reach the database at {where}: " in result.output
 
 
+@pytest.mark.parametrize("options,why", [
+    ("/newsdrop?sslmode=bogus", 'invalid sslmode value: "bogus"'),
+    ("/newsdrop?foo=bar", 'invalid connection option "foo"'),
+    (":99999/newsdrop", 'invalid port number: "99999"'),
+    ("/newsdrop?connect_timeout=abc", "bad value for connect_timeout: 'abc'"),
+])
+def test_a_database_url_whose_options_cannot_work_is_a_configuration_error(options, why):
+    # found before any server is asked: nothing is unreachable
+    url = f"postgresql+psycopg://newsdrop@127.0.0.1{options}"
+    result = CliRunner().invoke(main, ["--database-url", url, "articles"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"the database URL cannot work: {why}: fix NEWSDROP_DATABASE_URL" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("url", ["nonsense://x", "not a url", "redis://127.0.0.1:6379/0",
                                  "mysql://u@localhost/db", "postgresql+nonsense://u@h/db"])
 @pytest.mark.parametrize("command", [["status"], ["run"], ["db", "upgrade"]])

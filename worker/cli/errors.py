@@ -77,12 +77,20 @@ _LOGIN_REFUSED = re.compile(
     r'|no pg_hba\.conf entry for host "[^"]+", user "[^"]+"|pg_hba\.conf rejects connection')
 
 
+# libpq's and psycopg's answers to a connection URL whose options cannot work, before any
+# server is asked: "?sslmode=bogus", "?foo=bar", ":99999", "?connect_timeout=abc"
+_BAD_URL_OPTION = re.compile(
+    r'invalid (?:connection option "[^"]+"|\w+ value[^\n]*|port number[^\n]*'
+    r'|integer value[^\n]*)|bad value for \w+[^\n]*')
+
+
 class NewsdropGroup(click.Group):
     """Runs a command; an unreachable database or broker, whenever it shows up, ends it
     with a one-line message and EXIT_UNAVAILABLE instead of a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import OperationalError as DatabaseError
+        from sqlalchemy.exc import ProgrammingError
 
         from worker.reconciler import NotSent
 
@@ -92,6 +100,11 @@ class NewsdropGroup(click.Group):
             raise Interrupted("interrupted") from None
         except SettingsError as exc:
             raise BadConfiguration(str(exc)) from exc
+        except ProgrammingError as exc:  # psycopg's own check of the URL's options
+            bad = _BAD_URL_OPTION.search(str(exc.orig))
+            if not bad:
+                raise
+            raise BadConfiguration(_bad_url(bad.group(0))) from exc
         except NotSent as exc:
             if not isinstance(exc.__cause__, _unreachable_errors()):
                 raise
@@ -110,6 +123,9 @@ class NewsdropGroup(click.Group):
                         f"the server{where} has no database {missing.group(1)!r}: create it "
                         f"(createdb {missing.group(1)}), or set NEWSDROP_DATABASE_URL to one "
                         "that exists") from exc
+                bad = _BAD_URL_OPTION.search(str(exc.orig))
+                if bad:
+                    raise BadConfiguration(_bad_url(bad.group(0))) from exc
                 refused = _LOGIN_REFUSED.search(str(exc.orig))
                 if refused:
                     # the server answered too: the URL's user or password is wrong
@@ -119,6 +135,10 @@ class NewsdropGroup(click.Group):
                 raise Unavailable(f"cannot reach the database{where}: {exc.orig}") from exc
             where = f" at {safe_url(settings.resolved_broker_url)}" if settings else ""
             raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc
+
+
+def _bad_url(why: str) -> str:
+    return f"the database URL cannot work: {why}: fix NEWSDROP_DATABASE_URL (or --database-url)"
 
 
 def not_sent(settings: Settings | None, unsent: int, error: BaseException | None) -> str:

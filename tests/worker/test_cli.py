@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -148,6 +150,20 @@ def test_extract_reports_a_bad_file_and_exits_non_zero(tmp_path):
     result = CliRunner().invoke(main, ["extract", str(empty), "--jsonl"])
     assert result.exit_code == EXIT_FAILED
     assert json.loads(result.output)["error"]
+
+
+def test_extract_refuses_a_fifo_rather_than_wait_for_a_writer(tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    done: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: done.append(CliRunner().invoke(main, ["extract", str(fifo)])),
+        daemon=True)
+    thread.start()
+    thread.join(10)
+    assert done, "extract waits for a writer"
+    assert done[0].exit_code == EXIT_FAILED
+    assert f"{fifo}: not a regular file" in done[0].output
 
 
 @pytest.mark.parametrize("command", ["retry", "reprocess"])

@@ -3,6 +3,7 @@ extract, reconcile."""
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -219,11 +220,13 @@ def extract(ctx: click.Context, paths: tuple[Path, ...], jsonl: bool, explain: b
     for path in folder_files(list(paths)):
         found += 1
         try:
+            if not path.is_file():  # a FIFO would wait for a writer, a device never end
+                raise OSError(errno.EINVAL, "not a regular file")
             cleaned = clean(RawDocument(path.read_bytes(), name=path.name), options=options)
             article = run_extract(cleaned)
         except (NewsdropError, OSError) as exc:
             failed += 1
-            reason = exc.message if isinstance(exc, NewsdropError) else str(exc)
+            reason = exc.message if isinstance(exc, NewsdropError) else exc.strerror or str(exc)
             if jsonl:
                 click.echo(json.dumps({"path": str(path), "error": reason}, ensure_ascii=False))
             else:

@@ -152,6 +152,16 @@ def test_extract_reports_a_bad_file_and_exits_non_zero(tmp_path):
     assert json.loads(result.output)["error"]
 
 
+@pytest.mark.parametrize("args,said", [
+    (["--interval", "5"], "--interval only applies with --watch"),
+    (["--json", "--watch"], "--json prints the status once"),
+])
+def test_status_refuses_options_it_would_ignore(tmp_path, args, said):
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "status", *args])
+    assert result.exit_code == EXIT_USAGE
+    assert said in result.output
+
+
 def test_extract_refuses_a_fifo_rather_than_wait_for_a_writer(tmp_path):
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)

@@ -47,8 +47,15 @@ def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> No
       newsdrop status --watch --interval 5
       newsdrop status --json | jq .documents
     """
+    from click.core import ParameterSource
+
     from worker.monitor import collect_status, render_status, watch_status
 
+    # either would be silently ignored
+    if ctx.get_parameter_source("interval") is not ParameterSource.DEFAULT and not live:
+        raise click.UsageError("--interval only applies with --watch")
+    if as_json and live:
+        raise click.UsageError("--json prints the status once: leave out --watch")
     rt = runtime_for(ctx, migrate_schema=False)
     if as_json:
         dump_json(collect_status(rt))

@@ -66,7 +66,9 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
     paragraphs = [b.text for b in by_label.get(BlockLabel.BODY, [])]
     body = "\n\n".join(paragraphs)
     _check_is_prose(body, doc)
-    title = _meta_str(meta, "title") or _first_text(by_label, BlockLabel.TITLE)
+    # a stated title, else the headline, else an HTML page's <title>
+    title = (_meta_str(meta, "title") or _first_text(by_label, BlockLabel.TITLE)
+             or _meta_str(meta, "document_title"))
     _check_is_article(title, paragraphs)
     published, updated = _dates(by_label)
     caption, credit = _caption_and_credit(by_label, options)

@@ -111,7 +111,11 @@ def html_to_cleaned(text: str, *, encoding: str = "utf-8", max_nodes: int = 200_
     _count_text(page)
     main = _choose_main(page)
     evidence = _gather_evidence(page.nodes, _trusted_nodes(page.nodes, main), main.seed)
-    blocks = _label(page, main, evidence, metadata)
+    blocks, sure_headline = _label(page, main, evidence, metadata)
+    if "title" not in metadata and "document_title" in metadata and not sure_headline:
+        # no headline, or only an <h1> outside the article that shares no words with
+        # <title>: the site's name as often as the headline, so <title> stands
+        metadata["title"] = metadata["document_title"]
     if "published_at" not in metadata:
         stated = _time_fallback(page, evidence)
         if stated:
@@ -594,12 +598,14 @@ def _in_main(nodes: list[_Node], chosen: set[int]) -> list[bool]:
 
 def _label(
     page: _Page, main: _Main, evidence: _Evidence, metadata: dict[str, object]
-) -> list[Block]:
-    """Label every block with the evidence for its label."""
+) -> tuple[list[Block], bool]:
+    """Label every block with the evidence for its label; and whether the headline among
+    them is sure (see `_headline`)."""
     nodes = page.nodes
     chosen, top_score = main.chosen, main.score
     inside = _in_main(nodes, chosen)
-    title_block = _title_block(page, inside, metadata.get("title"))
+    title_block, sure_headline = _headline(page, inside, chosen, metadata.get("title")
+                                           or metadata.get("document_title"))
     main_desc = ", ".join(_describe(nodes[c]) for c in sorted(chosen))
     body_reason = f"inside main content node {main_desc} (score {top_score:.1f})"
     score = round(top_score, 1)
@@ -612,7 +618,7 @@ def _label(
             near = _nearest_score(nodes, raw.owner)
             reason = f"outside main content node (score {near:.1f} vs {top_score:.1f})"
         out.append(Block(raw.text, label, reason, nodes[raw.owner].tag, score))
-    return out
+    return out, sure_headline
 
 
 def _decide(
@@ -667,8 +673,12 @@ def _nearest_score(nodes: list[_Node], idx: int) -> float:
     return 0.0
 
 
-def _title_block(page: _Page, inside: list[bool], title: object) -> int:
-    """Index of the block that is the page's headline, or -1."""
+def _headline(page: _Page, inside: list[bool], chosen: set[int],
+              title: object) -> tuple[int, bool]:
+    """The block that is the page's headline (-1: none), and whether that is sure: it
+    matches the stated `title`, or is an <h1> inside the main content or in the same
+    <article> or <main> element, rather than only the page's first <h1> (which may be
+    the site's name)."""
     headings = [n for n, b in enumerate(page.blocks) if page.nodes[b.owner].tag in sel.HEADING_TAGS]
     if isinstance(title, str) and title:
         wanted = _words(title)
@@ -681,12 +691,26 @@ def _title_block(page: _Page, inside: list[bool], title: object) -> int:
             if overlap > best_overlap:
                 best, best_overlap = n, overlap
         if best >= 0:
-            return best
+            return best, True
     h1s = [n for n in headings if page.nodes[page.blocks[n].owner].tag == "h1"]
     for n in h1s:
         if inside[page.blocks[n].owner]:
-            return n
-    return h1s[0] if h1s else -1
+            return n, True
+    wrappers = {w for c in chosen for w in _article_wrappers(page.nodes, c)}
+    for n in h1s:
+        if wrappers.intersection(_article_wrappers(page.nodes, page.blocks[n].owner)):
+            return n, True
+    return (h1s[0], False) if h1s else (-1, False)
+
+
+def _article_wrappers(nodes: list[_Node], idx: int) -> list[int]:
+    """The <article> and <main> elements that hold node `idx`."""
+    out = []
+    while idx >= 0:
+        if nodes[idx].tag in ("article", "main"):
+            out.append(idx)
+        idx = nodes[idx].parent
+    return out
 
 
 def _words(text: str) -> set[str]:

@@ -31,7 +31,9 @@ _AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||\band\b|&)\s*", re.IGNORECASE)
 
 
 def read_metadata(root: etree._Element) -> dict[str, Any]:
-    """Collect page-level metadata; JSON-LD wins over meta tags, which win over <title>."""
+    """Collect page-level metadata; JSON-LD wins over meta tags. <title> is kept apart as
+    `document_title`: it often names the site or section rather than the article ("News",
+    "Story | Daily"), and the page's own headline is preferred to it where there is one."""
     meta = _meta_tags(root)
     found: dict[str, Any] = {}
     article = _jsonld_article(root)
@@ -49,10 +51,13 @@ def read_metadata(root: etree._Element) -> dict[str, Any]:
         found["canonical_url"] = canonical
     if not found.get("url") and canonical:
         found["url"] = canonical
-    if not found.get("title"):
-        found["title"] = _document_title(root)
     if found.get("title"):
         found["title"] = _strip_site(found["title"], found.get("site_name"))
+    else:
+        found.pop("title", None)
+        document_title = _document_title(root)
+        if document_title:
+            found["document_title"] = _strip_site(document_title, found.get("site_name"))
     lang = _language(root) or _primary_language(found.get("language"))
     if lang:
         found["language"] = lang

@@ -10,6 +10,7 @@ import pytest
 
 from tasks.document import BlockLabel, CleanedDoc, InputFormat
 from tasks.errors import EmptyDocument, PermanentError, TooLarge
+from tasks.extract import extract
 from tasks.html import html_to_cleaned
 
 PARAGRAPHS = [
@@ -166,9 +167,22 @@ def test_unparseable_date_is_left_out_not_guessed() -> None:
     assert "published_at" not in html_to_cleaned(page(head)).metadata
 
 
-def test_title_falls_back_to_document_title_without_site_suffix() -> None:
+def test_the_articles_headline_is_preferred_to_the_document_title() -> None:
+    # <title> often names the site or section ("News"), or carries the site's name
     head = '<meta property="og:site_name" content="Town News">'
-    assert html_to_cleaned(page(head)).metadata["title"] == "Bridge vote"
+    assert extract(html_to_cleaned(page(head))).title == "Council votes to rebuild the old bridge"
+    generic = page().replace("<title>Bridge vote | Town News</title>", "<title>News</title>")
+    assert extract(html_to_cleaned(generic)).title == "Council votes to rebuild the old bridge"
+
+
+def test_title_falls_back_to_document_title_without_site_suffix() -> None:
+    # the page's only <h1> is the site's name, outside any article
+    head = '<meta property="og:site_name" content="Town News">'
+    html = page(head).replace('<a href="/">Town News</a>', "<h1>Town News</h1>") \
+        .replace("<h1>Council votes to rebuild the old bridge</h1>", "")
+    assert extract(html_to_cleaned(html)).title == "Bridge vote"
+    assert extract(html_to_cleaned(html.replace("<h1>Town News</h1>", ""))).title \
+        == "Bridge vote"
 
 
 def test_related_article_in_aside_does_not_leak_author_or_date() -> None:

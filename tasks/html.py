@@ -29,6 +29,8 @@ from tasks.html_metadata import normalize_date, read_metadata, source_key
 
 # Pages beyond this many characters are refused before parsing (real pages are < 3 MB).
 MAX_HTML_CHARS = 20_000_000
+#: how deep libxml2 (with huge_tree) nests elements before it stops parsing
+MAX_DEPTH = 2_048
 
 # A paragraph shorter than this does not vote for its container (captions, labels).
 _MIN_VOTE_CHARS = 25
@@ -103,10 +105,13 @@ def html_to_cleaned(text: str, *, encoding: str = "utf-8", max_nodes: int = 200_
         raise TooLarge(
             f"HTML page of {len(text):,} characters is over the limit of {MAX_HTML_CHARS:,}"
         )
-    root = _parse(text)
+    root, cut_short = _parse(text)
     metadata = read_metadata(root)
     page = _walk(root, max_nodes)
     if not page.blocks:
+        if cut_short:
+            raise TooLarge(f"the HTML page nests its elements over {MAX_DEPTH:,} levels deep, "
+                           "where parsing stops, and has no visible text above that depth")
         raise EmptyDocument("the HTML page contains no visible text")
     _count_text(page)
     main = _choose_main(page)
@@ -132,8 +137,9 @@ def html_to_cleaned(text: str, *, encoding: str = "utf-8", max_nodes: int = 200_
 # --- parsing ------------------------------------------------------------------------
 
 
-def _parse(text: str) -> etree._Element:
-    """Parse with libxml2's forgiving HTML parser; control characters are dropped first."""
+def _parse(text: str) -> tuple[etree._Element, bool]:
+    """Parse with libxml2's forgiving HTML parser; control characters are dropped first.
+    Also says whether parsing stopped at MAX_DEPTH (what came before it is kept)."""
     # deleted from the UTF-8 bytes as `decode.delete_ascii` does, kept as bytes for lxml
     data = text.encode("utf-8", "replace").translate(None, DROPPED_CONTROL_CODES)
     if not data.strip():
@@ -143,7 +149,7 @@ def _parse(text: str) -> etree._Element:
     for match in _LONG_TAG.finditer(data):
         if sum(1 for _ in _ATTRIBUTE.finditer(match.group())) > _MAX_ATTRIBUTES:
             raise TooLarge(f"an HTML tag has more than {_MAX_ATTRIBUTES:,} attributes")
-    # huge_tree lifts libxml2's nesting limit from 256 to 2,048 levels, past which it stops
+    # huge_tree lifts libxml2's nesting limit from 256 to MAX_DEPTH levels, past which it stops
     # parsing (what came before is kept): unclosed tags nest past 256 on real pages, and
     # the walk below is iterative.
     parser = etree.HTMLParser(
@@ -156,7 +162,8 @@ def _parse(text: str) -> etree._Element:
         raise UndecodableInput(f"the HTML page could not be parsed: {exc}") from exc
     if root is None:
         raise EmptyDocument("the HTML page has no elements")
-    return root
+    cut_short = any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+    return root, cut_short
 
 
 def _walk(root: etree._Element, max_nodes: int) -> _Page:

@@ -273,6 +273,14 @@ def test_deep_nesting_is_bounded() -> None:
     assert body_of(doc)[0] == "intro text"
 
 
+def test_a_page_whose_text_lies_only_past_the_depth_limit_says_so() -> None:
+    html = "<div>" * 3_000 + "<p>deep text</p>" + "</div>" * 3_000
+    with pytest.raises(TooLarge, match="over 2,048 levels deep"):
+        html_to_cleaned(html)
+    with pytest.raises(EmptyDocument, match="no visible text"):  # shallow, and empty
+        html_to_cleaned("<div>" * 10 + "</div>" * 10)
+
+
 def test_five_megabytes_of_junk_is_bounded() -> None:
     rng = random.Random(7)
     junk = "".join(chr(rng.randrange(0, 0x2FF)) for _ in range(5_000_000))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -700,14 +701,32 @@ def test_show_marks_where_a_pass_sent_back_by_retry_or_reprocess_begins(tmp_path
     one_failed_run()
     shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
     assert "sent back" not in shown.output  # one pass: nothing to mark
-    with transaction(rt.sessions) as s:
-        pipeline.requeue(s, [doc_id], Stage.CLEAN, reset_attempts=True)
-    one_failed_run()
+    for _ in range(2):
+        with transaction(rt.sessions) as s:
+            pipeline.requeue(s, [doc_id], Stage.CLEAN, reset_attempts=True)
+        one_failed_run()
     rt.engine.dispose()
     shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
     history = shown.output.split("history\n")[1].splitlines()
+    # every pass is marked; the latest with when it was sent back
     assert [line.split()[:2] for line in history] == [
-        ["clean", "#1"], ["--", "sent"], ["clean", "#1"]], shown.output
+        ["clean", "#1"], ["--", "sent"], ["clean", "#1"], ["--", "sent"], ["clean", "#1"]
+    ], shown.output
+    assert history[1] == "  -- sent back by retry or reprocess"
+    assert history[3].startswith("  -- sent back by retry or reprocess at ")
+
+
+def test_a_pass_begins_where_attempts_count_from_one_again_at_an_earlier_stage():
+    from worker.cli.results import _begins_a_pass
+
+    def run(stage: str, attempt: int) -> dict[str, Any]:
+        return {"stage": stage, "attempt": attempt}
+
+    one_pass = [run("clean", 1), run("extract", 1), run("extract", 2), run("persist", 1)]
+    assert not any(_begins_a_pass(r, prev) for prev, r in itertools.pairwise(one_pass))
+    assert _begins_a_pass(run("clean", 1), run("persist", 1))  # reprocess
+    assert _begins_a_pass(run("extract", 1), run("extract", 3))  # retry of a failed stage
+    assert not _begins_a_pass(run("clean", 2), run("clean", 1))  # its worker died: again
 
 
 def test_output_piped_to_a_reader_that_stops_early_is_not_a_broker_error():

@@ -227,13 +227,14 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     if data["history"]:
         click.echo()
         click.secho("history", bold=True)
-        earlier_pass = False
+        previous: dict[str, Any] | None = None
         for r in data["history"]:
-            if _before(r["started_at"], d["pass_queued_at"]):
-                earlier_pass = True
-            elif earlier_pass:  # attempts count from 1 again in the pass that follows
-                click.echo(f"  -- sent back by retry or reprocess at {d['pass_queued_at']}")
-                earlier_pass = False
+            if previous is not None and _begins_a_pass(r, previous):
+                # only the latest pass's start is kept (pass_queued_at)
+                latest = not _before(r["started_at"], d["pass_queued_at"])
+                click.echo("  -- sent back by retry or reprocess"
+                           + (f" at {d['pass_queued_at']}" if latest else ""))
+            previous = r
             err = f"  {r['error']}" if r["error"] else ""
             click.echo(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
                        f"wait {_or_dash(r['wait_ms'])} ms, "
@@ -264,6 +265,17 @@ def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:
 
 def _or_dash(value: object) -> str:
     return "-" if value is None else str(value)
+
+
+def _begins_a_pass(run: dict[str, Any], previous: dict[str, Any]) -> bool:
+    """Whether `run` is the first of a pass that `retry` or `reprocess` began: attempts
+    count from 1 again, at the stage that failed or at clean, where within one pass a
+    first attempt only ever follows the stage before it."""
+    from db.models import Stage
+
+    order = [stage.value for stage in Stage]
+    return bool(run["attempt"] == 1
+                and order.index(run["stage"]) <= order.index(previous["stage"]))
 
 
 def _before(instant: str | None, other: str | None) -> bool:

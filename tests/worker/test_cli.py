@@ -660,18 +660,24 @@ def test_show_says_how_long_a_run_under_a_millisecond_took(tmp_path):
             started + timedelta(microseconds=420), claim.queued_at, "not text", "binary"),
             pipeline.StageResult(doc_id, Stage.CLEAN, 2, StageState.FAILED, started,
                                  started + timedelta(milliseconds=2), None, "not text",
-                                 "binary")],
+                                 "binary"),
+            pipeline.StageResult(doc_id, Stage.PERSIST, 1, StageState.SUCCEEDED, started,
+                                 started, None)],
             worker="host:1")
     rt.engine.dispose()
     shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
     assert shown.exit_code == 0, shown.output
     assert "clean    #1 failed    wait 3 ms, ran 0.42 ms on host:1  not text" in shown.output
+    # persist's runs are written with their batch, untimed: no "ran 0.00 ms"
+    assert "persist  #1 succeeded wait - ms, ran in its batch's write on host:1" \
+        in shown.output
     as_json = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id),
                                         "--json"])
     assert "clean    #2 failed    wait - ms, ran 2.00 ms on host:1  not text" in shown.output
     runs = json.loads(as_json.output)["history"]
     # a float either way, though SQLite hands a whole number back as an int
-    assert [(r["wait_ms"], r["duration_ms"]) for r in runs] == [(3, 0.42), (None, 2.0)]
+    assert [(r["wait_ms"], r["duration_ms"]) for r in runs] == [(3, 0.42), (None, 2.0),
+                                                                 (None, 0.0)]
     assert isinstance(runs[1]["duration_ms"], float)
 
 

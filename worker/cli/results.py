@@ -236,9 +236,11 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
                            + (f" at {d['pass_queued_at']}" if latest else ""))
             previous = r
             err = f"  {r['error']}" if r["error"] else ""
+            # persist writes a batch in one transaction: its runs have no time of their own
+            ran = ("ran in its batch's write" if r["stage"] == "persist"
+                   else f"ran {milliseconds(r['duration_ms'])} ms")
             click.echo(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
-                       f"wait {_or_dash(r['wait_ms'])} ms, "
-                       f"ran {milliseconds(r['duration_ms'])} ms on {r['worker']}{err}")
+                       f"wait {_or_dash(r['wait_ms'])} ms, {ran} on {r['worker']}{err}")
 
 
 def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:

@@ -158,7 +158,9 @@ class WorkerSupervisor(threading.Thread):
 
 def run_all(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> int:
     """`newsdrop run`: a supervised worker child process plus the watcher in this one."""
-    cmd = [sys.executable, "-m", "worker", f"--log-level={loglevel}", "worker"]
+    from worker.cli.app import CHILD_OPTION  # the child's settings were checked here
+
+    cmd = [sys.executable, "-m", "worker", f"--log-level={loglevel}", CHILD_OPTION, "worker"]
     if concurrency:
         cmd.append(f"--concurrency={concurrency}")
     if rt.settings.uses_embedded_broker:

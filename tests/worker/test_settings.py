@@ -291,3 +291,13 @@ def test_every_command_warns_of_a_misspelt_setting(tmp_path, monkeypatch, caplog
     assert result.exit_code == 0, result.output
     assert ("NEWSDROP_MAX_FILE_BYTE is not a newsdrop setting and is ignored (did you mean "
             "NEWSDROP_MAX_FILE_BYTES?)") in caplog.messages
+
+
+def test_run_warns_of_a_misspelt_setting_once_not_again_in_its_worker(processes, tmp_path):
+    # `run` starts its worker as a child process, which reads the same environment
+    processes.env = {"NEWSDROP_DATA_DIR": str(tmp_path / "data"),
+                     "NEWSDROP_INBOX": str(tmp_path / "inbox")}
+    run = processes.start("run", "run", "-c", "1", env={"NEWSDROP_MAX_FILE_BYTE": "1000"})
+    processes.wait_log(run, " ready.", 60)  # the worker child is up
+    assert run.text().count("NEWSDROP_MAX_FILE_BYTE is not a newsdrop setting") == 1, \
+        run.text()

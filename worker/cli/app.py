@@ -17,6 +17,9 @@ from worker.settings import Settings, load_settings, unknown_variables
 log = logging.getLogger("newsdrop")
 
 
+#: the hidden option that marks a command `run` started as its child process
+CHILD_OPTION = "--started-by-run"
+
 #: commands that run until stopped and print no results: their output is logging, and
 #: Celery and uvicorn take standard output over as they please
 _SERVICES = frozenset({"run", "watch", "worker", "serve"})
@@ -94,10 +97,12 @@ def log_level_name() -> str:
 @click.option("--broker-url", default=None, help="Celery broker URL. Env: NEWSDROP_BROKER_URL.")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+# `run` starts its worker as a child process with this: the parent has warned already
+@click.option(CHILD_OPTION, "as_child", is_flag=True, hidden=True)
 @click.version_option(package_name="newsdrop")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, database_url: str | None,
-         broker_url: str | None, log_level: str) -> None:
+         broker_url: str | None, log_level: str, as_child: bool) -> None:
     """newsdrop: turn a folder of scraped news articles into a clean, queryable database.
 
     Drop text dumps or HTML pages into the inbox; they are cleaned, extracted and stored.
@@ -116,6 +121,6 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None,
         ctx.with_resource(guarded_stdout())
     ctx.obj = load_settings(data_dir=data_dir, database_url=database_url,
                             broker_url=broker_url)
-    for name, likely in unknown_variables(os.environ):
+    for name, likely in [] if as_child else unknown_variables(os.environ):
         log.warning("%s is not a newsdrop setting and is ignored%s", name,
                     f" (did you mean {likely}?)" if likely else "")

@@ -98,6 +98,9 @@ ANY_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
 # starts with "^": those run on short lines only.
 # ---------------------------------------------------------------------------
 _ALWAYS = ("",)
+#: where a site asks to be followed
+_PLATFORMS = ("facebook", "twitter", "instagram", "linkedin", "youtube", "tiktok", "telegram",
+              "whatsapp", "threads", "bluesky", "mastodon", "pinterest", "flipboard")
 _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # sharing and following: "Share this", "Follow us on Twitter", "Join our Facebook page"
     ("share prompt", _ALWAYS,
@@ -114,6 +117,9 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"\b(follow|join|like|find|connect with) (us|our|me)\b.{0,40}"
      r"\b(facebook|twitter|instagram|linkedin|youtube|telegram|whatsapp|page|channel)\b"),
     ("follow prompt", _ALWAYS, r"^(follow|like) (us|@)"),
+    # a row of "Follow on Facebook", "Follow on Instagram" buttons
+    ("follow prompt", tuple(rf"\b{platform}\b" for platform in _PLATFORMS),
+     rf"^(follow|like|find) (us )?on ({'|'.join(_PLATFORMS)})\b.{{0,20}}$"),
     # subscriptions, newsletters, accounts, paywalls
     ("subscription pitch", (r"\bsubscribe\b", r"\bsubscribing\b", r"\bsubscription\b"),
      r"\b(subscribe|subscribing|subscription)\b.{0,60}\b(now|today|to|for|newsletter|free|"
@@ -178,7 +184,7 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("navigation", _ALWAYS,
      r"^(home|menu|search|skip to (main )?content|back to top|top|next|previous|prev|older|"
      r"newer|more|close|open|toggle navigation|main menu|sections?|browse all posts?|"
-     r"view (all|more)( articles| posts| stories)?)\b.{0,20}$"),
+     r"(view|show|load|see) (all|more)( articles| posts| stories)?)\b.{0,20}$"),
     ("navigation", _ALWAYS,
      # "Next - …" but not "Next-generation …"
      r"^(previous|next)( post| article| story| page)?(\s*[:»«›‹]|\s+[\-–])|^post navigation$|"

@@ -104,6 +104,22 @@ def test_related_header_opens_a_list_of_other_articles() -> None:
     assert got[tail[1]] is BlockLabel.RELATED and got[tail[2]] is BlockLabel.RELATED
 
 
+def test_buttons_after_a_related_list_are_not_related_headlines() -> None:
+    # the page's "Show more" and follow buttons run on below its list of other articles
+    tail = [
+        "Related articles",
+        "* Mayor defends decision to close the old library",
+        "* Police investigate a break-in at the town hall",
+        "* Show more",
+        "* Follow on Facebook",
+        "* Follow on Instagram",
+    ]
+    doc = clean(RawDocument(dump(*PARAGRAPHS, *tail)))
+    assert extract(doc).related == ["Mayor defends decision to close the old library",
+                                    "Police investigate a break-in at the town hall"]
+    assert all(labels(doc)[line] is BlockLabel.BOILERPLATE for line in tail[3:])
+
+
 def test_single_short_line_between_paragraphs_is_a_subheading() -> None:
     doc = clean(RawDocument(dump(*PARAGRAPHS[:2], "What happens next", *PARAGRAPHS[2:])))
     assert labels(doc)["What happens next"] is BlockLabel.BODY

@@ -332,6 +332,16 @@ def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     assert "re-enqueued 1 document (1 clean)" in result.output
 
 
+def test_articles_past_the_end_says_how_many_match(sessions, data_dir):
+    past = cli(data_dir, "articles", "--offset", "1000")
+    assert past.exit_code == 0
+    assert "no articles at offset 1000: 3 articles match, at offsets 0 to 2" in past.output
+    filtered = cli(data_dir, "articles", "--lang", "fr", "--offset", "5")
+    assert "no articles at offset 5: 1 article matches, at offsets 0 to 0" in filtered.output
+    nothing = cli(data_dir, "articles", "--lang", "xx", "--offset", "5")
+    assert "no articles match" in nothing.output
+
+
 def test_retry_refuses_ids_together_with_all_failed(sessions, data_dir):
     result = cli(data_dir, "retry", "--all-failed", "1")
     assert result.exit_code == 2

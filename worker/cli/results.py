@@ -42,6 +42,7 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
       newsdrop articles --site reuters --lang en --limit 20 --offset 20 --json
     """
     from db.engine import reading
+    from db.export import count_articles
     from db.queries import list_articles
     from worker.render import article_summary, listing_when
 
@@ -49,10 +50,17 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
     f = article_filter(since, until, author, site, lang, doc_status, limit, offset)
     with reading(rt.sessions) as session:
         items = [article_summary(a, d) for a, d in list_articles(session, f)]
+        # an empty page past the end: say how many there are, so the offset can be mended
+        matching = count_articles(session, f) if not items and offset and not as_json else 0
     if as_json:
         dump_json(items)
         return
     if not items:
+        if matching:
+            click.echo(f"no articles at offset {offset}: {counted(matching, 'article')} "
+                       f"{'matches' if matching == 1 else 'match'}, at offsets 0 to "
+                       f"{matching - 1}", err=True)
+            return
         click.echo("no articles match" if (since or until or author or site or lang
                                             or doc_status or offset) else "no articles yet",
                    err=True)

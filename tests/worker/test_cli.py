@@ -197,6 +197,10 @@ def test_show_unknown_document_exits_not_found(tmp_path):
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", "999"])
     assert result.exit_code == EXIT_NOT_FOUND
     assert "no document '999'" in result.output
+    zeros = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", "0042"])
+    assert zeros.exit_code == EXIT_NOT_FOUND
+    assert ("no document '0042' (an id is written without leading zeros: `newsdrop show "
+            "42`)") in zeros.output
 
 
 @pytest.mark.parametrize("args", [["show", "999"], ["articles"], ["search", "strike"],

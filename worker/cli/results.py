@@ -211,7 +211,13 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         except QueryError as exc:  # ambiguous, or no id or sha256 prefix at all
             raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
         if doc is None:
-            click.echo(f"no document {ref!r}", err=True)
+            # digits with leading zeros are read as a sha256 prefix only
+            digits = ref.strip()
+            hint = (f" (an id is written without leading zeros: `newsdrop show "
+                    f"{digits.lstrip('0')}`)"
+                    if digits.isascii() and digits.isdigit() and digits.startswith("0")
+                    and digits.strip("0") else "")
+            click.echo(f"no document {ref!r}{hint}", err=True)
             sys.exit(EXIT_NOT_FOUND)
         data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id))
     if explain:

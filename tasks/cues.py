@@ -101,6 +101,7 @@ _ALWAYS = ("",)
 #: where a site asks to be followed
 _PLATFORMS = ("facebook", "twitter", "instagram", "linkedin", "youtube", "tiktok", "telegram",
               "whatsapp", "threads", "bluesky", "mastodon", "pinterest", "flipboard")
+_FOLLOW_ON = rf"(follow|like|find) (us )?on ({'|'.join(_PLATFORMS)})\b.{{0,20}}"
 _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # sharing and following: "Share this", "Follow us on Twitter", "Join our Facebook page"
     ("share prompt", _ALWAYS,
@@ -119,7 +120,7 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("follow prompt", _ALWAYS, r"^(follow|like) (us|@)"),
     # a row of "Follow on Facebook", "Follow on Instagram" buttons
     ("follow prompt", tuple(rf"\b{platform}\b" for platform in _PLATFORMS),
-     rf"^(follow|like|find) (us )?on ({'|'.join(_PLATFORMS)})\b.{{0,20}}$"),
+     rf"^{_FOLLOW_ON}$"),
     # subscriptions, newsletters, accounts, paywalls
     ("subscription pitch", (r"\bsubscribe\b", r"\bsubscribing\b", r"\bsubscription\b"),
      r"\b(subscribe|subscribing|subscription)\b.{0,60}\b(now|today|to|for|newsletter|free|"
@@ -614,6 +615,13 @@ APPEAL_CLOSE = re.compile(
 # Lines that carry no words at all: bullets, separators, stray symbols.
 NO_WORDS = re.compile(r"^[\W_]*$", re.UNICODE)
 BULLET = re.compile(r"^\s*(?:[*+•·▪►▸●◦–-]|\d{1,2}[.)])\s+")
+# A button of the page's that its text rendering made a bulleted list item, under a list
+# of other articles or beside a share row: "* Follow on Facebook", "• Show more". Only
+# these: a bulleted line is as often an article's own list, whose items may well start
+# "Sign up…" or "Next…".
+BULLETED_BUTTON = re.compile(
+    rf"^\s*[*+•·▪►▸●◦–-]\s+(?:{_FOLLOW_ON}|(?:show|load|see|view) (?:more|all)"
+    r"(?: articles| posts| stories)?)\s*$", _I)
 URL = re.compile(r"^(?:source:\s*)?(?P<url>https?://(?P<host>[^/\s:]+)[^\s]*)$", _I)
 
 # Closing quotes/brackets to look past when checking how a line ends.

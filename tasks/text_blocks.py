@@ -365,10 +365,9 @@ def _first_look(line: _Line, max_chars: int) -> None:
         line.kind, line.why = "dateline", "mostly a date"
         return
     hits = cues.boilerplate_hits(text, line.words, low=low, tokens=line.tokens)
-    if not hits and line.bullet:
-        # a list of buttons or links: "* Follow on Facebook", "* Show more"
-        item = cues.BULLET.sub("", text, count=1)
-        hits = cues.boilerplate_hits(item, line.words, low=item.lower())
+    if not hits and line.bullet and cues.BULLETED_BUTTON.match(text):
+        # a row of buttons rendered as a list: "* Follow on Facebook", "* Show more"
+        hits = ["button"]
     if hits and (short or len(hits) >= 2 or hits[0] in cues.STRONG_CUES):
         line.kind, line.why = "cue", f"{hits[0]} ({', '.join(sorted(set(hits)))})"
         return

@@ -120,6 +120,22 @@ def test_buttons_after_a_related_list_are_not_related_headlines() -> None:
     assert all(labels(doc)[line] is BlockLabel.BOILERPLATE for line in tail[3:])
 
 
+def test_an_articles_own_bulleted_and_numbered_lists_stay_in_its_body() -> None:
+    # items that would read as buttons or pitches without their bullet are the article's
+    steps = ["1. Open Settings", "2. Search for Location", "3. Tap Location Services",
+             "4. Choose Never for each app"]
+    provisions = ["• Sponsored by Sen. Park, the first bill caps rent increases at five "
+                  "percent a year.",
+                  "• Top floors of new buildings are set aside for affordable flats.",
+                  "• More notice is due before an eviction, ninety days in place of thirty."]
+    doc = clean(RawDocument(dump(
+        *PARAGRAPHS[:2], "On an iPhone, do this:\n" + "\n".join(steps), PARAGRAPHS[2],
+        "Its main provisions:\n" + "\n".join(provisions), *PARAGRAPHS[3:])))
+    got = labels(doc)
+    assert all(got[item] is BlockLabel.BODY for item in steps + provisions), got
+    assert all(got[p] is BlockLabel.BODY for p in PARAGRAPHS)
+
+
 def test_single_short_line_between_paragraphs_is_a_subheading() -> None:
     doc = clean(RawDocument(dump(*PARAGRAPHS[:2], "What happens next", *PARAGRAPHS[2:])))
     assert labels(doc)["What happens next"] is BlockLabel.BODY

@@ -683,9 +683,9 @@ def _nearest_score(nodes: list[_Node], idx: int) -> float:
 def _headline(page: _Page, inside: list[bool], chosen: set[int],
               title: object) -> tuple[int, bool]:
     """The block that is the page's headline (-1: none), and whether that is sure: it
-    matches the stated `title`, or is an <h1> inside the main content or in the same
-    <article> or <main> element, rather than only the page's first <h1> (which may be
-    the site's name)."""
+    matches the stated `title`, or is the first <h1> inside the main content or in the
+    same <article> or <main> element (but not in the site's header), rather than only
+    the page's first <h1> (which may be the site's name)."""
     headings = [n for n, b in enumerate(page.blocks) if page.nodes[b.owner].tag in sel.HEADING_TAGS]
     if isinstance(title, str) and title:
         wanted = _words(title)
@@ -699,13 +699,13 @@ def _headline(page: _Page, inside: list[bool], chosen: set[int],
                 best, best_overlap = n, overlap
         if best >= 0:
             return best, True
-    h1s = [n for n in headings if page.nodes[page.blocks[n].owner].tag == "h1"]
-    for n in h1s:
-        if inside[page.blocks[n].owner]:
-            return n, True
-    wrappers = {w for c in chosen for w in _article_wrappers(page.nodes, c)}
-    for n in h1s:
-        if wrappers.intersection(_article_wrappers(page.nodes, page.blocks[n].owner)):
+    nodes = page.nodes
+    h1s = [n for n in headings if nodes[page.blocks[n].owner].tag == "h1"]
+    wrappers = {w for c in chosen for w in _article_wrappers(nodes, c)}
+    for n in h1s:  # in page order: an article's headline comes before its sections'
+        owner = page.blocks[n].owner
+        if inside[owner] or (wrappers.intersection(_article_wrappers(nodes, owner))
+                             and not _in_site_header(nodes, owner)):
             return n, True
     return (h1s[0], False) if h1s else (-1, False)
 
@@ -718,6 +718,19 @@ def _article_wrappers(nodes: list[_Node], idx: int) -> list[int]:
             out.append(idx)
         idx = nodes[idx].parent
     return out
+
+
+def _in_site_header(nodes: list[_Node], idx: int) -> bool:
+    """Whether node `idx` lies in a <header> or <nav> that is not an article's own: the
+    site's name or logo, not a headline."""
+    in_header = False
+    while idx >= 0:
+        tag = nodes[idx].tag
+        if tag == "article":
+            return False
+        in_header = in_header or tag in ("header", "nav")
+        idx = nodes[idx].parent
+    return in_header
 
 
 def _words(text: str) -> set[str]:

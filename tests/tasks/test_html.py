@@ -175,6 +175,27 @@ def test_the_articles_headline_is_preferred_to_the_document_title() -> None:
     assert extract(html_to_cleaned(generic)).title == "Council votes to rebuild the old bridge"
 
 
+_PROSE = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+
+
+@pytest.mark.parametrize("document_title,body,title", [
+    # an HTML5 article with headed sections: its headline comes first
+    ("Bridge vote - Town News",
+     f"<article><header><h1>Council votes to rebuild the old bridge</h1></header>"
+     f"<div class=body>{_PROSE}<h1>Background</h1>{_PROSE}</div></article>",
+     "Council votes to rebuild the old bridge"),
+    # the site's name in <main>'s header, or alone above the article, is no headline
+    ("Bridge vote | Daily Bugle",
+     f"<main><header><h1><a href='/'>The Daily Bugle</a></h1></header>"
+     f"<article>{_PROSE}</article></main>", "Bridge vote | Daily Bugle"),
+    ("Bridge vote | Daily Bugle", f"<h1>Daily Bugle</h1><article>{_PROSE}</article>",
+     "Bridge vote | Daily Bugle"),
+])
+def test_which_h1_is_the_headline(document_title: str, body: str, title: str) -> None:
+    html = f"<html><head><title>{document_title}</title></head><body>{body}</body></html>"
+    assert extract(html_to_cleaned(html)).title == title
+
+
 def test_title_falls_back_to_document_title_without_site_suffix() -> None:
     # the page's only <h1> is the site's name, outside any article
     head = '<meta property="og:site_name" content="Town News">'

@@ -671,6 +671,7 @@ class Watcher:
             self._retry_later([path for path, _ in ready])
             return len(ready)
         fresh = [Path(path) for path, _ in ready if path not in taken]
+        deferred: list[Path] = []
         for chunk in batches(fresh, self.batch_size):
             try:
                 outcomes = self.intake.take(chunk)
@@ -680,7 +681,8 @@ class Watcher:
                 self._retry_later(chunk)
                 continue
             self.taken_count += sum(1 for o in outcomes if o.status is not None and not o.earlier)
-            self._note_deferred(chunk, self.intake.deferred)
+            deferred += self.intake.deferred
+        self._note_deferred(fresh, deferred)
         return len(ready)
 
     def _note_deferred(self, handed: list[Path], deferred: list[Path]) -> None:

@@ -749,6 +749,26 @@ def test_a_file_unreadable_for_now_waits_longer_at_each_failure(inbox_intake, mo
     assert statuses(sessions, "a.txt") == ["queued"]
 
 
+def test_files_unreadable_for_now_in_several_batches_each_wait_longer(
+        inbox_intake, monkeypatch):
+    import errno
+
+    from worker.intake import Intake
+    from worker.settings import Settings
+
+    inbox, _, _, sessions = inbox_intake
+    for name in ("a.txt", "b.txt"):
+        (inbox / name).write_text(name)
+        fail_reads_of(monkeypatch, name, [errno.EIO] * 4)
+    intake = Intake(Settings(data_dir=inbox.parent / "data", inbox=inbox), sessions,
+                    lambda ids: None)
+    watcher = make_watcher(inbox, intake, batch_size=1)  # one batch each
+    watcher.rescan()
+    for _ in range(4):
+        watcher.take_ready(time.monotonic() + 10_000)
+    assert watcher._deferrals == {str(inbox / "a.txt"): 4, str(inbox / "b.txt"): 4}
+
+
 def test_a_file_deleted_while_it_waits_after_a_failed_read_is_forgotten(
         inbox_intake, monkeypatch):
     import errno

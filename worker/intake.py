@@ -50,6 +50,7 @@ class _Read:
     reject_kind: str | None = None
     size: int | None = None
     mtime_ns: int | None = None
+    real: Path | None = None  # where the file read really is (no symlink on its path)
 
 
 #: endings of names that browsers, copy tools and editors write to before the final name
@@ -236,7 +237,7 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     # the mtime from before the read: a write during the read changes it, so the watcher
     # sees a file it does not know and takes it again
     return _Read(path, content=content, sha256=hashlib.sha256(content).hexdigest(),
-                 size=len(content), mtime_ns=st.st_mtime_ns)
+                 size=len(content), mtime_ns=st.st_mtime_ns, real=real)
 
 
 def _unreadable(path: Path, what: str, exc: BaseException) -> _Read:
@@ -285,7 +286,6 @@ class Intake:
         self.enqueue = enqueue
         self.inbox = settings.inbox.resolve()
         self._inbox_as_given = Path(os.path.abspath(settings.inbox))
-        self._named_folders = RealPaths()  # the real folders of paths named from outside
         self.root = (root or settings.inbox).resolve()
         # as named (`ingest dirlink`, a symlink to a folder): its files are named below it
         self._root_as_given = Path(os.path.abspath(root or settings.inbox))
@@ -400,7 +400,9 @@ class Intake:
         outcomes: dict[int, IntakeOutcome] = {}
         incoming: list[tuple[int, pipeline.Incoming]] = []
         for n, r in enumerate(reads):
-            source = self._source_name(r.path)
+            # a file read is named by where it really is, whichever way it was reached
+            # (`ingest inbox/link-to-a-folder`); what could not be read, by its own path
+            source = self._source_name(r.real or r.path)
             if r.reject_reason is not None:
                 kind = r.reject_kind or "rejected"
                 mtime = _entry_mtime(r.path)
@@ -438,18 +440,12 @@ class Intake:
         return [outcomes[n] for n in range(len(reads))]
 
     def _source_name(self, path: Path) -> str:
-        """Relative to the inbox when inside it, however `path` reaches it (relative, or
-        through a symlinked folder); otherwise absolute, in its real folder (`ingest ../x`,
-        `ingest dirlink`), so that the same file named another way is known as taken in."""
+        """Relative to the inbox when inside it, whether `path` is relative or absolute;
+        otherwise absolute (`ingest ../x`), so that the same file named another way is
+        known as taken in."""
         absolute = Path(os.path.abspath(path))
         rel = _relative_to_any(absolute, (self.inbox, self._inbox_as_given))
-        if rel is not None:
-            return storable_name(str(rel))
-        try:
-            real = self._named_folders.folder(absolute.parent) / absolute.name
-        except (OSError, RuntimeError):
-            real = absolute
-        return storable_name(str(_relative_to_any(real, (self.inbox,)) or real))
+        return storable_name(str(rel if rel is not None else absolute))
 
     def _after_commit(self, r: _Read, o: IntakeOutcome) -> tuple[str, str] | None:
         """Only now, with the bytes safe in the database, may the file move. If it could

@@ -758,3 +758,41 @@ def test_ingest_follows_a_symlinked_folder_or_file_it_is_given(tmp_path, monkeyp
     assert "taken in: 1 queued" in linked_file.output, linked_file.output
     linked_folder = CliRunner().invoke(main, ["ingest", "dirlink"])
     assert "taken in: 1 already taken, 1 queued" in linked_folder.output, linked_folder.output
+
+
+def test_ingest_of_a_named_symlink_never_moves_or_deletes_its_target(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "real.txt").write_bytes(b"alpha")
+    (tmp_path / "named").mkdir()
+    os.symlink(tmp_path / "elsewhere" / "real.txt", tmp_path / "named" / "link.txt")
+    (tmp_path / "named" / "b.txt").write_bytes(b"beta")
+    monkeypatch.setenv("NEWSDROP_INBOX", str(tmp_path / "inbox"))
+    monkeypatch.setenv("NEWSDROP_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(main, ["ingest", str(tmp_path / "named" / "link.txt"),
+                                       str(tmp_path / "named" / "b.txt"), "--after", "delete"])
+    assert "taken in: 2 queued" in result.output, result.output
+    assert (tmp_path / "elsewhere" / "real.txt").read_bytes() == b"alpha"
+    assert (tmp_path / "named" / "link.txt").is_symlink()
+    assert not (tmp_path / "named" / "b.txt").exists()  # --after applies to the others
+
+
+def test_a_file_reached_through_a_symlinked_folder_in_the_inbox_is_known_by_its_real_name(
+        tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    inbox = tmp_path / "inbox"
+    (inbox / "other").mkdir(parents=True)
+    (inbox / "other" / "x.txt").write_bytes(b"alpha")
+    os.symlink(inbox / "other", inbox / "sublink")
+    monkeypatch.setenv("NEWSDROP_INBOX", str(inbox))
+    monkeypatch.setenv("NEWSDROP_DATA_DIR", str(tmp_path / "data"))
+    first = CliRunner().invoke(main, ["ingest", str(inbox / "other")])
+    assert "taken in: 1 queued" in first.output, first.output
+    again = CliRunner().invoke(main, ["ingest", str(inbox / "sublink")])
+    assert "taken in: 1 already taken" in again.output, again.output

@@ -128,20 +128,24 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
     rt = runtime_for(ctx)
     settings = rt.settings.model_copy(update={"after_intake": AfterIntake(after)})
     # each PATH is its own root: symlinks are judged against the folder being ingested,
-    # and with --after keep nothing (rejected files included) leaves the user's folder
-    # a symlink to a file, named on purpose, stands for its target
-    named = [p.resolve() if p.is_symlink() and not p.is_dir() else p for p in paths]
-    groups = [(p if p.is_dir() else p.parent, folder_files([p])) for p in named]
+    # and with --after keep nothing (rejected files included) leaves the user's folder.
+    # A symlink to a file, named on purpose, stands for its target, which is read but,
+    # not being what was named, neither moved nor deleted: --after applies to the others.
+    keep = settings.model_copy(update={"after_intake": AfterIntake.KEEP})
+    groups = [(p.resolve().parent, folder_files([p.resolve()]), keep)
+              if p.is_symlink() and not p.is_dir()
+              else (p if p.is_dir() else p.parent, folder_files([p]), settings)
+              for p in paths]
     outcomes: list[IntakeOutcome] = []
     unsent, send_error, vanished = 0, None, 0
     deferred: list[Path] = []  # unreadable for now (an I/O error…): no row, not taken in
     try:
-        with click.progressbar(length=sum(len(f) for _, f in groups), label="taking in",
+        with click.progressbar(length=sum(len(f) for _, f, _ in groups), label="taking in",
                                file=sys.stderr) as bar:
-            for root, files in groups:
+            for root, files, group_settings in groups:
                 intake = make_intake(
-                    rt, settings, root=root,
-                    move_rejected=settings.after_intake is not AfterIntake.KEEP)
+                    rt, group_settings, root=root,
+                    move_rejected=group_settings.after_intake is not AfterIntake.KEEP)
                 for chunk in batches(files, settings.batch_size):
                     outcomes.extend(intake.take(chunk))
                     deferred += intake.deferred

@@ -62,12 +62,13 @@ MIN_TOKEN_DISTINCT_CHARS = 6
 #: values that example files and docs show in place of a real token
 PLACEHOLDER_TOKENS = frozenset({"change-me", "changeme", "change_me", "secret", "token",
                                 "password", "your-token", "<token>"})
-#: what a longer placeholder holds, once lowercased and stripped of all but letters and
-#: digits ("change-me-change-me", "<your-api-token-here>", "replace-with-a-secret"): words
-#: that random tokens (hex, base64) are all but certain never to spell
+#: what a longer placeholder says, in words of its own ("change-me-change-me",
+#: "<your-api-token-here>", "replace-with-a-secret-token", "password1234"): a passphrase
+#: of random words ("exchange-meteor-walnut") only holds them inside other words
 PLACEHOLDER_WORDS = re.compile(
-    r"changeme|yourtoken|yourapitoken|yoursecret|tokenhere|secrethere|replacewith|replaceme|"
-    r"placeholder|password|example|insert")
+    r"(?<![a-z])(?:change[-_ ]?me|your[-_ ]?(?:api[-_ ]?)?(?:token|secret|key)"
+    r"|(?:token|secret|key)[-_ ]?here|replace[-_ ]?(?:me|with)|placeholder)(?![a-z])"
+    r"|^(?:password|secret|token)[-_ ]?\d*$")
 
 
 class ExposureError(Exception):
@@ -88,7 +89,7 @@ def check_token(token: str | None) -> None:
     if token is None:
         return
     if token.strip().lower() in PLACEHOLDER_TOKENS or PLACEHOLDER_WORDS.search(
-            re.sub(r"[^a-z0-9]", "", token.lower())):
+            token.strip().lower()):
         raise ExposureError(
             f"{TOKEN_ENV} is still the placeholder {token!r}: set a real token, e.g. "
             "the output of `openssl rand -hex 24`.")

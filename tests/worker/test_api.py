@@ -364,6 +364,10 @@ def test_a_guessable_token_is_refused(token, reason):
     check_token("correct-horse-battery")
     check_token(secrets.token_hex(24))
     check_token(secrets.token_urlsafe(24))
+    # passphrases whose words only hold a placeholder's letters run together
+    for passphrase in ("exchange-meteor-walnut-harp", "replace-medium-cactus-orbit",
+                       "glass-insert-tundra-mango", "Xk3-password-manager-generated-9fA2"):
+        check_token(passphrase)
 
 
 def test_serve_refuses_a_placeholder_token_before_binding(tmp_path):

@@ -724,6 +724,18 @@ def test_show_marks_where_a_pass_sent_back_by_retry_or_reprocess_begins(tmp_path
     ], shown.output
     assert history[1] == "  -- sent back by retry or reprocess"
     assert history[3].startswith("  -- sent back by retry or reprocess at ")
+    # a row from before migration 0006 got its intake time as pass_queued_at: no pass
+    # is said to have begun then
+    from db.models import Document
+
+    with transaction(rt.sessions) as s:
+        doc = s.get(Document, doc_id)
+        doc.pass_queued_at = doc.received_at
+    rt.engine.dispose()
+    shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
+    history = shown.output.split("history\n")[1].splitlines()
+    assert [line for line in history if line.startswith("  --")] == [
+        "  -- sent back by retry or reprocess"] * 2, shown.output
 
 
 def test_a_pass_begins_where_attempts_count_from_one_again_at_an_earlier_stage():

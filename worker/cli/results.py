@@ -244,8 +244,11 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         previous: dict[str, Any] | None = None
         for r in data["history"]:
             if previous is not None and _begins_a_pass(r, previous):
-                # only the latest pass's start is kept (pass_queued_at)
-                latest = not _before(r["started_at"], d["pass_queued_at"])
+                # only the latest pass's start is kept (pass_queued_at): it lies between
+                # the run before and this one (a row from before migration 0006 has the
+                # intake time there, before every run)
+                latest = (_before(previous["started_at"], d["pass_queued_at"])
+                          and not _before(r["started_at"], d["pass_queued_at"]))
                 click.echo("  -- sent back by retry or reprocess"
                            + (f" at {d['pass_queued_at']}" if latest else ""))
             previous = r

@@ -453,10 +453,11 @@ def test_an_unreachable_database_is_a_clear_error_with_its_exit_code():
 
 @pytest.mark.parametrize("command", [["articles"], ["status"], ["db", "upgrade"]])
 def test_a_database_the_server_does_not_have_is_not_found_not_unreachable(postgres_url,
-                                                                          command):
+                                                                          command, tmp_path):
     # the server answers, so nothing is unreachable: the database named is missing
     missing = postgres_url.rsplit("/", 1)[0] + "/nd_no_such_database"
-    result = CliRunner().invoke(main, ["--database-url", missing, *command])
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "--database-url",
+                                       missing, *command])
     assert result.exit_code == EXIT_NOT_FOUND, result.output
     assert "has no database 'nd_no_such_database': create it" in result.output
 
@@ -497,9 +498,10 @@ def postgres_roles(postgres_url):
     ("NOLOGIN", "is not permitted to log in"),
 ])
 def test_a_login_the_server_refuses_is_a_configuration_error_not_unreachable(
-        postgres_roles, command, options, refusal):
+        postgres_roles, command, options, refusal, tmp_path):
     url = postgres_roles(options)
-    result = CliRunner().invoke(main, ["--database-url", url, *command])
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "--database-url", url,
+                                       *command])
     assert result.exit_code == EXIT_USAGE, result.output
     role = url.split("://", 1)[1].split(":", 1)[0]
     # a server that asks for passwords says so instead of naming the missing role

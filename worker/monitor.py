@@ -7,8 +7,10 @@ and reported as unknown when it does not answer.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from db import queries
@@ -31,8 +33,40 @@ def _broker_down_errors() -> tuple[type[BaseException], ...]:
     return (OperationalError, OSError, TimeoutError)
 
 
+# The broker is asked by one caller at a time: the API answers requests in threads, and
+# Celery's connection pool, which a ping draws on twice, runs dry under a few dozen
+# parallel /status requests and never recovers. Callers that waited meanwhile share the
+# answer of a question asked after they called, so none waits for more than two.
+_broker_lock = threading.Lock()
+_latest: dict[tuple[str, str], tuple[float, Any]] = {}  # (what, broker) -> (asked, answer)
+
+
+def _ask_broker(what: str, ask: Callable[[], Any]) -> Any:
+    from tasks.celery_tasks import app
+
+    key = (what, str(app.conf.broker_url))
+    called = time.monotonic()
+    with _broker_lock:
+        latest = _latest.get(key)
+        if latest is not None and latest[0] >= called:
+            return latest[1]
+        asked = time.monotonic()
+        answer = ask()
+        _latest[key] = (asked, answer)
+        return answer
+
+
 def queue_depth() -> int | None:
     """Messages waiting in the broker's queue, or None if the broker can't be asked."""
+    return _ask_broker("queue depth", _queue_depth)
+
+
+def workers_online() -> list[str] | None:
+    """The workers that answer a ping, or None if the broker can't be asked."""
+    return _ask_broker("workers", _workers_online)
+
+
+def _queue_depth() -> int | None:
     from tasks.celery_tasks import app
 
     try:
@@ -48,7 +82,7 @@ def queue_depth() -> int | None:
         return None
 
 
-def workers_online() -> list[str] | None:
+def _workers_online() -> list[str] | None:
     from tasks.celery_tasks import app
 
     try:
@@ -74,12 +108,17 @@ def collect_status(rt: Runtime, *, recent_failures: int = 5) -> dict[str, Any]:
                 for d in queries.failures(session, queries.FailureFilter(limit=recent_failures))
             ],
         }
-    depth = queue_depth()
+    depth, workers = _ask_broker("queue depth and workers", _queue_depth_and_workers)
     data["queue_depth"] = {QUEUE: depth}
+    data["workers"] = workers
+    return data
+
+
+def _queue_depth_and_workers() -> tuple[int | None, list[str] | None]:
+    depth = _queue_depth()
     # a broker that cannot say its queue depth cannot carry a ping either; asking anyway
     # would wait out the timeout and then report "no workers", which is not known
-    data["workers"] = workers_online() if depth is not None else None
-    return data
+    return depth, _workers_online() if depth is not None else None
 
 
 def render_status(s: dict[str, Any]) -> str:

@@ -375,3 +375,15 @@ def test_serve_refuses_a_placeholder_token_before_binding(tmp_path):
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert b"placeholder" in out and b"NEWSDROP_API_TOKEN" in out
+
+
+def test_many_status_requests_at_once_are_all_answered_and_the_server_goes_on(server):
+    # each asks the broker for its queue and its workers: in parallel, they used to drain
+    # Celery's connection pool and leave every later request hanging
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(40) as pool:
+        codes = list(pool.map(lambda _: get(server, "/status")[0], range(40)))
+    assert codes == [200] * 40
+    assert get(server, "/status")[0] == 200
+    assert get(server, "/articles", limit=1)[0] == 200

@@ -20,6 +20,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    func,
     insert,
     literal,
     select,
@@ -133,10 +134,13 @@ def find_original(session: Session, sha256: str) -> int | None:
 def take_in(session: Session, *, sha256: str, source_path: str, content: bytes,
             keep_duplicate_bytes: bool = False,
             source_mtime_ns: int | None = None) -> IntakeResult:
-    """Insert a document with its bytes as `queued`, or as a `duplicate` of the first copy.
+    """Insert a document with its bytes as `queued`, or as a `duplicate` of the first copy;
+    or nothing (status None, the id of that document) if the same bytes were taken in
+    under the same name already.
 
     Two watchers racing on the same bytes are settled by the unique index on originals:
-    the loser sees IntegrityError and records a duplicate instead.
+    the loser sees IntegrityError and records a duplicate instead, or nothing if the
+    winner took in the same file.
     """
     now = utcnow()
     original = find_original(session, sha256)
@@ -160,6 +164,14 @@ def take_in(session: Session, *, sha256: str, source_path: str, content: bytes,
             original = find_original(session, sha256)
             if original is None:
                 raise
+    # the same bytes under the same name: the same file, taken in by another intake at
+    # the same moment (two `ingest` runs of one folder), is no duplicate of itself
+    same = session.scalar(
+        select(func.min(Document.id))
+        .where(Document.sha256 == sha256, Document.source_path == source_path,
+               Document.status != DocumentStatus.REJECTED))
+    if same is not None:
+        return IntakeResult(same, None)
     doc_id = session.scalar(
         insert(Document)
         .values(sha256=sha256, source_path=source_path, size_bytes=len(content),

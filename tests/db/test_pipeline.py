@@ -317,6 +317,19 @@ def test_take_in_many_settles_copies_inside_the_batch_and_files_seen_again(db_se
         assert s.scalar(select(func.count()).select_from(Document)) == 4
 
 
+def test_the_same_file_stored_by_another_intake_meanwhile_is_no_duplicate_of_itself(
+        db_sessions):
+    # two `ingest` runs of one folder: the loser of the race finds the same bytes under
+    # the same name, which it records as seen again, not as a duplicate of itself
+    first = take(db_sessions, path="a.txt")
+    with transaction(db_sessions) as s:
+        again = pipeline.take_in(s, sha256="a" * 64, source_path="a.txt", content=b"hello")
+        other = pipeline.take_in(s, sha256="a" * 64, source_path="b.txt", content=b"hello")
+    assert (again.document_id, again.status) == (first.document_id, None)
+    assert other.status is DocumentStatus.DUPLICATE
+    assert other.duplicate_of == first.document_id
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_sessions", ["postgres"], indirect=True)
 def test_take_in_many_settles_each_item_when_another_intake_stores_the_same_bytes(

@@ -235,6 +235,9 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                         "it runs again; failed if that run failed (it keeps the article it "
                         "had). Duplicates and rejected files have no article.")] = None,
     ) -> queries.ArticleFilter:
+        for name, value in (("author", author), ("site", site), ("lang", lang)):
+            if value is not None and "\x00" in value:  # PostgreSQL's text cannot hold it
+                raise HTTPException(422, f"{name} cannot hold a NUL character")
         since, until = _iso_param("since", since), _iso_param("until", until)
         try:
             check_window(since, until)

@@ -224,6 +224,15 @@ def test_paging_out_of_range_is_a_422(server, path, params):
     assert code == 422, body
 
 
+@pytest.mark.parametrize("path,params", [
+    ("/articles", {"site": "\x00"}), ("/articles", {"lang": "e\x00n"}),
+    ("/articles", {"author": "\x00"}), ("/search", {"q": "strike", "site": "\x00"})])
+def test_a_nul_character_in_a_text_filter_is_a_422(server, path, params):
+    # PostgreSQL's text cannot hold it: the query would fail with a 500
+    code, body, _ = get(server, path, **params)
+    assert code == 422 and "cannot hold a NUL character" in body, body
+
+
 def test_search_ranks_and_highlights(server):
     data = get_json(server, "/search", q="strike")
     titles = [h["title"] for h in data["items"]]

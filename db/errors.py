@@ -1,4 +1,4 @@
-"""Errors the read side of the database raises for callers to show to a person."""
+"""Errors the database layer raises for callers to show to a person."""
 
 from __future__ import annotations
 
@@ -9,3 +9,13 @@ class QueryError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class SchemaTooNew(Exception):
+    """The database was migrated by a newer newsdrop than this one: this one cannot
+    upgrade it, nor rely on its tables."""
+
+    def __init__(self, current: str, head: str | None) -> None:
+        super().__init__(f"the database schema is at revision {current}, newer than this "
+                         f"newsdrop knows (latest {head}): upgrade newsdrop on this machine")
+        self.current, self.head = current, head

@@ -8,7 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine, text
+
+from db.errors import SchemaTooNew
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: arbitrary constant: serialises concurrent upgrades from several processes on PostgreSQL
@@ -30,12 +33,28 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def is_known(revision: str) -> bool:
+    """Whether `revision` is one of this newsdrop's migrations (not a later one's)."""
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except AlembicError:
+        return False
+
+
+def check_not_newer(current: str | None) -> None:
+    """Raise SchemaTooNew if `current` is a revision only a newer newsdrop knows."""
+    if current is not None and not is_known(current):
+        raise SchemaTooNew(current, head_revision())
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
-    """Bring the schema to `revision`; safe to call from several processes at once."""
+    """Bring the schema to `revision`; safe to call from several processes at once.
+    Raises SchemaTooNew, changing nothing, if a newer newsdrop migrated the database."""
     cfg = _config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        check_not_newer(MigrationContext.configure(conn).get_current_revision())
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return current_revision(engine)

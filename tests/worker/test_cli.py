@@ -767,3 +767,22 @@ def test_output_piped_to_a_reader_that_stops_early_is_not_a_broker_error():
     assert "cannot reach" not in done.stderr
     assert "Traceback" not in done.stderr
     assert done.returncode != EXIT_UNAVAILABLE
+
+
+@pytest.mark.parametrize("args", [["articles"], ["db", "upgrade"], ["ingest", str(SAMPLE)]])
+def test_a_database_a_newer_newsdrop_migrated_is_refused_with_one_line(tmp_path, args):
+    import sqlite3
+
+    upgraded = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    with sqlite3.connect(tmp_path / "newsdrop.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), *args])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert ("the database schema is at revision 0099, newer than this newsdrop knows "
+            "(latest ") in result.output
+    assert "upgrade newsdrop on this machine" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    current = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "current"])
+    assert "database 0099, latest " in current.output
+    assert "a newer newsdrop migrated it" in current.output

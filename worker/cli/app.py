@@ -66,6 +66,7 @@ def _read_runtime(settings: Settings) -> Any:
     current, head = migrate.current_revision(rt.engine), migrate.head_revision()
     if current is None:
         raise missing
+    migrate.check_not_newer(current)
     if current != head:
         raise NoDatabase(f"the database schema is older than this newsdrop: run "
                          f"`newsdrop db upgrade` (database at {current}, latest {head})")

@@ -92,6 +92,7 @@ class NewsdropGroup(click.Group):
         from sqlalchemy.exc import OperationalError as DatabaseError
         from sqlalchemy.exc import ProgrammingError
 
+        from db.errors import SchemaTooNew
         from worker.reconciler import NotSent
 
         try:
@@ -99,6 +100,8 @@ class NewsdropGroup(click.Group):
         except KeyboardInterrupt:
             raise Interrupted("interrupted") from None
         except SettingsError as exc:
+            raise BadConfiguration(str(exc)) from exc
+        except SchemaTooNew as exc:  # another machine's newer newsdrop migrated it
             raise BadConfiguration(str(exc)) from exc
         except ProgrammingError as exc:  # psycopg's own check of the URL's options
             bad = _BAD_URL_OPTION.search(str(exc.orig))

@@ -335,5 +335,8 @@ def current(ctx: click.Context) -> None:
                    f"latest {migrate.head_revision()}")
         return
     rt = runtime_for(ctx, migrate_schema=False, check_schema=False)
-    current = migrate.current_revision(rt.engine) or "none (no newsdrop schema yet)"
-    click.echo(f"database {current}, latest {migrate.head_revision()}")
+    revision = migrate.current_revision(rt.engine)
+    current = revision or "none (no newsdrop schema yet)"
+    newer = (" (a newer newsdrop migrated it: upgrade this one)"
+             if revision is not None and not migrate.is_known(revision) else "")
+    click.echo(f"database {current}, latest {migrate.head_revision()}{newer}")

@@ -218,21 +218,17 @@ def test_read_commands_without_a_database_create_nothing(tmp_path, args):
 
 
 def test_read_commands_refuse_an_older_schema_without_migrating_it(tmp_path):
-    from sqlalchemy import text
 
     from db import migrate
     from db.engine import make_engine
 
-    assert CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"]
-                              ).exit_code == 0
     engine = make_engine(f"sqlite:///{tmp_path / 'newsdrop.db'}")
-    with engine.begin() as conn:  # as a database left by an older newsdrop would say
-        conn.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
+    migrate.upgrade(engine, "0006")  # as a database left by an older newsdrop
     try:
         result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "articles"])
         assert result.exit_code == EXIT_NOT_FOUND, result.output
         assert "older than this newsdrop: run `newsdrop db upgrade`" in result.output
-        assert migrate.current_revision(engine) == "0000_older"  # left alone
+        assert migrate.current_revision(engine) == "0006"  # left alone
     finally:
         engine.dispose()
 

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine, text
 
+from db.engine import WRITES
 from db.errors import SchemaTooNew
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,7 +52,9 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Bring the schema to `revision`; safe to call from several processes at once.
     Raises SchemaTooNew, changing nothing, if a newer newsdrop migrated the database."""
     cfg = _config()
-    with engine.begin() as conn:
+    # on SQLite, BEGIN IMMEDIATE: a second process migrating at the same moment waits
+    # for the first (busy timeout) instead of failing with "database is locked"
+    with engine.connect().execution_options(**{WRITES: True}) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         check_not_newer(MigrationContext.configure(conn).get_current_revision())

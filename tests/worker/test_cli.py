@@ -782,3 +782,18 @@ def test_a_database_a_newer_newsdrop_migrated_is_refused_with_one_line(tmp_path,
     current = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "current"])
     assert "database 0099, latest " in current.output
     assert "a newer newsdrop migrated it" in current.output
+
+
+def test_two_processes_migrating_a_new_database_at_once_both_succeed(tmp_path):
+    # two `newsdrop run` started together on a new data folder: the second used to fail
+    # at once with "database is locked" (a deferred SQLite transaction cannot wait)
+    for attempt in range(4):
+        data = tmp_path / str(attempt)
+        procs = [subprocess.Popen([sys.executable, "-m", "worker", "--data-dir", str(data),
+                                   "db", "upgrade"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+        results = [(p.wait(timeout=120), p.stdout.read() if p.stdout else "") for p in procs]
+        for p in procs:
+            if p.stdout:
+                p.stdout.close()
+        assert [code for code, _ in results] == [0, 0], results

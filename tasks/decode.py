@@ -57,8 +57,11 @@ _SNIFF_BYTES = 8192
 #: share of control characters (other than tab/newline/CR/FF) above which text is binary
 _MAX_CONTROL_SHARE = 0.05
 #: text that fails strict UTF-8 is still UTF-8 (repaired) when it holds at least this
-#: many valid multi-byte characters per broken byte
-UTF8_REPAIR_MIN_RATIO = 10
+#: many valid multi-byte characters per broken byte: text in a legacy code page has a
+#: broken byte at nearly every non-ASCII letter and a valid sequence only by accident
+#: ("С»" in cp1251), so even a short UTF-8 page with five curly quotes and one stray
+#: cp1252 apostrophe is told apart from it
+UTF8_REPAIR_MIN_RATIO = 1
 #: charset-normalizer looks at this many bytes at most, so huge inputs stay cheap
 _DETECT_BYTES = 256 * 1024
 
@@ -178,8 +181,8 @@ def _mostly_utf8(data: bytes) -> str | None:
     Scrapes are cut mid-character and pasted together from pages in other encodings: one
     stray cp1252 quote (0x92) or a truncated last character should not send a page of
     valid UTF-8 to detection, which reads it all in some code page. When the valid
-    multi-byte characters far outnumber the broken bytes, the text is UTF-8: a stray
-    byte is read as cp1252 (what it almost always is), a character cut short becomes
+    multi-byte characters are at least as many as the broken bytes, the text is UTF-8: a
+    stray byte is read as cp1252 (what it almost always is), a character cut short becomes
     U+FFFD. Text in a legacy code page forms valid UTF-8 sequences only by accident.
     """
     loose = data.decode("utf-8", "surrogateescape")

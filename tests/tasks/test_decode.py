@@ -73,6 +73,16 @@ def test_a_stray_cp1252_byte_in_utf8_text_is_repaired_not_redetected() -> None:
     assert text == UTF8_PAGE[:100].decode() + "It’s here. " + UTF8_PAGE[100:].decode()
 
 
+def test_a_short_utf8_page_with_a_stray_cp1252_byte_stays_utf8() -> None:
+    # five curly quotes and one cp1252 apostrophe: no code page reads that right
+    words = "The council voted on Tuesday to rebuild the old bridge after a long debate. " * 4
+    original = f"{words}“We’ve waited long enough,” she said of the “plan”. "
+    data = original.encode() + b"The council\x92s projects wait. " + words.encode()
+    text, encoding, _ = run(data)
+    assert encoding == "utf-8"
+    assert text == original + "The council’s projects wait. " + words
+
+
 @pytest.mark.parametrize("cut", ["’".encode()[:-1], "é".encode()[:-1]])
 @pytest.mark.parametrize("after", [b"", b" and the rest."])
 def test_utf8_text_cut_mid_character_keeps_the_rest(cut: bytes, after: bytes) -> None:

@@ -264,11 +264,12 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
 
     @app.get("/articles", summary="Articles, newest published first")
     def articles(f: Filters, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-        page = queries.ArticleFilter(**{**_fields(f), "limit": limit, "offset": offset})
+        # one more than the page: whether a next page holds anything
+        page = queries.ArticleFilter(**{**_fields(f), "limit": limit + 1, "offset": offset})
         with reading(rt.sessions) as session:
             items = [article_summary(a, d) for a, d in queries.list_articles(session, page)]
-        return {"items": items, "limit": limit, "offset": offset,
-                "next_offset": offset + limit if len(items) == limit else None}
+        return {"items": items[:limit], "limit": limit, "offset": offset,
+                "next_offset": offset + limit if len(items) > limit else None}
 
     @app.get("/articles/{ref}",
              summary="One document, by id or sha256 prefix: its article and history")
@@ -295,13 +296,14 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
 
         try:
             with reading(rt.sessions) as session:
-                hits = run_search(session, q, filters=f, limit=limit, offset=offset)
+                # one more than the page: whether a next page holds anything
+                hits = run_search(session, q, filters=f, limit=limit + 1, offset=offset)
         except InvalidQuery as exc:
             # as FastAPI answers any other parameter that cannot be used
             raise HTTPException(422, exc.message) from exc
-        return {"query": q, "items": [h.to_dict() for h in hits], "limit": limit,
+        return {"query": q, "items": [h.to_dict() for h in hits[:limit]], "limit": limit,
                 "offset": offset,
-                "next_offset": offset + limit if len(hits) == limit else None}
+                "next_offset": offset + limit if len(hits) > limit else None}
 
     return app
 

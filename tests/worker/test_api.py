@@ -147,6 +147,14 @@ def test_articles_lists_newest_first_with_paging(server):
     rest = get_json(server, "/articles", limit=2, offset=2)
     assert [a["title"] for a in rest["items"]] == ["Harbour strike ends"]
     assert rest["next_offset"] is None
+    # a last page that is exactly full points to no empty page after it
+    whole = get_json(server, "/articles", limit=3)
+    assert len(whole["items"]) == 3 and whole["next_offset"] is None
+    every = get_json(server, "/search", q="strike", limit=500)
+    n = len(every["items"])
+    assert n >= 2 and every["next_offset"] is None
+    assert get_json(server, "/search", q="strike", limit=n)["next_offset"] is None
+    assert get_json(server, "/search", q="strike", limit=n - 1)["next_offset"] == n - 1
 
 
 def test_articles_filters(server):

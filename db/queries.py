@@ -166,6 +166,15 @@ class AmbiguousReference(QueryError):
         self.candidates = candidates
 
 
+def id_meant(ref: str) -> str | None:
+    """The id that digits with leading zeros stand for ("0042": "42"), which
+    `find_document` reads as a sha256 prefix only; None for any other ref."""
+    digits = ref.strip()
+    if digits.isascii() and digits.isdigit() and digits.startswith("0") and digits.strip("0"):
+        return digits.lstrip("0")
+    return None
+
+
 def find_document(session: Session, ref: str) -> Document | None:
     """A document by id, or by a sha256 prefix of at least MIN_SHA_PREFIX hex digits.
 

@@ -282,7 +282,9 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
             except QueryError as exc:  # ambiguous, or neither an id nor a sha256 prefix
                 raise HTTPException(422, exc.message) from exc
             if doc is None:
-                raise HTTPException(404, f"no document {ref}")
+                meant = queries.id_meant(ref)
+                raise HTTPException(404, f"no document {ref}" + (
+                    f" (an id is written without leading zeros: {meant})" if meant else ""))
             return document_detail(doc, queries.article_of(session, doc.id),
                                    queries.stage_runs(session, doc.id))
 

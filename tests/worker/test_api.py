@@ -211,6 +211,9 @@ def test_one_article_with_its_history(server):
     for ref in ("3000000000", "99999999999999999999", "0"):
         code, body, _ = get(server, f"/articles/{ref}")
         assert code == 404 and f"no document {ref}" in body
+    code, body, _ = get(server, f"/articles/000{first['id']}")  # a sha256 prefix only
+    assert code == 404
+    assert f"(an id is written without leading zeros: {first['id']})" in body
 
 
 def test_one_article_by_a_sha256_prefix_as_show_finds_it(server):

@@ -201,7 +201,7 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     """
     from db.engine import reading
     from db.errors import QueryError
-    from db.queries import article_of, find_document, stage_runs
+    from db.queries import article_of, find_document, id_meant, stage_runs
     from worker.render import document_detail
 
     rt = runtime_for(ctx, migrate_schema=False)
@@ -211,12 +211,9 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         except QueryError as exc:  # ambiguous, or no id or sha256 prefix at all
             raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
         if doc is None:
-            # digits with leading zeros are read as a sha256 prefix only
-            digits = ref.strip()
-            hint = (f" (an id is written without leading zeros: `newsdrop show "
-                    f"{digits.lstrip('0')}`)"
-                    if digits.isascii() and digits.isdigit() and digits.startswith("0")
-                    and digits.strip("0") else "")
+            meant = id_meant(ref)
+            hint = (f" (an id is written without leading zeros: `newsdrop show {meant}`)"
+                    if meant else "")
             click.echo(f"no document {ref!r}{hint}", err=True)
             sys.exit(EXIT_NOT_FOUND)
         data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id))

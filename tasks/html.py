@@ -118,8 +118,9 @@ def html_to_cleaned(text: str, *, encoding: str = "utf-8", max_nodes: int = 200_
     evidence = _gather_evidence(page.nodes, _trusted_nodes(page.nodes, main), main.seed)
     blocks, sure_headline = _label(page, main, evidence, metadata)
     if "title" not in metadata and "document_title" in metadata and not sure_headline:
-        # no headline, or only an <h1> outside the article that shares no words with
-        # <title>: the site's name as often as the headline, so <title> stands
+        # no headline, or only an <h1> outside the article or in the site's header that
+        # does not match <title>: the site's name as often as the headline, so <title>
+        # stands
         metadata["title"] = metadata["document_title"]
     if "published_at" not in metadata:
         stated = _time_fallback(page, evidence)

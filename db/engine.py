@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 #: how long SQLite waits on a lock held by another process before "database is locked"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: how often a connection tries again to switch a new database to WAL (see below)
+_WAL_RETRY_S = 0.02
 #: the databases the schema, search and bulk writes are written for, as a person types them
 ACCEPTED_URLS = "sqlite:///PATH/newsdrop.db or postgresql+psycopg://USER@HOST/DATABASE"
 #: the PostgreSQL driver newsdrop installs, and the one its bulk writes and binary reads use
@@ -73,8 +77,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    # WAL lets readers (status, search) run while a worker writes.
-    cur.execute("PRAGMA journal_mode=WAL")
+    # WAL lets readers (status, search) run while a worker writes. Switching a new
+    # database to it takes a lock SQLite does not wait for: two processes that create the
+    # database at once (two `newsdrop run` on a new data folder) try again for a while.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_RETRY_S)
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPBearer
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -33,6 +34,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import queries
 from db.bounds import MAX_SQL_INT
@@ -206,16 +208,22 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
     def authorize(request: Request) -> None:
         if not token:
             return
+        # one or more spaces may follow the scheme (RFC 9110, 11.4)
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(),
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
                                                                  token.encode()):
             raise HTTPException(401, "a valid bearer token is required",
                                 headers={"WWW-Authenticate": "Bearer"})
 
+    # HTTPBearer checks nothing here (authorize does): it names the scheme in the OpenAPI
+    # document, so that /docs offers to send the token
+    security = [Depends(HTTPBearer(auto_error=False, description=f"The {TOKEN_ENV} token."))
+                ] if token else []
     app = FastAPI(title="newsdrop", version=_version(),
                   description="Read-only access to newsdrop's articles, processing status "
                               "and metrics.",
-                  dependencies=[Depends(authorize)])
+                  dependencies=[*security, Depends(authorize)])
+    app.add_middleware(AnswerHead)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(rt))
 
@@ -308,6 +316,39 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                 "next_offset": offset + limit if len(hits) > limit else None}
 
     return app
+
+
+class AnswerHead:
+    """Answers HEAD as GET without the body, headers and status as GET's (RFC 9110, 9.3.2):
+    FastAPI's routes take GET only, and uptime checks often send HEAD. A 405's `Allow`
+    names HEAD beside GET."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.body" and head:
+                message = {**message, "body": b""}
+            elif message["type"] == "http.response.start" and message["status"] == 405:
+                message = {**message, "headers": [
+                    (name, b"GET, HEAD" if name.lower() == b"allow" and value == b"GET"
+                     else value) for name, value in message.get("headers", [])]}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"} if head else scope, receive, answer)
+
+
+def url_of(host: str, port: int) -> str:
+    """The address a browser takes: an IPv6 address goes in brackets."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _fields(f: queries.ArticleFilter) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from db import migrate
 from db.engine import make_engine, make_session_factory, transaction
 from db.models import Document, DocumentStatus, Stage, StageRun, StageState, utcnow
 from tests.db.test_search import add_article
-from worker.api import ExposureError, check_exposure, check_token, is_loopback
+from worker.api import ExposureError, check_exposure, check_token, is_loopback, url_of
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "test-token-0123456789"
@@ -118,12 +118,12 @@ def server(server_dir: Path) -> Iterator[str]:
             proc.wait()
 
 
-def get(base: str, path: str, *, token: str | None = TOKEN, **params: Any
-        ) -> tuple[int, str, dict[str, str]]:
+def get(base: str, path: str, *, token: str | None = TOKEN, method: str = "GET",
+        authorization: str | None = None, **params: Any) -> tuple[int, str, dict[str, str]]:
     url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
-    req = urllib.request.Request(url)
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
+    req = urllib.request.Request(url, method=method)
+    if token or authorization:
+        req.add_header("Authorization", authorization or f"Bearer {token}")
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, resp.read().decode(), dict(resp.headers)
@@ -283,6 +283,27 @@ def test_openapi_docs_are_served(server):
     assert code == 200 and "swagger" in body.lower()
 
 
+def test_the_openapi_document_names_the_bearer_token_so_docs_can_send_it(server):
+    spec = get_json(server, "/openapi.json")
+    schemes = spec["components"]["securitySchemes"]
+    assert [s["scheme"] for s in schemes.values()] == ["bearer"]
+    assert spec["paths"]["/articles"]["get"]["security"] == [{name: []} for name in schemes]
+
+
+def test_head_is_answered_as_get_without_a_body(server):
+    for path in ("/status", "/metrics", "/articles"):
+        code, body, headers = get(server, path, method="HEAD")
+        assert code == 200 and body == "", path
+        _, got, got_headers = get(server, path)
+        assert headers["content-type"] == got_headers["content-type"]
+        if path == "/articles":  # the same bytes each time: GET's length is announced
+            assert int(headers["content-length"]) == len(got.encode()) > 0
+    code, body, _ = get(server, "/articles", method="HEAD", token=None)
+    assert (code, body) == (401, "")
+    code, _, headers = get(server, "/articles", method="DELETE")
+    assert code == 405 and headers["allow"] == "GET, HEAD"
+
+
 # ---------------------------------------------------------------- metrics
 
 
@@ -331,6 +352,13 @@ def test_requests_without_the_token_are_refused(server):
         assert headers.get("www-authenticate") == "Bearer"
     code, _, _ = get(server, "/articles", token="wrong")
     assert code == 401
+    for authorization in (f"Token {TOKEN}", TOKEN, f"Bearer{TOKEN}", f"Bearer {TOKEN}x"):
+        assert get(server, "/articles", authorization=authorization)[0] == 401, authorization
+
+
+def test_the_token_is_taken_whatever_the_case_of_bearer_and_the_spaces_after_it(server):
+    for authorization in (f"Bearer {TOKEN}", f"bearer {TOKEN}", f"BEARER   {TOKEN}"):
+        assert get(server, "/articles", authorization=authorization)[0] == 200, authorization
 
 
 def test_binding_beyond_loopback_without_a_token_is_refused(tmp_path):
@@ -363,6 +391,13 @@ def test_loopback_rule():
         check_exposure(host, "token")  # fine with a token
         with pytest.raises(Exception, match="NEWSDROP_API_TOKEN"):
             check_exposure(host, None)
+
+
+def test_the_served_address_is_written_as_a_browser_takes_it():
+    assert url_of("127.0.0.1", 8000) == "http://127.0.0.1:8000"
+    assert url_of("localhost", 80) == "http://localhost:80"
+    assert url_of("::1", 8000) == url_of("[::1]", 8000) == "http://[::1]:8000"
+    assert url_of("::", 8080) == "http://[::]:8080"
 
 
 @pytest.mark.parametrize("token,reason", [("change-me", "placeholder"),

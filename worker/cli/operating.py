@@ -266,7 +266,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
       curl 'http://127.0.0.1:8000/search?q=harbour+strike&limit=5'
       NEWSDROP_API_TOKEN=$(openssl rand -hex 24) newsdrop serve --host 0.0.0.0
     """
-    from worker.api import ExposureError, check_exposure, check_token, listen
+    from worker.api import ExposureError, check_exposure, check_token, listen, url_of
     from worker.api import serve as run_serve
 
     secret = settings_for(ctx).api_token
@@ -282,7 +282,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     except OSError as exc:
         raise BadConfiguration(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
                                "choose another --port or --host") from exc
-    click.echo(f"newsdrop: serving http://{host}:{port} (docs at /docs, "
+    click.echo(f"newsdrop: serving {url_of(host, port)} (docs at /docs, "
                f"{'bearer token required' if token else 'no token'}); Ctrl-C stops", err=True)
     run_serve(rt, host=host, port=port, token=token, log_level=log_level_name(), sockets=sockets)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 #: how long SQLite waits on a lock held by another process before "database is locked"
@@ -57,6 +58,25 @@ def check_url(url: str) -> None:
     except (NoSuchModuleError, ImportError) as exc:
         raise ValueError(f"cannot load the database driver {shown} asks for ({exc}); "
                          f"newsdrop takes {ACCEPTED_URLS}") from None
+    if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_options(parsed, shown)
+
+
+def _check_sqlite_options(parsed: URL, shown: str) -> None:
+    # SQLAlchemy reads a SQLite URL's options when the engine is made, and ignores one it
+    # does not know with a warning: refused here, as psycopg refuses a PostgreSQL one
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)
+        try:
+            parsed.get_dialect()().create_connect_args(parsed)
+        except SAWarning as exc:
+            why = str(exc).split(" (Background on this warning")[0].replace(
+                " and are being ignored", "")
+            raise ValueError(f"{shown}: {why}") from None
+        except (ValueError, TypeError) as exc:  # timeout=abc
+            raise ValueError(f"{shown}: an option's value cannot be used ({exc})") from None
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

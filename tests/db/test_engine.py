@@ -29,6 +29,27 @@ def test_a_bare_postgresql_url_is_accepted(url):
     check_url(url)
 
 
+@pytest.mark.parametrize("url,why", [
+    ("sqlite:////tmp/nd.db?foo=bar",
+     "sqlite:////tmp/nd.db?foo=bar: Query string argument(s) 'foo' are not accepted by the "
+     "pysqlite driver; SQLite URI arguments require that 'uri=true' also be present in "
+     "the URL."),
+    ("sqlite:////tmp/nd.db?timeout=abc",
+     "sqlite:////tmp/nd.db?timeout=abc: an option's value cannot be used (could not "
+     "convert string to float: 'abc')"),
+])
+def test_a_sqlite_url_option_that_would_be_ignored_or_cannot_be_read_is_refused(url, why):
+    with pytest.raises(ValueError) as caught:
+        check_url(url)
+    assert str(caught.value) == why
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:////tmp/nd.db?timeout=5",
+                                 "sqlite:///file:nd.db?mode=ro&uri=true"])
+def test_sqlite_url_options_sqlalchemy_takes_are_accepted(url):
+    check_url(url)
+
+
 @pytest.mark.postgres
 def test_a_postgres_url_connects_through_psycopg(postgres_url):
     bare = postgres_url.replace("postgresql+psycopg://", "postgres://", 1)

@@ -598,6 +598,18 @@ def test_a_broker_url_no_transport_knows_is_a_usage_error(tmp_path, url):
     assert len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", [["articles"], ["run"]])
+def test_a_sqlite_url_option_that_cannot_work_is_a_usage_error(tmp_path, command):
+    url = f"sqlite:///{tmp_path / 'data' / 'nd.db'}?journal=wal"
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"),
+                                       "--database-url", url, *command])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert result.output.startswith(f"Error: invalid configuration: --database-url: {url}: "
+                                    "Query string argument(s) 'journal' are not accepted")
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "data").exists()
+
+
 def test_a_bad_database_url_in_the_environment_names_the_variable(tmp_path):
     result = CliRunner(env={"NEWSDROP_DATABASE_URL": "nonsense://x"}).invoke(
         main, ["--data-dir", str(tmp_path), "status"])

@@ -520,10 +520,11 @@ class Intake:
         return inside(parent / path.name, self.root)
 
     def _rel(self, path: Path) -> Path:
-        try:
-            return path.relative_to(self.inbox)
-        except ValueError:
-            return Path(path.name)
+        """Where `path` goes below archive/ or rejected/: its path below the inbox, or
+        below the folder `ingest` was given, however either was written."""
+        rel = _relative_to_any(Path(os.path.abspath(path)), (
+            self.inbox, self._inbox_as_given, self.root, self._root_as_given))
+        return rel if rel is not None else Path(path.name)
 
     def _move_with_sidecar(self, path: Path, folder: Path, stage: str, reason: str,
                            document_id: int | None) -> Path | None:

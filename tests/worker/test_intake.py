@@ -265,6 +265,32 @@ def test_a_file_taken_in_earlier_gets_the_after_intake_policy_too(env, tmp_path,
     assert (tmp_path / "data" / "archive" / "a.txt").exists() == (policy is AfterIntake.MOVE)
 
 
+@pytest.mark.parametrize("named", ["relative", "absolute"])
+def test_a_moved_file_keeps_its_path_below_the_inbox_however_it_was_named(
+        env, tmp_path, monkeypatch, named):
+    make, inbox, _, _ = env
+    (inbox / "sub").mkdir()
+    (inbox / "sub" / "a.txt").write_bytes(b"alpha")
+    monkeypatch.chdir(tmp_path)  # `ingest inbox/sub/a.txt`, as typed
+    path = Path("inbox/sub/a.txt") if named == "relative" else inbox / "sub" / "a.txt"
+    [outcome] = make(after_intake=AfterIntake.MOVE, root=path.parent).take([path])
+    assert outcome.status is DocumentStatus.QUEUED
+    assert (tmp_path / "data" / "archive" / "sub" / "a.txt").read_bytes() == b"alpha"
+
+
+def test_a_file_of_a_folder_outside_the_inbox_keeps_its_path_below_that_folder(env, tmp_path):
+    make, _, _, _ = env
+    folder = tmp_path / "batch"
+    for sub in ("x", "y"):
+        (folder / sub).mkdir(parents=True)
+        (folder / sub / "a.txt").write_bytes(sub.encode())
+    make(after_intake=AfterIntake.MOVE, root=folder).take(
+        [folder / "x" / "a.txt", folder / "y" / "a.txt"])
+    archive = tmp_path / "data" / "archive"
+    assert (archive / "x" / "a.txt").read_bytes() == b"x"
+    assert (archive / "y" / "a.txt").read_bytes() == b"y"
+
+
 def _folder_files_cannot_leave(monkeypatch, folder):
     """Files in `folder` cannot be renamed or removed (a read-only or immutable folder,
     which root cannot write either), though they can be read and copied."""

@@ -108,7 +108,9 @@ def worker(ctx: click.Context, concurrency: int) -> None:
 @wait_option
 @click.option("--after", "after", type=click.Choice([a.value for a in AfterIntake]),
               default=AfterIntake.KEEP.value, show_default=True,
-              help="What to do with each file once it is safely stored.")
+              help="What to do with each file once it is safely stored: move goes to "
+                   "the archive folder, keeping the file's path below the inbox (or "
+                   "below the folder named).")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: float | None,
            after: str) -> None:

@@ -252,7 +252,8 @@ def _advance(w: _Work, options: RunnerOptions,
             w.results.append(_failure(w.claim.document_id, stage, attempt, exc, started,
                                       queued_at, options, outcome))
             return not _is_time_limit(exc)
-        finished = utcnow()
+        # persist's own time is the batch's write, shared by its documents: none is its own
+        finished = started if stage is Stage.PERSIST else utcnow()
         w.results.append(pipeline.StageResult(w.claim.document_id, stage, attempt,
                                               StageState.SUCCEEDED, started, finished,
                                               queued_at))

@@ -116,6 +116,9 @@ class Document(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(32))
+    # for a failed document, the extractor version of the worker whose run failed it:
+    # `reprocess --stale` gives a newer extractor the documents an older one failed
+    failed_extractor_version: Mapped[str | None] = mapped_column(String(32))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # when the document's current pass through the stages was queued: at intake, and

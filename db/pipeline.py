@@ -507,8 +507,10 @@ class StageResult:
     error_kind: str | None = None
 
 
-def record_results(session: Session, results: Sequence[StageResult], *, worker: str) -> None:
-    """One history row per stage run; each document's state set from its last run."""
+def record_results(session: Session, results: Sequence[StageResult], *, worker: str,
+                   extractor_version: str) -> None:
+    """One history row per stage run; each document's state set from its last run. A
+    document that failed records `extractor_version`, the version of the rules that ran."""
     if not results:
         return
     bulk.insert(session, _table(StageRun), [
@@ -526,7 +528,8 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
     now = utcnow()
     updates: list[dict[str, Any]] = []
     for r in last.values():
-        row: dict[str, Any] = {"id": r.document_id, "updated_at": now}
+        row: dict[str, Any] = {"id": r.document_id, "updated_at": now,
+                               "failed_extractor_version": None}
         if r.state is StageState.SUCCEEDED:  # the last stage: a run stops only at the end
             row.update(status=DocumentStatus.DONE, stage=r.stage,
                        stage_state=StageState.SUCCEEDED, attempts=r.attempt, finished_at=now,
@@ -538,7 +541,8 @@ def record_results(session: Session, results: Sequence[StageResult], *, worker: 
         else:
             row.update(status=DocumentStatus.FAILED, stage=r.stage,
                        stage_state=StageState.FAILED, attempts=r.attempt, finished_at=now,
-                       last_error=r.error, error_kind=r.error_kind)
+                       last_error=r.error, error_kind=r.error_kind,
+                       failed_extractor_version=extractor_version)
         updates.append(row)
     # only a claimed document moves on: a late duplicate run must not undo `done`
     bulk.update(session, _table(Document), updates, key="id",

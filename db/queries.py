@@ -18,6 +18,7 @@ from sqlalchemy import (
     cast,
     func,
     not_,
+    or_,
     select,
     text,
 )
@@ -390,9 +391,15 @@ def _reprocess_rules(since: str | None, until: str | None, not_extracted_by: str
     rules: list[tuple[str, ColumnElement[bool]]] = [
         (_NOT_REPROCESSABLE, Document.status.in_(REPROCESSABLE))]
     if not_extracted_by:
-        rules += [("not stale (it has no article)", Article.document_id.is_not(None)),
-                  ("not stale (made by the current extractor)",
-                   Article.extractor_version != not_extracted_by)]
+        # an article an older extractor made, or a failure an older one gave (null: from
+        # before failures recorded it); neither term is ever NULL, an article or not
+        made_by_older = and_(Article.document_id.is_not(None),
+                             Article.extractor_version != not_extracted_by)
+        failed_by_older = and_(
+            Document.status == DocumentStatus.FAILED,
+            Document.failed_extractor_version.is_distinct_from(not_extracted_by))
+        rules.append(("not stale (the current extractor ran it)",
+                      or_(made_by_older, failed_by_older)))
     window = received_conditions(since, until)
     if window:
         rules.append(("not received within --since/--until", and_(*window)))
@@ -426,7 +433,7 @@ def reprocess_exclusions(session: Session, ids: Sequence[int], *, since: str | N
     first rule it fails: {id: (reason, detail)}; candidates and unknown ids are absent.
     The database judges every rule, with the very terms reprocess_candidates uses."""
     rules = _reprocess_rules(since, until, not_extracted_by)
-    # no rule is NULL where it is reached: "it has no article" comes before the version
+    # no rule is ever NULL, so each one's NOT is true or false
     failed = case(*((not_(rule), reason) for reason, rule in rules), else_=None).label("failed")
     out: dict[int, tuple[str, str | None]] = {}
     for part in in_slices(ids):

@@ -24,6 +24,7 @@ from db.models import Stage, StageState, utcnow
 from tasks.document import MAX_FILE_BYTES, Article, CleanedDoc, RawDocument
 from tasks.errors import NewsdropError, PermanentError, StageTimeout, TransientError
 from tasks.persist import article_row
+from tasks.version import EXTRACTOR_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,8 @@ def run_batch(sessions: sessionmaker[Session], ids: list[int], *,
 
 def _write(session: Session, work: list[_Work], worker: str) -> None:
     _store(session, [w for w in work if not w.given_back])
-    pipeline.record_results(session, [r for w in work for r in w.results], worker=worker)
+    pipeline.record_results(session, [r for w in work for r in w.results], worker=worker,
+                            extractor_version=EXTRACTOR_VERSION)
     pipeline.release(session, [w.claim.document_id for w in work if w.given_back])
 
 
@@ -177,7 +179,8 @@ def _write_alone(sessions: sessionmaker[Session], w: _Work, worker: str,
                  and r.stage is not failed.stage] + [failed]
     w.article = None
     with transaction(sessions) as session:
-        pipeline.record_results(session, w.results, worker=worker)
+        pipeline.record_results(session, w.results, worker=worker,
+                                extractor_version=EXTRACTOR_VERSION)
 
 
 def _as_transient(exc: DBAPIError) -> Exception:

@@ -274,3 +274,28 @@ def test_0007_keeps_run_times_to_a_hundredth_and_its_downgrade_truncates_them(en
         assert conn.execute(text("SELECT wait_ms FROM stage_runs")).scalars().all() == [3] * 4
 
     assert migrate.upgrade(engine, "0007") == "0007"
+
+
+def test_0008_adds_the_failed_extractor_version_and_its_downgrade_keeps_every_row(engine):
+    migrate.upgrade(engine, "0007")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO documents (id, sha256, source_path, size_bytes, status, attempts, "
+            "received_at, updated_at) VALUES (1, :sha, 'a.txt', 5, 'failed', 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"sha": "a" * 64})
+        conn.execute(text("INSERT INTO document_contents (document_id, content) "
+                          "VALUES (1, :c)"), {"c": b"hello"})
+
+    assert migrate.upgrade(engine, "0008") == "0008"
+    assert "failed_extractor_version" in documents_schema(engine)[0]
+    with engine.connect() as conn:
+        # failed before the version was kept: `reprocess --stale` counts it as older
+        assert conn.execute(text("SELECT failed_extractor_version FROM documents")
+                            ).all() == [(None,)]
+
+    downgrade(engine, "0007")
+    assert "failed_extractor_version" not in documents_schema(engine)[0]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, status FROM documents")).all() == [(1, "failed")]
+        assert conn.execute(text("SELECT count(*) FROM document_contents")).scalar() == 1
+    assert migrate.upgrade(engine, "0008") == "0008"

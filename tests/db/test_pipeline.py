@@ -80,7 +80,7 @@ def test_a_finished_document_is_not_claimed_again(db_sessions):
     runs = [pipeline.StageResult(doc.document_id, stage, 1, StageState.SUCCEEDED, now, now)
             for stage in Stage]
     with transaction(db_sessions) as s:
-        pipeline.record_results(s, runs, worker="w")
+        pipeline.record_results(s, runs, worker="w", extractor_version="1")
     with transaction(db_sessions) as s:
         # the same message again: the document is done, nothing is claimed or recorded
         assert pipeline.claim(s, [doc.document_id], max_attempts=3) == []
@@ -100,7 +100,7 @@ def test_a_retry_is_claimed_at_the_stage_that_failed(db_sessions):
                                  now, now),
             pipeline.StageResult(doc.document_id, Stage.EXTRACT, 1, StageState.RETRYING,
                                  now, now, error="busy", error_kind="transient"),
-        ], worker="w")
+        ], worker="w", extractor_version="1")
     with transaction(db_sessions) as s:
         [claim] = pipeline.claim(s, [doc.document_id], max_attempts=3)
     assert (claim.stage, claim.attempt) == (Stage.EXTRACT, 2)
@@ -154,7 +154,7 @@ def test_a_document_running_again_keeps_its_article_in_every_status_it_passes(db
         pipeline.upsert_articles(s, [row])
         pipeline.record_results(s, [pipeline.StageResult(
             doc.document_id, stage, 1, StageState.SUCCEEDED, now, now) for stage in Stage],
-            worker="w")
+            worker="w", extractor_version="1")
     status_with_article()
     with transaction(db_sessions) as s:  # reprocess
         pipeline.reset_for_reprocess(s, [doc.document_id])
@@ -165,7 +165,7 @@ def test_a_document_running_again_keeps_its_article_in_every_status_it_passes(db
     with transaction(db_sessions) as s:
         pipeline.record_results(s, [pipeline.StageResult(
             doc.document_id, Stage.CLEAN, 1, StageState.FAILED, now, now, error="x",
-            error_kind="binary")], worker="w")
+            error_kind="binary")], worker="w", extractor_version="1")
     status_with_article()
     assert seen == [DocumentStatus.DONE, DocumentStatus.QUEUED, DocumentStatus.PROCESSING,
                     DocumentStatus.FAILED]
@@ -186,7 +186,7 @@ def test_expired_leases_resume_at_the_right_stage(db_sessions):
                                  now, now),
             pipeline.StageResult(retrying.document_id, Stage.EXTRACT, 1, StageState.RETRYING,
                                  now, now, error="busy", error_kind="transient"),
-        ], worker="w")
+        ], worker="w", extractor_version="1")
     with transaction(db_sessions) as s:
         assert pipeline.expired_leases(s, timedelta(seconds=60)) == []
         found = pipeline.expired_leases(s, timedelta(seconds=-1))
@@ -218,7 +218,8 @@ def test_an_ended_lease_is_over_under_any_lease_and_spares_a_claimed_document(db
         now = utcnow()
         pipeline.record_results(s, [pipeline.StageResult(
             unsent.document_id, Stage.CLEAN, 1, StageState.RETRYING, now, now,
-            queued_at=claim.queued_at, error="busy", error_kind="transient")], worker="w")
+            queued_at=claim.queued_at, error="busy", error_kind="transient")], worker="w",
+            extractor_version="1")
     with transaction(db_sessions) as s:
         run = s.scalars(select(StageRun)
                         .where(StageRun.document_id == unsent.document_id)).one()
@@ -262,11 +263,11 @@ def test_a_late_result_does_not_undo_a_finished_document(db_sessions):
             for stage in Stage]
     with transaction(db_sessions) as s:
         pipeline.claim(s, [doc.document_id], max_attempts=3)
-        pipeline.record_results(s, done, worker="fast")
+        pipeline.record_results(s, done, worker="fast", extractor_version="1")
         # a duplicate delivery that ran alongside reports a transient failure afterwards
         pipeline.record_results(s, [pipeline.StageResult(
             doc.document_id, Stage.CLEAN, 1, StageState.RETRYING, now, now,
-            error="busy", error_kind="transient")], worker="slow")
+            error="busy", error_kind="transient")], worker="slow", extractor_version="1")
     with transaction(db_sessions) as s:
         d = s.get(Document, doc.document_id)
     assert d.status is DocumentStatus.DONE and d.last_error is None
@@ -390,7 +391,7 @@ def test_a_batch_of_results_sets_each_documents_own_state(db_sessions):
     runs.append(pipeline.StageResult(failed.document_id, Stage.CLEAN, 1, StageState.FAILED,
                                      now, now, error="not text", error_kind="decode"))
     with transaction(db_sessions) as s:
-        pipeline.record_results(s, runs, worker="w")
+        pipeline.record_results(s, runs, worker="w", extractor_version="1")
     with transaction(db_sessions) as s:
         rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
         assert (rows[done.document_id].status, rows[done.document_id].finished_at
@@ -488,7 +489,7 @@ def _finish(sessions, doc_id: int, state: StageState = StageState.SUCCEEDED) -> 
             pipeline.StageResult(doc_id, stage, claim.attempt, state, now, now,
                                  error="busy" if failed else None,
                                  error_kind="transient" if failed else None)
-            for stage in stages], worker="w")
+            for stage in stages], worker="w", extractor_version="1")
 
 
 def test_a_pass_is_queued_at_intake_and_duplicates_and_rejected_files_have_none(
@@ -597,7 +598,7 @@ def test_runs_under_a_millisecond_keep_their_time_and_the_figures_agree(db_sessi
                                      start - timedelta(microseconds=999)),
                 pipeline.StageResult(c.document_id, Stage.EXTRACT, 1, StageState.SUCCEEDED,
                                      start, start + timedelta(microseconds=100 + 50 * n),
-                                     start))], worker="w")
+                                     start))], worker="w", extractor_version="1")
     with transaction(db_sessions) as s:
         stored = sorted(s.execute(select(StageRun.stage, StageRun.duration_ms,
                                          StageRun.wait_ms)).all())

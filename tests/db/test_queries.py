@@ -452,7 +452,7 @@ def test_reprocess_says_why_it_left_named_documents_alone(sessions, data_dir):
         s.get(Article, 1).extractor_version = EXTRACTOR_VERSION
     result = cli(data_dir, "reprocess", "1", "2", "3", "--stale")
     assert result.exit_code == 0, result.output
-    assert "not stale (made by the current extractor), left alone: 1" in result.output
+    assert "not stale (the current extractor ran it), left alone: 1" in result.output
     assert "not done or failed, left alone: 2 (queued)" in result.output
     assert "re-enqueued 1 document" in result.output
     assert "for every stage (were 1 done)" in result.output
@@ -531,18 +531,23 @@ def test_reprocess_exclusions_name_the_first_rule_each_document_fails(db_session
     from db.queries import reprocess_candidates, reprocess_exclusions
 
     may, june = (datetime.fromisoformat(f"2024-{m}-02T10:00:00+00:00") for m in ("05", "06"))
-    rows = {  # name: (status, extractor version of its article or None, received)
-        "stale": (DocumentStatus.DONE, "old", may),
-        "current": (DocumentStatus.DONE, "new", may),
-        "no article": (DocumentStatus.FAILED, None, may),
-        "queued": (DocumentStatus.QUEUED, "old", may),
-        "late": (DocumentStatus.DONE, "old", june),
+    rows = {  # name: (status, extractor version of its article or None, of its failure,
+        #          received)
+        "stale": (DocumentStatus.DONE, "old", None, may),
+        "current": (DocumentStatus.DONE, "new", None, may),
+        "failed by the current": (DocumentStatus.FAILED, None, "new", may),
+        "failed by an older": (DocumentStatus.FAILED, None, "old", may),
+        "failed before versions were kept": (DocumentStatus.FAILED, None, None, may),
+        "failed again, its article older": (DocumentStatus.FAILED, "old", "new", may),
+        "queued": (DocumentStatus.QUEUED, "old", None, may),
+        "late": (DocumentStatus.DONE, "old", None, june),
     }
     ids = {}
     with transaction(db_sessions) as s:
-        for name, (status, version, received) in rows.items():
+        for name, (status, version, failed_by, received) in rows.items():
             doc = Document(sha256=None, source_path=name, status=status, attempts=1,
-                           received_at=received, updated_at=received)
+                           received_at=received, updated_at=received,
+                           failed_extractor_version=failed_by)
             s.add(doc)
             s.flush()
             ids[name] = doc.id
@@ -551,11 +556,18 @@ def test_reprocess_exclusions_name_the_first_rule_each_document_fails(db_session
     judged = {"ids": list(ids.values()), "not_extracted_by": "new", "until": "2024-05-31"}
     with transaction(db_sessions) as s:
         excluded = reprocess_exclusions(s, **judged)
-        assert reprocess_candidates(s, **judged) == [ids["stale"]]
+        assert reprocess_candidates(s, **judged) == [
+            ids[name] for name in ("stale", "failed by an older",
+                                   "failed before versions were kept",
+                                   "failed again, its article older")]
+    current = ("not stale (the current extractor ran it)", None)
     assert {name: excluded.get(doc_id) for name, doc_id in ids.items()} == {
         "stale": None,
-        "current": ("not stale (made by the current extractor)", None),
-        "no article": ("not stale (it has no article)", None),
+        "current": current,
+        "failed by the current": current,
+        "failed by an older": None,
+        "failed before versions were kept": None,
+        "failed again, its article older": None,
         "queued": ("not done or failed", "queued"),
         "late": ("not received within --since/--until", None),
     }

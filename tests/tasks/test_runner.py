@@ -12,6 +12,7 @@ from db.models import Article, Document, DocumentStatus, Stage, StageRun, StageS
 from tasks import runner
 from tasks.errors import TransientError
 from tasks.runner import RunnerOptions, run_batch
+from tasks.version import EXTRACTOR_VERSION
 
 SAMPLE = (Path(__file__).parents[1] / "fixtures" / "sample_seed.txt").read_bytes()
 OPTIONS = RunnerOptions(max_attempts=3, retry_base_s=0.01, retry_max_s=0.02,
@@ -66,6 +67,10 @@ def test_bad_documents_fail_alone_with_a_readable_reason(sessions):
     assert failed[empty].error_kind == "empty"
     assert failed[binary].error_kind == "binary"
     assert all(d.last_error and d.stage is Stage.CLEAN for d in failed.values())
+    # which rules failed them: `reprocess --stale` gives them to a newer extractor
+    assert {d.failed_extractor_version for d in failed.values()} == {EXTRACTOR_VERSION}
+    with transaction(sessions) as s:
+        assert s.get(Document, good).failed_extractor_version is None
 
 
 def test_transient_errors_retry_then_give_up_with_the_attempt_count(sessions, monkeypatch):

@@ -677,7 +677,7 @@ def test_show_says_how_long_a_run_under_a_millisecond_took(tmp_path):
                                  "binary"),
             pipeline.StageResult(doc_id, Stage.PERSIST, 1, StageState.SUCCEEDED, started,
                                  started, None)],
-            worker="host:1")
+            worker="host:1", extractor_version="1")
     rt.engine.dispose()
     shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
     assert shown.exit_code == 0, shown.output
@@ -713,7 +713,7 @@ def test_show_marks_where_a_pass_sent_back_by_retry_or_reprocess_begins(tmp_path
             pipeline.record_results(s, [pipeline.StageResult(
                 doc_id, Stage.CLEAN, claim.attempt, StageState.FAILED, started,
                 started + timedelta(milliseconds=1), claim.queued_at, "not text", "binary")],
-                worker="host:1")
+                worker="host:1", extractor_version="1")
 
     with transaction(rt.sessions) as s:
         doc_id = pipeline.take_in(s, sha256="a" * 64, source_path="a.txt",

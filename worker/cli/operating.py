@@ -165,7 +165,8 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
 @click.option("--all", "everything", is_flag=True,
               help="Every done or failed document (with no other choice).")
 @click.option("--stale", is_flag=True,
-              help="Documents whose article was made by an older extractor version.")
+              help="Documents an older extractor version ran: its article, or its "
+                   "failure (a page taken for no article).")
 @click.option("--since", callback=iso_date,
               help="Received on or after (YYYY-MM-DD or ISO 8601; UTC unless it has an "
                    "offset).")

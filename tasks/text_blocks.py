@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -285,6 +286,7 @@ def classify_text(
     _label_tail(lines, end)
     if known:
         _keep_recurring_body(lines, known, start, end)
+    _join_drop_caps(lines)
     blocks = [
         Block(text=line.text, label=line.label or BlockLabel.BOILERPLATE, reason=line.reason,
               score=_score(line))
@@ -957,3 +959,27 @@ def _keep_recurring_body(lines: list[_Line], known: Collection[str], start: int,
             continue
         if lines[i - 1].label is BlockLabel.BODY and lines[i + 1].label is BlockLabel.BODY:
             line.set(BlockLabel.BODY, "recurs in other documents, but is prose inside the body")
+
+
+#: a paragraph's first capital set apart from the rest of its word, as a page's drop cap
+#: comes out in a text dump ("T he Davis Cup"). Vowels and Y are left out: each is a
+#: word of its own in some language ("A long time", "E poi", "Y luego")
+_DROP_CAP = re.compile(r"([B-DF-HJ-NP-TV-XZ]) ([a-z]+)\b")
+
+
+def _join_drop_caps(lines: list[_Line]) -> None:
+    """Join a body paragraph's split drop cap back to its word when the whole word is
+    written elsewhere in the body ("T he" where "the" is; not "T cells", "B vitamins").
+    Once the page is seen to set drop caps, so is one whose rest is no word it writes
+    anywhere else ("M uch")."""
+    body = [line for line in lines if line.label is BlockLabel.BODY]
+    split = [(line, m) for line in body if (m := _DROP_CAP.match(line.text))]
+    if not split:
+        return
+    written = Counter(w for line in body for w in words(line.text))
+    sure = {id(line) for line, m in split if written[(m[1] + m[2]).lower()]}
+    if not sure:
+        return
+    for line, m in split:
+        if id(line) in sure or written[m[2]] == 1:  # the rest: only here, in this split
+            line.text = m[1] + m[2] + line.text[m.end():]

@@ -416,3 +416,27 @@ def test_random_text_never_crashes_and_every_line_lands_in_one_block(lines: list
     normalised_input = "\n".join(expected)
     for paragraph in body(doc):
         assert paragraph in normalised_input
+
+
+def test_a_drop_cap_set_apart_in_a_dump_is_joined_back_to_its_word() -> None:
+    # a page's drop caps come out of a text dump as "T he": the whole word is written
+    # elsewhere in the body; once the page is seen to set them, so is "R esidents",
+    # whose rest is no word of its own
+    split = ["T he" + PARAGRAPHS[0][3:], PARAGRAPHS[1], PARAGRAPHS[2],
+             "R esidents" + PARAGRAPHS[3][9:]]
+    doc = clean(RawDocument(dump("Council approves new budget for schools", *split)))
+    assert body(doc) == PARAGRAPHS
+
+
+@pytest.mark.parametrize("first", [
+    # a capital that is a word of its own: "along" elsewhere makes no "Along"
+    "A long night of debate ended with a vote that few had expected, and along the way "
+    "the council heard from dozens of residents.",
+    # a letter that names something: "tcells" is written nowhere
+    "T cells from the donors were tested by the hospital before the trial began, the "
+    "researchers said in their report to the council.",
+])
+def test_a_capital_standing_as_a_word_of_its_own_is_left_as_it_is(first: str) -> None:
+    doc = clean(RawDocument(dump("Council approves new budget for schools", first,
+                                 *PARAGRAPHS)))
+    assert body(doc) == [first, *PARAGRAPHS]

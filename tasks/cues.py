@@ -510,8 +510,12 @@ SECTION_WORDS = _words(
 #: the words that open a byline
 _BY_WORDS = r"by|written by|words by|story by|posted by|published by|authors?|von|par|por|door"
 
+#: the link to an author's page that a byline's name runs into: "Jane Doe View More Articles",
+#: "Jane Doe See all posts"
+AUTHOR_PAGE_LINK = r"(?:view|see)\s+(?:more|all)\s+(?:articles|posts|stories)"
+
 # "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Jane Doe | Reuters", "Author: …",
-# "Jane Doe @jdoe / 2 days", "Jane Doe Senior Contributor"
+# "Jane Doe @jdoe / 2 days", "Jane Doe Senior Contributor", "Jane Doe View More Articles"
 BYLINE = re.compile(
     rf"^(?i:{_BY_WORDS})"
     r"\s*:?\s+"
@@ -520,7 +524,8 @@ BYLINE = re.compile(
     r"(?:reuters|ap|afp|associated press|bloomberg|staff( writer| reporter)?|"
     r"correspondent|contributor|reporter|editor)\b"
     rf"|^(?P<names3>{_NAME})(?:\s+{_HANDLE}|{GLUED_HANDLE})[^.!?]{{0,40}}$"
-    rf"|^(?P<names4>{_NAME}?)\s+(?i:{ROLE_ADJECTIVE}\s+{ROLE})$",
+    rf"|^(?P<names4>{_NAME}?)\s+(?i:{ROLE_ADJECTIVE}\s+{ROLE})$"
+    rf"|^(?P<names5>{_NAME}?)\s+(?i:{AUTHOR_PAGE_LINK})$",
     re.UNICODE,
 )
 # a line giving only an author's role and handle, the name being on another line:

@@ -25,8 +25,8 @@ _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 # "and" in a few languages, between spaces: the "Y." of "Bruce Y. Lee" is an initial
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|(?<=\s)(?:and|und|et|y|e|en)(?=\s))\s*", re.I)
 _AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@]|\bon\b|\bupdated\b|\bpublished\b|"
-                         rf"{cues.ROLE_ADJECTIVE}\s+{cues.ROLE}\b).*$|{cues.GLUED_HANDLE}.*$",
-                         re.I)
+                         rf"{cues.ROLE_ADJECTIVE}\s+{cues.ROLE}\b|{cues.AUTHOR_PAGE_LINK}$).*$"
+                         rf"|{cues.GLUED_HANDLE}.*$", re.I)
 # Words that name a role, an agency or a day rather than a person.
 _NOT_A_NAME = re.compile(
     rf"^(?:staff|(?:(?:{cues.ROLE_ADJECTIVE}|opinion)\s+)*{cues.ROLE}|"

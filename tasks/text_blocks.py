@@ -32,6 +32,9 @@ from tasks.language import count_words, language_of_words, words
 # ---------------------------------------------------------------------------
 # Thresholds (named so a reader can see what each number means)
 # ---------------------------------------------------------------------------
+#: how far above a dateline holding a name ("May 2, 2019 Jane Doe") its headline may be:
+#: a standfirst may sit between them
+HEADLINE_ABOVE_DATELINE = 3
 #: a paragraph of at least this many words that reads like prose is body evidence
 GOOD_MIN_WORDS = 10
 #: prose needs at least this share of stopwords (menus, names and headlines have few)
@@ -233,7 +236,7 @@ def is_byline(text: str) -> bool:
     m = cues.BYLINE.match(text)
     if not m:
         return cues.AUTHOR_ROLE.match(text) is not None
-    names = m.group("names") or m.group("names2") or m.group("names3") or m.group("names4") or ""
+    names = next((m[g] for g in ("names", "names2", "names3", "names4", "names5") if m[g]), "")
     names = cues.DATE.sub(" ", names)
     tokens = [t for t in re.split(r"[\s,&/|\-–]+", names) if t]
     if not tokens or len(tokens) > 12:
@@ -438,9 +441,12 @@ def _is_person_name(line: _Line) -> bool:
 
     Four or more are left out: they are as often a name run into its outlet ("Jane Doe
     Florida Today") or a section label as a name."""
-    if line.kind != "headline" or line.bullet:
-        return False
-    tokens = line.text.split()
+    return line.kind == "headline" and not line.bullet and _names_a_person(line.text)
+
+
+def _names_a_person(text: str) -> bool:
+    """`_is_person_name` for a text of any kind."""
+    tokens = text.split()
     names = [t for t in tokens if t not in _NAME_PARTICLES]
     if not 2 <= len(names) <= 3 or tokens[0] in _NAME_PARTICLES or tokens[-1] in _NAME_PARTICLES:
         return False
@@ -456,23 +462,44 @@ def _is_headline(line: _Line) -> bool:
 
 def _mark_names_beside_dates(lines: list[_Line]) -> None:
     """A name on its own line between a headline and its dateline, or right below the
-    dateline of a headline, is the byline without its "By": "Jane Doe" / "May 2, 2019".
+    dateline of a headline, is the byline without its "By": "Jane Doe" / "May 2, 2019";
+    so is a dateline that holds a name and nothing else ("May 2, 2019 Jane Doe") a few
+    lines below a headline, where no byline came before it (a second name there is as
+    often an editor's or a photographer's).
 
     A place or a topic can sit there too ("New York", "Climate Change"); unlike the
     author's name, the article's prose names it, and then the line is left alone."""
     prose: str | None = None
+    bylined = False  # a byline came before this line
     for i, line in enumerate(lines):
-        if i == 0 or not _is_person_name(line):
+        bylined = bylined or i > 0 and lines[i - 1].kind == "byline"
+        if i == 0:
             continue
-        before, after = lines[i - 1], lines[i + 1] if i + 1 < len(lines) else None
-        headed = (_is_headline(before) and after is not None and after.kind == "dateline"
-                  or before.kind == "dateline" and i >= 2 and _is_headline(lines[i - 2]))
-        if not headed:
+        if line.kind == "dateline":
+            name = _name_beside_date(line.text)
+            headed = name is not None and not bylined and any(
+                _is_headline(lines[j]) for j in range(max(0, i - HEADLINE_ABOVE_DATELINE), i))
+            why = "a date and a name beside it, below the headline"
+        else:
+            name = line.text
+            before, after = lines[i - 1], lines[i + 1] if i + 1 < len(lines) else None
+            headed = _is_person_name(line) and (
+                _is_headline(before) and after is not None and after.kind == "dateline"
+                or before.kind == "dateline" and i >= 2 and _is_headline(lines[i - 2]))
+            why = "a name on its own line beside the dateline"
+        if not headed or name is None:
             continue
         if prose is None:
             prose = " ".join(p.text for p in lines if p.kind in ("good", "near")).lower()
-        if line.text.lower() not in prose:
-            line.kind, line.why = "byline", "a name on its own line beside the dateline"
+        if name.lower() not in prose:
+            line.kind, line.why = "byline", why
+
+
+def _name_beside_date(text: str) -> str | None:
+    """The name of "May 2, 2019 Jane Doe" or "Jane Doe 2019-05-02 14:35": what is left of a
+    dateline without its date and time, when that is a person's name."""
+    rest = cues.TIME.sub(" ", cues.DATE.sub(" ", text)).strip(" |,-–—/•·")
+    return rest if rest and _names_a_person(rest) else None
 
 
 def _mark_introduced_lists(lines: list[_Line]) -> None:

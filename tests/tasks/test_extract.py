@@ -172,6 +172,43 @@ def test_a_name_on_its_own_line_beside_the_dateline_is_the_author(lines, authors
     assert article.published_at is not None and article.published_at.startswith("2019-")
 
 
+STANDFIRST = "The vote came after months of debate over the cost of the new schools."
+
+
+@pytest.mark.parametrize(
+    ("lines", "authors"),
+    [
+        (["May 20, 2019 Jane Doe"], ["Jane Doe"]),
+        ([STANDFIRST, "May 20, 2019 Ana de Souza"], ["Ana de Souza"]),
+        (["Jane Doe 2019-05-20 14:35:08"], ["Jane Doe"]),
+        # a place the story names; a section label; a second name below the byline (an
+        # editor's or a photographer's as often as an author's)
+        (["May 20, 2019 Springfield Council"], []),
+        (["May 20, 2019 Metro News"], []),
+        (["By Jane Doe", "May 20, 2019 John Roe"], ["Jane Doe"]),
+    ],
+)
+def test_a_date_with_a_name_beside_it_below_the_headline_names_the_author(
+        lines, authors) -> None:
+    raw = "\n\n".join([HEADLINE, *lines, STORY, "The Springfield Council met again.", MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert article.title == HEADLINE
+    assert article.authors == authors
+    assert article.published_at is not None and article.published_at.startswith("2019-05-20")
+
+
+@pytest.mark.parametrize(("line", "authors"), [
+    ("Jane Doe View More Articles", ["Jane Doe"]),
+    ("Jo Bloggs See all posts", ["Jo Bloggs"]),
+    ("View More Articles", []),
+])
+def test_a_name_beside_the_link_to_its_authors_page_is_the_byline(line, authors) -> None:
+    raw = "\n\n".join([HEADLINE, line, "May 20, 2019", STORY, MORE])
+    article = extract(clean(RawDocument(raw.encode())))
+    assert (article.title, article.authors) == (HEADLINE, authors)
+    assert "View More" not in article.body
+
+
 @pytest.mark.parametrize(("row", "authors"), [
     ("May 20, 2019 / 4 Comments / in Local News / by Jo Bloggs", ["Jo Bloggs"]),
     ("May 20, 2019 · 4 Comments · by Jo Bloggs", ["Jo Bloggs"]),

@@ -433,7 +433,11 @@ DATE = re.compile(
     rf"|(?P<mdy>\b(?P<m1>{_MONTH_RX})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{{4}})\b)"
     rf"|(?P<dmy>\b(?P<d2>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?(?P<m2>{_MONTH_RX})\.?,?"
     rf"\s+(?:de\s+)?(?P<y2>\d{{4}})\b)"
-    rf"|(?P<num>\b(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{4}})\b)",
+    rf"|(?P<num>\b(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{4}})\b)"
+    # the year first is year, month, day wherever it is written: "2016.12.01", "2016/12/1",
+    # and in Chinese, Japanese and Korean "2016年12月1日", "2016년 12월 1일"
+    rf"|(?P<ymd>\b(?P<y4>\d{{4}})[/.](?P<m4>\d{{1,2}})[/.](?P<d4>\d{{1,2}})\b"
+    rf"|(?P<y5>\d{{4}})\s*[年년]\s*(?P<m5>\d{{1,2}})\s*[月월]\s*(?P<d5>\d{{1,2}})\s*[日일])",
     _I,
 )
 # Every DATE form has a four-digit year: text without one holds no date.

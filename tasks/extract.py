@@ -24,7 +24,7 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 # "and" in a few languages, between spaces: the "Y." of "Bruce Y. Lee" is an initial
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|(?<=\s)(?:and|und|et|y|e|en)(?=\s))\s*", re.I)
-_AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@]|\bon\b|\bupdated\b|\bpublished\b|"
+_AUTHOR_CUT = re.compile(r"\s+(?:[-–—|•/@／｜]|\bon\b|\bupdated\b|\bpublished\b|"
                          rf"{cues.ROLE_ADJECTIVE}\s+{cues.ROLE}\b|{cues.AUTHOR_PAGE_LINK}$).*$"
                          rf"|{cues.GLUED_HANDLE}.*$", re.I)
 # Words that name a role, an agency or a day rather than a person.
@@ -256,6 +256,9 @@ def parse_date(text: str) -> str | None:
         day, month, year = m.group("d1"), cues.MONTHS.get(m.group("m1").lower()), m.group("y1")
     elif m.group("dmy"):
         day, month, year = m.group("d2"), cues.MONTHS.get(m.group("m2").lower()), m.group("y2")
+    elif m.group("ymd"):
+        first = "4" if m.group("y4") else "5"  # digits and dots or slashes, or 年月日
+        year, month, day = m.group(f"y{first}"), int(m.group(f"m{first}")), m.group(f"d{first}")
     else:
         a, b, year = int(m.group("d3")), int(m.group("m3")), m.group("y3")
         if a > 12 >= b:

@@ -197,6 +197,11 @@ def test_a_date_with_a_name_beside_it_below_the_headline_names_the_author(
     assert article.published_at is not None and article.published_at.startswith("2019-05-20")
 
 
+def test_a_byline_ends_at_a_full_width_separator() -> None:
+    article = extract(doc(("Body.", B.BODY), ("ライトハウス事務所 ／ 2016.12.01", B.BYLINE)))
+    assert (article.authors, article.published_at) == (["ライトハウス事務所"], "2016-12-01")
+
+
 @pytest.mark.parametrize(("line", "authors"), [
     ("Jane Doe View More Articles", ["Jane Doe"]),
     ("Jo Bloggs See all posts", ["Jo Bloggs"]),
@@ -391,6 +396,13 @@ def test_authors_never_come_from_related_blocks() -> None:
         ("20. März 2019", "2019-03-20"),
         ("12 de mayo de 2020", "2020-05-12"),
         ("May 20, 2011 02:52 EDT", "2011-05-20T02:52:00"),  # named zone: not invented
+        # the year first: year, month, day wherever it is written
+        ("2016.12.01", "2016-12-01"),
+        ("by Jane Doe ／ 2016/12/1 10:30", "2016-12-01T10:30:00"),
+        ("2016年12月1日 10:30", "2016-12-01T10:30:00"),
+        ("2019년 11월 20일", "2019-11-20"),
+        ("2016.13.01", None),
+        ("version 2.10.1", None),
         ("no date here", None),
     ],
 )

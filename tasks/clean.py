@@ -19,9 +19,10 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from tasks import cues
+from tasks.data_files import data_kind
 from tasks.decode import decode
 from tasks.document import MAX_FILE_BYTES, BlockLabel, CleanedDoc, InputFormat, RawDocument
-from tasks.errors import TooLarge
+from tasks.errors import NotAnArticle, TooLarge
 from tasks.text_blocks import (
     RECURRING_BODY_MIN_WORDS,
     classify_text,
@@ -137,6 +138,9 @@ def _clean_text(
             f"the text has {non_blank:,} non-blank lines, over the limit of "
             f"{options.max_blocks:,}: not an article"
         )
+    kind = data_kind(text)
+    if kind:
+        raise NotAnArticle(f"{kind}: a data file, not the text of a page")
     source_key = text_source_key(text)
     known = known_boilerplate(source_key) if known_boilerplate is not None else None
     blocks, language = classify_text(

@@ -60,10 +60,10 @@ class ArticleStatus(StrEnum):
     """The statuses a document holding an article can have: what filtering articles by
     their document's status can ask for.
 
-    Only persist writes an article, and nothing but deleting the document removes it: a
-    done document that runs again (`reprocess`, then `retry`) keeps the article it had
-    while queued or processing, and after failing. Duplicates and rejected files are
-    never processed, so neither ever has an article.
+    Only persist writes an article: a done document that runs again (`reprocess`, then
+    `retry`) keeps the article it had while queued or processing, and after failing,
+    unless it failed because its bytes hold no article (`drop_articles`). Duplicates and
+    rejected files are never processed, so neither ever has an article.
     """
 
     DONE = DocumentStatus.DONE.value
@@ -602,6 +602,17 @@ def upsert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> set[int
     cols = [c for c in full[0] if c not in ("document_id", "created_at")]
     bulk.insert(session, _table(Article), full, conflict=("document_id",), update=cols)
     return set(ids) - existing
+
+
+def drop_articles(session: Session, ids: Sequence[int]) -> None:
+    """Delete the articles of documents whose bytes, read again, hold none. Only a
+    document still claimed by this run is touched, as `record_results` only moves those:
+    a late duplicate run must not take the article of a document finished meanwhile."""
+    for part in in_slices(ids):
+        session.execute(delete(Article).where(
+            Article.document_id.in_(part),
+            Article.document_id.in_(select(Document.id).where(
+                Document.id.in_(part), Document.status == DocumentStatus.PROCESSING))))
 
 
 def add_boilerplate_counts(session: Session, counts: dict[tuple[str, str], int]) -> None:

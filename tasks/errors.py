@@ -28,24 +28,33 @@ class PermanentError(NewsdropError):
     kind = "permanent"
 
 
-class UndecodableInput(PermanentError):
+class NoArticleIn(PermanentError):
+    """The rules' verdict on the bytes themselves: they hold no article. A document that
+    fails so loses the article an earlier run made (its bytes stay stored)."""
+
+
+class UndecodableInput(NoArticleIn):
     kind = "undecodable"
 
 
-class BinaryInput(PermanentError):
+class BinaryInput(NoArticleIn):
     kind = "binary"
 
 
-class EmptyDocument(PermanentError):
+class EmptyDocument(NoArticleIn):
     kind = "empty"
 
 
-class NotAnArticle(PermanentError):
+class NotAnArticle(NoArticleIn):
     kind = "not_an_article"
 
 
-class TooLarge(PermanentError):
+class TooLarge(NoArticleIn):
     kind = "too_large"
+
+
+#: the failure kinds of NoArticleIn, as recorded with a failure
+NO_ARTICLE_KINDS = frozenset(cls.kind for cls in NoArticleIn.__subclasses__())
 
 
 class StageTimeout(PermanentError):

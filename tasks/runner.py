@@ -22,7 +22,13 @@ from db import pipeline
 from db.engine import reading, transaction
 from db.models import Stage, StageState, utcnow
 from tasks.document import MAX_FILE_BYTES, Article, CleanedDoc, RawDocument
-from tasks.errors import NewsdropError, PermanentError, StageTimeout, TransientError
+from tasks.errors import (
+    NO_ARTICLE_KINDS,
+    NewsdropError,
+    PermanentError,
+    StageTimeout,
+    TransientError,
+)
 from tasks.persist import article_row
 from tasks.version import EXTRACTOR_VERSION
 
@@ -265,10 +271,15 @@ def _advance(w: _Work, options: RunnerOptions,
 
 
 def _store(session: Session, work: list[_Work]) -> None:
-    """Articles for finished documents; resume points for the ones that stopped early."""
+    """Articles for finished documents; resume points for the ones that stopped early.
+    A document whose bytes hold no article by these rules loses the one it had (a page an
+    older extractor took for an article), so that `articles` shows what the rules read."""
     done = [w for w in work if w.stopped_at is None and w.article is not None]
     rows = [article_row(w.claim.document_id, w.article) for w in done if w.article]
     new_ids = pipeline.upsert_articles(session, rows)
+    pipeline.drop_articles(session, [
+        w.claim.document_id for w in work if (stop := w.stopped_at) is not None
+        and stop.state is StageState.FAILED and stop.error_kind in NO_ARTICLE_KINDS])
     # count recurring lines once per document: only when its article is first written
     counts: Counter[tuple[str, str]] = Counter()
     for w in done:

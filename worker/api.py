@@ -241,7 +241,8 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         status: Annotated[ArticleStatus | None, Query(
             description="Status of the article's document: done; queued or processing while "
                         "it runs again; failed if that run failed (it keeps the article it "
-                        "had). Duplicates and rejected files have no article.")] = None,
+                        "had, unless the run found no article in its bytes). Duplicates and "
+                        "rejected files have no article.")] = None,
     ) -> queries.ArticleFilter:
         for name, value in (("author", author), ("site", site), ("lang", lang)):
             if value is not None and "\x00" in value:  # PostgreSQL's text cannot hold it

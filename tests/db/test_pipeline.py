@@ -132,6 +132,23 @@ def test_persist_twice_leaves_one_article(db_sessions):
     assert titles == ["T2"]
 
 
+def test_drop_articles_takes_only_those_of_documents_still_claimed(db_sessions):
+    claimed, finished = take(db_sessions), take(db_sessions, sha="b" * 64, path="b.txt")
+    rows = [{"document_id": d.document_id, "title": "T", "body": "b", "authors": [],
+             "paragraphs": ["b"], "related": [], "tags": [], "word_count": 1,
+             "extractor_version": "1"} for d in (claimed, finished)]
+    with transaction(db_sessions) as s:
+        pipeline.claim(s, [claimed.document_id], max_attempts=3)
+        pipeline.upsert_articles(s, rows)
+    with transaction(db_sessions) as s:
+        # the second finished meanwhile (a late duplicate run must not take its article)
+        s.get(Document, finished.document_id).status = DocumentStatus.DONE
+    with transaction(db_sessions) as s:
+        pipeline.drop_articles(s, [claimed.document_id, finished.document_id])
+    with transaction(db_sessions) as s:
+        assert s.scalars(select(Article.document_id)).all() == [finished.document_id]
+
+
 def test_a_document_running_again_keeps_its_article_in_every_status_it_passes(db_sessions):
     # what `--status` of articles, search and export can ask for: the statuses a
     # document holding an article can have

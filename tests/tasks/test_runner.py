@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from db import pipeline
 from db.engine import transaction
 from db.models import Article, Document, DocumentStatus, Stage, StageRun, StageState
 from tasks import runner
-from tasks.errors import TransientError
+from tasks.errors import EmptyDocument, NotAnArticle, StageTimeout, TransientError
 from tasks.runner import RunnerOptions, run_batch
 from tasks.version import EXTRACTOR_VERSION
 
@@ -130,6 +131,28 @@ def test_a_retry_resumes_at_the_stage_that_failed(sessions, monkeypatch):
         (Stage.CLEAN, 1, StageState.SUCCEEDED), (Stage.EXTRACT, 1, StageState.RETRYING),
         (Stage.EXTRACT, 2, StageState.SUCCEEDED), (Stage.PERSIST, 1, StageState.SUCCEEDED)]
     assert doc.status is DocumentStatus.DONE
+
+
+@pytest.mark.parametrize(("error", "keeps_its_article"), [
+    (NotAnArticle("a table: a data file, not the text of a page"), False),
+    (EmptyDocument("nothing left"), False),
+    (TransientError("disk busy"), True),  # given up on, not a verdict on the bytes
+    (StageTimeout("took too long"), True),
+])
+def test_a_document_run_again_loses_its_article_only_when_its_bytes_hold_none(
+        sessions, monkeypatch, error, keeps_its_article):
+    doc_id = take(sessions, SAMPLE, "again.txt")
+    assert run_all_stages(sessions, [doc_id]) == [doc_id]
+    with transaction(sessions) as s:  # `reprocess` after newer rules came in
+        pipeline.reset_for_reprocess(s, [doc_id])
+    monkeypatch.setattr(runner, "_run_extract", lambda _c: (_ for _ in ()).throw(error))
+    for _ in range(OPTIONS.max_attempts):  # a transient error is given up on at the last
+        run(sessions, [doc_id])
+    with transaction(sessions) as s:
+        doc = s.get(Document, doc_id)
+        article = s.scalar(select(Article).where(Article.document_id == doc_id))
+    assert doc.status is DocumentStatus.FAILED and doc.error_kind == error.kind
+    assert (article is not None) == keeps_its_article
 
 
 def test_a_redelivered_batch_changes_nothing_once_done(sessions):

@@ -145,7 +145,8 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--status", "doc_status", type=ArticleStatusChoice(),
                      help="Status of the article's document: done; queued or processing "
                           "while it runs again (reprocess, retry); failed if that run "
-                          "failed (it keeps the article it had)."),
+                          "failed (it keeps the article it had, unless the run found no "
+                          "article in its bytes)."),
     ]
     for option in reversed(options):
         fn = option(fn)

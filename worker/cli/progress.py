@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -10,28 +12,71 @@ import click
 from worker.cli.errors import EXIT_FAILED, EXIT_TIMEOUT, Interrupted
 from worker.cli.output import format_counts
 
+#: seconds without a document finishing before the broker is asked whether any worker
+#: is running: a wait with no worker would otherwise look like a hang
+STALL_CHECK_S = 5.0
+
+
+class StallWatch:
+    """Says once, when nothing has finished for STALL_CHECK_S, that no worker answers (or
+    that the broker cannot be asked); `workers` is monitor.workers_online."""
+
+    def __init__(self, workers: Callable[[], list[str] | None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.workers, self.clock = workers, clock
+        self.last_done, self.since = -1, clock()
+        self.checked = False
+        self.none_online = False
+
+    def note(self, done: int) -> str | None:
+        """What to say after a poll that saw `done` finished, if anything."""
+        if done != self.last_done:
+            self.last_done, self.since = done, self.clock()
+            return None
+        if self.checked or self.clock() - self.since < STALL_CHECK_S:
+            return None
+        self.checked = True
+        online = self.workers()
+        if online is None:
+            return ("nothing has finished for a while, and the broker does not answer: the "
+                    "documents stay queued until it is back and a worker runs")
+        if not online:
+            self.none_online = True
+            return ("no worker is running: start `newsdrop worker` (or `newsdrop run`) to "
+                    "process them; still waiting")
+        return None
+
 
 def wait_with_progress(rt: Any, ids: list[int], timeout: float | None) -> None:
     """Show a progress bar until every id is terminal; exit with a named code."""
+    from worker.monitor import workers_online
     from worker.service import wait_until_done
 
+    stall = StallWatch(workers_online)
     with click.progressbar(length=len(ids), label="processing", file=sys.stderr) as bar:
         done_before = [0]
 
         def progress(done: int) -> None:
             bar.update(done - done_before[0])
             done_before[0] = done
+            said = stall.note(done)
+            if said:
+                click.echo(f"\n{said}", err=True)
 
         try:
             finished = wait_until_done(rt, ids, timeout_s=timeout, on_progress=progress)
         except KeyboardInterrupt:
             raise Interrupted(
-                "stopped waiting; the documents are stored and the workers go on with them "
-                "(`newsdrop status` shows how far they are)") from None
+                "stopped waiting; the documents are stored and "
+                + ("a worker takes them when one starts" if stall.none_online
+                   else "the workers go on with them")
+                + " (`newsdrop status` shows how far they are)") from None
     final = _final_counts(rt, ids)
     click.echo("result: " + format_counts(final), err=True)
     if not finished:
-        click.echo("timed out before every document finished; is a worker running?", err=True)
+        click.echo("timed out before every document finished; "
+                   + ("no worker was running" if stall.none_online else "is a worker running?"),
+                   err=True)
         sys.exit(EXIT_TIMEOUT)
     if final.get("failed") or final.get("rejected"):
         sys.exit(EXIT_FAILED)

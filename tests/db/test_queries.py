@@ -332,6 +332,27 @@ def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     assert "re-enqueued 1 document (1 clean)" in result.output
 
 
+def test_a_full_page_with_more_behind_it_says_so_on_stderr(sessions, data_dir):
+    page = CliRunner().invoke(main, ["--data-dir", str(data_dir), "articles", "--limit", "2"])
+    assert page.exit_code == 0
+    assert [line.split()[-1] for line in page.stdout.splitlines()] == ["strike", "Budget"]
+    assert page.stderr == "more match: --offset 2 for the next page\n"
+    for args in (["--limit", "3"], ["--limit", "2", "--offset", "1"], ["--limit", "2",
+                                                                       "--json"]):
+        whole = CliRunner().invoke(main, ["--data-dir", str(data_dir), "articles", *args])
+        assert whole.exit_code == 0 and whole.stderr == "", args
+    assert len(json.loads(whole.stdout)) == 2
+    with transaction(sessions) as s:
+        add_article(s, title="Strike talks", body="Dockers meet again.")
+    hits = CliRunner().invoke(main, ["--data-dir", str(data_dir), "search", "dockers",
+                                     "--limit", "1"])
+    assert hits.exit_code == 0 and hits.stdout.lower().count("strike") == 1
+    assert hits.stderr == "more match: --offset 1 for the next page\n"
+    last = CliRunner().invoke(main, ["--data-dir", str(data_dir), "search", "dockers",
+                                     "--limit", "1", "--offset", "1"])
+    assert last.exit_code == 0 and last.stdout and last.stderr == ""
+
+
 def test_articles_past_the_end_says_how_many_match(sessions, data_dir):
     past = cli(data_dir, "articles", "--offset", "1000")
     assert past.exit_code == 0

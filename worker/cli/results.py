@@ -47,11 +47,14 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
     from worker.render import article_summary, listing_when
 
     rt = runtime_for(ctx, migrate_schema=False)
-    f = article_filter(since, until, author, site, lang, doc_status, limit, offset)
+    # one more than the page: whether a next page holds anything
+    f = article_filter(since, until, author, site, lang, doc_status,
+                       min(limit + 1, MAX_SQL_INT), offset)
     with reading(rt.sessions) as session:
         items = [article_summary(a, d) for a, d in list_articles(session, f)]
         # an empty page past the end: say how many there are, so the offset can be mended
         matching = count_articles(session, f) if not items and offset and not as_json else 0
+    items, more = items[:limit], len(items) > limit
     if as_json:
         dump_json(items)
         return
@@ -68,6 +71,13 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
     for it in items:
         when = listing_when(it["published_at"])
         click.echo(f"{it['id']:>6}  {when:<17}  {cut(it['title'] or '(no title)', 70)}")
+    if more:
+        _say_more(offset + limit)
+
+
+def _say_more(next_offset: int) -> None:
+    """A full page with more behind it says so, on stderr: the listing is not all."""
+    click.echo(f"more match: --offset {next_offset} for the next page", err=True)
 
 
 @main.command(cls=DashTextCommand)
@@ -102,9 +112,11 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
     f = article_filter(since, until, author, site, lang, doc_status)
     try:
         with reading(rt.sessions) as session:
-            hits = run_search(session, query, filters=f, limit=limit, offset=offset)
+            # one more than the page: whether a next page holds anything
+            hits = run_search(session, query, filters=f, limit=limit + 1, offset=offset)
     except InvalidQuery as exc:
         raise click.UsageError(exc.message) from exc
+    hits, more = hits[:limit], len(hits) > limit
     if as_json:
         dump_json([h.to_dict() for h in hits])
         return
@@ -118,6 +130,8 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
         snippet = "".join(click.style(t, fg="yellow", bold=True) if hit else t
                           for t, hit in h.snippet_parts())
         click.echo("        " + " ".join(snippet.split()))
+    if more:
+        _say_more(offset + limit)
 
 
 @main.command()

@@ -61,7 +61,3 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return current_revision(engine)
-
-
-def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()

@@ -30,9 +30,12 @@ def prepare(settings: Settings, *, migrate_schema: bool = True) -> runtime.Runti
     """Make this process's runtime: data folder, schema at head, Celery configured."""
     make_folder(settings.data_dir, "data folder", "NEWSDROP_DATA_DIR")
     rt = runtime.init(settings)
-    if migrate_schema and not migrate.is_current(rt.engine):
-        log.info("upgrading database schema to %s", migrate.head_revision())
-        migrate.upgrade(rt.engine)
+    if migrate_schema:
+        current = migrate.current_revision(rt.engine)
+        if current != migrate.head_revision():
+            migrate.check_not_newer(current)  # before saying it upgrades what it cannot
+            log.info("upgrading database schema to %s", migrate.head_revision())
+            migrate.upgrade(rt.engine)
     from tasks.celery_tasks import app
 
     configure(app, settings)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from worker.cli.errors import NewsdropGroup, NoDatabase, safe_url
+from worker.cli.errors import BadConfiguration, NewsdropGroup, NoDatabase, safe_url
 from worker.cli.output import guarded_stdout
 from worker.settings import Settings, load_settings, unknown_variables
 
@@ -68,8 +68,9 @@ def _read_runtime(settings: Settings) -> Any:
         raise missing
     migrate.check_not_newer(current)
     if current != head:
-        raise NoDatabase(f"the database schema is older than this newsdrop: run "
-                         f"`newsdrop db upgrade` (database at {current}, latest {head})")
+        # as for a newer schema: the database is there, at a revision this one cannot read
+        raise BadConfiguration(f"the database schema is older than this newsdrop: run "
+                               f"`newsdrop db upgrade` (database at {current}, latest {head})")
     configure(app, settings)
     return rt
 

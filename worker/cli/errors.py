@@ -48,7 +48,7 @@ class Interrupted(click.ClickException):
 
 
 class NoDatabase(click.ClickException):
-    """A read command found no newsdrop schema, or an older one, and changed nothing."""
+    """A read command found no newsdrop schema, and changed nothing."""
 
     exit_code = EXIT_NOT_FOUND
 

@@ -318,9 +318,11 @@ class FailureFilter:
     limit: int | None = 50
 
 
+_FAILED_OR_REJECTED = (DocumentStatus.FAILED, DocumentStatus.REJECTED)
+
+
 def failures(session: Session, f: FailureFilter) -> list[Document]:
-    stmt = select(Document).where(
-        Document.status.in_((DocumentStatus.FAILED, DocumentStatus.REJECTED)))
+    stmt = select(Document).where(Document.status.in_(_FAILED_OR_REJECTED))
     if f.stage == INTAKE:  # a rejected file has no stage: intake is where it stopped
         stmt = stmt.where(Document.status == DocumentStatus.REJECTED)
     elif f.stage:
@@ -333,6 +335,13 @@ def failures(session: Session, f: FailureFilter) -> list[Document]:
     if f.limit is not None:
         stmt = stmt.limit(f.limit)
     return list(session.scalars(stmt))
+
+
+def failure_kinds(session: Session) -> list[str]:
+    """The error kinds the failed and rejected documents hold, in order."""
+    return sorted(session.scalars(
+        select(Document.error_kind).distinct()
+        .where(Document.status.in_(_FAILED_OR_REJECTED), Document.error_kind.is_not(None))))
 
 
 def failed_ids(session: Session) -> list[int]:

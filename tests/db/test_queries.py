@@ -320,6 +320,24 @@ def test_failures_by_stage_intake_are_the_rejected_files(sessions, data_dir):
     assert [d["source_path"] for d in json.loads(result.output)] == ["bad.bin"]
 
 
+def test_failures_take_a_kind_in_any_case_and_name_the_kinds_for_one_no_failure_has(
+        sessions, data_dir):
+    from db.pipeline import record_rejected
+
+    with transaction(sessions) as s:
+        record_rejected(s, source_path="huge.txt", reason="over the limit", kind="too_large")
+        record_rejected(s, source_path="x.lnk", reason="outside", kind="symlink_outside")
+    upper = cli(data_dir, "failures", "--kind", "TOO_LARGE", "--json")
+    assert [d["source_path"] for d in json.loads(upper.output)] == ["huge.txt"]
+    typo = cli(data_dir, "failures", "--kind", "to_large")
+    assert typo.exit_code == 0
+    assert typo.output == ("no failures of kind 'to_large'; the failures' kinds are "
+                           "symlink_outside, too_large\n")
+    # a kind some failure has, but none within --since: no list of kinds
+    recent = cli(data_dir, "failures", "--kind", "too_large", "--since", "2099-01-01")
+    assert recent.output == "no failures\n"
+
+
 def test_retry_names_what_it_could_not_retry(sessions, data_dir):
     result = cli(data_dir, "retry", "1", "999")
     assert result.exit_code == 3

@@ -68,7 +68,8 @@ def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> No
 @main.command()
 @click.option("--stage", type=click.Choice(["intake", "clean", "extract", "persist"]),
               help="Stage it stopped at; intake: rejected when taken in.")
-@click.option("--kind", help="Error kind, e.g. undecodable, empty, too_large, transient.")
+@click.option("--kind", help="Error kind (any case), e.g. undecodable, empty, too_large, "
+                                   "not_an_article; one no failure has lists those they have.")
 @click.option("--since", callback=since_time,
               help="Finished on or after: ISO 8601 time, or an age such as 2h or 7d.")
 @click.option("--limit", type=click.IntRange(1, MAX_SQL_INT), default=50, show_default=True)
@@ -85,18 +86,24 @@ def failures(ctx: click.Context, stage: str | None, kind: str | None, since: Any
       newsdrop failures --since 2h --kind undecodable --json
     """
     from db.engine import reading
-    from db.queries import FailureFilter
+    from db.queries import FailureFilter, failure_kinds
     from db.queries import failures as query_failures
     from worker.render import document_dict
 
+    kind = kind.lower() if kind else None  # kinds are written in lowercase
     rt = runtime_for(ctx, migrate_schema=False)
     with reading(rt.sessions) as session:
         docs = [document_dict(d) for d in query_failures(
             session, FailureFilter(stage=stage, kind=kind, since=since, limit=limit))]
+        kinds = failure_kinds(session) if kind and not docs and not as_json else []
     if as_json:
         dump_json(docs)
         return
-    if not docs:
+    if kind and kind not in kinds and kinds:
+        # a kind no failure has: a typo, most often
+        click.echo(f"no failures of kind {kind!r}; the failures' kinds are "
+                   + ", ".join(kinds), err=True)
+    elif not docs:
         click.echo("no failures", err=True)
     for d in docs:
         click.echo(f"{d['id']:>6}  {d['status']:<8} {d['stage'] or 'intake':<8} "

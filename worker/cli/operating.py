@@ -69,7 +69,7 @@ def status(ctx: click.Context, as_json: bool, live: bool, interval: float) -> No
 @click.option("--stage", type=click.Choice(["intake", "clean", "extract", "persist"]),
               help="Stage it stopped at; intake: rejected when taken in.")
 @click.option("--kind", help="Error kind (any case), e.g. undecodable, empty, too_large, "
-                                   "not_an_article; one no failure has lists those they have.")
+                             "not_an_article; one no failure has lists those they have.")
 @click.option("--since", callback=since_time,
               help="Finished on or after: ISO 8601 time, or an age such as 2h or 7d.")
 @click.option("--limit", type=click.IntRange(1, MAX_SQL_INT), default=50, show_default=True)

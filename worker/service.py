@@ -103,8 +103,10 @@ def worker(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> 
     for module in STAGE_MODULES:
         importlib.import_module(module)
     n = concurrency or rt.settings.concurrency or os.cpu_count() or 1
+    # below INFO, Celery's start-up banner is as unwanted as the rest of the chatter
+    quiet = ["--quiet"] if logging.getLevelName(loglevel.upper()) > logging.INFO else []
     app.worker_main([
-        "worker", f"--concurrency={n}", f"--loglevel={loglevel}", f"--queues={QUEUE}",
+        *quiet, "worker", f"--concurrency={n}", f"--loglevel={loglevel}", f"--queues={QUEUE}",
         "--without-gossip", "--without-mingle", "--pool=prefork",
         f"--hostname=newsdrop-{os.getpid()}@%h",
     ])

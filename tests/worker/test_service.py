@@ -135,3 +135,18 @@ def test_run_failing_right_after_starting_the_worker_leaves_no_worker(monkeypatc
     assert not started.is_alive()
     # stopped, not left to run its course
     assert started.child is not None and started.child.returncode == -signal.SIGTERM
+
+
+@pytest.mark.parametrize(("loglevel", "banner"), [("INFO", True), ("DEBUG", True),
+                                                   ("WARNING", False), ("error", False)])
+def test_the_worker_prints_celerys_banner_only_at_info_and_below(monkeypatch, tmp_path,
+                                                                  loglevel, banner):
+    from tasks.celery_tasks import app
+    from worker.settings import Settings
+
+    argv: list[list[str]] = []
+    monkeypatch.setattr(app, "worker_main", argv.append)
+    rt = service.prepare(Settings(data_dir=tmp_path, inbox=tmp_path / "inbox"))
+    service.worker(rt, concurrency=1, loglevel=loglevel)
+    assert ("--quiet" not in argv[0]) == banner
+    assert argv[0][argv[0].index("worker") + 1] == "--concurrency=1"

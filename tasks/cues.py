@@ -434,10 +434,13 @@ DATE = re.compile(
     rf"|(?P<dmy>\b(?P<d2>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?(?P<m2>{_MONTH_RX})\.?,?"
     rf"\s+(?:de\s+)?(?P<y2>\d{{4}})\b)"
     rf"|(?P<num>\b(?P<d3>\d{{1,2}})[/.](?P<m3>\d{{1,2}})[/.](?P<y3>\d{{4}})\b)"
-    # the year first is year, month, day wherever it is written: "2016.12.01", "2016/12/1",
-    # and in Chinese, Japanese and Korean "2016年12月1日", "2016년 12월 1일"
-    rf"|(?P<ymd>\b(?P<y4>\d{{4}})[/.](?P<m4>\d{{1,2}})[/.](?P<d4>\d{{1,2}})\b"
-    rf"|(?P<y5>\d{{4}})\s*[年년]\s*(?P<m5>\d{{1,2}})\s*[月월]\s*(?P<d5>\d{{1,2}})\s*[日일])",
+    # the year first is year, month, day wherever it is written: "2016.12.01" (two digits
+    # each: "2019.3.1" is a version), "2016/12/1", and in Chinese, Japanese and Korean
+    # "2016年12月1日", "2016년 12월 1일"
+    rf"|(?P<ymd>\b(?P<y4>\d{{4}})(?:\.(?P<m4>\d{{2}})\.(?P<d4>\d{{2}})"
+    rf"|/(?P<m5>\d{{1,2}})/(?P<d5>\d{{1,2}}))\b)"
+    rf"|(?P<cjk>(?<!\d)(?P<y6>\d{{4}})\s*[年년]\s*(?P<m6>\d{{1,2}})\s*[月월]\s*"
+    rf"(?P<d6>\d{{1,2}})\s*[日일])",
     _I,
 )
 # Every DATE form has a four-digit year: text without one holds no date.
@@ -502,6 +505,7 @@ SECTION_WORDS = _words(
     "podcasts analysis editorial editorials blog blogs comment comments share press "
     "release releases report reports staff exclusive interview special guest column "
     "columns essay topics hot fact check updated update last more read watch listen "
+    "trending popular picks editors voices community estate recommended "
     "monday tuesday wednesday thursday friday saturday sunday morning evening weekend "
     # German, French, Spanish, Italian, Portuguese, Dutch, Russian
     "nachrichten politik wirtschaft kultur inland ausland meinung wissen panorama "
@@ -511,12 +515,19 @@ SECTION_WORDS = _words(
     "nieuws binnenland buitenland economie sportnieuws "
     "новости политика экономика спорт мир общество культура главные")
 
+#: the last words of an outlet's name ("Washington Post", "Daily Mail", "Jane Doe Reuters"):
+#: a name ending so is no person's
+OUTLET_WORDS = _words(
+    "post times mail herald journal tribune gazette telegraph guardian express observer "
+    "chronicle standard star sun mirror independent reuters bloomberg ap afp agency wire "
+    "wires press daily weekly magazine news networks network radio tv television")
+
 #: the words that open a byline
 _BY_WORDS = r"by|written by|words by|story by|posted by|published by|authors?|von|par|por|door"
 
 #: the link to an author's page that a byline's name runs into: "Jane Doe View More Articles",
-#: "Jane Doe See all posts"
-AUTHOR_PAGE_LINK = r"(?:view|see)\s+(?:more|all)\s+(?:articles|posts|stories)"
+#: "Jane Doe See all posts" ("See All Stories" ends a section's rail more often)
+AUTHOR_PAGE_LINK = r"(?:view|see)\s+(?:more|all)\s+(?:articles|posts)"
 
 # "By Jane Doe", "By Jane Doe and John Roe, Reuters", "Jane Doe | Reuters", "Author: …",
 # "Jane Doe @jdoe / 2 days", "Jane Doe Senior Contributor", "Jane Doe View More Articles"

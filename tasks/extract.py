@@ -17,7 +17,7 @@ from tasks import cues
 from tasks.document import Article, Block, BlockLabel, CleanedDoc
 from tasks.errors import NotAnArticle
 from tasks.language import count_words, guess_language, script_language
-from tasks.text_blocks import is_byline
+from tasks.text_blocks import is_byline, name_beside_date
 from tasks.version import EXTRACTOR_VERSION
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -197,7 +197,8 @@ def _authors(bylines: list[str]) -> list[str]:
     """Person names from byline texts ('By Jane Doe and John Roe' -> two names)."""
     names: list[str] = []
     for byline in bylines:
-        text = cues.BYLINE_PREFIX.sub("", byline)
+        # a dateline with a name after its date ("Published May 2, 2019 | Jane Doe")
+        text = name_beside_date(byline) or cues.BYLINE_PREFIX.sub("", byline)
         text = cues.DATE.sub(" ", text)
         text = cues.TIME.sub(" ", text)
         text = _AUTHOR_CUT.sub("", text).strip(" ,;|-–")
@@ -256,9 +257,11 @@ def parse_date(text: str) -> str | None:
         day, month, year = m.group("d1"), cues.MONTHS.get(m.group("m1").lower()), m.group("y1")
     elif m.group("dmy"):
         day, month, year = m.group("d2"), cues.MONTHS.get(m.group("m2").lower()), m.group("y2")
-    elif m.group("ymd"):
-        first = "4" if m.group("y4") else "5"  # digits and dots or slashes, or 年月日
-        year, month, day = m.group(f"y{first}"), int(m.group(f"m{first}")), m.group(f"d{first}")
+    elif m.group("ymd"):  # dotted (m4, d4) or slashed (m5, d5)
+        year, month, day = m.group("y4"), int(m.group("m4") or m.group("m5")), \
+            m.group("d4") or m.group("d5")
+    elif m.group("cjk"):
+        year, month, day = m.group("y6"), int(m.group("m6")), m.group("d6")
     else:
         a, b, year = int(m.group("d3")), int(m.group("m3")), m.group("y3")
         if a > 12 >= b:
@@ -273,8 +276,8 @@ def parse_date(text: str) -> str | None:
         d = date(int(year), int(month), int(day))
     except ValueError:
         return None
-    rest = text[: m.start()] + " " + text[m.end():]
-    clock = _time(rest)
+    # every date out, not only this one: a second date's "12.01" is no time of day
+    clock = _time(cues.DATE.sub(" ", text))
     return f"{d.isoformat()}T{clock}" if clock else d.isoformat()
 
 

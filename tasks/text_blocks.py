@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -236,7 +235,9 @@ def is_byline(text: str) -> bool:
     m = cues.BYLINE.match(text)
     if not m:
         return cues.AUTHOR_ROLE.match(text) is not None
-    names = next((m[g] for g in ("names", "names2", "names3", "names4", "names5") if m[g]), "")
+    if m["names5"]:  # a section's rail ends so too: "Real Estate View More Articles"
+        return _names_a_person(m["names5"])
+    names = next((m[g] for g in ("names", "names2", "names3", "names4") if m[g]), "")
     names = cues.DATE.sub(" ", names)
     tokens = [t for t in re.split(r"[\s,&/|\-–]+", names) if t]
     if not tokens or len(tokens) > 12:
@@ -447,8 +448,10 @@ def _is_person_name(line: _Line) -> bool:
 def _names_a_person(text: str) -> bool:
     """`_is_person_name` for a text of any kind."""
     tokens = text.split()
-    names = [t for t in tokens if t not in _NAME_PARTICLES]
-    if not 2 <= len(names) <= 3 or tokens[0] in _NAME_PARTICLES or tokens[-1] in _NAME_PARTICLES:
+    # a particle inside a name may be capitalised: "Marcus De Guzman", "Ana Da Silva"
+    particles = [t.lower() in _NAME_PARTICLES for t in tokens]
+    names = [t for t, particle in zip(tokens, particles, strict=True) if not particle]
+    if not 2 <= len(names) <= 3 or particles[0] or particles[-1]:
         return False
     return all(t[0].isupper() and _NAME_WORD.match(t) and t.lower() not in cues.ANY_STOPWORDS
                and t.lower().rstrip(".") not in cues.MONTHS
@@ -463,8 +466,8 @@ def _is_headline(line: _Line) -> bool:
 def _mark_names_beside_dates(lines: list[_Line]) -> None:
     """A name on its own line between a headline and its dateline, or right below the
     dateline of a headline, is the byline without its "By": "Jane Doe" / "May 2, 2019";
-    so is a dateline that holds a name and nothing else ("May 2, 2019 Jane Doe") a few
-    lines below a headline, where no byline came before it (a second name there is as
+    so is a dateline whose date a name follows and nothing else ("May 2, 2019 Jane Doe") a
+    few lines below a headline, where no byline came before it (a second name there is as
     often an editor's or a photographer's).
 
     A place or a topic can sit there too ("New York", "Climate Change"); unlike the
@@ -476,7 +479,7 @@ def _mark_names_beside_dates(lines: list[_Line]) -> None:
         if i == 0:
             continue
         if line.kind == "dateline":
-            name = _name_beside_date(line.text)
+            name = name_beside_date(line.text)
             headed = name is not None and not bylined and any(
                 _is_headline(lines[j]) for j in range(max(0, i - HEADLINE_ABOVE_DATELINE), i))
             why = "a date and a name beside it, below the headline"
@@ -495,11 +498,23 @@ def _mark_names_beside_dates(lines: list[_Line]) -> None:
             line.kind, line.why = "byline", why
 
 
-def _name_beside_date(text: str) -> str | None:
-    """The name of "May 2, 2019 Jane Doe" or "Jane Doe 2019-05-02 14:35": what is left of a
-    dateline without its date and time, when that is a person's name."""
-    rest = cues.TIME.sub(" ", cues.DATE.sub(" ", text)).strip(" |,-–—/•·")
-    return rest if rest and _names_a_person(rest) else None
+def name_beside_date(text: str) -> str | None:
+    """The name of "May 2, 2019 Jane Doe" or "Published Mon May 2, 2019 10:30 | Jane Doe":
+    what follows the date (and its time), when that is a person's name and no outlet's.
+
+    Nothing but dateline words may come before the date: "Hong Kong, May 2, 2019" is the
+    wire's place-then-date."""
+    m = cues.DATE.search(text)
+    if m is None or cues.DATELINE_WORDS.sub(" ", text[:m.start()]).strip(_SEPARATORS):
+        return None
+    rest = " ".join(cues.TIME.sub(" ", text[m.end():]).split()).strip(_SEPARATORS)
+    if not rest or not _names_a_person(rest) or \
+            rest.split()[-1].lower() in cues.OUTLET_WORDS:
+        return None
+    return rest
+
+
+_SEPARATORS = " |,-–—/•·"
 
 
 def _mark_introduced_lists(lines: list[_Line]) -> None:
@@ -996,17 +1011,14 @@ _DROP_CAP = re.compile(r"([B-DF-HJ-NP-TV-XZ]) ([a-z]+)\b")
 
 def _join_drop_caps(lines: list[_Line]) -> None:
     """Join a body paragraph's split drop cap back to its word when the whole word is
-    written elsewhere in the body ("T he" where "the" is; not "T cells", "B vitamins").
-    Once the page is seen to set drop caps, so is one whose rest is no word it writes
-    anywhere else ("M uch")."""
+    written elsewhere in the body ("T he" where "the" is; not "T cells", "B vitamins",
+    nor the Polish "W czwartek"). A drop cap whose word the page writes nowhere else
+    ("M uch") stays split: nothing tells it from a letter that names something."""
     body = [line for line in lines if line.label is BlockLabel.BODY]
     split = [(line, m) for line in body if (m := _DROP_CAP.match(line.text))]
     if not split:
         return
-    written = Counter(w for line in body for w in words(line.text))
-    sure = {id(line) for line, m in split if written[(m[1] + m[2]).lower()]}
-    if not sure:
-        return
+    written = {w for line in body for w in words(line.text)}
     for line, m in split:
-        if id(line) in sure or written[m[2]] == 1:  # the rest: only here, in this split
+        if (m[1] + m[2]).lower() in written:
             line.text = m[1] + m[2] + line.text[m.end():]

@@ -180,12 +180,20 @@ STANDFIRST = "The vote came after months of debate over the cost of the new scho
     [
         (["May 20, 2019 Jane Doe"], ["Jane Doe"]),
         ([STANDFIRST, "May 20, 2019 Ana de Souza"], ["Ana de Souza"]),
-        (["Jane Doe 2019-05-20 14:35:08"], ["Jane Doe"]),
+        (["Published Sun May 20, 2019 Jane Doe"], ["Jane Doe"]),
+        (["May 20, 2019 10:30 AM | Jane Doe"], ["Jane Doe"]),
+        (["Veröffentlicht 20. Mai 2019 Anna Schmidt"], ["Anna Schmidt"]),
         # a place the story names; a section label; a second name below the byline (an
-        # editor's or a photographer's as often as an author's)
+        # editor's or a photographer's as often as an author's); the wire's place before
+        # its date; an outlet
         (["May 20, 2019 Springfield Council"], []),
         (["May 20, 2019 Metro News"], []),
         (["By Jane Doe", "May 20, 2019 John Roe"], ["Jane Doe"]),
+        (["Hong Kong, May 20, 2019"], []),
+        (["San Francisco — May 20, 2019"], []),
+        (["Jane Doe 2019-05-20 14:35:08"], []),
+        (["May 20, 2019 Washington Post"], []),
+        (["May 20, 2019 Jane Doe Reuters"], []),
     ],
 )
 def test_a_date_with_a_name_beside_it_below_the_headline_names_the_author(
@@ -205,7 +213,11 @@ def test_a_byline_ends_at_a_full_width_separator() -> None:
 @pytest.mark.parametrize(("line", "authors"), [
     ("Jane Doe View More Articles", ["Jane Doe"]),
     ("Jo Bloggs See all posts", ["Jo Bloggs"]),
+    ("Marcus De Guzman View More Articles", ["Marcus De Guzman"]),
     ("View More Articles", []),
+    # a section's rail
+    ("Real Estate See All Stories", []),
+    ("Editors Picks View More Articles", []),
 ])
 def test_a_name_beside_the_link_to_its_authors_page_is_the_byline(line, authors) -> None:
     raw = "\n\n".join([HEADLINE, line, "May 20, 2019", STORY, MORE])
@@ -403,6 +415,11 @@ def test_authors_never_come_from_related_blocks() -> None:
         ("2019년 11월 20일", "2019-11-20"),
         ("2016.13.01", None),
         ("version 2.10.1", None),
+        ("PyCharm 2019.3.1 was released", None),  # a version: dotted dates take two digits
+        ("12019年1月2日", None),
+        # a second date is no time of day for the first
+        ("Posted 2016.12.01 / Updated 2017.01.05", "2016-12-01"),
+        ("입력 2019.11.20 수정 2019.11.21", "2019-11-20"),
         ("no date here", None),
     ],
 )

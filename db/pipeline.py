@@ -705,9 +705,10 @@ def requeue(session: Session, ids: Sequence[int], stage: Stage, *, reason: str |
     if not ids:
         return
     now = utcnow()
+    # queued again, it is failed no more: nothing failed it (yet) in this pass
     values: dict[str, Any] = {"status": DocumentStatus.QUEUED, "stage": stage,
                               "stage_state": StageState.QUEUED, "updated_at": now,
-                              "finished_at": None}
+                              "finished_at": None, "failed_extractor_version": None}
     if reset_attempts:
         values.update(attempts=0, last_error=None, error_kind=None, pass_queued_at=now)
     elif reason:

@@ -393,21 +393,32 @@ def received_conditions(since: str | None, until: str | None
 _NOT_REPROCESSABLE = "not done or failed"
 
 
-def _reprocess_rules(since: str | None, until: str | None, not_extracted_by: str | None
+@dataclass(frozen=True, slots=True)
+class Staleness:
+    """What `reprocess --stale` runs again: an article an extractor other than
+    `extractor_version` made, or a failure of one of `verdict_kinds` (a verdict on the
+    bytes, which newer rules may change) it gave. A failure from before the version was
+    recorded (null) counts as another's; a lost worker or a timeout is no verdict."""
+
+    extractor_version: str
+    verdict_kinds: frozenset[str]
+
+
+def _reprocess_rules(since: str | None, until: str | None, stale: Staleness | None
                      ) -> list[tuple[str, ColumnElement[bool]]]:
     """What a document must be to run through every stage again, each rule named by what
     a document failing it is, in the order a document is judged (Article outer-joined)."""
     rules: list[tuple[str, ColumnElement[bool]]] = [
         (_NOT_REPROCESSABLE, Document.status.in_(REPROCESSABLE))]
-    if not_extracted_by:
-        # an article an older extractor made, or a failure an older one gave (null: from
-        # before failures recorded it); neither term is ever NULL, an article or not
+    if stale:
+        # neither term is ever NULL, an article or not
         made_by_older = and_(Article.document_id.is_not(None),
-                             Article.extractor_version != not_extracted_by)
+                             Article.extractor_version != stale.extractor_version)
         failed_by_older = and_(
             Document.status == DocumentStatus.FAILED,
-            Document.failed_extractor_version.is_distinct_from(not_extracted_by))
-        rules.append(("not stale (the current extractor ran it)",
+            Document.error_kind.in_(sorted(stale.verdict_kinds)),
+            Document.failed_extractor_version.is_distinct_from(stale.extractor_version))
+        rules.append(("not stale (nothing an older extractor made or judged)",
                       or_(made_by_older, failed_by_older)))
     window = received_conditions(since, until)
     if window:
@@ -421,11 +432,11 @@ def _reprocess_select(*columns: Any) -> Select[Any]:
 
 def reprocess_candidates(session: Session, *, ids: Sequence[int] | None = None,
                          since: str | None = None, until: str | None = None,
-                         not_extracted_by: str | None = None) -> list[int]:
+                         stale: Staleness | None = None) -> list[int]:
     """Documents with stored bytes that can run through every stage again: among `ids`
     when given, received within `since`/`until` (ISO 8601, as `received_conditions`
-    reads them), and with an article not made by `not_extracted_by` when given."""
-    rules = _reprocess_rules(since, until, not_extracted_by)
+    reads them), and stale (`Staleness`) when given."""
+    rules = _reprocess_rules(since, until, stale)
     stmt = _reprocess_select(Document.id).where(*(rule for _, rule in rules))
     if ids is None:
         return list(session.scalars(stmt.order_by(Document.id)))
@@ -436,12 +447,12 @@ def reprocess_candidates(session: Session, *, ids: Sequence[int] | None = None,
 
 
 def reprocess_exclusions(session: Session, ids: Sequence[int], *, since: str | None = None,
-                         until: str | None = None, not_extracted_by: str | None = None
+                         until: str | None = None, stale: Staleness | None = None
                          ) -> dict[int, tuple[str, str | None]]:
     """Why each existing document of `ids` is not a `reprocess_candidates` one, by the
     first rule it fails: {id: (reason, detail)}; candidates and unknown ids are absent.
     The database judges every rule, with the very terms reprocess_candidates uses."""
-    rules = _reprocess_rules(since, until, not_extracted_by)
+    rules = _reprocess_rules(since, until, stale)
     # no rule is ever NULL, so each one's NOT is true or false
     failed = case(*((not_(rule), reason) for reason, rule in rules), else_=None).label("failed")
     out: dict[int, tuple[str, str | None]] = {}

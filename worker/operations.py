@@ -7,11 +7,15 @@ from collections import defaultdict
 from db import pipeline
 from db.engine import transaction
 from db.models import Document, DocumentStatus, Stage
-from db.queries import failed_ids, reprocess_candidates
+from db.queries import Staleness, failed_ids, reprocess_candidates
+from tasks.errors import NO_ARTICLE_KINDS
 from tasks.version import EXTRACTOR_VERSION
 from worker.reconciler import send_queued
 from worker.runtime import Runtime
 from worker.service import enqueue
+
+#: what this newsdrop's extractor would read otherwise than it was read (`reprocess --stale`)
+STALE = Staleness(EXTRACTOR_VERSION, NO_ARTICLE_KINDS)
 
 
 def retry_failed(rt: Runtime, ids: list[int] | None) -> list[int]:
@@ -43,7 +47,7 @@ def reprocess(rt: Runtime, *, ids: list[int] | None = None, stale: bool = False,
         # own, and a document in flight is left to its worker
         chosen = reprocess_candidates(
             session, ids=ids, since=since, until=until,
-            not_extracted_by=EXTRACTOR_VERSION if stale else None)
+            stale=STALE if stale else None)
         pipeline.reset_for_reprocess(session, chosen)
     send_queued(rt.sessions, enqueue, [chosen])
     return chosen

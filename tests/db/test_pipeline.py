@@ -132,6 +132,22 @@ def test_persist_twice_leaves_one_article(db_sessions):
     assert titles == ["T2"]
 
 
+def test_a_failure_names_its_extractor_until_the_document_is_sent_back(db_sessions):
+    doc = take(db_sessions)
+    now = utcnow()
+    with transaction(db_sessions) as s:
+        pipeline.claim(s, [doc.document_id], max_attempts=3)
+        pipeline.record_results(s, [pipeline.StageResult(
+            doc.document_id, Stage.EXTRACT, 1, StageState.FAILED, now, now, None,
+            "no article text found", "not_an_article")], worker="w", extractor_version="7")
+    with transaction(db_sessions) as s:
+        assert s.get(Document, doc.document_id).failed_extractor_version == "7"
+        pipeline.requeue(s, [doc.document_id], Stage.CLEAN, reset_attempts=True)  # retry
+    with transaction(db_sessions) as s:
+        # queued, it is failed no more; and a worker lost now is no extractor's verdict
+        assert s.get(Document, doc.document_id).failed_extractor_version is None
+
+
 def test_drop_articles_takes_only_those_of_documents_still_claimed(db_sessions):
     claimed, finished = take(db_sessions), take(db_sessions, sha="b" * 64, path="b.txt")
     rows = [{"document_id": d.document_id, "title": "T", "body": "b", "authors": [],

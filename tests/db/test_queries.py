@@ -491,7 +491,8 @@ def test_reprocess_says_why_it_left_named_documents_alone(sessions, data_dir):
         s.get(Article, 1).extractor_version = EXTRACTOR_VERSION
     result = cli(data_dir, "reprocess", "1", "2", "3", "--stale")
     assert result.exit_code == 0, result.output
-    assert "not stale (the current extractor ran it), left alone: 1" in result.output
+    assert "not stale (nothing an older extractor made or judged), left alone: 1" \
+        in result.output
     assert "not done or failed, left alone: 2 (queued)" in result.output
     assert "re-enqueued 1 document" in result.output
     assert "for every stage (were 1 done)" in result.output
@@ -567,39 +568,44 @@ def test_reprocess_exclusions_name_the_first_rule_each_document_fails(db_session
     from datetime import datetime
 
     from db.models import Article
-    from db.queries import reprocess_candidates, reprocess_exclusions
+    from db.queries import Staleness, reprocess_candidates, reprocess_exclusions
 
     may, june = (datetime.fromisoformat(f"2024-{m}-02T10:00:00+00:00") for m in ("05", "06"))
+    failed, no_article = DocumentStatus.FAILED, "not_an_article"
     rows = {  # name: (status, extractor version of its article or None, of its failure,
-        #          received)
-        "stale": (DocumentStatus.DONE, "old", None, may),
-        "current": (DocumentStatus.DONE, "new", None, may),
-        "failed by the current": (DocumentStatus.FAILED, None, "new", may),
-        "failed by an older": (DocumentStatus.FAILED, None, "old", may),
-        "failed before versions were kept": (DocumentStatus.FAILED, None, None, may),
-        "failed again, its article older": (DocumentStatus.FAILED, "old", "new", may),
-        "queued": (DocumentStatus.QUEUED, "old", None, may),
-        "late": (DocumentStatus.DONE, "old", None, june),
+        #          the failure's kind, received)
+        "stale": (DocumentStatus.DONE, "old", None, None, may),
+        "current": (DocumentStatus.DONE, "new", None, None, may),
+        "failed by the current": (failed, None, "new", no_article, may),
+        "failed by an older": (failed, None, "old", no_article, may),
+        "failed before versions were kept": (failed, None, None, no_article, may),
+        "failed again, its article older": (failed, "old", "new", no_article, may),
+        # no verdict on the bytes: newer rules would not change it
+        "lost its worker": (failed, None, None, "worker_lost", may),
+        "timed out under an older": (failed, None, "old", "timeout", may),
+        "queued": (DocumentStatus.QUEUED, "old", None, None, may),
+        "late": (DocumentStatus.DONE, "old", None, None, june),
     }
     ids = {}
     with transaction(db_sessions) as s:
-        for name, (status, version, failed_by, received) in rows.items():
+        for name, (status, version, failed_by, kind, received) in rows.items():
             doc = Document(sha256=None, source_path=name, status=status, attempts=1,
                            received_at=received, updated_at=received,
-                           failed_extractor_version=failed_by)
+                           failed_extractor_version=failed_by, error_kind=kind)
             s.add(doc)
             s.flush()
             ids[name] = doc.id
             if version is not None:
                 s.add(Article(document_id=doc.id, body="text", extractor_version=version))
-    judged = {"ids": list(ids.values()), "not_extracted_by": "new", "until": "2024-05-31"}
+    judged = {"ids": list(ids.values()), "until": "2024-05-31",
+              "stale": Staleness("new", frozenset({"not_an_article", "empty"}))}
     with transaction(db_sessions) as s:
         excluded = reprocess_exclusions(s, **judged)
         assert reprocess_candidates(s, **judged) == [
             ids[name] for name in ("stale", "failed by an older",
                                    "failed before versions were kept",
                                    "failed again, its article older")]
-    current = ("not stale (the current extractor ran it)", None)
+    current = ("not stale (nothing an older extractor made or judged)", None)
     assert {name: excluded.get(doc_id) for name, doc_id in ids.items()} == {
         "stale": None,
         "current": current,
@@ -607,6 +613,8 @@ def test_reprocess_exclusions_name_the_first_rule_each_document_fails(db_session
         "failed by an older": None,
         "failed before versions were kept": None,
         "failed again, its article older": None,
+        "lost its worker": current,
+        "timed out under an older": current,
         "queued": ("not done or failed", "queued"),
         "late": ("not received within --since/--until", None),
     }

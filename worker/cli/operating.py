@@ -172,8 +172,8 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
 @click.option("--all", "everything", is_flag=True,
               help="Every done or failed document (with no other choice).")
 @click.option("--stale", is_flag=True,
-              help="Documents an older extractor version ran: its article, or its "
-                   "failure (a page taken for no article).")
+              help="Documents an older extractor version ran: the article it made, or "
+                   "its finding that the bytes hold none (not_an_article, empty…).")
 @click.option("--since", callback=iso_date,
               help="Received on or after (YYYY-MM-DD or ISO 8601; UTC unless it has an "
                    "offset).")
@@ -203,7 +203,7 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
     """
     from db.engine import reading
     from db.queries import reprocess_candidates, reprocess_exclusions, status_of
-    from tasks.version import EXTRACTOR_VERSION
+    from worker.operations import STALE
     from worker.operations import reprocess as run_reprocess
 
     if not (ids or everything or stale or since or until):
@@ -214,17 +214,17 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
         raise click.UsageError("--all takes every done or failed document: leave it out to "
                                "choose by IDS, --stale or --since/--until")
     rt = runtime_for(ctx)
-    stale_by = EXTRACTOR_VERSION if stale else None
+    stale_by = STALE if stale else None
     excluded: dict[int, tuple[str, str | None]] = {}
     if ids:
         known = _known_ids(rt, list(ids))
         with reading(rt.sessions) as session:
             excluded = reprocess_exclusions(session, list(known), since=since, until=until,
-                                            not_extracted_by=stale_by)
+                                            stale=stale_by)
     else:
         with reading(rt.sessions) as session:
             known = status_of(session, reprocess_candidates(
-                session, since=since, until=until, not_extracted_by=stale_by))
+                session, since=since, until=until, stale=stale_by))
     sent = run_reprocess(rt, ids=list(known) if ids else None, stale=stale, since=since,
                          until=until)
     sent_ids = set(sent)

@@ -62,11 +62,21 @@ def check_url(url: str) -> None:
         _check_sqlite_options(parsed, shown)
 
 
+#: SQLite URL options newsdrop sets itself, which a URL's would not change
+_SQLITE_OWN_OPTIONS = {"timeout": f"newsdrop waits {SQLITE_BUSY_TIMEOUT_MS // 1000} s for a "
+                                  "lock itself",
+                       "isolation_level": "newsdrop begins its transactions itself"}
+
+
 def _check_sqlite_options(parsed: URL, shown: str) -> None:
     # SQLAlchemy reads a SQLite URL's options when the engine is made, and ignores one it
     # does not know with a warning: refused here, as psycopg refuses a PostgreSQL one
-    from sqlalchemy.exc import SAWarning
+    from sqlalchemy.exc import ArgumentError, SAWarning
 
+    own = sorted(_SQLITE_OWN_OPTIONS.keys() & parsed.query.keys())
+    if own:
+        raise ValueError(f"{shown}: leave {own[0]} out of the URL: "
+                         f"{_SQLITE_OWN_OPTIONS[own[0]]}")
     with warnings.catch_warnings():
         warnings.simplefilter("error", SAWarning)
         try:
@@ -75,7 +85,11 @@ def _check_sqlite_options(parsed: URL, shown: str) -> None:
             why = str(exc).split(" (Background on this warning")[0].replace(
                 " and are being ignored", "")
             raise ValueError(f"{shown}: {why}") from None
-        except (ValueError, TypeError) as exc:  # timeout=abc
+        except ArgumentError:  # a host, user or password: sqlite://user@host/x.db
+            raise ValueError(f"{shown}: a SQLite URL names a file and no host, user or "
+                             "password: sqlite:///relative/path.db or "
+                             "sqlite:////absolute/path.db") from None
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"{shown}: an option's value cannot be used ({exc})") from None
 
 

@@ -34,9 +34,16 @@ def test_a_bare_postgresql_url_is_accepted(url):
      "sqlite:////tmp/nd.db?foo=bar: Query string argument(s) 'foo' are not accepted by the "
      "pysqlite driver; SQLite URI arguments require that 'uri=true' also be present in "
      "the URL."),
-    ("sqlite:////tmp/nd.db?timeout=abc",
-     "sqlite:////tmp/nd.db?timeout=abc: an option's value cannot be used (could not "
-     "convert string to float: 'abc')"),
+    ("sqlite:////tmp/nd.db?cached_statements=abc",
+     "sqlite:////tmp/nd.db?cached_statements=abc: an option's value cannot be used "
+     "(invalid literal for int() with base 10: 'abc')"),
+    # what newsdrop sets itself, which the URL's would not change
+    ("sqlite:////tmp/nd.db?timeout=5",
+     "sqlite:////tmp/nd.db?timeout=5: leave timeout out of the URL: newsdrop waits 30 s "
+     "for a lock itself"),
+    ("sqlite://user@host/nd.db",
+     "sqlite://user@host/nd.db: a SQLite URL names a file and no host, user or password: "
+     "sqlite:///relative/path.db or sqlite:////absolute/path.db"),
 ])
 def test_a_sqlite_url_option_that_would_be_ignored_or_cannot_be_read_is_refused(url, why):
     with pytest.raises(ValueError) as caught:
@@ -44,7 +51,7 @@ def test_a_sqlite_url_option_that_would_be_ignored_or_cannot_be_read_is_refused(
     assert str(caught.value) == why
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:////tmp/nd.db?timeout=5",
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:////tmp/nd.db?check_same_thread=false",
                                  "sqlite:///file:nd.db?mode=ro&uri=true"])
 def test_sqlite_url_options_sqlalchemy_takes_are_accepted(url):
     check_url(url)

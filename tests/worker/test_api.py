@@ -442,3 +442,34 @@ def test_many_status_requests_at_once_are_all_answered_and_the_server_goes_on(se
     assert codes == [200] * 40
     assert get(server, "/status")[0] == 200
     assert get(server, "/articles", limit=1)[0] == 200
+
+
+def test_answer_head_passes_heads_to_the_app_as_get_and_sends_no_body():
+    import asyncio
+
+    from worker.api import AnswerHead
+
+    seen: list[str] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["method"])
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"hello", "more_body": False})
+
+    def call(method: str) -> list[dict]:
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        asyncio.run(AnswerHead(app)({"type": "http", "method": method}, receive, send))
+        return sent
+
+    head, get = call("HEAD"), call("GET")
+    assert seen == ["GET", "GET"]
+    assert head[0] == get[0]  # the same status and headers, Content-Length included
+    assert head[1]["body"] == b"" and get[1]["body"] == b"hello"

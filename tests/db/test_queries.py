@@ -366,6 +366,9 @@ def test_a_full_page_with_more_behind_it_says_so_on_stderr(sessions, data_dir):
                                      "--limit", "1"])
     assert hits.exit_code == 0 and hits.stdout.lower().count("strike") == 1
     assert hits.stderr == "more match: --offset 1 for the next page\n"
+    most = CliRunner().invoke(main, ["--data-dir", str(data_dir), "search", "dockers",
+                                     "--limit", "1000"])  # the largest page there is
+    assert most.exit_code == 0 and most.stderr == "", most.output
     last = CliRunner().invoke(main, ["--data-dir", str(data_dir), "search", "dockers",
                                      "--limit", "1", "--offset", "1"])
     assert last.exit_code == 0 and last.stdout and last.stderr == ""

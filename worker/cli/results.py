@@ -104,7 +104,7 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
       newsdrop search election --site times --json
     """
     from db.engine import reading
-    from db.search import InvalidQuery
+    from db.search import MAX_LIMIT, InvalidQuery
     from db.search import search as run_search
     from worker.render import listing_when
 
@@ -113,7 +113,8 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
     try:
         with reading(rt.sessions) as session:
             # one more than the page: whether a next page holds anything
-            hits = run_search(session, query, filters=f, limit=limit + 1, offset=offset)
+            hits = run_search(session, query, filters=f, limit=min(limit + 1, MAX_LIMIT),
+                              offset=offset)
     except InvalidQuery as exc:
         raise click.UsageError(exc.message) from exc
     hits, more = hits[:limit], len(hits) > limit

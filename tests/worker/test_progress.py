@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker.cli.progress import STALL_CHECK_S, StallWatch
+from worker.cli.progress import RECHECK_S, STALL_CHECK_S, StallWatch
 
 
 class Clock:
@@ -13,14 +13,15 @@ class Clock:
         return self.now
 
 
-def watch(online: list[str] | None) -> tuple[StallWatch, Clock, list[int]]:
+def watch(online: list[str] | None, busy: bool = False
+          ) -> tuple[StallWatch, Clock, list[int]]:
     clock, asked = Clock(), []
 
     def workers() -> list[str] | None:
         asked.append(1)
         return online
 
-    return StallWatch(workers, clock), clock, asked
+    return StallWatch(workers, lambda: busy, clock), clock, asked
 
 
 def test_no_worker_is_said_once_after_nothing_finished_for_a_while():
@@ -32,8 +33,30 @@ def test_no_worker_is_said_once_after_nothing_finished_for_a_while():
     said = stall.note(0)
     assert said is not None and said.startswith("no worker is running: start `newsdrop worker`")
     assert stall.none_online
-    clock.now += 60
-    assert stall.note(0) is None and len(asked) == 1  # said once, asked once
+    clock.now += RECHECK_S - 1
+    assert stall.note(0) is None and len(asked) == 1  # asked again only a while later
+    clock.now += 2
+    assert stall.note(0) is None and len(asked) == 2  # ... and said once
+
+
+def test_a_worker_too_busy_to_answer_a_ping_is_running():
+    # the embedded broker's worker does not answer while all its processes are busy
+    stall, clock, _ = watch([], busy=True)
+    stall.note(0)
+    clock.now += STALL_CHECK_S + 1
+    assert stall.note(0) is None and not stall.none_online
+
+
+def test_a_worker_started_during_the_wait_is_seen_at_the_next_look():
+    online: list[str] = []
+    clock = Clock()
+    stall = StallWatch(lambda: online, lambda: False, clock)
+    stall.note(0)
+    clock.now += STALL_CHECK_S + 1
+    assert stall.note(0) is not None and stall.none_online
+    online.append("celery@host")
+    clock.now += RECHECK_S + 1
+    assert stall.note(0) is None and not stall.none_online
 
 
 def test_progress_puts_the_check_off():

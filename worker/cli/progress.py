@@ -15,44 +15,58 @@ from worker.cli.output import format_counts
 #: seconds without a document finishing before the broker is asked whether any worker
 #: is running: a wait with no worker would otherwise look like a hang
 STALL_CHECK_S = 5.0
+#: after a look, how long until the next one while nothing finishes (a ping waits ~1 s)
+RECHECK_S = 60.0
 
 
 class StallWatch:
-    """Says once, when nothing has finished for STALL_CHECK_S, that no worker answers (or
-    that the broker cannot be asked); `workers` is monitor.workers_online."""
+    """Says once, when nothing has finished for STALL_CHECK_S, that no worker is running
+    (or that the broker cannot be asked); `workers` is monitor.workers_online, `busy`
+    whether some document is being processed. A worker whose every process is busy may
+    not answer a ping on the embedded broker: one processing a document is running."""
 
-    def __init__(self, workers: Callable[[], list[str] | None],
+    def __init__(self, workers: Callable[[], list[str] | None], busy: Callable[[], bool],
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.workers, self.clock = workers, clock
-        self.last_done, self.since = -1, clock()
-        self.checked = False
-        self.none_online = False
+        self.workers, self.busy, self.clock = workers, busy, clock
+        self.last_done = -1
+        self.next_look = clock() + STALL_CHECK_S
+        self.said = False
+        self.none_online = False  # the latest look found no worker
 
     def note(self, done: int) -> str | None:
         """What to say after a poll that saw `done` finished, if anything."""
+        now = self.clock()
         if done != self.last_done:
-            self.last_done, self.since = done, self.clock()
+            self.last_done, self.next_look = done, now + STALL_CHECK_S
             return None
-        if self.checked or self.clock() - self.since < STALL_CHECK_S:
+        if now < self.next_look:
             return None
-        self.checked = True
+        self.next_look = now + RECHECK_S
         online = self.workers()
+        running = bool(online) or (online is not None and self.busy())
+        self.none_online = online is not None and not running
+        if running or self.said:
+            return None
+        self.said = True
         if online is None:
             return ("nothing has finished for a while, and the broker does not answer: the "
                     "documents stay queued until it is back and a worker runs")
-        if not online:
-            self.none_online = True
-            return ("no worker is running: start `newsdrop worker` (or `newsdrop run`) to "
-                    "process them; still waiting")
-        return None
+        return ("no worker is running: start `newsdrop worker` (or `newsdrop run`) to "
+                "process them; still waiting")
 
 
 def wait_with_progress(rt: Any, ids: list[int], timeout: float | None) -> None:
     """Show a progress bar until every id is terminal; exit with a named code."""
+    from db.engine import reading
+    from db.queries import counts_by_status
     from worker.monitor import workers_online
     from worker.service import wait_until_done
 
-    stall = StallWatch(workers_online)
+    def busy() -> bool:
+        with reading(rt.sessions) as session:
+            return counts_by_status(session)["processing"] > 0
+
+    stall = StallWatch(workers_online, busy)
     with click.progressbar(length=len(ids), label="processing", file=sys.stderr) as bar:
         done_before = [0]
 

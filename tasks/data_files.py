@@ -2,60 +2,70 @@
 (CSV, TSV…), a log. Read as a text dump, each would become an "article" whose paragraphs
 are records; `data_kind` tells them, so that clean refuses them as not an article.
 
-Only the first lines are looked at, and a text whose first few lines do not all have
-the shape is passed at once: a page's text never pays for more than a few string scans.
+The first line decides whether to look further: a table's header splits into fields, a
+log's first line begins with its stamp, JSON opens with a bracket. A page's first line
+(its headline, a menu) does none of these, so a page's text pays a few string scans.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections import Counter
 
 #: how much of the text the table and log checks look at
 SAMPLE_CHARS = 64 * 1024
-#: ... and how many of its non-blank lines
-SAMPLE_LINES = 50
-#: the first lines that must all have a shape before the rest of the sample is looked at
-GATE_LINES = 5
-#: a table: this share of the sampled lines have the same number of fields, at least
-#: MIN_FIELDS (prose lines hold varying numbers of commas)
+#: a table: at least this many records in the sample (a short text whose few lines hold
+#: two commas each is no table), this share of them as wide as the most common width,
+#: which is MIN_FIELDS or more (prose lines hold varying numbers of commas)
+MIN_TABLE_ROWS = 10
 TABLE_SHARE = 0.9
 MIN_FIELDS = 3
-#: a log: this share of the sampled lines begin with a date and a time
-LOG_SHARE = 0.8
+#: a log: of the sample's first LOG_LINES lines, at least MIN_STAMPED begin with a stamp
+#: and LOG_SHARE are stamped or continue the entry above (indented, or a bracketed dump)
+LOG_LINES = 50
+MIN_STAMPED = 5
+LOG_SHARE = 0.9
 #: JSON Lines: this many first lines must each be a JSON object or array
 JSON_LINES_CHECKED = 20
 
 _DELIMITERS = (",", "\t", ";", "|")
-# a log line's stamp: "2024-05-01 12:00:03", "2024-05-01T12:00:03Z", "May  1 12:00:03"
-# (syslog), "01.05.2024 12:00:03", and a web server's "127.0.0.1 - - [01/May/2024:12:00:03"
+_LEVEL = r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL)"
+# a log entry's start, always to the second (a live blog's "12:03" is no log stamp):
+# "2024-05-01 12:00:03" (optionally after its level), "May  1 12:00:03" (syslog),
+# "01.05.2024 12:00:03", a web server's "127.0.0.1 - - [01/May/2024:12:00:03", and
+# Python logging's default "INFO:scraper:"
 _LOG_STAMP = re.compile(
-    r"\W{0,2}(?:\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}"
-    r"|(?:[\d.:a-fA-F]+ \S+ \S+ \[)?\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}"
+    rf"\W{{0,2}}(?:{_LEVEL}\W{{1,3}})?"
+    r"(?:\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}"
+    r"|(?:[\d.:a-fA-F]+ \S+ \S+ \[)?\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}"
     r"|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}"
-    r"|\d{2}[./]\d{2}[./]\d{4} \d{2}:\d{2})")
+    r"|\d{2}[./]\d{2}[./]\d{4} \d{2}:\d{2}:\d{2})"
+    rf"|{_LEVEL}:[\w.]+:")
+# a line that goes on with the log entry above it: a traceback's or a dump's lines
+_LOG_CONTINUATION = re.compile(r"[\s{}\[\]'\"()]|Traceback ")
+# JSON cut short: an object or a list of objects, whose first key is in sight
+_JSON_OPENING = re.compile(r'(?:\{\s*"|\[\s*\{\s*")[^"\n]*"\s*:')
 
 
 def data_kind(text: str) -> str | None:
-    """What data `text` holds, in words ("JSON data", "a table (48 rows of 3 fields in the
-    first 50 lines)"…), or None for anything else, a page's text included."""
+    """What data `text` holds, in words ("JSON data", "a table (48 of 50 records have 3
+    fields)"…), or None for anything else, a page's text included."""
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         kind = _json_kind(stripped)
         if kind:
             return kind
-    # a page's text: its first line (the headline, a menu) already has neither shape
-    delimiters, stamped = _shapes(_first_lines(text, 1))
+    first = _first_line(text)
+    delimiters = [d for d in _DELIMITERS if first.count(d) >= MIN_FIELDS - 1]
+    stamped = _LOG_STAMP.match(first) is not None
     if not (delimiters or stamped):
         return None
-    first = _first_lines(text, GATE_LINES)
-    delimiters, stamped = _shapes(first)
-    if len(first) < GATE_LINES or not (delimiters or stamped):
-        return None
-    lines = _sample(text, SAMPLE_CHARS)[:SAMPLE_LINES]
-    return _table_kind(lines, delimiters) or (_log_kind(lines) if stamped else None)
+    sample = _sample(text)
+    return (_table_kind(sample, delimiters) if delimiters else None) or (
+        _log_kind(sample) if stamped else None)
 
 
 def _json_kind(text: str) -> str | None:
@@ -64,62 +74,64 @@ def _json_kind(text: str) -> str | None:
         return "JSON data"
     except ValueError:
         pass
-    lines = [line for line in text.splitlines()[:JSON_LINES_CHECKED] if line.strip()]
-    if len(lines) < 2:
-        return None
-    for line in lines:
-        try:
-            if not isinstance(json.loads(line), dict | list):
-                return None
-        except ValueError:
-            return None
-    return "JSON Lines data"
-
-
-def _shapes(lines: list[str]) -> tuple[list[str], bool]:
-    """The delimiters that split every one of `lines` into MIN_FIELDS fields or more, and
-    whether each begins with a log's stamp; ([], False) for no lines."""
-    if not lines:
-        return [], False
-    delimiters = [d for d in _DELIMITERS
-                  if all(line.count(d) >= MIN_FIELDS - 1 for line in lines)]
-    return delimiters, all(_LOG_STAMP.match(line) is not None for line in lines)
-
-
-def _first_lines(text: str, count: int) -> list[str]:
-    """The first `count` non-blank lines, found without splitting the whole text."""
-    found: list[str] = []
-    start = 0
-    while len(found) < count and start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        if text[start:end].strip():
-            found.append(text[start:end].rstrip("\r"))
-        start = end + 1
-    return found
-
-
-def _sample(text: str, chars: int) -> list[str]:
-    """The non-blank lines of the first `chars` characters, a line cut off there left out."""
-    head = text[:chars]
-    lines = head.splitlines()
-    if len(head) < len(text) and lines:
-        lines.pop()
-    return [line for line in lines if line.strip()]
-
-
-def _table_kind(lines: list[str], delimiters: list[str]) -> str | None:
-    for delimiter in delimiters:
-        # quoted fields may hold the delimiter: count fields as a CSV reader splits them
-        widths = Counter(len(row) for row in csv.reader(lines, delimiter=delimiter))
-        fields, rows = widths.most_common(1)[0]
-        if fields >= MIN_FIELDS and rows >= TABLE_SHARE * sum(widths.values()):
-            return f"a table ({rows} rows of {fields} fields in the first {len(lines)} lines)"
+    lines = [line for line in _sample(text).splitlines()[:JSON_LINES_CHECKED] if line.strip()]
+    if len(lines) >= 2 and all(_json_container(line) for line in lines):
+        return "JSON Lines data"
+    if _JSON_OPENING.match(text):
+        return "JSON data, cut short"
     return None
 
 
-def _log_kind(lines: list[str]) -> str | None:
+def _json_container(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict | list)
+    except ValueError:
+        return False
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line, found without splitting the whole text."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end].rstrip("\r")
+        if line.strip():
+            return line
+        start = end + 1
+    return ""
+
+
+def _sample(text: str) -> str:
+    """The first SAMPLE_CHARS of `text`, a line cut off there left out."""
+    if len(text) <= SAMPLE_CHARS:
+        return text
+    head = text[:SAMPLE_CHARS]
+    return head[:head.rfind("\n") + 1] or head
+
+
+def _table_kind(sample: str, delimiters: list[str]) -> str | None:
+    for delimiter in delimiters:
+        # records as a CSV reader splits them: a quoted field may hold the delimiter, or
+        # a line break (a scraped article's body in one column)
+        try:
+            records = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        except csv.Error:  # a NUL character, a field over the size limit
+            continue
+        if len(records) < MIN_TABLE_ROWS:
+            continue
+        widths = Counter(len(r) for r in records)
+        fields, rows = widths.most_common(1)[0]
+        if fields >= MIN_FIELDS and rows >= TABLE_SHARE * len(records):
+            return f"a table ({rows} of {len(records)} records have {fields} fields)"
+    return None
+
+
+def _log_kind(sample: str) -> str | None:
+    lines = [line for line in sample.splitlines() if line.strip()][:LOG_LINES]
     stamped = sum(1 for line in lines if _LOG_STAMP.match(line))
-    if stamped >= LOG_SHARE * len(lines):
-        return f"a log ({stamped} of its first {len(lines)} lines begin with a date and time)"
+    of_a_log = stamped + sum(1 for line in lines if not _LOG_STAMP.match(line)
+                             and _LOG_CONTINUATION.match(line))
+    if stamped >= MIN_STAMPED and of_a_log >= LOG_SHARE * len(lines):
+        return f"a log ({stamped} of its first {len(lines)} lines open a log entry)"
     return None

@@ -411,12 +411,14 @@ def _reprocess_rules(since: str | None, until: str | None, stale: Staleness | No
     rules: list[tuple[str, ColumnElement[bool]]] = [
         (_NOT_REPROCESSABLE, Document.status.in_(REPROCESSABLE))]
     if stale:
-        # neither term is ever NULL, an article or not
-        made_by_older = and_(Article.document_id.is_not(None),
+        # a failed document is stale only by its failure, whatever article it keeps: one
+        # that failed otherwise would be sent again at every look. No term is ever NULL.
+        made_by_older = and_(Document.status == DocumentStatus.DONE,
+                             Article.document_id.is_not(None),
                              Article.extractor_version != stale.extractor_version)
         failed_by_older = and_(
             Document.status == DocumentStatus.FAILED,
-            Document.error_kind.in_(sorted(stale.verdict_kinds)),
+            func.coalesce(Document.error_kind, "").in_(sorted(stale.verdict_kinds)),
             Document.failed_extractor_version.is_distinct_from(stale.extractor_version))
         rules.append(("not stale (nothing an older extractor made or judged)",
                       or_(made_by_older, failed_by_older)))

@@ -515,12 +515,13 @@ SECTION_WORDS = _words(
     "nieuws binnenland buitenland economie sportnieuws "
     "новости политика экономика спорт мир общество культура главные")
 
-#: the last words of an outlet's name ("Washington Post", "Daily Mail", "Jane Doe Reuters"):
-#: a name ending so is no person's
+#: the last words of an outlet's name ("New York Times", "Jane Doe Reuters"): a name ending
+#: so is no person's. Words that end people's names too (Sun, Post, Star, Daily, Press:
+#: "Lena H. Sun", "Emily Post") are left out
 OUTLET_WORDS = _words(
-    "post times mail herald journal tribune gazette telegraph guardian express observer "
-    "chronicle standard star sun mirror independent reuters bloomberg ap afp agency wire "
-    "wires press daily weekly magazine news networks network radio tv television")
+    "times herald journal tribune gazette telegraph guardian observer chronicle mirror "
+    "independent reuters bloomberg ap afp agency wire wires magazine news networks "
+    "network radio tv television")
 
 #: the words that open a byline
 _BY_WORDS = r"by|written by|words by|story by|posted by|published by|authors?|von|par|por|door"

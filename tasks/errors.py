@@ -30,7 +30,8 @@ class PermanentError(NewsdropError):
 
 class NoArticleIn(PermanentError):
     """The rules' verdict on the bytes themselves: they hold no article. A document that
-    fails so loses the article an earlier run made (its bytes stay stored)."""
+    fails so loses the article an earlier run made (its bytes stay stored). TooLarge is
+    none: NEWSDROP_MAX_FILE_BYTES, a setting, may say so of bytes read before."""
 
 
 class UndecodableInput(NoArticleIn):
@@ -49,12 +50,16 @@ class NotAnArticle(NoArticleIn):
     kind = "not_an_article"
 
 
-class TooLarge(NoArticleIn):
+class TooLarge(PermanentError):
     kind = "too_large"
 
 
-#: the failure kinds of NoArticleIn, as recorded with a failure
-NO_ARTICLE_KINDS = frozenset(cls.kind for cls in NoArticleIn.__subclasses__())
+def _kinds(cls: type[NewsdropError]) -> frozenset[str]:
+    return frozenset({cls.kind}).union(*(_kinds(sub) for sub in cls.__subclasses__()))
+
+
+#: the failure kinds of NoArticleIn and its subclasses, as recorded with a failure
+NO_ARTICLE_KINDS = _kinds(NoArticleIn) - {NoArticleIn.kind}
 
 
 class StageTimeout(PermanentError):

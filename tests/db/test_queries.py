@@ -583,6 +583,9 @@ def test_reprocess_exclusions_name_the_first_rule_each_document_fails(db_session
         "failed by an older": (failed, None, "old", no_article, may),
         "failed before versions were kept": (failed, None, None, no_article, may),
         "failed again, its article older": (failed, "old", "new", no_article, may),
+        # failed otherwise, keeping an older article: sent at every look if that counted
+        "timed out, its article older": (failed, "old", "new", "timeout", may),
+        "failed with no kind": (failed, None, None, None, may),
         # no verdict on the bytes: newer rules would not change it
         "lost its worker": (failed, None, None, "worker_lost", may),
         "timed out under an older": (failed, None, "old", "timeout", may),
@@ -606,8 +609,7 @@ def test_reprocess_exclusions_name_the_first_rule_each_document_fails(db_session
         excluded = reprocess_exclusions(s, **judged)
         assert reprocess_candidates(s, **judged) == [
             ids[name] for name in ("stale", "failed by an older",
-                                   "failed before versions were kept",
-                                   "failed again, its article older")]
+                                   "failed before versions were kept")]
     current = ("not stale (nothing an older extractor made or judged)", None)
     assert {name: excluded.get(doc_id) for name, doc_id in ids.items()} == {
         "stale": None,
@@ -615,7 +617,9 @@ def test_reprocess_exclusions_name_the_first_rule_each_document_fails(db_session
         "failed by the current": current,
         "failed by an older": None,
         "failed before versions were kept": None,
-        "failed again, its article older": None,
+        "failed again, its article older": current,
+        "timed out, its article older": current,
+        "failed with no kind": current,
         "lost its worker": current,
         "timed out under an older": current,
         "queued": ("not done or failed", "queued"),

@@ -192,7 +192,10 @@ STANDFIRST = "The vote came after months of debate over the cost of the new scho
         (["Hong Kong, May 20, 2019"], []),
         (["San Francisco — May 20, 2019"], []),
         (["Jane Doe 2019-05-20 14:35:08"], []),
-        (["May 20, 2019 Washington Post"], []),
+        (["May 20, 2019 New York Times"], []),
+        # names that end as some outlets' do
+        (["May 20, 2019 Lena H. Sun"], ["Lena H. Sun"]),
+        (["May 20, 2019 Emily Post"], ["Emily Post"]),
         (["May 20, 2019 Jane Doe Reuters"], []),
     ],
 )

@@ -42,7 +42,8 @@ def runtime_for(ctx: click.Context, *, migrate_schema: bool = True,
                 check_schema: bool = True) -> Any:
     """This process's runtime. Commands that write bring the schema to head first; read
     commands (migrate_schema=False) create and migrate nothing, and stop with
-    EXIT_NOT_FOUND unless the database already holds the current schema."""
+    EXIT_NOT_FOUND where there is no database, EXIT_USAGE where its schema is not the
+    current one."""
     from worker.service import prepare
 
     settings = settings_for(ctx)

@@ -19,7 +19,8 @@ from collections import Counter
 SAMPLE_CHARS = 64 * 1024
 #: a table: at least this many records in the sample (a short text whose few lines hold
 #: two commas each is no table), this share of them as wide as the most common width,
-#: which is MIN_FIELDS or more (prose lines hold varying numbers of commas)
+#: which is MIN_FIELDS or more (prose lines hold varying numbers of commas), or two under
+#: a header that names its columns ("url,title")
 MIN_TABLE_ROWS = 10
 TABLE_SHARE = 0.9
 MIN_FIELDS = 3
@@ -46,6 +47,8 @@ _LOG_STAMP = re.compile(
     rf"|{_LEVEL}:[\w.]+:")
 # a line that goes on with the log entry above it: a traceback's or a dump's lines
 _LOG_CONTINUATION = re.compile(r"[\s{}\[\]'\"()]|Traceback ")
+# a column's name in a table's header: one word of letters, digits, "_", "." or "-"
+_COLUMN_NAME = re.compile(r"[A-Za-z_][\w.-]{0,40}")
 # JSON cut short: an object or a list of objects, whose first key is in sight
 _JSON_OPENING = re.compile(r'(?:\{\s*"|\[\s*\{\s*")[^"\n]*"\s*:')
 
@@ -59,7 +62,8 @@ def data_kind(text: str) -> str | None:
         if kind:
             return kind
     first = _first_line(text)
-    delimiters = [d for d in _DELIMITERS if first.count(d) >= MIN_FIELDS - 1]
+    delimiters = [d for d in _DELIMITERS if first.count(d) >= MIN_FIELDS - 1
+                  or d in first and _names_columns(first.split(d))]
     stamped = _LOG_STAMP.match(first) is not None
     if not (delimiters or stamped):
         return None
@@ -122,9 +126,15 @@ def _table_kind(sample: str, delimiters: list[str]) -> str | None:
             continue
         widths = Counter(len(r) for r in records)
         fields, rows = widths.most_common(1)[0]
-        if fields >= MIN_FIELDS and rows >= TABLE_SHARE * len(records):
+        least = 2 if _names_columns(records[0]) else MIN_FIELDS
+        if fields >= least and rows >= TABLE_SHARE * len(records):
             return f"a table ({rows} of {len(records)} records have {fields} fields)"
     return None
+
+
+def _names_columns(fields: list[str]) -> bool:
+    """Whether `fields`, a first line split, read as a header: "url,title", "id\tname"."""
+    return len(fields) >= 2 and all(_COLUMN_NAME.fullmatch(f) for f in fields)
 
 
 def _log_kind(sample: str) -> str | None:

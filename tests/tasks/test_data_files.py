@@ -43,6 +43,9 @@ SCRAPY_LOG = (
     ("url,title,body\n" + "".join(f'https://example.org/{i},"Day {i}","One, two.\n\nThree."\n'
                                   for i in ROWS), "a table (41 of 41 records have 3 fields)"),
     ("".join(f"{i}\tname {i}\tvalue\r\n" for i in ROWS), "a table (40 of 40 records"),
+    # two columns under a header naming them
+    ("url,title\n" + "".join(f"https://example.org/{i},Harbour strike ends on day {i}\n"
+                             for i in ROWS), "a table (41 of 41 records have 2 fields)"),
     (SCRAPY_LOG, "a log (35 of its first 50 lines open a log entry)"),
     ("".join(f"[{stamp}] INFO fetched https://example.org/{i}\n"
              for i, stamp in enumerate(STAMPS)), "a log (40 of its first 40"),
@@ -71,6 +74,8 @@ def test_data_files_are_told_by_their_shape(text: str, kind: str) -> None:
                                            for i, stamp in enumerate(STAMPS)),
     "\n".join(f"01.05.2024 12:{i:02d} Uhr: Die Polizei meldet Neues vom Hafen." for i in ROWS),
     "a,b,c\n1,2,3\n",  # too short to say
+    # one comma a line under a headline that names no columns
+    "Rain, wind\n\n" + "\n".join(f"Day {i}, the council met." for i in ROWS),
     "",
 ])
 def test_the_text_of_a_page_is_no_data_file(text: str) -> None:

@@ -103,7 +103,8 @@ def worker(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> 
     for module in STAGE_MODULES:
         importlib.import_module(module)
     n = concurrency or rt.settings.concurrency or os.cpu_count() or 1
-    # below INFO, Celery's start-up banner is as unwanted as the rest of the chatter
+    # quieter than INFO (warning, error), Celery's start-up banner is as unwanted as the
+    # rest of its chatter
     quiet = ["--quiet"] if logging.getLevelName(loglevel.upper()) > logging.INFO else []
     app.worker_main([
         *quiet, "worker", f"--concurrency={n}", f"--loglevel={loglevel}", f"--queues={QUEUE}",

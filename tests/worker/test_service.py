@@ -139,7 +139,7 @@ def test_run_failing_right_after_starting_the_worker_leaves_no_worker(monkeypatc
 
 @pytest.mark.parametrize(("loglevel", "banner"), [("INFO", True), ("DEBUG", True),
                                                    ("WARNING", False), ("error", False)])
-def test_the_worker_prints_celerys_banner_only_at_info_and_below(monkeypatch, tmp_path,
+def test_the_worker_prints_celerys_banner_only_at_info_or_more_verbose(monkeypatch, tmp_path,
                                                                   loglevel, banner):
     from tasks.celery_tasks import app
     from worker.settings import Settings

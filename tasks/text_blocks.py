@@ -498,6 +498,10 @@ def _mark_names_beside_dates(lines: list[_Line]) -> None:
             line.kind, line.why = "byline", why
 
 
+#: what may stand between a date and the name beside it: "May 2, 2019 | Jane Doe"
+_SEPARATORS = " |,-–—/•·"
+
+
 def name_beside_date(text: str) -> str | None:
     """The name of "May 2, 2019 Jane Doe" or "Published Mon May 2, 2019 10:30 | Jane Doe":
     what follows the date (and its time), when that is a person's name and no outlet's.
@@ -512,9 +516,6 @@ def name_beside_date(text: str) -> str | None:
             rest.split()[-1].lower() in cues.OUTLET_WORDS:
         return None
     return rest
-
-
-_SEPARATORS = " |,-–—/•·"
 
 
 def _mark_introduced_lists(lines: list[_Line]) -> None:

@@ -102,6 +102,8 @@ _ALWAYS = ("",)
 _PLATFORMS = ("facebook", "twitter", "instagram", "linkedin", "youtube", "tiktok", "telegram",
               "whatsapp", "threads", "bluesky", "mastodon", "pinterest", "flipboard")
 _FOLLOW_ON = rf"(follow|like|find) (us )?on ({'|'.join(_PLATFORMS)})\b.{{0,20}}"
+#: a link or button to more of a list: "View all", "Show more", "See more stories"
+_MORE_LINK = r"(?:view|show|load|see) (?:all|more)(?: articles| posts| stories)?"
 _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # sharing and following: "Share this", "Follow us on Twitter", "Join our Facebook page"
     ("share prompt", _ALWAYS,
@@ -185,7 +187,7 @@ _BOILERPLATE_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("navigation", _ALWAYS,
      r"^(home|menu|search|skip to (main )?content|back to top|top|next|previous|prev|older|"
      r"newer|more|close|open|toggle navigation|main menu|sections?|browse all posts?|"
-     r"(view|show|load|see) (all|more)( articles| posts| stories)?)\b.{0,20}$"),
+     rf"{_MORE_LINK})\b.{{0,20}}$"),
     ("navigation", _ALWAYS,
      # "Next - …" but not "Next-generation …"
      r"^(previous|next)( post| article| story| page)?(\s*[:»«›‹]|\s+[\-–])|^post navigation$|"
@@ -635,14 +637,13 @@ APPEAL_CLOSE = re.compile(
 
 # Lines that carry no words at all: bullets, separators, stray symbols.
 NO_WORDS = re.compile(r"^[\W_]*$", re.UNICODE)
-BULLET = re.compile(r"^\s*(?:[*+•·▪►▸●◦–-]|\d{1,2}[.)])\s+")
+_BULLET_MARK = r"[*+•·▪►▸●◦–-]"
+BULLET = re.compile(rf"^\s*(?:{_BULLET_MARK}|\d{{1,2}}[.)])\s+")
 # A button of the page's that its text rendering made a bulleted list item, under a list
 # of other articles or beside a share row: "* Follow on Facebook", "• Show more". Only
 # these: a bulleted line is as often an article's own list, whose items may well start
 # "Sign up…" or "Next…".
-BULLETED_BUTTON = re.compile(
-    rf"^\s*[*+•·▪►▸●◦–-]\s+(?:{_FOLLOW_ON}|(?:show|load|see|view) (?:more|all)"
-    r"(?: articles| posts| stories)?)\s*$", _I)
+BULLETED_BUTTON = re.compile(rf"^\s*{_BULLET_MARK}\s+(?:{_FOLLOW_ON}|{_MORE_LINK})\s*$", _I)
 URL = re.compile(r"^(?:source:\s*)?(?P<url>https?://(?P<host>[^/\s:]+)[^\s]*)$", _I)
 
 # Closing quotes/brackets to look past when checking how a line ends.

@@ -104,10 +104,10 @@ class NewsdropGroup(click.Group):
         except SchemaTooNew as exc:  # another machine's newer newsdrop migrated it
             raise BadConfiguration(str(exc)) from exc
         except ProgrammingError as exc:  # psycopg's own check of the URL's options
-            bad = _BAD_URL_OPTION.search(str(exc.orig))
-            if not bad:
+            bad = _bad_url_option(exc)
+            if bad is None:
                 raise
-            raise BadConfiguration(_bad_url(bad.group(0))) from exc
+            raise bad from exc
         except NotSent as exc:
             if not isinstance(exc.__cause__, _unreachable_errors()):
                 raise
@@ -126,9 +126,9 @@ class NewsdropGroup(click.Group):
                         f"the server{where} has no database {missing.group(1)!r}: create it "
                         f"(createdb {missing.group(1)}), or set NEWSDROP_DATABASE_URL to one "
                         "that exists") from exc
-                bad = _BAD_URL_OPTION.search(str(exc.orig))
-                if bad:
-                    raise BadConfiguration(_bad_url(bad.group(0))) from exc
+                bad = _bad_url_option(exc)
+                if bad is not None:
+                    raise bad from exc
                 refused = _LOGIN_REFUSED.search(str(exc.orig))
                 if refused:
                     # the server answered too: the URL's user or password is wrong
@@ -140,8 +140,14 @@ class NewsdropGroup(click.Group):
             raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc
 
 
-def _bad_url(why: str) -> str:
-    return f"the database URL cannot work: {why}: fix NEWSDROP_DATABASE_URL (or --database-url)"
+def _bad_url_option(exc: Any) -> BadConfiguration | None:
+    """The error to show for a database error that says the URL's options cannot work;
+    None for any other."""
+    bad = _BAD_URL_OPTION.search(str(exc.orig))
+    if bad is None:
+        return None
+    return BadConfiguration(f"the database URL cannot work: {bad.group(0)}: fix "
+                            "NEWSDROP_DATABASE_URL (or --database-url)")
 
 
 def not_sent(settings: Settings | None, unsent: int, error: BaseException | None) -> str:

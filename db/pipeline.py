@@ -609,10 +609,9 @@ def drop_articles(session: Session, ids: Sequence[int]) -> None:
     document still claimed by this run is touched, as `record_results` only moves those:
     a late duplicate run must not take the article of a document finished meanwhile."""
     for part in in_slices(ids):
-        session.execute(delete(Article).where(
-            Article.document_id.in_(part),
-            Article.document_id.in_(select(Document.id).where(
-                Document.id.in_(part), Document.status == DocumentStatus.PROCESSING))))
+        session.execute(delete(Article).where(Article.document_id.in_(
+            select(Document.id).where(Document.id.in_(part),
+                                      Document.status == DocumentStatus.PROCESSING))))
 
 
 def add_boilerplate_counts(session: Session, counts: dict[tuple[str, str], int]) -> None:

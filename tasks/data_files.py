@@ -139,9 +139,10 @@ def _names_columns(fields: list[str]) -> bool:
 
 def _log_kind(sample: str) -> str | None:
     lines = [line for line in sample.splitlines() if line.strip()][:LOG_LINES]
-    stamped = sum(1 for line in lines if _LOG_STAMP.match(line))
-    of_a_log = stamped + sum(1 for line in lines if not _LOG_STAMP.match(line)
-                             and _LOG_CONTINUATION.match(line))
+    opens = [_LOG_STAMP.match(line) is not None for line in lines]
+    stamped = sum(opens)
+    of_a_log = stamped + sum(1 for line, opened in zip(lines, opens, strict=True)
+                             if not opened and _LOG_CONTINUATION.match(line))
     if stamped >= MIN_STAMPED and of_a_log >= LOG_SHARE * len(lines):
         return f"a log ({stamped} of its first {len(lines)} lines open a log entry)"
     return None

@@ -43,15 +43,20 @@ def documents_schema(engine: Engine) -> tuple[set[str], set[str]]:
             {i["name"] for i in insp.get_indexes("documents")})
 
 
-def test_0003_adds_the_source_mtime_and_its_downgrade_keeps_every_row(engine):
-    migrate.upgrade(engine, "0002")
+def add_document_with_bytes(engine: Engine, status: str) -> None:
+    """Document 1, a.txt, with its bytes: rows a downgrade must keep."""
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO documents (id, sha256, source_path, size_bytes, status, attempts, "
-            "received_at, updated_at) VALUES (1, :sha, 'a.txt', 5, 'queued', 0, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"sha": "a" * 64})
+            "received_at, updated_at) VALUES (1, :sha, 'a.txt', 5, :status, 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"sha": "a" * 64, "status": status})
         conn.execute(text("INSERT INTO document_contents (document_id, content) "
                           "VALUES (1, :c)"), {"c": b"hello"})
+
+
+def test_0003_adds_the_source_mtime_and_its_downgrade_keeps_every_row(engine):
+    migrate.upgrade(engine, "0002")
+    add_document_with_bytes(engine, "queued")
 
     assert migrate.upgrade(engine, "0003") == "0003"
     columns, indexes = documents_schema(engine)
@@ -278,13 +283,7 @@ def test_0007_keeps_run_times_to_a_hundredth_and_its_downgrade_truncates_them(en
 
 def test_0008_adds_the_failed_extractor_version_and_its_downgrade_keeps_every_row(engine):
     migrate.upgrade(engine, "0007")
-    with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO documents (id, sha256, source_path, size_bytes, status, attempts, "
-            "received_at, updated_at) VALUES (1, :sha, 'a.txt', 5, 'failed', 1, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"sha": "a" * 64})
-        conn.execute(text("INSERT INTO document_contents (document_id, content) "
-                          "VALUES (1, :c)"), {"c": b"hello"})
+    add_document_with_bytes(engine, "failed")
 
     assert migrate.upgrade(engine, "0008") == "0008"
     assert "failed_extractor_version" in documents_schema(engine)[0]

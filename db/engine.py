@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.url_host import SQLITE_FUNCTION, host_of
+
 #: how long SQLite waits on a lock held by another process before "database is locked"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: how often a connection tries again to switch a new database to WAL (see below)
@@ -127,6 +129,7 @@ def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+    dbapi_conn.create_function(SQLITE_FUNCTION, 1, host_of, deterministic=True)
     # transactions are begun by _begin, not implicitly by the driver
     dbapi_conn.isolation_level = None
 

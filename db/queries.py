@@ -40,6 +40,7 @@ from db.models import (
     utcnow,
 )
 from db.pipeline import ACTIVE
+from db.url_host import host_of, url_host
 
 _T = TypeVar("_T")
 
@@ -83,12 +84,20 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
         needle = json.dumps("".join(c.lower() if c.isascii() else c for c in f.author))[1:-1]
         terms.append(func.lower(cast(Article.authors, Text)).contains(needle, autoescape=True))
     if f.site:
-        terms.append(func.lower(Article.site_name).contains(f.site.lower(), autoescape=True))
+        terms.append(_site_term(f.site))
     if f.language:  # codes are ASCII, which lower() folds on both databases
         terms.append(func.lower(Article.language) == f.language.lower())
     if f.status:
         terms.append(Document.status == DocumentStatus(f.status))
     return terms
+
+
+def _site_term(site: str) -> ColumnElement[bool]:
+    """`site` in the site name, or in the host of the page's address (a web address given
+    counts by its host: "https://www.example.com/news" looks for www.example.com)."""
+    needle = (host_of(site) or site).lower()
+    return or_(*(expr.contains(needle, autoescape=True) for expr in (
+        func.lower(Article.site_name), url_host(Article.url), url_host(Article.canonical_url))))
 
 
 def _instant_terms(column: Any, since: str | None, until: str | None

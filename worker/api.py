@@ -235,7 +235,8 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
             description="Published on or before (a date includes that whole UTC day).")
         ] = None,
         author: Annotated[str | None, Query(description="Author contains (any case).")] = None,
-        site: Annotated[str | None, Query(description="Site name contains.")] = None,
+        site: Annotated[str | None, Query(
+            description="Site name, or the host of the page's address, contains.")] = None,
         lang: Annotated[str | None, Query(
             description="Language code, e.g. en (any case).")] = None,
         status: Annotated[ArticleStatus | None, Query(

@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import migrate
 from db.engine import make_engine, make_session_factory, transaction
 from db.models import Article, Document, DocumentStatus, utcnow
-from db.queries import ArticleFilter
+from db.queries import ArticleFilter, list_articles
 from db.search import InvalidQuery, fts5_query, query_terms, search
 
 
 def add_article(session: Session, *, title: str, body: str, subtitle: str | None = None,
                 authors: list[str] | None = None, published_at: str | None = None,
                 site_name: str | None = None, language: str | None = "en",
+                url: str | None = None, canonical_url: str | None = None,
                 status: DocumentStatus = DocumentStatus.DONE) -> int:
     """A done document with its article, as persist leaves them; returns the document id."""
     sha = hashlib.sha256(f"{title}|{body}|{uuid.uuid4()}".encode()).hexdigest()
@@ -41,7 +42,8 @@ def add_article(session: Session, *, title: str, body: str, subtitle: str | None
         document_id=doc.id, title=title, subtitle=subtitle, authors=authors or [],
         published_at=published_at, body=body, paragraphs=body.split("\n\n"),
         related=[], language=language, word_count=len(body.split()), site_name=site_name,
-        tags=[], extractor_version="test", created_at=now, modified_at=now))
+        url=url, canonical_url=canonical_url, tags=[], extractor_version="test",
+        created_at=now, modified_at=now))
     session.flush()
     return doc.id
 
@@ -49,14 +51,17 @@ def add_article(session: Session, *, title: str, body: str, subtitle: str | None
 CORPUS = [
     dict(title="Harbour strike ends after nine days", subtitle="Dockers accept the offer",
          body="The dockers voted to return to work on Monday.\n\nShipping resumes.",
-         authors=["Ana Costa"], published_at="2024-03-02T10:00:00", site_name="Port News"),
+         authors=["Ana Costa"], published_at="2024-03-02T10:00:00", site_name="Port News",
+         url="https://www.portnews.example/2024/strike?via=reuters"),
     dict(title="City council budget", subtitle=None,
          body="The council discussed the harbour, parks and the new library. "
               "A strike was mentioned once in passing.",
-         authors=["Ben Ode"], published_at="2024-01-15", site_name="City Times"),
+         authors=["Ben Ode"], published_at="2024-01-15", site_name="City Times",
+         canonical_url="HTTPS://News.CityDaily.example:8443/budget"),
     dict(title="Théâtre: une saison réussie", subtitle=None,
          body="Le théâtre municipal a connu une saison réussie, selon la direction.",
-         authors=[], published_at="2023-11-20", site_name="Le Journal", language="fr"),
+         authors=[], published_at="2023-11-20", site_name=None, language="fr",
+         url="https://editor@lejournal.example/theatre"),
     dict(title="Don't panic: AND/OR explained", subtitle="A guide to NEAR and *",
          body="Search operators like NEAR, AND, OR and the star * confuse readers. "
               "C++ and e-mail addresses such as jane@example.org too.",
@@ -182,6 +187,27 @@ def test_filters_apply(db):
     assert _titles(sessions, "saison", filters=ArticleFilter(language="en")) == []
     assert _titles(sessions, "saison", filters=ArticleFilter(language="FR")) == [
         "Théâtre: une saison réussie"]
+
+
+def test_site_filter_reads_the_host_of_the_page_address(db):
+    sessions, _ = db
+
+    def listed(site: str) -> list[str | None]:
+        with transaction(sessions) as s:
+            return sorted(a.title for a, _ in list_articles(s, ArticleFilter(site=site)))
+
+    harbour, budget, theatre = (row["title"] for row in CORPUS[:3])
+    assert listed("portnews") == [harbour]  # the url's host
+    assert listed("citydaily.example") == [budget]  # canonical_url's, any case, port left
+    assert listed("lejournal") == [theatre]  # a page that states no site name
+    assert listed("https://WWW.portnews.example/elsewhere") == [harbour]  # a given address
+    assert listed("port") == [harbour]  # site name and host alike: listed once
+    assert listed("reuters") == []  # the query string is not the host
+    assert listed("editor") == []  # nor the user name before it
+    assert listed("budget") == []  # nor the path
+    with transaction(sessions) as s:  # search takes the same filter
+        assert [h.title for h in search(s, "saison", filters=ArticleFilter(
+            site="lejournal.example"))] == [theatre]
 
 
 def test_limit_and_offset_page_through_hits(db):

@@ -140,7 +140,8 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--until", callback=iso_date,
                      help="Published on or before (a date includes that whole UTC day)."),
         click.option("--author", help="Author name contains this (any case)."),
-        click.option("--site", help="Site name contains this (any case)."),
+        click.option("--site", help="Site name, or the host of the page's address, contains "
+                                    "this (any case; a web address given counts by its host)."),
         click.option("--lang", help="Language code, e.g. en (any case)."),
         click.option("--status", "doc_status", type=ArticleStatusChoice(),
                      help="Status of the article's document: done; queued or processing "

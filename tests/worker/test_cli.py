@@ -727,26 +727,41 @@ def test_show_marks_where_a_pass_sent_back_by_retry_or_reprocess_begins(tmp_path
             pipeline.requeue(s, [doc_id], Stage.CLEAN, reset_attempts=True)
         one_failed_run()
     rt.engine.dispose()
-    shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
-    history = shown.output.split("history\n")[1].splitlines()
-    # every pass is marked; the latest with when it was sent back
-    assert [line.split()[:2] for line in history] == [
-        ["clean", "#1"], ["--", "sent"], ["clean", "#1"], ["--", "sent"], ["clean", "#1"]
-    ], shown.output
-    assert history[1] == "  -- sent back by retry or reprocess"
-    assert history[3].startswith("  -- sent back by retry or reprocess at ")
+
+    def markers() -> list[str]:
+        shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
+        history = shown.output.split("history\n")[1].splitlines()
+        # every pass is marked
+        assert [line.split()[:2] for line in history] == [
+            ["clean", "#1"], ["--", "sent"], ["clean", "#1"], ["--", "sent"], ["clean", "#1"]
+        ], shown.output
+        return [history[1], history[3]]
+
+    as_json = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id),
+                                        "--json"])
+    detail = json.loads(as_json.output)
+    sent = [run["queued_at"] for run in detail["history"][1:]]
+    # each with when it was sent back: the time its first run's message was queued
+    assert markers() == [f"  -- sent back by retry or reprocess at {at}" for at in sent]
+    assert sent[1] == detail["document"]["pass_queued_at"]
+
+    from db.models import Document, StageRun
+
+    # a run whose message time is not known (its lease had ended): the latest pass's
+    # start is pass_queued_at; an earlier one's is not kept
+    with transaction(rt.sessions) as s:
+        for run in s.query(StageRun).filter_by(document_id=doc_id):
+            run.queued_at = None
+    rt.engine.dispose()
+    assert markers() == ["  -- sent back by retry or reprocess",
+                         f"  -- sent back by retry or reprocess at {sent[1]}"]
     # a row from before migration 0006 got its intake time as pass_queued_at: no pass
     # is said to have begun then
-    from db.models import Document
-
     with transaction(rt.sessions) as s:
         doc = s.get(Document, doc_id)
         doc.pass_queued_at = doc.received_at
     rt.engine.dispose()
-    shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
-    history = shown.output.split("history\n")[1].splitlines()
-    assert [line for line in history if line.startswith("  --")] == [
-        "  -- sent back by retry or reprocess"] * 2, shown.output
+    assert markers() == ["  -- sent back by retry or reprocess"] * 2
 
 
 def test_a_pass_begins_where_attempts_count_from_one_again_at_an_earlier_stage():

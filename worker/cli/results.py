@@ -256,13 +256,9 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         previous: dict[str, Any] | None = None
         for r in data["history"]:
             if previous is not None and _begins_a_pass(r, previous):
-                # only the latest pass's start is kept (pass_queued_at): it lies between
-                # the run before and this one (a row from before migration 0006 has the
-                # intake time there, before every run)
-                latest = (_before(previous["started_at"], d["pass_queued_at"])
-                          and not _before(r["started_at"], d["pass_queued_at"]))
+                when = r["queued_at"] or _latest_pass_start(d, previous, r)
                 click.echo("  -- sent back by retry or reprocess"
-                           + (f" at {d['pass_queued_at']}" if latest else ""))
+                           + (f" at {when}" if when else ""))
             previous = r
             err = f"  {r['error']}" if r["error"] else ""
             # persist writes a batch in one transaction: its runs have no time of their own
@@ -296,6 +292,17 @@ def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:
 
 def _or_dash(value: object) -> str:
     return "-" if value is None else str(value)
+
+
+def _latest_pass_start(doc: dict[str, Any], before: dict[str, Any], run: dict[str, Any]
+                       ) -> str | None:
+    """When the pass that `run` begins was sent back, for a run whose message time is not
+    known (its lease had ended): only the latest pass's start is kept (pass_queued_at), and
+    it is this pass's if it lies between the run before and this one (a row from before
+    migration 0006 has the intake time there, before every run)."""
+    queued = doc["pass_queued_at"]
+    latest = _before(before["started_at"], queued) and not _before(run["started_at"], queued)
+    return queued if latest else None
 
 
 def _begins_a_pass(run: dict[str, Any], previous: dict[str, Any]) -> bool:

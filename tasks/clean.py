@@ -23,14 +23,9 @@ from tasks.data_files import data_kind
 from tasks.decode import decode
 from tasks.document import MAX_FILE_BYTES, BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.errors import NotAnArticle, TooLarge
-from tasks.text_blocks import (
-    RECURRING_BODY_MIN_WORDS,
-    classify_text,
-    ends_like_sentence,
-    normalise_line,
-    seen_before,
-)
-from tasks.text_blocks import fingerprint as _fingerprint
+from tasks.text_blocks import RECURRING_BODY_MIN_WORDS, classify_text, seen_before
+from tasks.text_lines import ends_like_sentence, normalise_line
+from tasks.text_lines import fingerprint as _fingerprint
 
 __all__ = [
     "DEFAULT_CLEAN_OPTIONS",
@@ -72,7 +67,7 @@ def fingerprint(line: str) -> str:
 
     "Posted 12 May 2019 — Share!" and "posted 3 june 2020 share" differ only in the
     digits and the month, so dates still differ, but counters, ids and punctuation do not.
-    `text_blocks.fingerprint` caches short lines: the lines worth fingerprinting are the
+    `text_lines.fingerprint` caches short lines: the lines worth fingerprinting are the
     ones a site repeats on every page (menus, footers, prompts), and a page's lines are
     fingerprinted again when its counts are stored.
     """

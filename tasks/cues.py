@@ -86,7 +86,7 @@ ANY_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
 
 # ---------------------------------------------------------------------------
 # Calls to action, navigation and site furniture. A line matching one of these
-# is boilerplate unless it is long prose (see text_blocks: long lines need two cues).
+# is boilerplate unless it is long prose (see text_lines: long lines need two cues).
 #
 # Each entry is (name, triggers, pattern). Patterns are written in lowercase and run
 # on the lowercased line; an unanchored pattern runs only if one of its triggers

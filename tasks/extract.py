@@ -17,7 +17,7 @@ from tasks import cues
 from tasks.document import Article, Block, BlockLabel, CleanedDoc
 from tasks.errors import NotAnArticle
 from tasks.language import count_words, guess_language, script_language
-from tasks.text_blocks import is_byline, name_beside_date
+from tasks.text_lines import is_byline, name_beside_date
 from tasks.version import EXTRACTOR_VERSION
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")

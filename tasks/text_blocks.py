@@ -2,12 +2,16 @@
 
 The decision for each line combines general evidence, in this order:
 
-1. *What the line says* (cues.py): calls to action, share/follow prompts, paywall
-   appeals, cookie notices, "Related"/"Read more" headers, datelines, bylines,
-   reading times, photo credits; and lines the corpus has seen recur across many
-   documents of the same source (`known` fingerprints).
-2. *Its shape*: length, stopword density, whether it ends like a sentence, bullets.
-3. *Where it sits*: the body is one long, mostly contiguous run of prose, found as the
+1. *What the line says* (text_lines.py, with cues.py): calls to action, share/follow
+   prompts, paywall appeals, cookie notices, "Related"/"Read more" headers, datelines,
+   bylines, reading times, photo credits; and (here) lines the corpus has seen recur
+   across many documents of the same source (`known` fingerprints).
+2. *Its shape* (text_lines.py): length, stopword density, whether it ends like a
+   sentence, bullets.
+3. *Its neighbours* (here): a lone "By" above a name, a name beside the dateline, the
+   items a sentence ending in ':' introduces, a reader appeal from salutation to
+   signature.
+4. *Where it sits* (here): the body is one long, mostly contiguous run of prose, found as the
    highest-scoring stretch of lines (prose scores up, junk scores down). Above it is
    the head (title, standfirst, dateline, byline, caption); below it the tail (related
    lists, footers). Short headline-shaped lines inside the body are subheadings when
@@ -18,15 +22,25 @@ Every line gets exactly one Block, with the evidence in `reason`.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
 
 from tasks import cues
 from tasks.document import Block, BlockLabel
-from tasks.language import count_words, language_of_words, words
+from tasks.language import language_of_words, words
+from tasks.text_lines import (
+    META_KINDS,
+    Line,
+    ends_like_sentence,
+    fingerprint,
+    first_look,
+    is_byline,
+    is_person_name,
+    line_score,
+    measure,
+    name_beside_date,
+    split_lines,
+)
 
 # ---------------------------------------------------------------------------
 # Thresholds (named so a reader can see what each number means)
@@ -34,14 +48,6 @@ from tasks.language import count_words, language_of_words, words
 #: how far above a dateline holding a name ("May 2, 2019 Jane Doe") its headline may be:
 #: a standfirst may sit between them
 HEADLINE_ABOVE_DATELINE = 3
-#: a paragraph of at least this many words that reads like prose is body evidence
-GOOD_MIN_WORDS = 10
-#: prose needs at least this share of stopwords (menus, names and headlines have few)
-GOOD_MIN_STOP_SHARE = 0.16
-#: a line this long is prose even without final punctuation (a wrapped paragraph)
-LONG_LINE_WORDS = 25
-#: medium sentences need this share of stopwords to count as prose
-NEAR_MIN_STOP_SHARE = 0.10
 #: a single short line between paragraphs up to this long is a subheading
 SUBHEADING_MAX_WORDS = 8
 #: lines of a head/tail listing scanned above the body for the title
@@ -49,9 +55,6 @@ TITLE_SCAN_LINES = 40
 #: a headline further above the byline is the title rather than the nearest one when this
 #: much more of its content words are the body's (an author's name shares none)
 TITLE_TOPIC_MARGIN = 0.2
-#: a dateline may be a row of this many short facts (date, comment count, section, author)
-FACT_ROW_MAX_PARTS = 6
-FACT_MAX_WORDS = 6
 #: a credit line holds its own caption when a sentence at least this long comes first
 CAPTION_MIN_WORDS = 5
 #: a sentence-shaped line longer than this is not a title, however it is capitalised
@@ -62,8 +65,6 @@ LINK_RUN_MIN = 2
 APPEAL_MAX_LINES = 40
 #: signature lines kept in an appeal after its sign-off ("Thank you," / names)
 APPEAL_SIGNATURE_LINES = 4
-#: a cue on a line longer than this needs a second cue to outweigh the prose
-CUE_MAX_WORDS = 40
 #: lines whose fingerprint recurs are kept if they are prose at least this long,
 #: between body paragraphs (a wire service's standard paragraph, not a template)
 RECURRING_BODY_MIN_WORDS = 25
@@ -90,161 +91,17 @@ ARTICLE_START_WINDOW = 5
 #: a prose-less page's content must span at least this many lines to be kept
 MIN_FALLBACK_LINES = 3
 _CONTENT_KINDS = frozenset({"headline", "list", "short_sentence", "near", "listed", "good"})
-
-# Scores for finding the body: prose adds its length, everything else costs.
-_PENALTY = {
-    "cue": -8.0,
-    "known": -8.0,
-    "related_header": -15.0,
-    "comments": -40.0,
-    "listed": 2.0,
-    "inline_related": -4.0,
-    "meta": -5.0,
-    "empty": -1.0,
-    "url": -3.0,
-    "headline": -3.0,
-    "list": -3.0,
-    "short_sentence": 1.0,
-}
-
-_TOKEN = re.compile(r"\w+")
-# Only real HTML tag names are stripped: "<The Palace>" in a dump is a title, not markup.
-_TAG = re.compile(
-    r"<!--.{0,2000}?-->|</?(?:a|abbr|article|aside|audio|b|blockquote|br|button|caption|center|"
-    r"cite|code|dd|div|dl|dt|em|figcaption|figure|font|footer|form|h[1-6]|header|hr|i|iframe|"
-    r"img|input|label|li|link|main|meta|nav|noscript|ol|option|p|picture|pre|s|script|section|"
-    r"select|small|source|span|strike|strong|style|sub|sup|svg|table|tbody|td|th|thead|time|"
-    r"tr|u|ul|video)(?:\s[^<>]{0,500})?/?>",
-    re.IGNORECASE,
-)
-_SPACE_CHARS = r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]"
-# Runs of spaces that collapse to one " ": every run except a lone " ", which is left
-# alone (replacing it with itself, once per word, is most of the cost of the collapse).
-_SPACES = re.compile(rf"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]{_SPACE_CHARS}*| {_SPACE_CHARS}+")
-_HAS_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-_CAPITALISED = re.compile(r"^[^\W\d_]*[A-Z]", re.UNICODE)
 _OPENERS = "\"'‘“«([¿¡"
-# one word of a person's name: "Jane", "JANE", "O'Neil", "Smith-Jones", an initial "Y.",
-# "Иван" (its first letter must be a capital too: see _is_person_name)
-_NAME_WORD = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’-])*\.?$")
-# lowercase words inside a name: "Ana de Souza", "Ludwig van Beethoven"
-_NAME_PARTICLES = frozenset({"de", "da", "di", "del", "della", "van", "von", "der", "den",
-                             "le", "la", "bin", "al", "el", "dos", "du"})
-_META_KINDS = frozenset({"dateline", "byline", "reading_time", "credit"})
 # Kinds a line keeps though it recurs: its own text already says what it is, and that says
 # more. A dateline folds to the same fingerprint across a month ("May 0, 0"), a staff
 # writer's byline recurs on every article, and a "Related" header opens its list.
-_KNOWN_KEEPS = _META_KINDS | {"empty", "cue", "related_header", "comments", "inline_related"}
+_KNOWN_KEEPS = META_KINDS | {"empty", "cue", "related_header", "comments", "inline_related"}
 _META_LABELS = {
     "dateline": BlockLabel.DATELINE,
     "byline": BlockLabel.BYLINE,
     "reading_time": BlockLabel.READING_TIME,
     "credit": BlockLabel.CREDIT,
 }
-
-
-@dataclass(slots=True)
-class _Line:
-    """One non-blank input line with the evidence gathered about it."""
-
-    text: str
-    gap_before: bool  # a blank line (or the start) precedes it
-    words: int = 0
-    stop_share: float = 0.0
-    terminal: bool = False
-    bullet: bool = False
-    tokens: list[str] | None = None  # words() of the analysed text (the first max_chars)
-    kind: str = ""
-    why: str = ""
-    bonus: float = 0.0  # positional evidence added to the line's score
-    label: BlockLabel | None = None
-    reason: str = ""
-
-    def set(self, label: BlockLabel, reason: str) -> None:
-        """Record the final verdict."""
-        self.label, self.reason = label, reason
-
-
-def normalise_line(line: str) -> str:
-    """A dump line as text: entities unescaped, stray tags removed, spaces collapsed."""
-    if "<" in line:
-        line = _TAG.sub(" ", line)
-    if "&" in line:
-        line = html.unescape(line)
-    if line.isascii() and "  " not in line and "\t" not in line:
-        return line.strip()  # no run to collapse: skip the scan
-    return _SPACES.sub(" ", line).strip()
-
-
-#: lines up to this long have their fingerprint cached: 8,192 of them hold about 10 MB
-#: at most (ASCII), and longer lines are body paragraphs, which do not recur
-FINGERPRINT_CACHED_CHARS = 600
-
-
-def fingerprint(line: str) -> str:
-    """Normalised form of a line for counting recurrences: case, digits, punctuation folded.
-
-    A text line is fingerprinted when it is checked against the recurring lines and
-    again when its document's lines are counted, so short lines (the ones that recur)
-    are cached; long ones would only crowd the cache.
-    """
-    if len(line) > FINGERPRINT_CACHED_CHARS:
-        return _fold(line)
-    return _cached_fold(line)
-
-
-def _fold(line: str) -> str:
-    return " ".join(["0" if t.isdigit() else t for t in _TOKEN.findall(line.lower())])
-
-
-_cached_fold = lru_cache(maxsize=8192)(_fold)
-
-
-def ends_like_sentence(text: str) -> bool:
-    """True if the text ends with sentence punctuation, looking past closing quotes."""
-    stripped = text.rstrip(cues.TRAILING_CLOSERS + " ")
-    return bool(stripped) and stripped[-1] in cues.TERMINAL_PUNCT
-
-
-def is_dateline(text: str) -> bool:
-    """A line that is mostly a date: at most a few other words beside it, or a row of short
-    facts about the article, one of which is its date ("May 2, 2019 / 4 Comments / in Local
-    News / by Jo Doe"). A row needs a fact only an article's header states (an author, a
-    comment count, a reading time, its section): an event's "June 7, 2019 | 7:30 PM |
-    Harbour Stage" or a headline run into a date is no dateline."""
-    if not cues.HAS_YEAR.search(text) or not cues.DATE.search(text):
-        return False
-    if _mostly_a_date(text):
-        return True
-    parts = [p.strip() for p in cues.FACT_SEPARATOR.split(text)]
-    return (2 <= len(parts) <= FACT_ROW_MAX_PARTS
-            and all(len(p.split()) <= FACT_MAX_WORDS for p in parts)
-            and any(_mostly_a_date(p) for p in parts)
-            and any(cues.HEADER_FACT.match(p) for p in parts))
-
-
-def _mostly_a_date(text: str) -> bool:
-    rest = cues.DATE.sub(" ", text)
-    rest = cues.DATELINE_WORDS.sub(" ", rest)
-    return len(words(rest)) <= 3
-
-
-def is_byline(text: str) -> bool:
-    """A line naming the author(s): 'By Jane Doe', 'Jane Doe | Reuters', 'Jane Doe @jdoe',
-    or their role ('Staff reporter @jdoe')."""
-    m = cues.BYLINE.match(text)
-    if not m:
-        return cues.AUTHOR_ROLE.match(text) is not None
-    if m["names5"]:  # a section's rail ends so too: "Real Estate View More Articles"
-        return _names_a_person(m["names5"])
-    names = next((m[g] for g in ("names", "names2", "names3", "names4") if m[g]), "")
-    names = cues.DATE.sub(" ", names)
-    tokens = [t for t in re.split(r"[\s,&/|\-–]+", names) if t]
-    if not tokens or len(tokens) > 12:
-        return False
-    capital = sum(1 for t in tokens if _CAPITALISED.match(t))
-    joiners = sum(1 for t in tokens if t.lower() in {"and", "und", "et", "y", "e", "en"})
-    return capital >= max(1, (len(tokens) - joiners) * 0.6)
 
 
 def classify_text(
@@ -256,7 +113,7 @@ def classify_text(
     counted_max_words: int = 60,
 ) -> tuple[list[Block], str | None]:
     """Label every non-blank line of a text dump; return the blocks and the language guess."""
-    lines = _split(text)
+    lines = split_lines(text)
     # Each line is tokenised once: the language guess and the stopword share both use it.
     for line in lines:
         line.tokens = words(line.text[:max_line_chars])
@@ -267,8 +124,8 @@ def classify_text(
     )
     stops = cues.STOPWORDS.get(language or "", cues.ANY_STOPWORDS)
     for line in lines:
-        _measure(line, stops, max_line_chars, use_stops=language is not None)
-        _first_look(line, max_line_chars)
+        measure(line, stops, max_line_chars, use_stops=language is not None)
+        first_look(line, max_line_chars)
     _join_split_bylines(lines)
     _mark_names_beside_dates(lines)
     _mark_introduced_lists(lines)
@@ -293,120 +150,13 @@ def classify_text(
     _join_drop_caps(lines)
     blocks = [
         Block(text=line.text, label=line.label or BlockLabel.BOILERPLATE, reason=line.reason,
-              score=_score(line))
+              score=line_score(line))
         for line in lines
     ]
     return blocks, language
 
 
-# ---------------------------------------------------------------------------
-# Evidence about single lines
-# ---------------------------------------------------------------------------
-def _split(text: str) -> list[_Line]:
-    """Non-blank lines, each remembering whether a blank line came before it."""
-    lines: list[_Line] = []
-    gap = True
-    for raw in text.split("\n"):
-        if not raw.strip():
-            gap = True
-            continue
-        clean = normalise_line(raw)
-        lines.append(_Line(text=clean or raw.strip(), gap_before=gap))
-        if not clean:
-            lines[-1].kind, lines[-1].why = "empty", "markup or invisible characters only"
-        gap = False
-    return lines
-
-
-def _measure(line: _Line, stops: frozenset[str], max_chars: int, *, use_stops: bool) -> None:
-    """Length, stopword share, final punctuation and bullet shape of a line."""
-    sample = line.text[:max_chars]
-    tokens = line.tokens if line.tokens is not None else words(sample)
-    line.words = count_words(sample)
-    if use_stops:
-        line.stop_share = len([t for t in tokens if t in stops]) / len(tokens) if tokens else 0.0
-    else:
-        # no language recognised (or a script without spaces): shape alone decides
-        line.stop_share = 1.0 if tokens else 0.0
-    line.terminal = ends_like_sentence(sample)
-    line.bullet = bool(cues.BULLET.match(sample))
-
-
-def _first_look(line: _Line, max_chars: int) -> None:
-    """Classify a line from its own text: cues first, then shape."""
-    if line.kind:
-        return
-    text = line.text[:max_chars]
-    # no word tokens <=> no letter (a line NO_WORDS matches has none either)
-    if not (line.tokens if line.tokens is not None else _HAS_LETTER.search(text)):
-        line.kind, line.why = "empty", "no words (bullets, separators or numbers only)"
-        return
-    if cues.URL.match(text):
-        line.kind, line.why = "url", "a bare web address"
-        return
-    short = line.words <= CUE_MAX_WORDS
-    if short and line.words <= 10 and cues.RELATED_HEADER.match(text):
-        line.kind, line.why = "related_header", "a header that opens a list of other articles"
-        return
-    if short and cues.INLINE_RELATED.match(text) and not line.terminal:
-        line.kind, line.why = "inline_related", "a link to another article ('Read more: …')"
-        return
-    if line.words <= 16 and cues.COMMENTS_HEADER.match(text):
-        line.kind, line.why = "comments", "opens the comment section"
-        return
-    if line.words <= 10 and cues.COMMENT_AUTHOR.match(text):
-        line.kind, line.why = "cue", "a reader comment's author line"
-        return
-    if line.words <= 12 and cues.READING_TIME.match(text):
-        line.kind, line.why = "reading_time", "states the reading time"
-        return
-    low = text.lower()  # shared by the cue scans below
-    if line.words <= 60 and cues.is_credit(text, low=low):
-        line.kind, line.why = "credit", "a photo caption/credit"
-        return
-    if line.words <= 14 and is_byline(text):
-        line.kind, line.why = "byline", "names the author ('By …')"
-        return
-    if line.words <= 16 and is_dateline(text):
-        line.kind, line.why = "dateline", "mostly a date"
-        return
-    hits = cues.boilerplate_hits(text, line.words, low=low, tokens=line.tokens)
-    if not hits and line.bullet and cues.BULLETED_BUTTON.match(text):
-        # a row of buttons rendered as a list: "* Follow on Facebook", "* Show more"
-        hits = ["button"]
-    if hits and (short or len(hits) >= 2 or hits[0] in cues.STRONG_CUES):
-        line.kind, line.why = "cue", f"{hits[0]} ({', '.join(sorted(set(hits)))})"
-        return
-    if line.bullet and (line.words < 6 or line.stop_share < NEAR_MIN_STOP_SHARE):
-        line.kind, line.why = "list", "a short list item (menu or link list)"
-        return
-    good_shape = line.terminal or line.words >= LONG_LINE_WORDS
-    if line.words >= GOOD_MIN_WORDS and good_shape and line.stop_share >= GOOD_MIN_STOP_SHARE:
-        line.kind = "good"
-        line.why = f"prose: {line.words} words, {line.stop_share:.0%} stopwords"
-    elif line.terminal and line.words >= 4 and line.stop_share >= NEAR_MIN_STOP_SHARE:
-        line.kind = "near"
-        line.why = f"a sentence: {line.words} words, {line.stop_share:.0%} stopwords"
-    elif line.terminal:
-        line.kind, line.why = "short_sentence", f"a short sentence ({line.words} words)"
-    elif line.words >= LONG_LINE_WORDS:
-        line.kind, line.why = "list", "a long run of words that is not prose (few stopwords)"
-    else:
-        line.kind, line.why = "headline", "headline-shaped: short, no final punctuation"
-
-
-def _score(line: _Line) -> float:
-    """How strongly the line's own evidence says 'body' (positive) or 'junk' (negative)."""
-    if line.kind == "good":
-        return float(min(line.words, 200)) + line.bonus
-    if line.kind == "near":
-        return line.words * 0.5 + line.bonus
-    if line.kind in _META_KINDS:
-        return _PENALTY["meta"]
-    return _PENALTY.get(line.kind, -1.0)
-
-
-def _mark_article_start(lines: list[_Line]) -> None:
+def _mark_article_start(lines: list[Line]) -> None:
     """Prose right below the first title + byline/dateline block is where the article starts.
 
     Pages carry other prose (footers, 'about us', teasers); the article is the prose
@@ -426,7 +176,7 @@ def _mark_article_start(lines: list[_Line]) -> None:
         return
 
 
-def _join_split_bylines(lines: list[_Line]) -> None:
+def _join_split_bylines(lines: list[Line]) -> None:
     """A lone "By" line names its author on the next line: that line is the byline."""
     for i, line in enumerate(lines[:-1]):
         if line.words > 2 or not cues.BYLINE_WORD.match(line.text):
@@ -437,33 +187,12 @@ def _join_split_bylines(lines: list[_Line]) -> None:
             names.kind, names.why = "byline", "names the author (its 'By' is on the line above)"
 
 
-def _is_person_name(line: _Line) -> bool:
-    """Two or three capitalised words and nothing else: "Jane Doe", "JANE DOE", "Ana de Souza".
-
-    Four or more are left out: they are as often a name run into its outlet ("Jane Doe
-    Florida Today") or a section label as a name."""
-    return line.kind == "headline" and not line.bullet and _names_a_person(line.text)
-
-
-def _names_a_person(text: str) -> bool:
-    """`_is_person_name` for a text of any kind."""
-    tokens = text.split()
-    # a particle inside a name may be capitalised: "Marcus De Guzman", "Ana Da Silva"
-    particles = [t.lower() in _NAME_PARTICLES for t in tokens]
-    names = [t for t, particle in zip(tokens, particles, strict=True) if not particle]
-    if not 2 <= len(names) <= 3 or particles[0] or particles[-1]:
-        return False
-    return all(t[0].isupper() and _NAME_WORD.match(t) and t.lower() not in cues.ANY_STOPWORDS
-               and t.lower().rstrip(".") not in cues.MONTHS
-               and t.lower() not in cues.SECTION_WORDS for t in names)
-
-
-def _is_headline(line: _Line) -> bool:
+def _is_headline(line: Line) -> bool:
     """Headline-shaped and a few words long: a headline rather than a label."""
     return line.kind == "headline" and line.words >= 3
 
 
-def _mark_names_beside_dates(lines: list[_Line]) -> None:
+def _mark_names_beside_dates(lines: list[Line]) -> None:
     """A name on its own line between a headline and its dateline, or right below the
     dateline of a headline, is the byline without its "By": "Jane Doe" / "May 2, 2019";
     so is a dateline whose date a name follows and nothing else ("May 2, 2019 Jane Doe") a
@@ -486,7 +215,7 @@ def _mark_names_beside_dates(lines: list[_Line]) -> None:
         else:
             name = line.text
             before, after = lines[i - 1], lines[i + 1] if i + 1 < len(lines) else None
-            headed = _is_person_name(line) and (
+            headed = is_person_name(line) and (
                 _is_headline(before) and after is not None and after.kind == "dateline"
                 or before.kind == "dateline" and i >= 2 and _is_headline(lines[i - 2]))
             why = "a name on its own line beside the dateline"
@@ -498,27 +227,7 @@ def _mark_names_beside_dates(lines: list[_Line]) -> None:
             line.kind, line.why = "byline", why
 
 
-#: what may stand between a date and the name beside it: "May 2, 2019 | Jane Doe"
-_SEPARATORS = " |,-–—/•·"
-
-
-def name_beside_date(text: str) -> str | None:
-    """The name of "May 2, 2019 Jane Doe" or "Published Mon May 2, 2019 10:30 | Jane Doe":
-    what follows the date (and its time), when that is a person's name and no outlet's.
-
-    Nothing but dateline words may come before the date: "Hong Kong, May 2, 2019" is the
-    wire's place-then-date."""
-    m = cues.DATE.search(text)
-    if m is None or cues.DATELINE_WORDS.sub(" ", text[:m.start()]).strip(_SEPARATORS):
-        return None
-    rest = " ".join(cues.TIME.sub(" ", text[m.end():]).split()).strip(_SEPARATORS)
-    if not rest or not _names_a_person(rest) or \
-            rest.split()[-1].lower() in cues.OUTLET_WORDS:
-        return None
-    return rest
-
-
-def _mark_introduced_lists(lines: list[_Line]) -> None:
+def _mark_introduced_lists(lines: list[Line]) -> None:
     """Items right below a sentence ending in ':' belong to it ("Tour dates:", "Ingredients:")."""
     for i, line in enumerate(lines):
         if line.kind not in ("good", "near", "short_sentence"):
@@ -534,7 +243,7 @@ def _mark_introduced_lists(lines: list[_Line]) -> None:
             item.kind, item.why = "listed", "an item of the list the sentence above introduces"
 
 
-def _mark_appeals(lines: list[_Line]) -> None:
+def _mark_appeals(lines: list[Line]) -> None:
     """A salutation ('Dear Reader,') opens an appeal that runs to its signature."""
     for i, line in enumerate(lines):
         if line.kind == "cue" and line.why.startswith("part of"):
@@ -547,7 +256,7 @@ def _mark_appeals(lines: list[_Line]) -> None:
             lines[j].why = "part of a reader appeal (salutation to signature)"
 
 
-def _appeal_end(lines: list[_Line], start: int) -> int:
+def _appeal_end(lines: list[Line], start: int) -> int:
     """Index of the last line of the appeal opened at `start`."""
     limit = min(len(lines), start + APPEAL_MAX_LINES)
     for j in range(start + 1, limit):
@@ -566,7 +275,7 @@ def _appeal_end(lines: list[_Line], start: int) -> int:
     return end
 
 
-def _mark_known(lines: list[_Line], known: Collection[str], min_docs: int,
+def _mark_known(lines: list[Line], known: Collection[str], min_docs: int,
                 counted_max_words: int) -> None:
     """Lines whose fingerprint recurs across many documents of the source are boilerplate,
     unless the document itself recurs (`seen_before`)."""
@@ -608,7 +317,7 @@ def seen_before(sentences: Iterable[tuple[int, bool]], counted_max_words: int) -
 # ---------------------------------------------------------------------------
 # Evidence from position
 # ---------------------------------------------------------------------------
-def _find_body(lines: list[_Line]) -> tuple[int, int]:
+def _find_body(lines: list[Line]) -> tuple[int, int]:
     """Indices (inclusive) of the highest-scoring contiguous stretch: the article body.
 
     A comment section header is a wall: the stretch never crosses it, and prose below
@@ -624,7 +333,7 @@ def _find_body(lines: list[_Line]) -> tuple[int, int]:
             continue
         if running <= 0:
             running, run_start = 0.0, i
-        score = _score(line)
+        score = line_score(line)
         running += score * weight if score > 0 else score
         if running > best:
             best, best_start, best_end = running, run_start, i
@@ -639,7 +348,7 @@ def _find_body(lines: list[_Line]) -> tuple[int, int]:
     return best_start, best_end
 
 
-def _longest_content_run(lines: list[_Line]) -> tuple[int, int]:
+def _longest_content_run(lines: list[Line]) -> tuple[int, int]:
     """Fallback for pages without prose (a calendar, a results table): the longest run of
     lines that no cue marks as junk."""
     best = (len(lines), len(lines) - 1)
@@ -656,7 +365,7 @@ def _longest_content_run(lines: list[_Line]) -> tuple[int, int]:
     return best if best_len >= MIN_FALLBACK_LINES else (len(lines), len(lines) - 1)
 
 
-def _bridge(lines: list[_Line], start: int, end: int) -> tuple[int, int]:
+def _bridge(lines: list[Line], start: int, end: int) -> tuple[int, int]:
     """Grow the body over recognised junk (a pitch, a share bar) to prose on the other side.
 
     The stretch search can stop at a long identified block such as a reader appeal;
@@ -678,7 +387,7 @@ def _bridge(lines: list[_Line], start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _bridge_one(lines: list[_Line], edge: int, step: int) -> int | None:
+def _bridge_one(lines: list[Line], edge: int, step: int) -> int | None:
     """New edge after crossing one gap of recognised junk in direction `step`, or None."""
     i = edge + step
     gap = 0
@@ -695,13 +404,13 @@ def _bridge_one(lines: list[_Line], edge: int, step: int) -> int | None:
     return new_edge if good else None
 
 
-def _skip_head_metadata(lines: list[_Line], start: int, end: int) -> int:
+def _skip_head_metadata(lines: list[Line], start: int, end: int) -> int:
     """Move the body's start past a dateline/byline block that a standfirst pulled inside."""
     prose_words = 0
     new_start = start
     for i in range(start, min(end + 1, start + 12)):
         line = lines[i]
-        if line.kind in _META_KINDS and prose_words <= 60:
+        if line.kind in META_KINDS and prose_words <= 60:
             new_start = i + 1
         elif line.kind in ("good", "near"):
             prose_words += line.words
@@ -712,12 +421,12 @@ def _skip_head_metadata(lines: list[_Line], start: int, end: int) -> int:
     return new_start if new_start <= end else start
 
 
-def _is_headline_text(line: _Line) -> bool:
+def _is_headline_text(line: Line) -> bool:
     """Reads like another article's headline (not a name or a label)."""
     return line.words >= 5 or (line.words >= 3 and line.stop_share > 0)
 
 
-def _article_header(lines: list[_Line], start: int) -> int:
+def _article_header(lines: list[Line], start: int) -> int:
     """Index of the article's own header: the headline right above a "By …" line that
     leads into the body (few lines between them), or `start` if there is none.
 
@@ -737,7 +446,7 @@ def _article_header(lines: list[_Line], start: int) -> int:
     return header
 
 
-def _dated(lines: list[_Line], i: int) -> bool:
+def _dated(lines: list[Line], i: int) -> bool:
     """Whether a dateline follows line `i` (blank lines aside)."""
     j = i + 1
     while j < len(lines) and lines[j].kind == "empty":
@@ -745,7 +454,7 @@ def _dated(lines: list[_Line], i: int) -> bool:
     return j < len(lines) and lines[j].kind == "dateline"
 
 
-def _said_by_above(lines: list[_Line], below: int, within: int) -> int | None:
+def _said_by_above(lines: list[Line], below: int, within: int) -> int | None:
     """Index of the nearest "By …" byline above line `below`, among the `within` non-empty
     lines above it, with no prose between; None if there is none."""
     seen = 0
@@ -760,14 +469,14 @@ def _said_by_above(lines: list[_Line], below: int, within: int) -> int | None:
     return None
 
 
-def _non_empty_above(lines: list[_Line], i: int) -> int | None:
+def _non_empty_above(lines: list[Line], i: int) -> int | None:
     above = i - 1
     while above >= 0 and lines[above].kind == "empty":
         above -= 1
     return above if above >= 0 else None
 
 
-def _label_related_lists(lines: list[_Line], start: int, end: int) -> None:
+def _label_related_lists(lines: list[Line], start: int, end: int) -> None:
     """A 'Related'/'Read more' header and the list under it, until prose resumes or the
     article's own header begins (a list in the page's menus can run right into it)."""
     header = _article_header(lines, start)
@@ -792,7 +501,7 @@ def _label_related_lists(lines: list[_Line], start: int, end: int) -> None:
                          f"part of a related-articles list ({item.why or item.kind})")
 
 
-def _label_body(lines: list[_Line], start: int, end: int) -> None:
+def _label_body(lines: list[Line], start: int, end: int) -> None:
     """Label the lines inside the body stretch."""
     i = start
     while i <= end:
@@ -815,7 +524,7 @@ def _label_body(lines: list[_Line], start: int, end: int) -> None:
             i = j
         elif kind == "inline_related":
             line.set(BlockLabel.RELATED, line.why)
-        elif kind in _META_KINDS:
+        elif kind in META_KINDS:
             line.set(_META_LABELS[kind], line.why + " (inside the body)")
         else:
             line.set(BlockLabel.BOILERPLATE, line.why or "not prose")
@@ -823,7 +532,7 @@ def _label_body(lines: list[_Line], start: int, end: int) -> None:
     _label_captions(lines, start, end + 1)
 
 
-def _label_inline_run(run: list[_Line]) -> None:
+def _label_inline_run(run: list[Line]) -> None:
     """Short headline-shaped lines between paragraphs: a subheading, or links elsewhere."""
     if len(run) < LINK_RUN_MIN and run[0].words <= SUBHEADING_MAX_WORDS:
         run[0].set(BlockLabel.BODY, "a subheading between body paragraphs")
@@ -838,7 +547,7 @@ def _label_inline_run(run: list[_Line]) -> None:
             line.set(BlockLabel.BOILERPLATE, "a short label between paragraphs")
 
 
-def _label_captions(lines: list[_Line], lo: int, hi: int) -> None:
+def _label_captions(lines: list[Line], lo: int, hi: int) -> None:
     """A short line right above a photo credit is that photo's caption, unless the credit
     line states its own ("Fans cheer in Madrid. (Jo Doe/AP)"): the line above it is then
     something else, the headline as often as not."""
@@ -859,7 +568,7 @@ def _holds_its_caption(text: str) -> bool:
     return len(before.split()) >= CAPTION_MIN_WORDS and ends_like_sentence(before)
 
 
-def _label_head(lines: list[_Line], start: int) -> None:
+def _label_head(lines: list[Line], start: int) -> None:
     """Title, standfirst and metadata above the body; the rest of the head is boilerplate."""
     _label_captions(lines, 1, start)
     title_at = _find_title(lines, start)
@@ -878,9 +587,9 @@ def _label_head(lines: list[_Line], start: int) -> None:
         line = lines[i]
         if line.label is not None:
             continue
-        if line.kind in _META_KINDS and i >= meta_from:
+        if line.kind in META_KINDS and i >= meta_from:
             line.set(_META_LABELS[line.kind], line.why)
-        elif line.kind in _META_KINDS:
+        elif line.kind in META_KINDS:
             line.set(BlockLabel.BOILERPLATE, f"{line.why}, far above the article")
         elif line.kind == "inline_related":
             line.set(BlockLabel.RELATED, line.why)
@@ -889,7 +598,7 @@ def _label_head(lines: list[_Line], start: int) -> None:
                      f"above the article body ({line.why or line.kind})")
 
 
-def _find_title(lines: list[_Line], start: int) -> int | None:
+def _find_title(lines: list[Line], start: int) -> int | None:
     """Index of the title: a headline-shaped line above the head's metadata."""
     lowest = max(0, start - TITLE_SCAN_LINES)
     # The title sits above the dateline/byline: start looking there if the head has one,
@@ -905,7 +614,7 @@ def _find_title(lines: list[_Line], start: int) -> int | None:
     return found
 
 
-def _body_words(lines: list[_Line]) -> frozenset[str]:
+def _body_words(lines: list[Line]) -> frozenset[str]:
     """The words the body uses, stopwords left out: what its headline is about."""
     found: set[str] = set()
     for line in lines:
@@ -914,14 +623,14 @@ def _body_words(lines: list[_Line]) -> frozenset[str]:
     return frozenset(found - cues.ANY_STOPWORDS)
 
 
-def _topic_words(line: _Line, body_words: frozenset[str]) -> tuple[int, float]:
+def _topic_words(line: Line, body_words: frozenset[str]) -> tuple[int, float]:
     """How many of the line's content words the body uses too, and what share they are."""
     content = [t for t in line.tokens or () if t not in cues.ANY_STOPWORDS]
     shared = sum(1 for t in content if t in body_words)
     return shared, shared / len(content) if content else 0.0
 
 
-def _title_cased_sentence(line: _Line) -> bool:
+def _title_cased_sentence(line: Line) -> bool:
     """A short sentence with Every Word Capitalised: a headline that ends in "?", "!" or "."
     ("Is Football Violence a Crime?"). Running text rarely capitalises all its words."""
     if line.kind not in ("good", "near", "short_sentence") or line.words > TITLE_MAX_WORDS:
@@ -931,7 +640,7 @@ def _title_cased_sentence(line: _Line) -> bool:
     return len(content) >= 3 and all(w[0].isupper() for w in content)
 
 
-def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
+def _scan_title(lines: list[Line], top: int, lowest: int) -> int | None:
     """The headline-shaped line above `top` (down to `lowest`) that is the title.
 
     The nearest headline of 3+ words, unless one further up shares clearly more of its
@@ -946,7 +655,7 @@ def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
         if line.label is not None or line.kind in ("empty", "cue", "known", "url", "list",
                                                   "related_header", "inline_related"):
             continue
-        if line.kind in _META_KINDS:
+        if line.kind in META_KINDS:
             continue
         if (line.kind == "headline" and line.words >= 3) or _title_cased_sentence(line):
             candidates.append(i)
@@ -972,7 +681,7 @@ def _scan_title(lines: list[_Line], top: int, lowest: int) -> int | None:
     return best
 
 
-def _label_tail(lines: list[_Line], end: int) -> None:
+def _label_tail(lines: list[Line], end: int) -> None:
     """Below the body: related links and credits keep their meaning, the rest is footer."""
     in_comments = False
     for i in range(end + 1, len(lines)):
@@ -991,7 +700,7 @@ def _label_tail(lines: list[_Line], end: int) -> None:
                      f"below the article body ({line.why or line.kind})")
 
 
-def _keep_recurring_body(lines: list[_Line], known: Collection[str], start: int,
+def _keep_recurring_body(lines: list[Line], known: Collection[str], start: int,
                          end: int) -> None:
     """Undo a recurrence verdict for long prose sitting between body paragraphs."""
     for i in range(max(start, 1), min(end, len(lines) - 1)):
@@ -1010,7 +719,7 @@ def _keep_recurring_body(lines: list[_Line], known: Collection[str], start: int,
 _DROP_CAP = re.compile(r"([B-DF-HJ-NP-TV-XZ]) ([a-z]+)\b")
 
 
-def _join_drop_caps(lines: list[_Line]) -> None:
+def _join_drop_caps(lines: list[Line]) -> None:
     """Join a body paragraph's split drop cap back to its word when the whole word is
     written elsewhere in the body ("T he" where "the" is; not "T cells", "B vitamins",
     nor the Polish "W czwartek"). A drop cap whose word the page writes nowhere else

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks import cues, text_blocks
+from tasks import cues, text_lines
 from tasks.clean import CleanOptions, clean, fingerprint, line_fingerprints, text_source_key
 from tasks.document import BlockLabel, CleanedDoc, InputFormat, RawDocument
 from tasks.errors import TooLarge
 from tasks.extract import extract
-from tasks.text_blocks import normalise_line
+from tasks.text_lines import normalise_line
 
 PARAGRAPHS = [
     "The city council voted on Tuesday to approve a new budget that raises spending on "
@@ -215,14 +215,14 @@ def test_fingerprint_folds_case_digits_and_punctuation() -> None:
 
 def test_only_short_lines_are_kept_in_the_fingerprint_cache() -> None:
     short = "Follow us on the socials, 2024 edition"
-    long = "Word after word 7 " * (text_blocks.FINGERPRINT_CACHED_CHARS // 10)
-    before = text_blocks._cached_fold.cache_info().currsize
+    long = "Word after word 7 " * (text_lines.FINGERPRINT_CACHED_CHARS // 10)
+    before = text_lines._cached_fold.cache_info().currsize
     assert fingerprint(long) == " ".join(["word after word 0"] * (len(long) // 18))
-    assert text_blocks._cached_fold.cache_info().currsize == before
+    assert text_lines._cached_fold.cache_info().currsize == before
     assert fingerprint(short) == "follow us on the socials 0 edition"
-    hits = text_blocks._cached_fold.cache_info().hits
+    hits = text_lines._cached_fold.cache_info().hits
     assert fingerprint(short) == "follow us on the socials 0 edition"
-    assert text_blocks._cached_fold.cache_info().hits == hits + 1
+    assert text_lines._cached_fold.cache_info().hits == hits + 1
 
 
 # --- corpus learning -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks import cues, language
-from tasks.text_blocks import _split, normalise_line
+from tasks.text_lines import normalise_line, split_lines
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_seed.txt"
 
@@ -244,7 +244,7 @@ def test_tied_languages_resolve_to_the_first_to_score() -> None:
 
 
 def test_sample_lines_hit_the_same_cues() -> None:
-    for line in _split(SAMPLE.read_text(encoding="utf-8")):
+    for line in split_lines(SAMPLE.read_text(encoding="utf-8")):
         tokens = language.words(line.text)
         for n_words in (len(line.text.split()), 40):
             expected = reference_hits(line.text, n_words)

@@ -16,9 +16,11 @@ import pytest
 import watchfiles
 
 from tests.conftest import fail_reads_of
+from worker import stability
 from worker import watcher as watcher_module
 from worker.intake import IntakeOutcome
-from worker.watcher import StabilityTracker, Watcher, event_filter, events_fire, scan
+from worker.stability import StabilityTracker
+from worker.watcher import Watcher, event_filter, events_fire, scan
 
 
 def ready_paths(tracker, now, limit=None):
@@ -192,7 +194,7 @@ def test_take_ready_caps_a_batch_by_bytes(tmp_path):
 
 def test_without_lease_permission_one_warning_says_only_the_settle_time_decides(
         tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(watcher_module, "open_for_writing", lambda path: None)
+    monkeypatch.setattr(stability, "open_for_writing", lambda path: None)
     tracker = StabilityTracker(settle_s=0.0)
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text(name)
@@ -387,7 +389,7 @@ def run_in_thread(watcher):
     return thread
 
 
-@pytest.mark.parametrize("max_pending", [watcher_module.MAX_PENDING, 50])
+@pytest.mark.parametrize("max_pending", [stability.MAX_PENDING, 50])
 def test_every_file_of_a_5000_file_burst_is_taken_once(inbox_intake, max_pending):
     from tests.conftest import wait_for
 

@@ -24,6 +24,20 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _check_broker_url(url: str) -> None:
+    """What kombu would take otherwise and fail on later: "127.0.0.1:6379" (no scheme: kombu
+    reads it as an AMQP host), a Redis database that is no number ("redis://host/abc")."""
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        raise ValueError("no scheme, such as redis://")
+    if scheme.lower() in ("redis", "rediss"):
+        from urllib.parse import urlsplit
+
+        db = urlsplit(url).path.strip("/")
+        if db and not db.isdigit():
+            raise ValueError(f"the Redis database {db!r} is no number")
+
+
 class SettingsError(Exception):
     """Settings that cannot work together; the CLI prints the message and exits 2."""
 
@@ -165,6 +179,7 @@ class Settings(BaseSettings):
             from kombu.utils.url import maybe_sanitize_url
 
             try:
+                _check_broker_url(url)
                 Connection(url).transport  # noqa: B018 - loads the scheme's transport only
             except Exception as exc:  # whatever kombu, or a library it loads, finds wrong
                 reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -599,6 +599,28 @@ def test_a_broker_url_no_transport_knows_is_a_usage_error(tmp_path, url):
     assert len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(("url", "why"), [
+    # kombu would take it for an AMQP host named "127.0.0.1:6379" and retry forever
+    ("127.0.0.1:6379", "no scheme, such as redis://"),
+    # kombu's first connect would end in a traceback
+    ("redis://127.0.0.1:6379/abc", "the Redis database 'abc' is no number"),
+])
+def test_a_broker_url_that_would_fail_at_its_first_use_is_a_usage_error(tmp_path, url, why):
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "--broker-url", url,
+                                       "status"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"names no broker newsdrop can use ({why})" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_redis_url_with_or_without_a_database_number_is_taken(tmp_path):
+    from worker.settings import Settings
+
+    for url in ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/", "redis://h:1/15",
+                "rediss://:pw@h:6380/2"):
+        assert Settings(data_dir=tmp_path, broker_url=url).broker_url == url
+
+
 @pytest.mark.parametrize("command", [["articles"], ["run"]])
 def test_a_sqlite_url_option_that_cannot_work_is_a_usage_error(tmp_path, command):
     url = f"sqlite:///{tmp_path / 'data' / 'nd.db'}?journal=wal"

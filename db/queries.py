@@ -297,6 +297,15 @@ def _pct(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
+def within_lease(session: Session, lease: timedelta) -> tuple[int, datetime | None]:
+    """How many unfinished documents changed state within `lease` (the reconciler leaves
+    them alone for now), and the earliest of those changes (UTC)."""
+    count, earliest = session.execute(
+        select(func.count(), func.min(Document.updated_at))
+        .where(Document.status.in_(ACTIVE), Document.updated_at >= utcnow() - lease)).one()
+    return int(count), as_utc(earliest)
+
+
 def oldest_unfinished_age_s(session: Session) -> float | None:
     """Seconds since the oldest queued or processing document's pass was queued.
 

@@ -7,6 +7,7 @@ and reported as unknown when it does not answer.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -66,7 +67,29 @@ def workers_online() -> list[str] | None:
     return _ask_broker("workers", _workers_online)
 
 
+# Redis's answers when it is up but refuses what the URL asks: a database number beyond
+# its `databases`, a wrong or missing password. Redis words them in English everywhere.
+_REFUSAL = re.compile(r"DB index is out of range|WRONGPASS[^\n]*|NOAUTH[^\n]*"
+                      r"|invalid username-password pair|invalid password")
+
+
+def refusal(error: BaseException | str) -> str | None:
+    """The broker's words when `error` says it refused the URL's database or login (a
+    configuration to fix, not a server down), else None."""
+    found = _REFUSAL.search(str(error))
+    return found.group(0) if found else None
+
+
+def broker_error() -> str | None:
+    """Why the broker cannot be used now, in its client's words; None when it answers."""
+    return _queue_depth_or_error()[1]
+
+
 def _queue_depth() -> int | None:
+    return _queue_depth_or_error()[0]
+
+
+def _queue_depth_or_error() -> tuple[int | None, str | None]:
     from tasks.celery_tasks import app
 
     try:
@@ -76,10 +99,10 @@ def _queue_depth() -> int | None:
             try:
                 _, count, _ = conn.default_channel.queue_declare(queue=QUEUE, passive=True)
             except conn.channel_errors:
-                return 0  # the queue was never declared: nothing has been sent to it yet
-            return int(count)
-    except _broker_down_errors():
-        return None
+                return 0, None  # the queue was never declared: nothing was sent to it yet
+            return int(count), None
+    except _broker_down_errors() as exc:
+        return None, str(exc).rstrip(".") or type(exc).__name__
 
 
 def _workers_online() -> list[str] | None:
@@ -108,17 +131,18 @@ def collect_status(rt: Runtime, *, recent_failures: int = 5) -> dict[str, Any]:
                 for d in queries.failures(session, queries.FailureFilter(limit=recent_failures))
             ],
         }
-    depth, workers = _ask_broker("queue depth and workers", _queue_depth_and_workers)
+    depth, workers, error = _ask_broker("queue depth and workers", _queue_depth_and_workers)
     data["queue_depth"] = {QUEUE: depth}
     data["workers"] = workers
+    data["broker_error"] = error
     return data
 
 
-def _queue_depth_and_workers() -> tuple[int | None, list[str] | None]:
-    depth = _queue_depth()
+def _queue_depth_and_workers() -> tuple[int | None, list[str] | None, str | None]:
+    depth, error = _queue_depth_or_error()
     # a broker that cannot say its queue depth cannot carry a ping either; asking anyway
     # would wait out the timeout and then report "no workers", which is not known
-    return depth, _workers_online() if depth is not None else None
+    return depth, _workers_online() if depth is not None else None, error
 
 
 def render_status(s: dict[str, Any]) -> str:
@@ -127,8 +151,14 @@ def render_status(s: dict[str, Any]) -> str:
     depth = s["queue_depth"].get(QUEUE)
     workers = s["workers"]
     lines.append(f"queue      {QUEUE}: {'unknown' if depth is None else depth} waiting")
-    lines.append("workers    " + ("unknown (broker unreachable)" if workers is None
-                                  else f"{len(workers)} online " + " ".join(workers)))
+    if workers is None:
+        error = s.get("broker_error")
+        why = (f"the broker refuses: {refusal(error)}: fix NEWSDROP_BROKER_URL"
+               if error and refusal(error) else
+               f"broker unreachable: {error}" if error else "broker unreachable")
+        lines.append(f"workers    unknown ({why})")
+    else:
+        lines.append(" ".join(["workers   ", f"{len(workers)} online", *workers]))
     for stage, states in s["active_by_stage"].items():
         lines.append(f"stage      {stage}: " + ", ".join(f"{k} {v}" for k, v in states.items()))
     tp = s["throughput_per_s"]

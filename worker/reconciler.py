@@ -114,8 +114,13 @@ class ReconcilerThread(threading.Thread):
         while not self.stopped.is_set():
             try:
                 reconcile(self.sessions, self.lease_s, self.enqueue)
+            except NotSent as exc:
+                # the broker is down or refuses: one line each round, not a traceback
+                log.error("reconciliation could not send %s to the broker (%s); retrying in "
+                          "%gs", counted(len(exc.ids), "document"), str(exc.__cause__).rstrip("."),
+                          self.interval_s)
             except Exception:
-                # the database or broker is down: the next round tries again
+                # the database is down, or worse: the next round tries again
                 log.exception("reconciliation failed; retrying in %ss", self.interval_s)
             self.stopped.wait(self.interval_s)
 

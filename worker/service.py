@@ -19,7 +19,7 @@ from worker import runtime
 from worker.celery_app import QUEUE, configure
 from worker.intake import Intake
 from worker.reconciler import ReconcilerThread
-from worker.settings import Settings, make_folder
+from worker.settings import Settings, SettingsError, make_folder
 from worker.watcher import Watcher, events_fire
 from worker.wording import counted
 
@@ -79,6 +79,7 @@ def watch(rt: runtime.Runtime, *, check_events: bool = True) -> None:
                     "instead (set NEWSDROP_POLL=true to skip this check)", inbox,
                     s.poll_interval_ms)
         poll = True
+    check_broker(rt.settings, warn=True)
     watcher = Watcher(inbox, make_intake(rt), settle_ms=s.settle_ms, debounce_ms=s.debounce_ms,
                       rescan_interval_s=s.rescan_interval_s, poll=poll,
                       poll_interval_ms=s.poll_interval_ms, batch_size=s.batch_size)
@@ -96,10 +97,32 @@ STAGE_MODULES = ("tasks.clean", "tasks.extract", "tasks.html", "bs4.dammit",
                  "charset_normalizer")
 
 
+def check_broker(settings: Settings, *, warn: bool) -> None:
+    """Refuse a broker that answers but refuses the URL's database or login, which no
+    retry mends; with `warn`, say so at once of one that cannot be reached (files are
+    still taken in, stored as queued, and sent once it answers)."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    from worker.monitor import broker_error, refusal
+
+    error = broker_error()
+    if error is None:
+        return
+    where = maybe_sanitize_url(settings.resolved_broker_url)
+    if refusal(error):
+        raise SettingsError(f"NEWSDROP_BROKER_URL: the broker at {where} refuses: "
+                            f"{refusal(error)}")
+    if warn:
+        log.warning("cannot reach the broker at %s (%s): files are still taken in, stored as "
+                    "queued, and sent once it answers", where, error)
+
+
 def worker(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") -> None:
     """Run a Celery worker in this process (prefork pool) until stopped."""
     from tasks.celery_tasks import app
 
+    # Celery says itself that it cannot connect, and tries again until it can
+    check_broker(rt.settings, warn=False)
     for module in STAGE_MODULES:
         importlib.import_module(module)
     n = concurrency or rt.settings.concurrency or os.cpu_count() or 1
@@ -166,6 +189,7 @@ def run_all(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") ->
     """`newsdrop run`: a supervised worker child process plus the watcher in this one."""
     from worker.cli.app import CHILD_OPTION  # the child's settings were checked here
 
+    check_broker(rt.settings, warn=False)  # before a worker child is started to fail on it
     cmd = [sys.executable, "-m", "worker", f"--log-level={loglevel}", CHILD_OPTION, "worker"]
     if concurrency:
         cmd.append(f"--concurrency={concurrency}")

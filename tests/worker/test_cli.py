@@ -413,6 +413,63 @@ def _back_to_the_embedded_broker(tmp_path: Path) -> None:
     _forget_broker_connections()
 
 
+def test_reconcile_says_what_it_leaves_to_the_lease_and_older_than_0_takes_it(tmp_path):
+    from db import pipeline
+    from db.engine import transaction
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    _back_to_the_embedded_broker(tmp_path)
+    rt = prepare(Settings(data_dir=tmp_path))
+    with transaction(rt.sessions) as s:  # queued a moment ago: within the lease
+        pipeline.take_in(s, sha256="a" * 64, source_path="a.txt", content=b"a")
+    rt.engine.dispose()
+    runner = CliRunner()
+    left = runner.invoke(main, ["--data-dir", str(tmp_path), "reconcile"])
+    assert left.exit_code == 0, left.output
+    assert left.output.startswith(
+        "re-enqueued 0 documents\n1 other unfinished document changed state in the last "
+        "300 s (queued, or with a worker) and is left alone: the earliest is due in "), \
+        left.output
+    assert left.output.endswith(" s if it has not moved by then (`--older-than 0` takes it "
+                                "now)\n")
+    taken = runner.invoke(main, ["--data-dir", str(tmp_path), "reconcile", "--older-than", "0"])
+    assert taken.exit_code == 0, taken.output
+    assert "re-enqueued 1 document" in taken.output and "other" not in taken.output
+    bad = runner.invoke(main, ["--data-dir", str(tmp_path), "reconcile", "--older-than", "-1"])
+    assert bad.exit_code == EXIT_USAGE
+
+
+def test_reconcile_with_nothing_due_still_says_the_broker_cannot_be_reached(tmp_path):
+    CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
+    _forget_broker_connections()
+    try:
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "--broker-url",
+                                           "redis://127.0.0.1:1/0", "reconcile"])
+        assert result.exit_code == EXIT_UNAVAILABLE, result.output
+        assert result.output.startswith("re-enqueued 0 documents\n")
+        assert "Error: cannot reach the broker at redis://127.0.0.1:1/0: " in result.output
+    finally:
+        _back_to_the_embedded_broker(tmp_path)
+
+
+@pytest.mark.redis
+def test_ingest_on_a_redis_database_the_server_lacks_is_a_configuration_error(tmp_path,
+                                                                               redis_url):
+    (tmp_path / "a.txt").write_bytes(SAMPLE.read_bytes())
+    beyond = redis_url.rsplit("/", 1)[0] + "/99999"
+    _forget_broker_connections()
+    try:
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"),
+                                           "--broker-url", beyond, "ingest",
+                                           str(tmp_path / "a.txt")])
+        assert result.exit_code == EXIT_USAGE, result.output
+        assert (f"Error: the broker at {beyond} refuses: DB index is out of range: fix "
+                "NEWSDROP_BROKER_URL; 1 document is stored as queued") in result.output
+    finally:
+        _back_to_the_embedded_broker(tmp_path / "data")
+
+
 def test_db_upgrade_creates_the_schema_on_the_embedded_default(tmp_path):
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
     assert result.exit_code == 0, result.output

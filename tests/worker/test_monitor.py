@@ -4,6 +4,7 @@ and the live view's throughput history."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from datetime import timedelta
@@ -17,14 +18,17 @@ from tests.db.test_search import add_article
 from worker.cli import main
 from worker.monitor import (
     ThroughputHistory,
+    broker_error,
     collect_status,
     queue_depth,
+    refusal,
     render_live,
+    render_status,
     watch_status,
     workers_online,
 )
-from worker.service import prepare
-from worker.settings import load_settings
+from worker.service import check_broker, prepare
+from worker.settings import SettingsError, load_settings
 
 
 def drop_broker_connections() -> None:
@@ -133,7 +137,7 @@ def test_status_json_keeps_its_keys(rt, tmp_path):
     data = json.loads(result.output)
     assert {"documents", "active_by_stage", "throughput_per_s", "latency_s",
             "oldest_unfinished_age_s", "recent_failures", "queue_depth", "workers",
-            "stage_durations_ms"} <= set(data)
+            "stage_durations_ms", "broker_error"} <= set(data)
 
 
 def test_status_with_a_dead_broker_says_unknown_quickly(tmp_path):
@@ -145,6 +149,46 @@ def test_status_with_a_dead_broker_says_unknown_quickly(tmp_path):
         assert time.monotonic() - started < 10
         assert data["queue_depth"] == {"newsdrop": None}
         assert data["workers"] is None
+        # the client's words say why, on the workers line too
+        assert "127.0.0.1:9" in data["broker_error"]
+        workers_line = render_status(data).splitlines()[2]
+        assert workers_line == f"workers    unknown (broker unreachable: {data['broker_error']})"
+    finally:
+        runtime.engine.dispose()
+        reset_broker(tmp_path)
+
+
+@pytest.mark.redis
+def test_a_redis_database_the_server_does_not_have_is_a_refusal_to_fix(tmp_path, redis_url):
+    """Redis answers, but has no such database: no retry mends that, and status says so."""
+    beyond = redis_url.rsplit("/", 1)[0] + "/99999"
+    runtime = prepare(load_settings(data_dir=tmp_path / "data", broker_url=beyond))
+    drop_broker_connections()
+    try:
+        assert refusal(broker_error() or "") == "DB index is out of range"
+        data = collect_status(runtime)
+        assert render_status(data).splitlines()[2] == (
+            "workers    unknown (the broker refuses: DB index is out of range: fix "
+            "NEWSDROP_BROKER_URL)")
+        with pytest.raises(SettingsError, match="refuses: DB index is out of range"):
+            check_broker(runtime.settings, warn=True)  # watch, worker and run start so
+    finally:
+        runtime.engine.dispose()
+        reset_broker(tmp_path)
+
+
+def test_an_unreachable_broker_at_watch_start_is_a_warning_not_an_error(tmp_path, caplog):
+    runtime = prepare(load_settings(data_dir=tmp_path / "data",
+                                    broker_url="redis://127.0.0.1:1/0"))
+    drop_broker_connections()
+    try:
+        with caplog.at_level(logging.WARNING, logger="worker.service"):
+            check_broker(runtime.settings, warn=True)
+            check_broker(runtime.settings, warn=False)  # the worker: Celery says so itself
+        [record] = [r for r in caplog.records if r.name == "worker.service"]
+        assert record.getMessage().startswith(
+            "cannot reach the broker at redis://127.0.0.1:1/0 (")
+        assert "files are still taken in, stored as queued" in record.getMessage()
     finally:
         runtime.engine.dispose()
         reset_broker(tmp_path)

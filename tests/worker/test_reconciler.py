@@ -133,6 +133,22 @@ def test_documents_the_reconciler_could_not_send_are_sent_at_its_next_round(sess
     assert sorted(i for batch in sent for i in batch) == ids
 
 
+def test_the_reconciler_thread_says_in_one_line_that_the_broker_is_down(sessions, caplog):
+    from worker.reconciler import ReconcilerThread
+
+    _take_in(sessions, b"one")  # at start-up (lease 0) it is due
+    thread = ReconcilerThread(sessions, 0, 60, _broker_down)
+    with caplog.at_level(logging.INFO, logger="worker.reconciler"):
+        thread.start()
+        thread.stopped.wait(0.5)
+        thread.stop()
+        thread.join(timeout=5)
+    [record] = [r for r in caplog.records if r.name == "worker.reconciler"]
+    assert record.getMessage() == ("reconciliation could not send 1 document to the broker "
+                                   "(broker unreachable); retrying in 60s")
+    assert record.exc_info is None  # no traceback for a broker that is down
+
+
 def test_send_queued_ends_the_lease_of_what_the_broker_refused_and_says_which(sessions):
     from worker.reconciler import NotSent, send_queued
 

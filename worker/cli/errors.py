@@ -111,8 +111,7 @@ class NewsdropGroup(click.Group):
         except NotSent as exc:
             if not isinstance(exc.__cause__, _unreachable_errors()):
                 raise
-            raise Unavailable(not_sent(ctx.find_object(Settings), len(exc.ids),
-                                       exc.__cause__)) from exc
+            raise unsent_error(ctx.find_object(Settings), len(exc.ids), exc.__cause__) from exc
         except _unreachable_errors() as exc:
             if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
                 raise  # `newsdrop articles | head`: click stops quietly, nothing is wrong
@@ -136,8 +135,20 @@ class NewsdropGroup(click.Group):
                         f"the server{where} refused the login: {refused.group(0)}: set the "
                         "user and password in NEWSDROP_DATABASE_URL") from exc
                 raise Unavailable(f"cannot reach the database{where}: {exc.orig}") from exc
-            where = f" at {safe_url(settings.resolved_broker_url)}" if settings else ""
-            raise Unavailable(f"cannot reach the broker{where}: {exc}") from exc
+            raise broker_problem(settings, exc) from exc
+
+
+def broker_problem(settings: Settings | None, error: BaseException | str
+                   ) -> click.ClickException:
+    """The error for a broker that cannot be used: a configuration error when it answered
+    but refused the URL's database or login, else unreachable."""
+    from worker.monitor import refusal
+
+    where = f" at {safe_url(settings.resolved_broker_url)}" if settings else ""
+    answer = refusal(error)
+    if answer:
+        return BadConfiguration(f"the broker{where} refuses: {answer}: fix NEWSDROP_BROKER_URL")
+    return Unavailable(f"cannot reach the broker{where}: {error}")
 
 
 def _bad_url_option(exc: Any) -> BadConfiguration | None:
@@ -150,14 +161,26 @@ def _bad_url_option(exc: Any) -> BadConfiguration | None:
                             "NEWSDROP_DATABASE_URL (or --database-url)")
 
 
-def not_sent(settings: Settings | None, unsent: int, error: BaseException | None) -> str:
-    """Why documents committed as queued are not with the workers yet, and what sends them
-    (worker.reconciler.send_queued ended their lease, so no lease is waited out)."""
+def unsent_error(settings: Settings | None, unsent: int, error: BaseException | None
+                 ) -> click.ClickException:
+    """The error for documents committed as queued that the broker did not take: a
+    configuration error when the broker refused the URL's database or login, else the
+    broker is unreachable (worker.reconciler.send_queued ended their lease, so no lease is
+    waited out)."""
+    from worker.monitor import refusal
+
     where = f" at {safe_url(settings.resolved_broker_url)}" if settings else ""
-    return (f"cannot reach the broker{where}: {str(error).rstrip('.')}; "
-            f"{counted(unsent, 'document')} {'is' if unsent == 1 else 'are'} stored as queued "
-            "and sent once the broker is back, by a running `newsdrop watch` or `newsdrop "
-            "run`, or by `newsdrop reconcile`")
+    stored = (f"{counted(unsent, 'document')} {'is' if unsent == 1 else 'are'} stored as "
+              "queued and sent")
+    refused = refusal(error) if error is not None else None
+    if refused:
+        return BadConfiguration(
+            f"the broker{where} refuses: {refused}: fix NEWSDROP_BROKER_URL; {stored} by the "
+            "next `newsdrop watch`, `newsdrop run` or `newsdrop reconcile` on a broker that "
+            "takes them")
+    return Unavailable(
+        f"cannot reach the broker{where}: {str(error).rstrip('.')}; {stored} once the broker "
+        "is back, by a running `newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`")
 
 
 def _stdout_reader_gone() -> bool:

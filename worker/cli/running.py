@@ -6,15 +6,16 @@ from __future__ import annotations
 import errno
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from worker.cli.app import log_level_name, main, runtime_for, settings_for
-from worker.cli.errors import EXIT_FAILED, Interrupted, Unavailable, not_sent, safe_url
+from worker.cli.errors import EXIT_FAILED, Interrupted, broker_problem, safe_url, unsent_error
 from worker.cli.output import count_values, format_counts, print_article, print_explain
-from worker.cli.params import MAX_CONCURRENCY, wait_option
+from worker.cli.params import MAX_CONCURRENCY, Seconds, wait_option
 from worker.cli.progress import wait_with_progress
 from worker.settings import AfterIntake, make_folder
 from worker.wording import counted
@@ -170,7 +171,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
                    f"ingest` tries {'it' if one else 'them'} again", err=True)
     if unsent:
         # stored all the same, so nothing is lost; but no worker hears of them for now
-        raise Unavailable(not_sent(settings, unsent, send_error))
+        raise unsent_error(settings, unsent, send_error)
     if not wait:
         if deferred or any(o.status is DocumentStatus.REJECTED for o in outcomes):
             sys.exit(EXIT_FAILED)
@@ -256,22 +257,46 @@ def extract(ctx: click.Context, paths: tuple[Path, ...], jsonl: bool, explain: b
 
 
 @main.command()
+@click.option("--older-than", "older_than", type=Seconds(), metavar="SECONDS",
+              help="Re-enqueue documents whose state has not moved for this long (default: "
+                   "NEWSDROP_LEASE_S). 0 takes every unfinished one: for after a crash, with "
+                   "no worker running.")
 @click.pass_context
-def reconcile(ctx: click.Context) -> None:
+def reconcile(ctx: click.Context, older_than: float | None) -> None:
     """Re-enqueue documents whose state has not moved for longer than the lease, now.
 
     Documents whose message the broker refused when they were queued (`ingest`,
     `retry` or `reprocess` with the broker down) are sent too, whatever the lease. The
-    watcher does this at start-up and every NEWSDROP_RECONCILE_INTERVAL_S.
+    watcher does this at start-up and every NEWSDROP_RECONCILE_INTERVAL_S. A document
+    sent while a worker still has it is processed twice, to the same result.
 
     \b
     Example:
-      newsdrop reconcile                        # stuck for over NEWSDROP_LEASE_S (300 s)
-      NEWSDROP_LEASE_S=3600 newsdrop reconcile  # only those stuck for over an hour
+      newsdrop reconcile                      # stuck for over NEWSDROP_LEASE_S (300 s)
+      newsdrop reconcile --older-than 3600    # only those stuck for over an hour
+      newsdrop reconcile --older-than 0       # every unfinished one: the workers crashed
     """
+    from db.engine import reading
+    from db.models import utcnow
+    from db.queries import within_lease
+    from worker.monitor import broker_error
     from worker.reconciler import reconcile as run_reconcile
     from worker.service import enqueue
 
     rt = runtime_for(ctx)
-    n = run_reconcile(rt.sessions, rt.settings.lease_s, enqueue)
+    lease_s = rt.settings.lease_s if older_than is None else older_than
+    with reading(rt.sessions) as session:  # before the documents sent now move
+        waiting, earliest = within_lease(session, timedelta(seconds=lease_s))
+    n = run_reconcile(rt.sessions, lease_s, enqueue)
     click.echo(f"re-enqueued {counted(n, 'document')}", err=True)
+    if waiting and earliest is not None:
+        due = max(0.0, (earliest - utcnow()).total_seconds() + lease_s)
+        one = waiting == 1
+        click.echo(f"{counted(waiting, 'other unfinished document')} changed state in the "
+                   f"last {lease_s:g} s (queued, or with a worker) and {'is' if one else 'are'}"
+                   f" left alone: the earliest is due in {due:.0f} s if it has not moved by "
+                   f"then (`--older-than 0` takes {'it' if one else 'them'} now)", err=True)
+    if n == 0:  # nothing was sent: whether the broker could take anything is not known yet
+        error = broker_error()
+        if error is not None:
+            raise broker_problem(rt.settings, error)

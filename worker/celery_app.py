@@ -13,7 +13,7 @@ QUEUE = "newsdrop"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    """The Celery settings newsdrop runs with (see DESIGN.md, "Rules that make it reliable")."""
+    """The Celery settings newsdrop runs with (the README's "Nothing is lost" says why)."""
     conf: dict[str, Any] = {
         "broker_url": settings.resolved_broker_url,
         "broker_connection_retry_on_startup": True,

@@ -268,6 +268,15 @@ def test_a_mistyped_option_is_still_reported(sessions, data_dir):
     assert "No such option '--limt'" in result.output
 
 
+@pytest.mark.parametrize("command", [["articles"], ["search", "dockers"], ["export"]])
+@pytest.mark.parametrize("option", ["--author", "--site", "--lang"])
+def test_an_empty_filter_is_refused_rather_than_matching_everything(sessions, data_dir,
+                                                                    command, option):
+    result = cli(data_dir, *command, option, " ")
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}': is empty" in result.output
+
+
 def test_articles_command_checks_dates_and_filters_status(sessions, data_dir):
     result = cli(data_dir, "articles", "--since", "March 2024")
     assert result.exit_code == 2 and "not a date" in result.output

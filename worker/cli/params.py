@@ -131,6 +131,15 @@ class ArticleStatusChoice(click.Choice):
         return super().convert(value, param, ctx)
 
 
+def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option given with nothing in it ("--lang ''", an unset shell variable) would match
+    everything: said rather than ignored."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty (leave the option out to match everything)",
+                                 ctx=ctx, param=param)
+    return value
+
+
 def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--since/--until/--author/--site/--lang/--status, shared by articles, search, export."""
     options = [
@@ -139,10 +148,12 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "has an offset)."),
         click.option("--until", callback=iso_date,
                      help="Published on or before (a date includes that whole UTC day)."),
-        click.option("--author", help="Author name contains this (any case)."),
-        click.option("--site", help="Site name, or the host of the page's address, contains "
-                                    "this (any case; a web address given counts by its host)."),
-        click.option("--lang", help="Language code, e.g. en (any case)."),
+        click.option("--author", callback=not_blank,
+                     help="Author name contains this (any case)."),
+        click.option("--site", callback=not_blank,
+                     help="Site name, or the host of the page's address, contains this (any "
+                          "case; a web address given counts by its host)."),
+        click.option("--lang", callback=not_blank, help="Language code, e.g. en (any case)."),
         click.option("--status", "doc_status", type=ArticleStatusChoice(),
                      help="Status of the article's document: done; queued or processing "
                           "while it runs again (reprocess, retry); failed if that run "

@@ -19,7 +19,9 @@ placeholder (`check_token`).
 import hmac
 import ipaddress
 import re
+import signal
 import socket
+import threading
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -401,10 +403,25 @@ def serve(rt: Runtime, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     config = uvicorn.Config(create_app(rt, token=token), host=host, port=port,
                             log_level=log_level.lower(),
                             access_log=log_level.upper() == "DEBUG")
+    # uvicorn raises the signal that stopped it again once it has shut down: Ctrl-C as
+    # KeyboardInterrupt, SIGTERM (docker stop) through its default action, which would end
+    # the process with 143 where `watch` and `worker` exit 0
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stopped) if in_main else None
     try:
         uvicorn.Server(config).run(sockets=sockets)
-    except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has shut down
+    except (KeyboardInterrupt, _Stopped):
         pass
     finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
         for sock in sockets:
             sock.close()
+
+
+class _Stopped(Exception):
+    """SIGTERM, raised again by uvicorn after its graceful shutdown."""
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise _Stopped

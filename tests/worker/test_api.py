@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -366,6 +367,22 @@ def test_binding_beyond_loopback_without_a_token_is_refused(tmp_path):
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2  # a configuration error, as the README's table says
     assert b"NEWSDROP_API_TOKEN" in out
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_server_cleanly_with_0(tmp_path, stop):
+    """`docker stop` sends SIGTERM: the server shuts down and exits 0, as watch and worker do."""
+    seed(f"sqlite:///{tmp_path / 'nd.db'}")
+    port = free_port()
+    proc = start_server(tmp_path, port)
+    try:
+        wait_listening(proc, port)
+        proc.send_signal(stop)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert b"Traceback" not in out
 
 
 def test_a_port_in_use_is_refused_before_serving(tmp_path):

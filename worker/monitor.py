@@ -8,6 +8,7 @@ and reported as unknown when it does not answer.
 from __future__ import annotations
 
 import re
+import signal
 import threading
 import time
 from collections import deque
@@ -229,6 +230,9 @@ def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None 
     history = ThroughputHistory()
     console = Console()
     n = 0
+    # SIGTERM stops it as Ctrl-C does: the screen is left tidy and the exit code is 0
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if in_main else None
     with Live(console=console, auto_refresh=False, transient=False) as live:
         try:
             while refreshes is None or n < refreshes:
@@ -243,3 +247,6 @@ def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None 
                     time.sleep(interval_s)
         except KeyboardInterrupt:
             pass
+        finally:
+            if in_main:
+                signal.signal(signal.SIGTERM, previous)

@@ -908,3 +908,31 @@ def test_two_processes_migrating_a_new_database_at_once_both_succeed(tmp_path):
             if p.stdout:
                 p.stdout.close()
         assert [code for code, _ in results] == [0, 0], results
+
+
+def test_status_watch_stops_on_sigterm_as_on_ctrl_c_with_0(tmp_path):
+    import pty
+    import select
+    import signal
+    import time
+
+    CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
+    # on a terminal, as it is meant to run: it draws at once there
+    reader, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--data-dir", str(tmp_path),
+                             "status", "--watch", "--interval", "0.2"],
+                            stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"documents" not in shown and time.monotonic() < deadline:  # drawn once
+            if select.select([reader], [], [], 1)[0]:
+                shown += os.read(reader, 65536)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        os.close(reader)
+    assert b"documents" in shown
+    assert proc.returncode == 0, shown

@@ -300,6 +300,8 @@ class Intake:
         # (too many open files, an I/O error): no row; the caller tries them again
         self.deferred: list[Path] = []
         self._inbox_prefix = os.path.join(str(self.inbox), "")
+        # NEWSDROP_INBOX_NAME, which begins the source_path of the inbox's files
+        self._named = f"{settings.inbox_name}/" if settings.inbox_name else ""
         # Files that could not be moved out or deleted as they should have been (a
         # read-only inbox), by path: their (size, mtime_ns) then. `already_taken` does not
         # count rejected rows, so that a file moved back in is tried again, nor, under
@@ -332,7 +334,7 @@ class Intake:
     def _source_name_of(self, path: str) -> str:
         # `_source_name` without a Path per file: a rescan asks about every file kept
         if path.startswith(self._inbox_prefix):
-            return storable_name(path[len(self._inbox_prefix):])
+            return self._named + storable_name(path[len(self._inbox_prefix):])
         return self._source_name(Path(path))
 
     def take(self, paths: Iterable[Path]) -> list[IntakeOutcome]:
@@ -440,12 +442,14 @@ class Intake:
         return [outcomes[n] for n in range(len(reads))]
 
     def _source_name(self, path: Path) -> str:
-        """Relative to the inbox when inside it, whether `path` is relative or absolute;
-        otherwise absolute (`ingest ../x`), so that the same file named another way is
-        known as taken in."""
+        """Relative to the inbox when inside it, whether `path` is relative or absolute,
+        after NEWSDROP_INBOX_NAME and a slash when that is set; otherwise absolute (`ingest
+        ../x`), so that the same file named another way is known as taken in."""
         absolute = Path(os.path.abspath(path))
         rel = _relative_to_any(absolute, (self.inbox, self._inbox_as_given))
-        return storable_name(str(rel if rel is not None else absolute))
+        if rel is None:
+            return storable_name(str(absolute))
+        return self._named + storable_name(str(rel))
 
     def _after_commit(self, r: _Read, o: IntakeOutcome) -> tuple[str, str] | None:
         """Only now, with the bytes safe in the database, may the file move. If it could

@@ -6,6 +6,7 @@ The defaults need no server: SQLite and kombu's filesystem transport in `data_di
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from difflib import get_close_matches
 from enum import StrEnum
@@ -22,6 +23,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: what NEWSDROP_INBOX_NAME may be: one path segment, and not "." or ".."
+_INBOX_NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9._-]{1,64}")
 
 
 def _check_broker_url(url: str) -> None:
@@ -96,6 +100,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("newsdrop-data"), description="SQLite file, embedded broker")
     inbox: Path = Field(Path("inbox"), description="folder the watcher takes files from")
+    # several inboxes feeding one database: each file's source_path starts with its
+    # inbox's name, so files of the same name in two inboxes are told apart
+    inbox_name: str = Field("", description="prefix of the source_path of the inbox's files")
     database_url: str = Field("", description="SQLAlchemy URL; default SQLite in data_dir")
     broker_url: str = Field("", description="Celery broker URL; default filesystem in data_dir")
 
@@ -169,6 +176,14 @@ class Settings(BaseSettings):
             # postgres://… becomes postgresql+psycopg://…, for every process it is passed to
             url = normalise_url(url)
         return url
+
+    @field_validator("inbox_name")
+    @classmethod
+    def _a_name_for_paths(cls, name: str) -> str:
+        if name and not _INBOX_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a name of letters, digits, '.', '_' and '-' "
+                             "(it begins the source_path of the inbox's files: east/a.txt)")
+        return name
 
     @field_validator("broker_url")
     @classmethod

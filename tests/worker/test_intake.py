@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from db import migrate
@@ -521,6 +522,42 @@ def test_already_taken_knows_inbox_files_by_name_size_and_mtime_without_reading(
              (str(other), 4, other.stat().st_mtime_ns)]
     assert intake.already_taken(asked) == {str(taken)}
     assert intake.already_taken([]) == set()
+
+
+def test_inboxes_with_names_of_their_own_keep_their_files_of_one_name_apart(env, tmp_path):
+    """Two watchers feed one database: a.txt in each, of one size and mtime, are two files."""
+    make, east, sessions, _ = env
+    west = tmp_path / "west"
+    west.mkdir()
+    for inbox, text in ((east, b"alpha"), (west, b"omega")):
+        (inbox / "sub").mkdir()
+        (inbox / "sub" / "a.txt").write_bytes(text)
+        os.utime(inbox / "sub" / "a.txt", ns=(1_700_000_000 * 10**9,) * 2)
+
+    def intake(inbox, name):
+        settings = Settings(data_dir=tmp_path / "data", inbox=inbox, inbox_name=name)
+        return Intake(settings, sessions, lambda ids: None)
+
+    def asked(inbox):
+        st = (inbox / "sub" / "a.txt").stat()
+        return [(str(inbox / "sub" / "a.txt"), st.st_size, st.st_mtime_ns)]
+
+    intake(east, "east").take([east / "sub" / "a.txt"])
+    west_intake = intake(west, "west")
+    assert west_intake.already_taken(asked(west)) == set()  # not east's file
+    west_intake.take([west / "sub" / "a.txt"])
+    assert set(docs(sessions)) == {"east/sub/a.txt", "west/sub/a.txt"}
+    assert intake(east, "east").already_taken(asked(east)) == {str(east / "sub" / "a.txt")}
+    # without names, the second inbox's file would pass for the first's, taken in already
+    assert intake(west, "").already_taken(asked(west)) == set()
+    make().take([east / "sub" / "a.txt"])  # east's file under its bare name
+    assert intake(west, "").already_taken(asked(west)) == {str(west / "sub" / "a.txt")}
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", ".", "a b", "x" * 65, "ü"])
+def test_an_inbox_name_is_one_plain_path_segment(tmp_path, name):
+    with pytest.raises(ValidationError, match="is not a name of letters"):
+        Settings(data_dir=tmp_path, inbox_name=name)
 
 
 def test_a_name_that_is_not_utf8_is_taken_in_under_an_escaped_name(env):

@@ -217,6 +217,22 @@ def test_read_commands_without_a_database_create_nothing(tmp_path, args):
     assert not data_dir.exists()
 
 
+def test_no_database_where_no_env_file_is_says_that_env_is_read_from_here_only(
+        tmp_path, monkeypatch):
+    for name in ("NEWSDROP_DATABASE_URL", "NEWSDROP_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # the project folder with its .env is elsewhere
+    result = CliRunner().invoke(main, ["articles"])
+    assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert result.output.rstrip().endswith(
+        "; no NEWSDROP_DATABASE_URL is set and this folder has no .env, which is read from "
+        "the current folder only")
+    (tmp_path / ".env").write_text("NEWSDROP_SETTLE_MS=30\n")  # one is here: no hint
+    result = CliRunner().invoke(main, ["articles"])
+    assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert ".env" not in result.output
+
+
 def test_read_commands_refuse_an_older_schema_without_migrating_it(tmp_path):
 
     from db import migrate

@@ -59,8 +59,12 @@ def _read_runtime(settings: Settings) -> Any:
     from worker.celery_app import configure
 
     url = settings.resolved_database_url
+    # a command run from another folder than the one holding .env reads none of it
+    hint = ("; no NEWSDROP_DATABASE_URL is set and this folder has no .env, which is read "
+            "from the current folder only" if not settings.database_url
+            and not Path(".env").is_file() else "")
     missing = NoDatabase(f"no newsdrop database at {safe_url(url)}: start with "
-                         "`newsdrop run`, or `newsdrop db upgrade`")
+                         f"`newsdrop run`, or `newsdrop db upgrade`{hint}")
     if sqlite_file_missing(url):
         raise missing
     rt = runtime.init(settings)

@@ -859,6 +859,38 @@ def test_show_marks_where_a_pass_sent_back_by_retry_or_reprocess_begins(tmp_path
     assert markers() == ["  -- sent back by retry or reprocess"] * 2
 
 
+def test_show_says_where_an_attempt_left_no_record_because_its_worker_died(tmp_path):
+    from datetime import timedelta
+
+    from db import pipeline
+    from db.engine import transaction
+    from db.models import Stage, StageState, utcnow
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    rt = prepare(Settings(data_dir=tmp_path))
+    with transaction(rt.sessions) as s:
+        doc_id = pipeline.take_in(s, sha256="a" * 64, source_path="a.txt",
+                                  content=b"a").document_id
+    for lost in (True, True, False):  # two claims die with their worker, the third runs
+        with transaction(rt.sessions) as s:
+            [claim] = pipeline.claim(s, [doc_id], max_attempts=5)
+            if lost:
+                continue
+            started = utcnow()
+            pipeline.record_results(s, [pipeline.StageResult(
+                doc_id, Stage.CLEAN, claim.attempt, StageState.FAILED, started,
+                started + timedelta(milliseconds=1), claim.queued_at, "not text", "binary")],
+                worker="host:1", extractor_version="1")
+    rt.engine.dispose()
+    shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
+    history = shown.output.split("history\n")[1].splitlines()
+    assert history[0] == ("  -- clean #1-#2 left no record: its worker was lost (killed, out "
+                          "of memory) and it was sent again")
+    assert history[1].startswith("  clean    #3 failed")
+    assert len(history) == 2
+
+
 def test_a_pass_begins_where_attempts_count_from_one_again_at_an_earlier_stage():
     from worker.cli.results import _begins_a_pass
 

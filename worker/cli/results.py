@@ -254,12 +254,21 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         click.echo()
         click.secho("history", bold=True)
         previous: dict[str, Any] | None = None
+        recorded: dict[str, int] = {}  # the latest attempt at each stage in this pass
         for r in data["history"]:
             if previous is not None and _begins_a_pass(r, previous):
                 when = r["queued_at"] or _latest_pass_start(d, previous, r)
                 click.echo("  -- sent back by retry or reprocess"
                            + (f" at {when}" if when else ""))
+                recorded = {}
             previous = r
+            lost = range(recorded.get(r["stage"], 0) + 1, r["attempt"])
+            if lost:  # claimed, but its worker died before it could write the run down
+                click.echo(f"  -- {r['stage']} #{lost[0]}"
+                           + (f"-#{lost[-1]}" if len(lost) > 1 else "")
+                           + " left no record: its worker was lost (killed, out of memory) "
+                             "and it was sent again")
+            recorded[r["stage"]] = r["attempt"]
             err = f"  {r['error']}" if r["error"] else ""
             # persist writes a batch in one transaction: its runs have no time of their own
             ran = ("ran in its batch's write" if r["stage"] == "persist"

@@ -4,11 +4,12 @@ SQLite uses the FTS5 table `articles_fts` (bm25 with title weighted above subtit
 body, `snippet()` for the excerpt); PostgreSQL the generated `articles.search_vector`
 (weights A/B/C, `ts_rank`, `ts_headline`).
 
-User text is never handed to the FTS syntax. It is cut at whitespace into terms and every
-term becomes a quoted phrase, so `NEAR`, `AND`, `OR`, `NOT`, `*`, `-`, `^`, `:`, quotes and
-parentheses are searched as the words they contain (or ignored when they contain none):
-`"foo-bar"` finds "foo bar", `don't` finds "don't". All terms must match (AND). A query
-with no letter or digit at all cannot match anything and is rejected with
+User text is never handed to the FTS syntax. It is cut at whitespace into terms, a
+quoted run ("harbour strike") being one term, and every term becomes a phrase, so `NEAR`,
+`AND`, `OR`, `NOT`, `*`, `-`, `^`, `:` and parentheses are searched as the words they
+contain (or ignored when they contain none): `foo-bar` finds "foo bar", `don't` finds
+"don't", `"harbour strike"` finds those two words side by side. All terms must match
+(AND). A query with no letter or digit at all cannot match anything and is rejected with
 `InvalidQuery`, whose message is meant for the person who typed it.
 """
 
@@ -119,12 +120,39 @@ def query_terms(query: str) -> list[str]:
         raise InvalidQuery(f"search query too long ({len(query)} characters; "
                            f"at most {MAX_QUERY_CHARS})")
     cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in query)
-    terms = [t for t in cleaned.split() if any(_is_word_char(c) for c in t)]
+    terms = [t for t in _split_terms(cleaned) if any(_is_word_char(c) for c in t)]
     if not terms:
         raise InvalidQuery("search query has no words to look for; "
                            "type at least one letter or digit")
     if len(terms) > MAX_TERMS:
         raise InvalidQuery(f"search query has {len(terms)} words; at most {MAX_TERMS}")
+    return terms
+
+
+#: quotes that open a phrase, each with the quote that closes it
+_PHRASE_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb"}
+
+
+def _split_terms(text: str) -> list[str]:
+    """Whitespace-separated terms, but a quoted run ("harbour strike", “harbour strike”) is
+    one term, its words to be found side by side. A quote with no closing one further on
+    is an ordinary character, as quotes inside a word are (don't, 5'10")."""
+    terms: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        close = _PHRASE_QUOTES.get(text[i])
+        end = text.find(close, i + 1) if close else -1
+        if end > i:
+            terms.append(text[i + 1:end])
+            i = end + 1
+            continue
+        start = i
+        while i < n and not text[i].isspace():
+            i += 1
+        terms.append(text[start:i])
     return terms
 
 

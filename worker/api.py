@@ -301,8 +301,9 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                                    queries.stage_runs(session, doc.id))
 
     @app.get("/search", summary="Full-text search, best match first")
-    def search(q: Annotated[str, Query(description="Words to find; all must appear.",
-                                       max_length=1000)],
+    def search(q: Annotated[str, Query(
+                   description="Words to find; all must appear, and words in double quotes "
+                               "side by side.", max_length=1000)],
                f: Filters, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
                offset: Offset = 0) -> dict[str, Any]:
         from db.search import InvalidQuery

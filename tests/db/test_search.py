@@ -142,6 +142,20 @@ def test_operators_are_searched_as_words(db, query):
     assert _titles(sessions, query) == expected
 
 
+def test_quoted_words_are_found_only_side_by_side(db):
+    sessions, _ = db
+    # "strike" and "harbour" are both in the budget article's body, apart
+    assert _titles(sessions, "harbour strike") == ["Harbour strike ends after nine days",
+                                                   "City council budget"]
+    assert _titles(sessions, '"harbour strike"') == ["Harbour strike ends after nine days"]
+    assert _titles(sessions, "“Harbour Strike” nine") == ["Harbour strike ends after nine days"]
+    assert _titles(sessions, '"strike harbour"') == []  # in that order
+    assert _titles(sessions, '"return to work" dockers') == [
+        "Harbour strike ends after nine days"]
+    # an unclosed quote is an ordinary character
+    assert _titles(sessions, '"harbour library') == ["City council budget"]
+
+
 def test_snippet_highlights_the_match(db):
     sessions, _ = db
     with transaction(sessions) as s:
@@ -260,7 +274,8 @@ def test_any_text_either_searches_or_is_rejected_clearly(db, query):
 
 
 def test_fts5_expression_quotes_every_term():
-    assert fts5_query('say "hi" NEAR(x) *') == '"say" """hi""" "NEAR(x)"'
+    assert fts5_query('say "hi there" 5\'10" NEAR(x) *') == \
+        '"say" "hi there" "5\'10""" "NEAR(x)"'
     assert query_terms("a\x00b") == ["a", "b"]
 
 

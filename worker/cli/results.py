@@ -92,15 +92,16 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
            limit: int, offset: int, as_json: bool) -> None:
     """Full-text search over titles, subtitles and bodies, best match first.
 
-    Every word must appear (in any order); title matches rank above body matches.
-    Punctuation and operators are searched as plain text: quotes, *, NEAR, AND/OR,
-    a leading - do nothing special, so `newsdrop search -nissan` looks for "nissan"
-    (a query starting with -- goes after --: `newsdrop search -- --nissan`). Ids are
-    document ids, as `newsdrop show` takes.
+    Every word must appear (in any order), and words in double quotes side by side;
+    title matches rank above body matches. Other punctuation and operators are searched
+    as plain text: *, NEAR, AND/OR, a leading - do nothing special, so `newsdrop search
+    -nissan` looks for "nissan" (a query starting with -- goes after --: `newsdrop search
+    -- --nissan`). Ids are document ids, as `newsdrop show` takes.
 
     \b
     Example:
-      newsdrop search "harbour strike" --since 2024-01-01
+      newsdrop search "harbour strike" --since 2024-01-01   # both words, anywhere
+      newsdrop search '"harbour strike" dockers'   # those two side by side
       newsdrop search election --site times --json
     """
     from db.engine import reading

@@ -7,7 +7,6 @@ and reported as unknown when it does not answer.
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 import time
@@ -18,22 +17,10 @@ from typing import Any
 from db import queries
 from db.engine import reading
 from db.models import Stage
+from worker.broker import BROKER_TIMEOUT_S, down_errors, queue_depth_or_error, refusal, refused
 from worker.celery_app import QUEUE
 from worker.runtime import Runtime
 from worker.wording import counted, milliseconds
-
-#: a status call must never hang on a dead broker or silent workers
-BROKER_TIMEOUT_S = 1.0
-
-
-def _broker_down_errors() -> tuple[type[BaseException], ...]:
-    """What a broker call raises when the broker cannot be reached: kombu wraps the
-    transport's connection errors in its OperationalError once its retries run out (as
-    `app.control.ping` does on a refused Redis connection); the rest are the socket's."""
-    from kombu.exceptions import OperationalError
-
-    return (OperationalError, OSError, TimeoutError)
-
 
 # The broker is asked by one caller at a time: the API answers requests in threads, and
 # Celery's connection pool, which a ping draws on twice, runs dry under a few dozen
@@ -68,42 +55,8 @@ def workers_online() -> list[str] | None:
     return _ask_broker("workers", _workers_online)
 
 
-# Redis's answers when it is up but refuses what the URL asks: a database number beyond
-# its `databases`, a wrong or missing password. Redis words them in English everywhere.
-_REFUSAL = re.compile(r"DB index is out of range|WRONGPASS[^\n]*|NOAUTH[^\n]*"
-                      r"|invalid username-password pair|invalid password")
-
-
-def refusal(error: BaseException | str) -> str | None:
-    """The broker's words when `error` says it refused the URL's database or login (a
-    configuration to fix, not a server down), else None."""
-    found = _REFUSAL.search(str(error))
-    return found.group(0) if found else None
-
-
-def broker_error() -> str | None:
-    """Why the broker cannot be used now, in its client's words; None when it answers."""
-    return _queue_depth_or_error()[1]
-
-
 def _queue_depth() -> int | None:
-    return _queue_depth_or_error()[0]
-
-
-def _queue_depth_or_error() -> tuple[int | None, str | None]:
-    from tasks.celery_tasks import app
-
-    try:
-        with app.connection_for_read() as conn:
-            # one quick attempt: status must answer even when the broker is down
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_S)
-            try:
-                _, count, _ = conn.default_channel.queue_declare(queue=QUEUE, passive=True)
-            except conn.channel_errors:
-                return 0, None  # the queue was never declared: nothing was sent to it yet
-            return int(count), None
-    except _broker_down_errors() as exc:
-        return None, str(exc).rstrip(".") or type(exc).__name__
+    return queue_depth_or_error()[0]
 
 
 def _workers_online() -> list[str] | None:
@@ -111,7 +64,7 @@ def _workers_online() -> list[str] | None:
 
     try:
         replies = app.control.ping(timeout=BROKER_TIMEOUT_S)
-    except _broker_down_errors():
+    except down_errors():
         return None
     return sorted(name for reply in replies for name in reply)
 
@@ -140,7 +93,7 @@ def collect_status(rt: Runtime, *, recent_failures: int = 5) -> dict[str, Any]:
 
 
 def _queue_depth_and_workers() -> tuple[int | None, list[str] | None, str | None]:
-    depth, error = _queue_depth_or_error()
+    depth, error = queue_depth_or_error()
     # a broker that cannot say its queue depth cannot carry a ping either; asking anyway
     # would wait out the timeout and then report "no workers", which is not known
     return depth, _workers_online() if depth is not None else None, error
@@ -154,8 +107,8 @@ def render_status(s: dict[str, Any]) -> str:
     lines.append(f"queue      {QUEUE}: {'unknown' if depth is None else depth} waiting")
     if workers is None:
         error = s.get("broker_error")
-        why = (f"the broker refuses: {refusal(error)}: fix NEWSDROP_BROKER_URL"
-               if error and refusal(error) else
+        answer = refusal(error) if error else None
+        why = (refused("", answer) if answer else
                f"broker unreachable: {error}" if error else "broker unreachable")
         lines.append(f"workers    unknown ({why})")
     else:

@@ -103,15 +103,15 @@ def check_broker(settings: Settings, *, warn: bool) -> None:
     still taken in, stored as queued, and sent once it answers)."""
     from kombu.utils.url import maybe_sanitize_url
 
-    from worker.monitor import broker_error, refusal
+    from worker.broker import broker_error, refusal, refused
 
     error = broker_error()
     if error is None:
         return
     where = maybe_sanitize_url(settings.resolved_broker_url)
-    if refusal(error):
-        raise SettingsError(f"NEWSDROP_BROKER_URL: the broker at {where} refuses: "
-                            f"{refusal(error)}")
+    answer = refusal(error)
+    if answer:
+        raise SettingsError(refused(f" at {where}", answer))
     if warn:
         log.warning("cannot reach the broker at %s (%s): files are still taken in, stored as "
                     "queued, and sent once it answers", where, error)

@@ -26,20 +26,41 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: what NEWSDROP_INBOX_NAME may be: one path segment, and not "." or ".."
 _INBOX_NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9._-]{1,64}")
+#: the path of a Redis URL: its database number, if any ("/", "/0")
+_REDIS_DB = re.compile(r"/?\d*", re.ASCII)
 
 
 def _check_broker_url(url: str) -> None:
     """What kombu would take otherwise and fail on later: "127.0.0.1:6379" (no scheme: kombu
-    reads it as an AMQP host), a Redis database that is no number ("redis://host/abc")."""
-    scheme, sep, _ = url.partition("://")
-    if not sep:
-        raise ValueError("no scheme, such as redis://")
-    if scheme.lower() in ("redis", "rediss"):
-        from urllib.parse import urlsplit
+    reads it as an AMQP host), a Redis database that is no number ("redis://host/abc").
+    Each URL of a failover list ("redis://a;redis://b") is checked."""
+    for part in url.split(";"):
+        scheme, sep, _ = part.strip().partition("://")
+        if not sep:
+            raise ValueError("no scheme, such as redis://")
+        if scheme.lower() == "sentinel":  # kombu reads the master's name from elsewhere only
+            raise ValueError("Redis Sentinel needs a master_name transport option, which "
+                             "newsdrop does not set: give the master's redis:// URL")
+        if scheme.lower() in ("redis", "rediss"):
+            from urllib.parse import urlsplit
 
-        db = urlsplit(url).path.strip("/")
-        if db and not db.isdigit():
-            raise ValueError(f"the Redis database {db!r} is no number")
+            db = urlsplit(part.strip()).path
+            if not _REDIS_DB.fullmatch(db):
+                raise ValueError(f"the Redis database {db.lstrip('/')!r} is no number")
+
+
+def shown_broker_url(url: str) -> str:
+    """`url` with its passwords masked, each URL of a failover list alike, whatever its
+    other faults."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    def one(part: str) -> str:
+        try:
+            return str(maybe_sanitize_url(part))
+        except Exception:  # kombu's parser fails on a bad port or the like
+            return re.sub(r"//[^@/]*@", "//**@", part)
+
+    return ";".join(one(part) for part in url.split(";"))
 
 
 class SettingsError(Exception):
@@ -191,14 +212,13 @@ class Settings(BaseSettings):
         # refused here rather than as a traceback from kombu when a message is first sent
         if url:
             from kombu import Connection
-            from kombu.utils.url import maybe_sanitize_url
 
             try:
                 _check_broker_url(url)
                 Connection(url).transport  # noqa: B018 - loads the scheme's transport only
             except Exception as exc:  # whatever kombu, or a library it loads, finds wrong
                 reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-                raise ValueError(f"{maybe_sanitize_url(url)} names no broker newsdrop can "
+                raise ValueError(f"{shown_broker_url(url)} names no broker newsdrop can "
                                  f"use ({reason}); newsdrop takes redis://HOST:6379/0, or "
                                  "nothing for its embedded queue") from None
         return url

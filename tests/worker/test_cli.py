@@ -677,12 +677,17 @@ def test_a_broker_url_no_transport_knows_is_a_usage_error(tmp_path, url):
     ("127.0.0.1:6379", "no scheme, such as redis://"),
     # kombu's first connect would end in a traceback
     ("redis://127.0.0.1:6379/abc", "the Redis database 'abc' is no number"),
+    ("redis://127.0.0.1:6379/0/", "the Redis database '0/' is no number"),
+    ("redis://127.0.0.1:6379/²", "the Redis database '²' is no number"),
+    ("redis://a:6379/0;redis://:secret@b:6379/x", "the Redis database 'x' is no number"),
+    ("sentinel://a:26379;sentinel://b:26379", "Redis Sentinel needs a master_name"),
 ])
 def test_a_broker_url_that_would_fail_at_its_first_use_is_a_usage_error(tmp_path, url, why):
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "--broker-url", url,
                                        "status"])
     assert result.exit_code == EXIT_USAGE, result.output
-    assert f"names no broker newsdrop can use ({why})" in result.output
+    assert f"names no broker newsdrop can use ({why}" in result.output
+    assert "secret" not in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 
@@ -690,7 +695,9 @@ def test_a_redis_url_with_or_without_a_database_number_is_taken(tmp_path):
     from worker.settings import Settings
 
     for url in ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/", "redis://h:1/15",
-                "rediss://:pw@h:6380/2"):
+                "rediss://:pw@h:6380/2", "redis://:pw@a:6379/0;redis://:pw@b:6379/0",
+                "redis://a:6379;redis://b:6379", "redis+socket:///tmp/redis.sock",
+                "amqp://guest@h:5672//"):
         assert Settings(data_dir=tmp_path, broker_url=url).broker_url == url
 
 

@@ -15,13 +15,12 @@ from click.testing import CliRunner
 from db.engine import transaction
 from db.models import Stage, StageRun, StageState, utcnow
 from tests.db.test_search import add_article
+from worker.broker import broker_error, refusal
 from worker.cli import main
 from worker.monitor import (
     ThroughputHistory,
-    broker_error,
     collect_status,
     queue_depth,
-    refusal,
     render_live,
     render_status,
     watch_status,
@@ -170,8 +169,60 @@ def test_a_redis_database_the_server_does_not_have_is_a_refusal_to_fix(tmp_path,
         assert render_status(data).splitlines()[2] == (
             "workers    unknown (the broker refuses: DB index is out of range: fix "
             "NEWSDROP_BROKER_URL)")
-        with pytest.raises(SettingsError, match="refuses: DB index is out of range"):
+        with pytest.raises(SettingsError,
+                           match="refuses: DB index is out of range: fix NEWSDROP_BROKER_URL"):
             check_broker(runtime.settings, warn=True)  # watch, worker and run start so
+    finally:
+        runtime.engine.dispose()
+        reset_broker(tmp_path)
+
+
+@pytest.fixture
+def redis_with_a_password(tmp_path):
+    """A Redis server of this test's own that asks for the password "right"."""
+    import shutil
+    import socket
+    import subprocess
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed (.ci/run installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1",
+                             "--requirepass", "right", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(("password", "answer"), [
+    ("", "Authentication required"),  # none given where one is required
+    (":wrong@", "invalid username-password pair or user is disabled"),
+])
+def test_a_missing_or_wrong_redis_password_is_a_refusal_to_fix(tmp_path, redis_with_a_password,
+                                                              password, answer):
+    url = f"redis://{password}127.0.0.1:{redis_with_a_password}/0"
+    runtime = prepare(load_settings(data_dir=tmp_path / "data", broker_url=url))
+    drop_broker_connections()
+    try:
+        assert refusal(broker_error() or "") == answer
+        with pytest.raises(SettingsError, match=f"refuses: {answer}"):
+            check_broker(runtime.settings, warn=False)
     finally:
         runtime.engine.dispose()
         reset_broker(tmp_path)

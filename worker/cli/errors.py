@@ -142,12 +142,12 @@ def broker_problem(settings: Settings | None, error: BaseException | str
                    ) -> click.ClickException:
     """The error for a broker that cannot be used: a configuration error when it answered
     but refused the URL's database or login, else unreachable."""
-    from worker.monitor import refusal
+    from worker.broker import refusal, refused
 
     where = f" at {safe_url(settings.resolved_broker_url)}" if settings else ""
     answer = refusal(error)
     if answer:
-        return BadConfiguration(f"the broker{where} refuses: {answer}: fix NEWSDROP_BROKER_URL")
+        return BadConfiguration(refused(where, answer))
     return Unavailable(f"cannot reach the broker{where}: {error}")
 
 
@@ -167,17 +167,16 @@ def unsent_error(settings: Settings | None, unsent: int, error: BaseException | 
     configuration error when the broker refused the URL's database or login, else the
     broker is unreachable (worker.reconciler.send_queued ended their lease, so no lease is
     waited out)."""
-    from worker.monitor import refusal
+    from worker.broker import refusal, refused
 
     where = f" at {safe_url(settings.resolved_broker_url)}" if settings else ""
     stored = (f"{counted(unsent, 'document')} {'is' if unsent == 1 else 'are'} stored as "
               "queued and sent")
-    refused = refusal(error) if error is not None else None
-    if refused:
+    answer = refusal(error) if error is not None else None
+    if answer:
         return BadConfiguration(
-            f"the broker{where} refuses: {refused}: fix NEWSDROP_BROKER_URL; {stored} by the "
-            "next `newsdrop watch`, `newsdrop run` or `newsdrop reconcile` on a broker that "
-            "takes them")
+            f"{refused(where, answer)}; {stored} by the next `newsdrop watch`, `newsdrop run` "
+            "or `newsdrop reconcile` on a broker that takes them")
     return Unavailable(
         f"cannot reach the broker{where}: {str(error).rstrip('.')}; {stored} once the broker "
         "is back, by a running `newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`")

@@ -279,7 +279,7 @@ def reconcile(ctx: click.Context, older_than: float | None) -> None:
     from db.engine import reading
     from db.models import utcnow
     from db.queries import within_lease
-    from worker.monitor import broker_error
+    from worker.broker import broker_error
     from worker.reconciler import reconcile as run_reconcile
     from worker.service import enqueue
 

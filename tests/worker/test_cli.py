@@ -893,7 +893,7 @@ def test_show_says_where_an_attempt_left_no_record_because_its_worker_died(tmp_p
     shown = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "show", str(doc_id)])
     history = shown.output.split("history\n")[1].splitlines()
     assert history[0] == ("  -- clean #1-#2 left no record: its worker was lost (killed, out "
-                          "of memory) and it was sent again")
+                          "of memory) or could not write its outcome to the database")
     assert history[1].startswith("  clean    #3 failed")
     assert len(history) == 2
 
@@ -909,6 +909,39 @@ def test_a_pass_begins_where_attempts_count_from_one_again_at_an_earlier_stage()
     assert _begins_a_pass(run("clean", 1), run("persist", 1))  # reprocess
     assert _begins_a_pass(run("extract", 1), run("extract", 3))  # retry of a failed stage
     assert not _begins_a_pass(run("clean", 2), run("clean", 1))  # its worker died: again
+    # a retry whose first attempt left no run: its attempts counted from 1 again all the same
+    assert _begins_a_pass(run("extract", 2), run("extract", 3))
+    assert _begins_a_pass(run("clean", 2), run("extract", 1))
+
+
+def test_history_lines_name_the_attempts_that_left_no_run_wherever_they_are():
+    from worker.cli.results import history_lines
+
+    def run(stage: str, attempt: int) -> dict[str, Any]:
+        return {"stage": stage, "attempt": attempt, "state": "failed", "error": None,
+                "queued_at": None, "started_at": None, "wait_ms": 1, "duration_ms": 1.0,
+                "worker": "w"}
+
+    def doc(stage: str, attempts: int, status: str) -> dict[str, Any]:
+        return {"stage": stage, "attempts": attempts, "status": status,
+                "pass_queued_at": None}
+
+    def markers(d: dict[str, Any], runs: list[dict[str, Any]]) -> list[str]:
+        return [line.split(" left no record")[0] if "left no record" in line else line[:20]
+                for line in history_lines(d, runs) if line.startswith("  --")]
+
+    # gave up after five attempts, of which only the first three were written down
+    assert markers(doc("clean", 5, "failed"), [run("clean", n) for n in (1, 2, 3)]) == [
+        "  -- clean #4-#5"]
+    # the attempt under way is not lost; the one before it is
+    assert markers(doc("extract", 3, "processing"), [run("clean", 1), run("extract", 1)]) == [
+        "  -- extract #2"]
+    # a retry's first attempt lost: the pass is marked, then the lost attempt
+    assert markers(doc("extract", 2, "failed"),
+                   [run("extract", 1), run("extract", 2), run("extract", 2)]) == [
+        "  -- sent back by re", "  -- extract #1"]
+    assert markers(doc("persist", 1, "done"), [run("clean", 1), run("extract", 1),
+                                               run("persist", 1)]) == []
 
 
 def test_output_piped_to_a_reader_that_stops_early_is_not_a_broker_error():

@@ -254,28 +254,8 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     if data["history"]:
         click.echo()
         click.secho("history", bold=True)
-        previous: dict[str, Any] | None = None
-        recorded: dict[str, int] = {}  # the latest attempt at each stage in this pass
-        for r in data["history"]:
-            if previous is not None and _begins_a_pass(r, previous):
-                when = r["queued_at"] or _latest_pass_start(d, previous, r)
-                click.echo("  -- sent back by retry or reprocess"
-                           + (f" at {when}" if when else ""))
-                recorded = {}
-            previous = r
-            lost = range(recorded.get(r["stage"], 0) + 1, r["attempt"])
-            if lost:  # claimed, but its worker died before it could write the run down
-                click.echo(f"  -- {r['stage']} #{lost[0]}"
-                           + (f"-#{lost[-1]}" if len(lost) > 1 else "")
-                           + " left no record: its worker was lost (killed, out of memory) "
-                             "and it was sent again")
-            recorded[r["stage"]] = r["attempt"]
-            err = f"  {r['error']}" if r["error"] else ""
-            # persist writes a batch in one transaction: its runs have no time of their own
-            ran = ("ran in its batch's write" if r["stage"] == "persist"
-                   else f"ran {milliseconds(r['duration_ms'])} ms")
-            click.echo(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
-                       f"wait {_or_dash(r['wait_ms'])} ms, {ran} on {r['worker']}{err}")
+        for line in history_lines(d, data["history"]):
+            click.echo(line)
 
 
 def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:
@@ -304,26 +284,66 @@ def _or_dash(value: object) -> str:
     return "-" if value is None else str(value)
 
 
+def history_lines(doc: dict[str, Any], runs: list[dict[str, Any]]) -> list[str]:
+    """`show`'s history: one line per stage run, a marker where `retry` or `reprocess`
+    began a pass, and one where attempts left no run behind."""
+    lines: list[str] = []
+    previous: dict[str, Any] | None = None
+    recorded: dict[str, int] = {}  # the latest attempt at each stage in this pass
+    for r in runs:
+        if previous is not None and _begins_a_pass(r, previous):
+            when = _latest_pass_start(doc, previous, r) or r["queued_at"]
+            lines.append("  -- sent back by retry or reprocess" + (f" at {when}" if when else ""))
+            recorded = {}
+        previous = r
+        lines.extend(_unrecorded(r["stage"], recorded.get(r["stage"], 0), r["attempt"]))
+        recorded[r["stage"]] = r["attempt"]
+        err = f"  {r['error']}" if r["error"] else ""
+        # persist writes a batch in one transaction: its runs have no time of their own
+        ran = ("ran in its batch's write" if r["stage"] == "persist"
+               else f"ran {milliseconds(r['duration_ms'])} ms")
+        lines.append(f"  {r['stage']:<8} #{r['attempt']} {r['state']:<9} "
+                     f"wait {_or_dash(r['wait_ms'])} ms, {ran} on {r['worker']}{err}")
+    if doc["stage"] is not None and runs:
+        # attempts after the last run: the one under way, if any, is not lost
+        claimed = doc["attempts"] - (doc["status"] == "processing")
+        lines.extend(_unrecorded(doc["stage"], recorded.get(doc["stage"], 0), claimed + 1))
+    return lines
+
+
+def _unrecorded(stage: str, last: int, next_recorded: int) -> list[str]:
+    """A marker for the attempts at `stage` between attempt `last` and `next_recorded`
+    that were claimed but never written down."""
+    lost = range(last + 1, next_recorded)
+    if not lost:
+        return []
+    which = f"#{lost[0]}" + (f"-#{lost[-1]}" if len(lost) > 1 else "")
+    return [f"  -- {stage} {which} left no record: its worker was lost (killed, out of "
+            "memory) or could not write its outcome to the database"]
+
+
 def _latest_pass_start(doc: dict[str, Any], before: dict[str, Any], run: dict[str, Any]
                        ) -> str | None:
-    """When the pass that `run` begins was sent back, for a run whose message time is not
-    known (its lease had ended): only the latest pass's start is kept (pass_queued_at), and
-    it is this pass's if it lies between the run before and this one (a row from before
-    migration 0006 has the intake time there, before every run)."""
+    """When the pass that `run` begins was sent back, if it is the latest pass: only its
+    start is kept (pass_queued_at), and it is this pass's if it lies between the run
+    before and this one (a row from before migration 0006 has the intake time there,
+    before every run). Earlier passes go by their first run's queued_at, which a
+    reconciler's re-send of a lost message moves later."""
     queued = doc["pass_queued_at"]
     latest = _before(before["started_at"], queued) and not _before(run["started_at"], queued)
     return queued if latest else None
 
 
 def _begins_a_pass(run: dict[str, Any], previous: dict[str, Any]) -> bool:
-    """Whether `run` is the first of a pass that `retry` or `reprocess` began: attempts
-    count from 1 again, at the stage that failed or at clean, where within one pass a
-    first attempt only ever follows the stage before it."""
+    """Whether `run` is the first of a pass that `retry` or `reprocess` began: within one
+    pass the stages only go forward and each stage's attempts only count up, so a run at
+    an earlier stage, or at the same stage with no higher attempt, began another (its
+    first attempt need not have left a run)."""
     from db.models import Stage
 
     order = [stage.value for stage in Stage]
-    return bool(run["attempt"] == 1
-                and order.index(run["stage"]) <= order.index(previous["stage"]))
+    here, before = order.index(run["stage"]), order.index(previous["stage"])
+    return here < before or (here == before and run["attempt"] <= previous["attempt"])
 
 
 def _before(instant: str | None, other: str | None) -> bool:

@@ -40,7 +40,7 @@ from db.models import (
     utcnow,
 )
 from db.pipeline import ACTIVE
-from db.url_host import host_of, url_host
+from db.url_host import site_needle, url_host
 
 _T = TypeVar("_T")
 
@@ -95,7 +95,7 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
 def _site_term(site: str) -> ColumnElement[bool]:
     """`site` in the site name, or in the host of the page's address (a web address given
     counts by its host: "https://www.example.com/news" looks for www.example.com)."""
-    needle = (host_of(site) or site).lower()
+    needle = site_needle(site)
     return or_(*(expr.contains(needle, autoescape=True) for expr in (
         func.lower(Article.site_name), url_host(Article.url), url_host(Article.canonical_url))))
 

@@ -1,14 +1,15 @@
 """`url_host(column)`: the host of a web address stored in a column, in lowercase.
 
-`--site` matches it beside `site_name`, which many pages do not state. PostgreSQL reads
-the host with a regular expression; SQLite has none built in, so every SQLite
-connection gets `host_of` as a function (db/engine.py registers it).
+`--site` matches it beside `site_name`, which many pages do not state. Both databases
+read the host with one regular expression, so that they agree: PostgreSQL has regular
+expressions built in; SQLite has none, so every SQLite connection gets `host_of` as a
+function (db/engine.py registers it).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Text
 from sqlalchemy.ext.compiler import compiles
@@ -17,19 +18,33 @@ from sqlalchemy.sql.functions import GenericFunction
 #: the name SQLite connections know `host_of` by
 SQLITE_FUNCTION = "newsdrop_url_host"
 
-# scheme://[user[:password]@]host[:port]...; the capture is the host
-_PG_HOST = r"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]*)"
+# scheme://[user[:password]@]host[:port]..., of a lowercased address: the capture is the
+# host, a bracketed IPv6 address with its brackets. The user part runs to the last "@"
+# before the path. Written for Python's re and PostgreSQL's regular expressions alike.
+_HOST = r"^[a-z][a-z0-9+.-]*://(?:[^/?#]*@)?(\[[^]/?#]*\]|[^/?#:]*)"
+_HOST_RE = re.compile(_HOST)
+# what a host looks like when one is typed without its scheme: "www.example.com/news"
+_BARE_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 
 
 def host_of(url: str | None) -> str | None:
     """The host of `url` in lowercase ("www.example.com" of "https://www.example.com/a"),
     or None when it names none (no scheme, or not a web address at all)."""
-    if not url or "://" not in url:
-        return None
-    try:
-        return urlsplit(url.strip()).hostname or None
-    except ValueError:  # "http://[bad" and other unreadable addresses
-        return None
+    found = _HOST_RE.match(url.strip().lower()) if url else None
+    return found.group(1) or None if found else None
+
+
+def site_needle(site: str) -> str:
+    """What `--site` looks for: a web address given counts by its host
+    ("https://www.example.com/news", "//www.example.com/x", "www.example.com/news": each
+    www.example.com); any other text as typed, in lowercase ("AP/Reuters" stays whole)."""
+    text = site.strip().lower()
+    if "://" in text:
+        return host_of(text) or text
+    head, slash, _ = text.removeprefix("//").partition("/")
+    if head and (text.startswith("//") or slash and _BARE_HOST.fullmatch(head)):
+        return head
+    return text
 
 
 class url_host(GenericFunction[str]):
@@ -41,7 +56,8 @@ class url_host(GenericFunction[str]):
 
 @compiles(url_host, "postgresql")
 def _postgresql(element: url_host, compiler: Any, **kw: Any) -> str:
-    return f"substring(lower({compiler.process(element.clauses, **kw)}) from '{_PG_HOST}')"
+    column = compiler.process(element.clauses, **kw)
+    return f"substring(lower(btrim({column})) from '{_HOST}')"
 
 
 @compiles(url_host, "sqlite")

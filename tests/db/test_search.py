@@ -61,11 +61,12 @@ CORPUS = [
     dict(title="Théâtre: une saison réussie", subtitle=None,
          body="Le théâtre municipal a connu une saison réussie, selon la direction.",
          authors=[], published_at="2023-11-20", site_name=None, language="fr",
-         url="https://editor@lejournal.example/theatre"),
+         url=" https://editor:p@ss@lejournal.example/theatre?from=reuters@wire"),
     dict(title="Don't panic: AND/OR explained", subtitle="A guide to NEAR and *",
          body="Search operators like NEAR, AND, OR and the star * confuse readers. "
               "C++ and e-mail addresses such as jane@example.org too.",
-         authors=["Jane Doe"], published_at="2022-05-05", site_name="Tech Weekly"),
+         authors=["Jane Doe"], published_at="2022-05-05", site_name="Tech Weekly",
+         canonical_url="http://[2001:db8::1]:8080/guide"),
 ]
 
 
@@ -215,10 +216,13 @@ def test_site_filter_reads_the_host_of_the_page_address(db):
     assert listed("citydaily.example") == [budget]  # canonical_url's, any case, port left
     assert listed("lejournal") == [theatre]  # a page that states no site name
     assert listed("https://WWW.portnews.example/elsewhere") == [harbour]  # a given address
+    assert listed("//www.portnews.example/x") == listed("www.portnews.example/x") == [harbour]
     assert listed("port") == [harbour]  # site name and host alike: listed once
     assert listed("reuters") == []  # the query string is not the host
-    assert listed("editor") == []  # nor the user name before it
+    assert listed("editor") == listed("ss") == []  # nor the user name and password before it
     assert listed("budget") == []  # nor the path
+    assert listed("2001:db8::1") == [CORPUS[3]["title"]]  # an IPv6 host
+    assert listed("8080") == []  # nor the port
     with transaction(sessions) as s:  # search takes the same filter
         assert [h.title for h in search(s, "saison", filters=ArticleFilter(
             site="lejournal.example"))] == [theatre]

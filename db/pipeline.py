@@ -657,8 +657,8 @@ class Expired(NamedTuple):
     unsent: bool  # its lease was ended: the broker refused its message (`end_leases`)
 
 
-def expired_leases(session: Session, lease: timedelta, limit: int = 10_000
-                   ) -> list[Expired]:
+def expired_leases(session: Session, lease: timedelta, limit: int = 10_000, *,
+                   now: datetime | None = None) -> list[Expired]:
     """Active documents whose state has not moved for longer than `lease`, or whose lease
     was ended.
 
@@ -667,7 +667,7 @@ def expired_leases(session: Session, lease: timedelta, limit: int = 10_000
     between this look and the requeue that follows it, and the requeue would undo that.
     (SQLite's write transactions run one at a time: no worker writes in between.)
     """
-    cutoff = utcnow() - lease
+    cutoff = (now or utcnow()) - lease
     rows = session.execute(
         select(Document.id, Document.stage, Document.stage_state, Document.updated_at)
         .where(Document.status.in_(ACTIVE), Document.updated_at < cutoff)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -68,11 +68,20 @@ def send_queued(sessions: sessionmaker[Session], enqueue: Enqueue,
             raise NotSent(unsent) from exc
 
 
-def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue) -> int:
-    """Re-enqueue every document whose lease expired or was ended; return how many were
-    sent."""
+#: most documents one round re-enqueues; the next round takes the rest
+ROUND_LIMIT = 10_000
+
+
+def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue, *,
+              at_start: bool = False, now: datetime | None = None) -> int:
+    """Re-enqueue the documents whose lease expired or was ended, up to ROUND_LIMIT;
+    return how many were sent. `at_start`: newsdrop is starting and no worker runs yet,
+    so whatever is unfinished was left so when it last stopped. `now` (default: now) is
+    the instant the lease is counted back from: rounds that share one pass over what was
+    due then, and not over the documents they re-enqueued themselves."""
     with transaction(sessions) as session:
-        expired = pipeline.expired_leases(session, timedelta(seconds=lease_s))
+        expired = pipeline.expired_leases(session, timedelta(seconds=lease_s),
+                                          limit=ROUND_LIMIT, now=now)
         groups: dict[tuple[Stage, bool], list[int]] = {}
         for doc in expired:
             groups.setdefault((doc.stage, doc.unsent), []).append(doc.document_id)
@@ -88,7 +97,7 @@ def reconcile(sessions: sessionmaker[Session], lease_s: float, enqueue: Enqueue)
                 [idle, *([doc.document_id] for doc in expired if doc.was_running)])
     refused = sum(doc.unsent for doc in expired)
     lapsed = len(expired) - refused
-    if expired and lease_s == 0:  # at start-up, before any worker runs
+    if expired and at_start:
         log.info("resumed %s left unfinished when newsdrop last stopped",
                  counted(len(expired), "document"))
         return len(expired)

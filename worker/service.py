@@ -199,7 +199,7 @@ def run_all(rt: runtime.Runtime, *, concurrency: int, loglevel: str = "INFO") ->
         # a lease.
         from worker.reconciler import reconcile
 
-        reconcile(rt.sessions, 0, enqueue)
+        reconcile(rt.sessions, 0, enqueue, at_start=True)
     supervisor = WorkerSupervisor(cmd, {**os.environ, **_settings_env(rt.settings)})
     supervisor.start()
     try:

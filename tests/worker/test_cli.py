@@ -452,8 +452,30 @@ def test_reconcile_says_what_it_leaves_to_the_lease_and_older_than_0_takes_it(tm
     taken = runner.invoke(main, ["--data-dir", str(tmp_path), "reconcile", "--older-than", "0"])
     assert taken.exit_code == 0, taken.output
     assert "re-enqueued 1 document" in taken.output and "other" not in taken.output
+    assert "last stopped" not in taken.output
     bad = runner.invoke(main, ["--data-dir", str(tmp_path), "reconcile", "--older-than", "-1"])
     assert bad.exit_code == EXIT_USAGE
+
+
+def test_reconcile_goes_on_round_after_round_until_nothing_due_is_left(tmp_path,
+                                                                         monkeypatch):
+    import worker.reconciler
+    from db import pipeline
+    from db.engine import transaction
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    _back_to_the_embedded_broker(tmp_path)
+    monkeypatch.setattr(worker.reconciler, "ROUND_LIMIT", 2)
+    rt = prepare(Settings(data_dir=tmp_path))
+    with transaction(rt.sessions) as s:
+        for n in range(5):
+            pipeline.take_in(s, sha256=f"{n:064x}", source_path=f"{n}.txt", content=b"x")
+    rt.engine.dispose()
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "reconcile",
+                                       "--older-than", "0"])
+    assert result.exit_code == 0, result.output
+    assert "re-enqueued 5 documents" in result.output
 
 
 def test_reconcile_with_nothing_due_still_says_the_broker_cannot_be_reached(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from datetime import timedelta
 
 import pytest
@@ -34,10 +35,31 @@ def test_at_start_up_every_unfinished_document_is_resumed_and_said_so(sessions, 
     ids = _take_in(sessions, b"one", b"two")
     sent: list[list[int]] = []
     with caplog.at_level(logging.INFO, logger="worker.reconciler"):
-        assert reconcile(sessions, 0, sent.append) == 2
+        assert reconcile(sessions, 0, sent.append, at_start=True) == 2
     assert sorted(i for batch in sent for i in batch) == sorted(ids)
     assert "resumed 2 documents left unfinished when newsdrop last stopped" in caplog.text
     assert "lease" not in caplog.text
+
+
+def test_a_lease_of_0_asked_for_later_says_what_it_re_enqueued_not_that_newsdrop_stopped(
+        sessions, caplog):
+    _take_in(sessions, b"one")
+    with caplog.at_level(logging.INFO, logger="worker.reconciler"):
+        assert reconcile(sessions, 0, lambda ids: None) == 1  # `reconcile --older-than 0`
+    assert "last stopped" not in caplog.text
+    assert "re-enqueued 1 document whose state had not moved for 0 s" in caplog.text
+
+
+def test_one_round_takes_at_most_its_limit_and_the_next_the_rest(sessions, monkeypatch):
+    import worker.reconciler
+
+    monkeypatch.setattr(worker.reconciler, "ROUND_LIMIT", 2)
+    ids = _take_in(sessions, b"one", b"two", b"three")
+    _age(sessions, ids, 600)
+    sent: list[list[int]] = []
+    assert reconcile(sessions, 300, sent.extend) == 2
+    assert reconcile(sessions, 300, sent.extend) == 1
+    assert sorted(sent) == sorted(ids)
 
 
 def test_an_expired_lease_is_a_warning_that_says_how_long_nothing_moved(sessions, caplog):
@@ -136,13 +158,19 @@ def test_documents_the_reconciler_could_not_send_are_sent_at_its_next_round(sess
 def test_the_reconciler_thread_says_in_one_line_that_the_broker_is_down(sessions, caplog):
     from worker.reconciler import ReconcilerThread
 
-    _take_in(sessions, b"one")  # at start-up (lease 0) it is due
-    thread = ReconcilerThread(sessions, 0, 60, _broker_down)
+    _take_in(sessions, b"one")  # with a lease of 0 it is due
+    tried = threading.Event()
+
+    def broker_down(ids: list[int]) -> None:
+        tried.set()
+        _broker_down(ids)
+
+    thread = ReconcilerThread(sessions, 0, 60, broker_down)
     with caplog.at_level(logging.INFO, logger="worker.reconciler"):
         thread.start()
-        thread.stopped.wait(0.5)
+        assert tried.wait(30)
         thread.stop()
-        thread.join(timeout=5)
+        thread.join(timeout=30)
     [record] = [r for r in caplog.records if r.name == "worker.reconciler"]
     assert record.getMessage() == ("reconciliation could not send 1 document to the broker "
                                    "(broker unreachable); retrying in 60s")

@@ -280,6 +280,7 @@ def reconcile(ctx: click.Context, older_than: float | None) -> None:
     from db.models import utcnow
     from db.queries import within_lease
     from worker.broker import broker_error
+    from worker.reconciler import ROUND_LIMIT
     from worker.reconciler import reconcile as run_reconcile
     from worker.service import enqueue
 
@@ -287,9 +288,14 @@ def reconcile(ctx: click.Context, older_than: float | None) -> None:
     lease_s = rt.settings.lease_s if older_than is None else older_than
     with reading(rt.sessions) as session:  # before the documents sent now move
         waiting, earliest = within_lease(session, timedelta(seconds=lease_s))
-    n = run_reconcile(rt.sessions, lease_s, enqueue)
+    started = utcnow()  # what is due now, round after round: a round takes ROUND_LIMIT
+    n = sent = run_reconcile(rt.sessions, lease_s, enqueue, now=started)
+    while sent == ROUND_LIMIT:
+        sent = run_reconcile(rt.sessions, lease_s, enqueue, now=started)
+        n += sent
     click.echo(f"re-enqueued {counted(n, 'document')}", err=True)
-    if waiting and earliest is not None:
+    # a lease of 0 leaves none alone (but those a clock ahead of this one dated later)
+    if waiting and earliest is not None and lease_s > 0:
         due = max(0.0, (earliest - utcnow()).total_seconds() + lease_s)
         one = waiting == 1
         click.echo(f"{counted(waiting, 'other unfinished document')} changed state in the "

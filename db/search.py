@@ -111,7 +111,8 @@ def _is_word_char(ch: str) -> bool:
 
 
 def query_terms(query: str) -> list[str]:
-    """The whitespace-separated terms of `query` that hold a letter or digit.
+    """The terms of `query` (whitespace-separated, a quoted run one term) that hold a
+    letter or digit.
 
     Control characters and lone surrogates (which no database accepts as text) count as
     whitespace. Raises `InvalidQuery` when nothing searchable is left.

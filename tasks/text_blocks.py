@@ -36,7 +36,6 @@ from tasks.text_lines import (
     first_look,
     is_byline,
     is_person_name,
-    line_score,
     measure,
     name_beside_date,
     split_lines,
@@ -91,6 +90,22 @@ ARTICLE_START_WINDOW = 5
 #: a prose-less page's content must span at least this many lines to be kept
 MIN_FALLBACK_LINES = 3
 _CONTENT_KINDS = frozenset({"headline", "list", "short_sentence", "near", "listed", "good"})
+
+# Scores for finding the body: prose adds its length, everything else costs.
+_PENALTY = {
+    "cue": -8.0,
+    "known": -8.0,
+    "related_header": -15.0,
+    "comments": -40.0,
+    "listed": 2.0,
+    "inline_related": -4.0,
+    "meta": -5.0,
+    "empty": -1.0,
+    "url": -3.0,
+    "headline": -3.0,
+    "list": -3.0,
+    "short_sentence": 1.0,
+}
 _OPENERS = "\"'‘“«([¿¡"
 # Kinds a line keeps though it recurs: its own text already says what it is, and that says
 # more. A dateline folds to the same fingerprint across a month ("May 0, 0"), a staff
@@ -150,10 +165,22 @@ def classify_text(
     _join_drop_caps(lines)
     blocks = [
         Block(text=line.text, label=line.label or BlockLabel.BOILERPLATE, reason=line.reason,
-              score=line_score(line))
+              score=_line_score(line))
         for line in lines
     ]
     return blocks, language
+
+
+def _line_score(line: Line) -> float:
+    """How strongly the line's kind, and any head start its position earned it, say 'body'
+    (positive) or 'junk' (negative)."""
+    if line.kind == "good":
+        return float(min(line.words, 200)) + line.bonus
+    if line.kind == "near":
+        return line.words * 0.5 + line.bonus
+    if line.kind in META_KINDS:
+        return _PENALTY["meta"]
+    return _PENALTY.get(line.kind, -1.0)
 
 
 def _mark_article_start(lines: list[Line]) -> None:
@@ -333,7 +360,7 @@ def _find_body(lines: list[Line]) -> tuple[int, int]:
             continue
         if running <= 0:
             running, run_start = 0.0, i
-        score = line_score(line)
+        score = _line_score(line)
         running += score * weight if score > 0 else score
         if running > best:
             best, best_start, best_end = running, run_start, i

@@ -32,22 +32,6 @@ FACT_MAX_WORDS = 6
 #: a cue on a line longer than this needs a second cue to outweigh the prose
 CUE_MAX_WORDS = 40
 
-# Scores for finding the body: prose adds its length, everything else costs.
-_PENALTY = {
-    "cue": -8.0,
-    "known": -8.0,
-    "related_header": -15.0,
-    "comments": -40.0,
-    "listed": 2.0,
-    "inline_related": -4.0,
-    "meta": -5.0,
-    "empty": -1.0,
-    "url": -3.0,
-    "headline": -3.0,
-    "list": -3.0,
-    "short_sentence": 1.0,
-}
-
 _TOKEN = re.compile(r"\w+")
 # Only real HTML tag names are stripped: "<The Palace>" in a dump is a title, not markup.
 _TAG = re.compile(
@@ -268,17 +252,6 @@ def first_look(line: Line, max_chars: int) -> None:
         line.kind, line.why = "list", "a long run of words that is not prose (few stopwords)"
     else:
         line.kind, line.why = "headline", "headline-shaped: short, no final punctuation"
-
-
-def line_score(line: Line) -> float:
-    """How strongly the line's own evidence says 'body' (positive) or 'junk' (negative)."""
-    if line.kind == "good":
-        return float(min(line.words, 200)) + line.bonus
-    if line.kind == "near":
-        return line.words * 0.5 + line.bonus
-    if line.kind in META_KINDS:
-        return _PENALTY["meta"]
-    return _PENALTY.get(line.kind, -1.0)
 
 
 def is_person_name(line: Line) -> bool:

@@ -227,6 +227,9 @@ def test_no_database_where_no_env_file_is_says_that_env_is_read_from_here_only(
     assert result.output.rstrip().endswith(
         "; no NEWSDROP_DATABASE_URL is set and this folder has no .env, which is read from "
         "the current folder only")
+    # a data folder named on the command line: no .env was needed to find it
+    named = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "elsewhere"), "articles"])
+    assert named.exit_code == EXIT_NOT_FOUND and ".env" not in named.output, named.output
     (tmp_path / ".env").write_text("NEWSDROP_SETTLE_MS=30\n")  # one is here: no hint
     result = CliRunner().invoke(main, ["articles"])
     assert result.exit_code == EXIT_NOT_FOUND, result.output

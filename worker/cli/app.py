@@ -61,7 +61,8 @@ def _read_runtime(settings: Settings) -> Any:
     url = settings.resolved_database_url
     # a command run from another folder than the one holding .env reads none of it
     hint = ("; no NEWSDROP_DATABASE_URL is set and this folder has no .env, which is read "
-            "from the current folder only" if not settings.database_url
+            "from the current folder only"
+            if not {"database_url", "data_dir"} & settings.model_fields_set
             and not Path(".env").is_file() else "")
     missing = NoDatabase(f"no newsdrop database at {safe_url(url)}: start with "
                          f"`newsdrop run`, or `newsdrop db upgrade`{hint}")

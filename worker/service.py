@@ -19,7 +19,7 @@ from worker import runtime
 from worker.celery_app import QUEUE, configure
 from worker.intake import Intake
 from worker.reconciler import ReconcilerThread
-from worker.settings import Settings, SettingsError, make_folder
+from worker.settings import Settings, SettingsError, make_folder, shown_broker_url
 from worker.watcher import Watcher, events_fire
 from worker.wording import counted
 
@@ -101,14 +101,12 @@ def check_broker(settings: Settings, *, warn: bool) -> None:
     """Refuse a broker that answers but refuses the URL's database or login, which no
     retry mends; with `warn`, say so at once of one that cannot be reached (files are
     still taken in, stored as queued, and sent once it answers)."""
-    from kombu.utils.url import maybe_sanitize_url
-
     from worker.broker import broker_error, refusal, refused
 
     error = broker_error()
     if error is None:
         return
-    where = maybe_sanitize_url(settings.resolved_broker_url)
+    where = shown_broker_url(settings.resolved_broker_url)
     answer = refusal(error)
     if answer:
         raise SettingsError(refused(f" at {where}", answer))

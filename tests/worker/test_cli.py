@@ -490,6 +490,13 @@ def test_reconcile_with_nothing_due_still_says_the_broker_cannot_be_reached(tmp_
         assert result.exit_code == EXIT_UNAVAILABLE, result.output
         assert result.output.startswith("re-enqueued 0 documents\n")
         assert "Error: cannot reach the broker at redis://127.0.0.1:1/0: " in result.output
+        _forget_broker_connections()
+        failover = CliRunner().invoke(main, [
+            "--data-dir", str(tmp_path), "--broker-url",
+            "redis://:secret1@127.0.0.1:1/0;redis://:secret2@127.0.0.1:2/0", "reconcile"])
+        assert failover.exit_code == EXIT_UNAVAILABLE, failover.output
+        assert ("cannot reach the broker at redis://:**@127.0.0.1:1/0;redis://:**@127.0.0.1:2/0"
+                in failover.output) and "secret" not in failover.output
     finally:
         _back_to_the_embedded_broker(tmp_path)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from worker.settings import Settings, SettingsError
+from worker.settings import Settings, SettingsError, shown_broker_url
 from worker.wording import counted
 
 # named exit codes
@@ -144,7 +144,7 @@ def broker_problem(settings: Settings | None, error: BaseException | str
     but refused the URL's database or login, else unreachable."""
     from worker.broker import refusal, refused
 
-    where = f" at {safe_url(settings.resolved_broker_url)}" if settings else ""
+    where = f" at {shown_broker_url(settings.resolved_broker_url)}" if settings else ""
     answer = refusal(error)
     if answer:
         return BadConfiguration(refused(where, answer))
@@ -169,7 +169,7 @@ def unsent_error(settings: Settings | None, unsent: int, error: BaseException | 
     waited out)."""
     from worker.broker import refusal, refused
 
-    where = f" at {safe_url(settings.resolved_broker_url)}" if settings else ""
+    where = f" at {shown_broker_url(settings.resolved_broker_url)}" if settings else ""
     stored = (f"{counted(unsent, 'document')} {'is' if unsent == 1 else 'are'} stored as "
               "queued and sent")
     answer = refusal(error) if error is not None else None

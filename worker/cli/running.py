@@ -17,7 +17,7 @@ from worker.cli.errors import EXIT_FAILED, Interrupted, broker_problem, safe_url
 from worker.cli.output import count_values, format_counts, print_article, print_explain
 from worker.cli.params import MAX_CONCURRENCY, Seconds, wait_option
 from worker.cli.progress import wait_with_progress
-from worker.settings import AfterIntake, make_folder
+from worker.settings import AfterIntake, make_folder, shown_broker_url
 from worker.wording import counted
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def run(ctx: click.Context, inbox: Path | None, concurrency: int) -> None:
     make_folder(rt.settings.inbox, "inbox", "NEWSDROP_INBOX")
     click.echo(f"newsdrop: watching {rt.settings.inbox.resolve()} "
                f"(database {safe_url(rt.settings.resolved_database_url)}, "
-               f"broker {safe_url(rt.settings.resolved_broker_url)}); Ctrl-C stops", err=True)
+               f"broker {shown_broker_url(rt.settings.resolved_broker_url)}); Ctrl-C stops",
+               err=True)
     sys.exit(run_all(rt, concurrency=concurrency, loglevel=log_level_name()))
 
 

@@ -36,7 +36,7 @@ def refusal(error: BaseException | str) -> str | None:
 
 def refused(where: str, answer: str) -> str:
     """What to tell a person whose broker refused the URL (`where`: " at URL" or "")."""
-    return f"the broker{where} refuses: {answer}: fix NEWSDROP_BROKER_URL"
+    return f"the broker{where} refuses: {answer}: fix NEWSDROP_BROKER_URL (or --broker-url)"
 
 
 def broker_error() -> str | None:

@@ -230,6 +230,9 @@ def test_no_database_where_no_env_file_is_says_that_env_is_read_from_here_only(
     # a data folder named on the command line: no .env was needed to find it
     named = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "elsewhere"), "articles"])
     assert named.exit_code == EXIT_NOT_FOUND and ".env" not in named.output, named.output
+    assert named.output.rstrip().endswith(
+        "`newsdrop db upgrade`, given the same --data-dir or --database-url (or NEWSDROP_* "
+        "setting)")
     (tmp_path / ".env").write_text("NEWSDROP_SETTLE_MS=30\n")  # one is here: no hint
     result = CliRunner().invoke(main, ["articles"])
     assert result.exit_code == EXIT_NOT_FOUND, result.output
@@ -513,7 +516,8 @@ def test_ingest_on_a_redis_database_the_server_lacks_is_a_configuration_error(tm
                                            str(tmp_path / "a.txt")])
         assert result.exit_code == EXIT_USAGE, result.output
         assert (f"Error: the broker at {beyond} refuses: DB index is out of range: fix "
-                "NEWSDROP_BROKER_URL; 1 document is stored as queued") in result.output
+                "NEWSDROP_BROKER_URL (or --broker-url); 1 document is stored as queued") \
+            in result.output
     finally:
         _back_to_the_embedded_broker(tmp_path / "data")
 

@@ -168,7 +168,7 @@ def test_a_redis_database_the_server_does_not_have_is_a_refusal_to_fix(tmp_path,
         data = collect_status(runtime)
         assert render_status(data).splitlines()[2] == (
             "workers    unknown (the broker refuses: DB index is out of range: fix "
-            "NEWSDROP_BROKER_URL)")
+            "NEWSDROP_BROKER_URL (or --broker-url))")
         with pytest.raises(SettingsError,
                            match="refuses: DB index is out of range: fix NEWSDROP_BROKER_URL"):
             check_broker(runtime.settings, warn=True)  # watch, worker and run start so

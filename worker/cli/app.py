@@ -59,11 +59,14 @@ def _read_runtime(settings: Settings) -> Any:
     from worker.celery_app import configure
 
     url = settings.resolved_database_url
-    # a command run from another folder than the one holding .env reads none of it
-    hint = ("; no NEWSDROP_DATABASE_URL is set and this folder has no .env, which is read "
-            "from the current folder only"
-            if not {"database_url", "data_dir"} & settings.model_fields_set
-            and not Path(".env").is_file() else "")
+    if {"database_url", "data_dir"} & settings.model_fields_set:
+        hint = ", given the same --data-dir or --database-url (or NEWSDROP_* setting)"
+    elif not Path(".env").is_file():
+        # a command run from another folder than the one holding .env reads none of it
+        hint = ("; no NEWSDROP_DATABASE_URL is set and this folder has no .env, which is "
+                "read from the current folder only")
+    else:
+        hint = ""
     missing = NoDatabase(f"no newsdrop database at {safe_url(url)}: start with "
                          f"`newsdrop run`, or `newsdrop db upgrade`{hint}")
     if sqlite_file_missing(url):

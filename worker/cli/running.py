@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 @click.option("--inbox", type=click.Path(path_type=Path), default=None,
               help="Folder to watch (default ./inbox). Env: NEWSDROP_INBOX.")
 @click.option("--concurrency", "-c", type=click.IntRange(0, MAX_CONCURRENCY), default=0,
-              help="Worker processes (default: number of CPUs).")
+              help="Worker processes (default: NEWSDROP_CONCURRENCY or number of CPUs).")
 @click.pass_context
 def run(ctx: click.Context, inbox: Path | None, concurrency: int) -> None:
     """Watch the inbox and process what arrives: watcher and worker in one command.

@@ -12,6 +12,7 @@ from difflib import get_close_matches
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -42,8 +43,6 @@ def _check_broker_url(url: str) -> None:
             raise ValueError("Redis Sentinel needs a master_name transport option, which "
                              "newsdrop does not set: give the master's redis:// URL")
         if scheme.lower() in ("redis", "rediss"):
-            from urllib.parse import urlsplit
-
             db = urlsplit(part.strip()).path
             if not _REDIS_DB.fullmatch(db):
                 raise ValueError(f"the Redis database {db.lstrip('/')!r} is no number")

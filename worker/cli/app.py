@@ -59,6 +59,24 @@ def _read_runtime(settings: Settings) -> Any:
     from worker.celery_app import configure
 
     url = settings.resolved_database_url
+    if sqlite_file_missing(url):
+        raise _no_database(settings)
+    rt = runtime.init(settings)
+    current, head = migrate.current_revision(rt.engine), migrate.head_revision()
+    if current is None:
+        raise _no_database(settings)
+    migrate.check_not_newer(current)
+    if current != head:
+        # as for a newer schema: the database is there, at a revision this one cannot read
+        raise BadConfiguration(f"the database schema is older than this newsdrop: run "
+                               f"`newsdrop db upgrade` (database at {current}, latest {head})")
+    configure(app, settings)
+    return rt
+
+
+def _no_database(settings: Settings) -> NoDatabase:
+    """No newsdrop database where `settings` point: how to make one, and where settings
+    come from when none named it."""
     if {"database_url", "data_dir"} & settings.model_fields_set:
         hint = ", given the same --data-dir or --database-url (or NEWSDROP_* setting)"
     elif not Path(".env").is_file():
@@ -67,21 +85,8 @@ def _read_runtime(settings: Settings) -> Any:
                 "read from the current folder only")
     else:
         hint = ""
-    missing = NoDatabase(f"no newsdrop database at {safe_url(url)}: start with "
-                         f"`newsdrop run`, or `newsdrop db upgrade`{hint}")
-    if sqlite_file_missing(url):
-        raise missing
-    rt = runtime.init(settings)
-    current, head = migrate.current_revision(rt.engine), migrate.head_revision()
-    if current is None:
-        raise missing
-    migrate.check_not_newer(current)
-    if current != head:
-        # as for a newer schema: the database is there, at a revision this one cannot read
-        raise BadConfiguration(f"the database schema is older than this newsdrop: run "
-                               f"`newsdrop db upgrade` (database at {current}, latest {head})")
-    configure(app, settings)
-    return rt
+    return NoDatabase(f"no newsdrop database at {safe_url(settings.resolved_database_url)}: "
+                      f"start with `newsdrop run`, or `newsdrop db upgrade`{hint}")
 
 
 def sqlite_file_missing(url: str) -> bool:

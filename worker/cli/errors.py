@@ -163,23 +163,19 @@ def _bad_url_option(exc: Any) -> BadConfiguration | None:
 
 def unsent_error(settings: Settings | None, unsent: int, error: BaseException | None
                  ) -> click.ClickException:
-    """The error for documents committed as queued that the broker did not take: a
-    configuration error when the broker refused the URL's database or login, else the
-    broker is unreachable (worker.reconciler.send_queued ended their lease, so no lease is
+    """`broker_problem`, for documents committed as queued that the broker did not take,
+    with what sends them (worker.reconciler.send_queued ended their lease, so no lease is
     waited out)."""
-    from worker.broker import refusal, refused
-
-    where = f" at {shown_broker_url(settings.resolved_broker_url)}" if settings else ""
+    problem = broker_problem(settings, str(error).rstrip("."))
     stored = (f"{counted(unsent, 'document')} {'is' if unsent == 1 else 'are'} stored as "
               "queued and sent")
-    answer = refusal(error) if error is not None else None
-    if answer:
+    if isinstance(problem, BadConfiguration):
         return BadConfiguration(
-            f"{refused(where, answer)}; {stored} by the next `newsdrop watch`, `newsdrop run` "
-            "or `newsdrop reconcile` on a broker that takes them")
+            f"{problem.message}; {stored} by the next `newsdrop watch`, `newsdrop run` or "
+            "`newsdrop reconcile` on a broker that takes them")
     return Unavailable(
-        f"cannot reach the broker{where}: {str(error).rstrip('.')}; {stored} once the broker "
-        "is back, by a running `newsdrop watch` or `newsdrop run`, or by `newsdrop reconcile`")
+        f"{problem.message}; {stored} once the broker is back, by a running `newsdrop watch` "
+        "or `newsdrop run`, or by `newsdrop reconcile`")
 
 
 def _stdout_reader_gone() -> bool:

@@ -19,9 +19,7 @@ placeholder (`check_token`).
 import hmac
 import ipaddress
 import re
-import signal
 import socket
-import threading
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -49,6 +47,7 @@ from worker.celery_app import QUEUE
 from worker.monitor import collect_status, queue_depth
 from worker.render import article_summary, document_detail
 from worker.runtime import Runtime
+from worker.signals import sigterm_as_interrupt
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -404,25 +403,14 @@ def serve(rt: Runtime, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     config = uvicorn.Config(create_app(rt, token=token), host=host, port=port,
                             log_level=log_level.lower(),
                             access_log=log_level.upper() == "DEBUG")
-    # uvicorn raises the signal that stopped it again once it has shut down: Ctrl-C as
-    # KeyboardInterrupt, SIGTERM (docker stop) through its default action, which would end
-    # the process with 143 where `watch` and `worker` exit 0
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _stopped) if in_main else None
+    # uvicorn raises the signal that stopped it again once it has shut down, to the
+    # handler it found: SIGTERM's default action would end the process with 143 where
+    # `watch` and `worker` exit 0
     try:
-        uvicorn.Server(config).run(sockets=sockets)
-    except (KeyboardInterrupt, _Stopped):
+        with sigterm_as_interrupt():
+            uvicorn.Server(config).run(sockets=sockets)
+    except KeyboardInterrupt:
         pass
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
         for sock in sockets:
             sock.close()
-
-
-class _Stopped(Exception):
-    """SIGTERM, raised again by uvicorn after its graceful shutdown."""
-
-
-def _stopped(_signum: int, _frame: object) -> None:
-    raise _Stopped

@@ -7,7 +7,6 @@ and reported as unknown when it does not answer.
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections import deque
@@ -20,6 +19,7 @@ from db.models import Stage
 from worker.broker import BROKER_TIMEOUT_S, down_errors, queue_depth_or_error, refusal, refused
 from worker.celery_app import QUEUE
 from worker.runtime import Runtime
+from worker.signals import sigterm_as_interrupt
 from worker.wording import counted, milliseconds
 
 # The broker is asked by one caller at a time: the API answers requests in threads, and
@@ -184,9 +184,8 @@ def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None 
     console = Console()
     n = 0
     # SIGTERM stops it as Ctrl-C does: the screen is left tidy and the exit code is 0
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if in_main else None
-    with Live(console=console, auto_refresh=False, transient=False) as live:
+    with sigterm_as_interrupt(), Live(console=console, auto_refresh=False,
+                                      transient=False) as live:
         try:
             while refreshes is None or n < refreshes:
                 data = collect_status(rt)
@@ -200,6 +199,3 @@ def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None 
                     time.sleep(interval_s)
         except KeyboardInterrupt:
             pass
-        finally:
-            if in_main:
-                signal.signal(signal.SIGTERM, previous)

@@ -37,7 +37,7 @@ def utcnow() -> datetime:
 
 
 class DocumentStatus(StrEnum):
-    """Where a document is in its life. The last four are terminal."""
+    """Where a document is in its life. All but the first two are terminal."""
 
     QUEUED = "queued"  # taken in, waiting for (or between) stages
     PROCESSING = "processing"  # a stage is running
@@ -45,10 +45,13 @@ class DocumentStatus(StrEnum):
     FAILED = "failed"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    # removed by `newsdrop delete`: only the file's name, size and mtime are left, so the
+    # watcher does not take that file in again while it sits unchanged in the inbox
+    DELETED = "deleted"
 
     @classmethod
     def terminal(cls) -> tuple[DocumentStatus, ...]:
-        return (cls.DONE, cls.FAILED, cls.DUPLICATE, cls.REJECTED)
+        return (cls.DONE, cls.FAILED, cls.DUPLICATE, cls.REJECTED, cls.DELETED)
 
 
 class Stage(StrEnum):

@@ -298,3 +298,20 @@ def test_0008_adds_the_failed_extractor_version_and_its_downgrade_keeps_every_ro
         assert conn.execute(text("SELECT id, status FROM documents")).all() == [(1, "failed")]
         assert conn.execute(text("SELECT count(*) FROM document_contents")).scalar() == 1
     assert migrate.upgrade(engine, "0008") == "0008"
+
+
+def test_0009_downgrade_removes_the_tombstones_an_older_newsdrop_cannot_read(engine):
+    migrate.upgrade(engine, "0009")
+    add_document_with_bytes(engine, "done")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO documents (id, source_path, size_bytes, status, attempts, "
+            "received_at, updated_at) VALUES (2, 'gone.txt', 5, 'deleted', 0, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+
+    downgrade(engine, "0008")
+
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, status FROM documents")).all() == [(1, "done")]
+        assert conn.execute(text("SELECT count(*) FROM document_contents")).scalar() == 1
+    assert migrate.upgrade(engine) == "0009"

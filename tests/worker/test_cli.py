@@ -1060,3 +1060,57 @@ def test_status_watch_stops_on_sigterm_as_on_ctrl_c_with_0(tmp_path):
         os.close(reader)
     assert b"documents" in shown
     assert proc.returncode == 0, shown
+
+
+def test_delete_asks_first_and_without_a_terminal_needs_yes(tmp_path, monkeypatch):
+    from db.engine import reading, transaction
+    from db.models import Document, DocumentStatus, Stage, utcnow
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    # Given a finished document, a duplicate of it and a document a worker holds
+    rt = prepare(Settings(data_dir=tmp_path))
+    now = utcnow()
+    with transaction(rt.sessions) as s:
+        s.add_all([
+            Document(id=1, sha256="a" * 64, source_path="a.txt", status=DocumentStatus.DONE,
+                     stage=Stage.PERSIST, attempts=1, received_at=now, updated_at=now),
+            Document(id=2, sha256="a" * 64, source_path="copy.txt", duplicate_of=1,
+                     status=DocumentStatus.DUPLICATE, attempts=0, received_at=now,
+                     updated_at=now),
+            Document(id=3, sha256="b" * 64, source_path="b.txt",
+                     status=DocumentStatus.PROCESSING, stage=Stage.CLEAN, attempts=1,
+                     received_at=now, updated_at=now)])
+
+    def statuses():
+        with reading(rt.sessions) as s:
+            return [d.status.value for d in s.query(Document).order_by(Document.id)]
+
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path)]
+    # no terminal to ask on (a script, a pipe): refused unless --yes says so
+    result = runner.invoke(main, [*data, "delete", "1"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "no terminal to ask on: pass --yes" in result.output
+    monkeypatch.setattr("worker.cli.operating._can_ask", lambda: True)
+    result = runner.invoke(main, [*data, "delete", "1"], input="n\n")
+    assert "Delete 1 document (1 done) and 1 duplicate of it, with their bytes, articles " \
+        "and history? [y/N]" in result.output
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert statuses() == ["done", "duplicate", "processing"]
+
+    result = runner.invoke(main, [*data, "delete", "1", "3", "999"], input="y\n")
+
+    # the missing id is named and exits 3; the busy one is named and left alone
+    assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert "no such document: 999" in result.output
+    assert "being processed, left alone: 3" in result.output
+    assert "deleted 1 document and 1 duplicate of it" in result.output
+    assert statuses() == ["deleted", "deleted", "processing"]
+    again = runner.invoke(main, [*data, "delete", "--yes", "1", "3"])
+    assert again.exit_code == EXIT_FAILED, again.output
+    assert "deleted before: 1" in again.output and "deleted 0 documents" in again.output
+    explained = runner.invoke(main, [*data, "show", "1", "--explain"])
+    assert explained.exit_code == EXIT_NOT_FOUND
+    assert "document 1 was deleted: nothing of it is stored" in explained.output
+    rt.engine.dispose()

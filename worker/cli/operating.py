@@ -1,5 +1,5 @@
 """Commands that watch over and steer the pipeline: status, failures, retry, reprocess,
-serve, and the database schema."""
+delete, serve, and the database schema."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 
 from db.bounds import MAX_SQL_INT
 from worker.cli.app import log_level_name, main, runtime_for, settings_for, sqlite_file_missing
-from worker.cli.errors import EXIT_NOT_FOUND, BadConfiguration, safe_url
+from worker.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND, BadConfiguration, safe_url
 from worker.cli.output import count_values, dump_json, format_counts
 from worker.cli.params import (
     DOCUMENT_ID,
@@ -239,6 +239,71 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
     _report_requeued(rt, sent, f"for every stage (were {format_counts(before)})",
                      missing=bool(ids) and len(known) < len(set(ids)), wait=wait,
                      timeout=timeout)
+
+
+@main.command()
+@click.argument("ids", nargs=-1, type=DOCUMENT_ID, required=True)
+@click.option("--yes", "-y", is_flag=True,
+              help="Delete without asking (needed where no terminal can ask).")
+@click.pass_context
+def delete(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
+    """Delete documents: their stored bytes, article and processing history.
+
+    Duplicates of a deleted document (the same bytes under other names) go with it. A
+    document a worker is processing is left alone: run the command again once it is
+    finished. What stays of a document taken in is its file's name, size and mtime, with
+    status `deleted`, so that the watcher does not take that very file in again while
+    it sits unchanged in the inbox; the same bytes dropped again (or the file named to
+    `ingest`) are a new document. Files are not touched. Asks first, unless --yes is
+    given.
+
+    Exits 1 if a document was left alone because a worker held it, 3 if an id names no
+    document.
+
+    \b
+    Example:
+      newsdrop delete 17 18
+      newsdrop failures --kind binary --json | jq '.[].id' | xargs newsdrop delete --yes
+    """
+    from db.engine import reading, transaction
+    from db.removal import delete_documents, duplicates_of
+
+    if not yes and not _can_ask():
+        raise click.UsageError("no terminal to ask on: pass --yes to delete without asking")
+    rt = runtime_for(ctx)
+    known = _known_ids(rt, list(ids))
+    # what the question counts: a document deleted before or held by a worker is left
+    # alone, and said so afterwards
+    chosen = {i: st for i, (st, _) in known.items() if st not in ("deleted", "processing")}
+    if chosen and not yes:
+        with reading(rt.sessions) as session:
+            duplicates = len(duplicates_of(session, list(chosen), exclude=set(ids)))
+        click.confirm(f"Delete {counted(len(chosen), 'document')} "
+                      f"({format_counts(count_values(chosen.values()))})"
+                      f"{_and_duplicates(len(chosen), duplicates)}, with their bytes, "
+                      "articles and history?", abort=True, err=True)
+    with transaction(rt.sessions) as session:
+        done = delete_documents(session, list(ids))
+    if done.deleted_before:
+        click.echo("deleted before: " + " ".join(map(str, done.deleted_before)), err=True)
+    if done.busy:
+        click.echo("being processed, left alone: " + " ".join(map(str, done.busy)), err=True)
+    click.echo(f"deleted {counted(len(done.deleted), 'document')}"
+               f"{_and_duplicates(len(done.deleted), len(done.duplicates))}", err=True)
+    if done.missing:
+        sys.exit(EXIT_NOT_FOUND)
+    if done.busy:
+        sys.exit(EXIT_FAILED)
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
+
+
+def _and_duplicates(documents: int, duplicates: int) -> str:
+    if not duplicates:
+        return ""
+    return f" and {counted(duplicates, 'duplicate')} of {'it' if documents == 1 else 'them'}"
 
 
 def _report_requeued(rt: Any, sent: list[int], detail: str, *, missing: bool, wait: bool,

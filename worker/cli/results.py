@@ -272,7 +272,9 @@ def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:
         click.echo(f"clean cannot read document {doc['id']}: {exc.message}", err=True)
         sys.exit(EXIT_FAILED)
     if cleaned is None:
-        click.echo(f"document {doc['id']} has no stored bytes to explain", err=True)
+        why = ("was deleted: nothing of it is stored" if doc["status"] == "deleted"
+               else "has no stored bytes to explain")
+        click.echo(f"document {doc['id']} {why}", err=True)
         sys.exit(EXIT_NOT_FOUND)
     if as_json:
         dump_json(cleaned.to_dict())

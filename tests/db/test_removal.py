@@ -1,0 +1,138 @@
+"""Deleting documents on SQLite and PostgreSQL: what goes, what stays, what is left alone."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from db import pipeline
+from db.engine import reading, transaction
+from db.models import (
+    Article,
+    Document,
+    DocumentContent,
+    DocumentStatus,
+    StageOutput,
+    StageRun,
+)
+from db.removal import delete_documents
+from db.search import search
+from tasks.runner import RunnerOptions, run_batch
+
+SAMPLE = (Path(__file__).resolve().parent.parent / "fixtures" / "sample_seed.txt").read_bytes()
+
+
+def take(db_sessions, *files: tuple[str, bytes, int]) -> list[pipeline.IntakeResult]:
+    with transaction(db_sessions) as s:
+        return pipeline.take_in_many(s, [
+            pipeline.Incoming(hashlib.sha256(data).hexdigest(), name, data, mtime)
+            for name, data, mtime in files])
+
+
+def processed(db_sessions, *files: tuple[str, bytes, int]) -> list[int]:
+    """Documents taken in and run through every stage, as a worker would."""
+    ids = [r.document_id for r in take(db_sessions, *files)]
+    run_batch(db_sessions, ids, options=RunnerOptions(), worker="test")
+    return ids
+
+
+def delete(db_sessions, *ids: int):
+    with transaction(db_sessions) as s:
+        return delete_documents(s, list(ids))
+
+
+def rows_of(db_sessions, doc_id: int) -> dict[str, int]:
+    with reading(db_sessions) as s:
+        return {model.__tablename__: s.scalar(select(func.count()).select_from(model)
+                                               .where(model.document_id == doc_id))
+                for model in (Article, DocumentContent, StageOutput, StageRun)}
+
+
+def test_a_deleted_document_keeps_only_its_file_name_size_and_mtime(db_sessions):
+    [doc_id] = processed(db_sessions, ("a.txt", SAMPLE, 111))
+    assert rows_of(db_sessions, doc_id)["articles"] == 1
+    with reading(db_sessions) as s:
+        assert len(search(s, "Leiderman")) == 1
+
+    done = delete(db_sessions, doc_id)
+
+    assert done.deleted == [doc_id]
+    assert rows_of(db_sessions, doc_id) == {
+        "articles": 0, "document_contents": 0, "stage_outputs": 0, "stage_runs": 0}
+    with reading(db_sessions) as s:
+        doc = s.get(Document, doc_id)
+        assert doc is not None
+        assert (doc.status, doc.sha256, doc.stage, doc.source_path, doc.size_bytes,
+                doc.source_mtime_ns) == (DocumentStatus.DELETED, None, None, "a.txt",
+                                         len(SAMPLE), 111)
+        assert doc.finished_at is not None
+        assert search(s, "Leiderman") == []  # the search index forgot it too
+        # the watcher does not read that file again while it is unchanged
+        assert pipeline.taken_files(s, [("a.txt", len(SAMPLE), 111)]) == {
+            ("a.txt", len(SAMPLE), 111)}
+
+
+def test_the_same_bytes_dropped_again_are_a_new_document(db_sessions):
+    [doc_id] = processed(db_sessions, ("a.txt", SAMPLE, 111))
+    delete(db_sessions, doc_id)
+
+    # copied in again (another mtime), under the same name or another
+    again, other = take(db_sessions, ("a.txt", SAMPLE, 222), ("b.txt", SAMPLE, 333))
+
+    assert again.status is DocumentStatus.QUEUED
+    assert again.document_id != doc_id
+    assert (other.status, other.duplicate_of) == (DocumentStatus.DUPLICATE, again.document_id)
+
+
+def test_duplicates_go_with_their_original_but_not_the_other_way(db_sessions):
+    original, copy, other_copy = (r.document_id for r in take(
+        db_sessions, ("a.txt", SAMPLE, 1), ("copy.txt", SAMPLE, 2), ("copy2.txt", SAMPLE, 3)))
+
+    done = delete(db_sessions, other_copy)
+    assert (done.deleted, done.duplicates) == ([other_copy], [])
+    with reading(db_sessions) as s:
+        assert s.get(Document, original).status is DocumentStatus.QUEUED
+        assert s.get(Document, copy).status is DocumentStatus.DUPLICATE
+
+    done = delete(db_sessions, original)
+    assert (done.deleted, done.duplicates) == ([original], [copy])
+    with reading(db_sessions) as s:
+        assert {d.status for d in s.scalars(select(Document))} == {DocumentStatus.DELETED}
+        assert s.scalar(select(func.count()).select_from(Document)
+                        .where(Document.duplicate_of.is_not(None))) == 0
+
+
+def test_a_document_a_worker_holds_is_left_alone_and_one_deleted_is_not_claimed(db_sessions):
+    busy, queued = (r.document_id for r in take(db_sessions, ("a.txt", SAMPLE, 1),
+                                                ("b.txt", SAMPLE + b"\nmore", 2)))
+    with transaction(db_sessions) as s:
+        pipeline.claim(s, [busy], max_attempts=5)
+
+    done = delete(db_sessions, busy, queued)
+
+    assert (done.deleted, done.busy) == ([queued], [busy])
+    assert rows_of(db_sessions, busy)["document_contents"] == 1
+    with transaction(db_sessions) as s:
+        # the message still on its way for the deleted one finds nothing to do
+        assert pipeline.claim(s, [queued], max_attempts=5) == []
+
+
+def test_a_rejected_row_goes_entirely_so_its_file_is_read_when_it_comes_back(db_sessions):
+    with transaction(db_sessions) as s:
+        rejected = pipeline.record_rejected(s, source_path="big.txt", reason="too big",
+                                            kind="too_large", size_bytes=5, source_mtime_ns=1)
+
+    assert delete(db_sessions, rejected).deleted == [rejected]
+    with reading(db_sessions) as s:
+        assert s.get(Document, rejected) is None
+
+
+def test_ids_of_no_document_or_deleted_before_are_reported(db_sessions):
+    [doc_id] = (r.document_id for r in take(db_sessions, ("a.txt", SAMPLE, 1)))
+    delete(db_sessions, doc_id)
+
+    done = delete(db_sessions, doc_id, 999, doc_id)
+
+    assert (done.deleted, done.deleted_before, done.missing) == ([], [doc_id], [999])

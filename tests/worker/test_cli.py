@@ -1114,3 +1114,36 @@ def test_delete_asks_first_and_without_a_terminal_needs_yes(tmp_path, monkeypatc
     assert explained.exit_code == EXIT_NOT_FOUND
     assert "document 1 was deleted: nothing of it is stored" in explained.output
     rt.engine.dispose()
+
+
+def test_ingest_of_the_folder_holding_the_data_folder_leaves_newsdrop_own_files_out(
+        tmp_path, monkeypatch):
+    from db.engine import reading
+    from db.models import Document
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    # Given the default layout: an inbox and newsdrop's data folder side by side, with a
+    # database, queued messages and an archived file in it
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "a.txt").write_bytes(SAMPLE.read_bytes())
+    runner = CliRunner()
+    first = runner.invoke(main, ["ingest", "inbox"])
+    assert first.exit_code == 0, first.output
+    archived = tmp_path / "newsdrop-data" / "archive" / "old.txt"
+    archived.parent.mkdir()
+    archived.write_bytes(SAMPLE.read_bytes() + b"\nAn older edition.\n")
+
+    # When the whole folder is ingested, twice (the database has changed in between)
+    for _ in range(2):
+        result = runner.invoke(main, ["ingest", "."])
+        assert result.exit_code == 0, result.output
+        assert "of newsdrop's own (its database and queue, in newsdrop-data)" in result.output
+
+    # Then only the inbox's file and the archived one are documents
+    rt = prepare(Settings())
+    with reading(rt.sessions) as s:
+        assert sorted(d.source_path for d in s.query(Document)) == [
+            str(archived), "a.txt"]
+    rt.engine.dispose()

@@ -140,6 +140,16 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
               if p.is_symlink() and not p.is_dir()
               else (p if p.is_dir() else p.parent, folder_files([p]), settings)
               for p in paths]
+    # newsdrop's own database and queue files, were they named or in a folder named (`.`
+    # beside the data folder), would become documents, and new ones at every run
+    own = 0
+    for n, (root, files, group_settings) in enumerate(groups):
+        kept = [f for f in files if not settings.is_own_file(f)]
+        own += len(files) - len(kept)
+        groups[n] = (root, kept, group_settings)
+    if own:
+        click.echo(f"left out {counted(own, 'file')} of newsdrop's own (its database and "
+                   f"queue, in {settings.data_dir})", err=True)
     outcomes: list[IntakeOutcome] = []
     unsent, send_error, vanished = 0, None, 0
     deferred: list[Path] = []  # unreadable for now (an I/O error…): no row, not taken in

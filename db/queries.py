@@ -22,7 +22,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from db.bounds import MAX_ID, in_slices
 from db.dates import check_bound, check_window, since_instant, until_instant
@@ -57,6 +57,7 @@ class ArticleFilter:
     limit: int | None = 50
     offset: int = 0
     status: str | None = None  # the document's status, e.g. done, queued (being reprocessed)
+    latest: bool = False  # leave out the articles a newer edition of their file replaced
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -89,7 +90,33 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
         terms.append(func.lower(Article.language) == f.language.lower())
     if f.status:
         terms.append(Document.status == DocumentStatus(f.status))
+    if f.latest:
+        terms.append(~_newer_editions().exists())
     return terms
+
+
+def _newer_editions(*, newest: bool = False) -> Select[Any]:
+    """The documents taken in after `Document` under the same name that hold an article
+    (or, with `newest`, the highest id of them): newer editions of its file, changed in
+    place or replaced by one of the same name. A later document that holds no article
+    (failed, deleted, still running) replaces nothing, so the last article a file held
+    stays its latest."""
+    newer, article = aliased(Document), aliased(Article)
+    return (select(func.max(newer.id) if newest else newer.id)
+            .join(article, article.document_id == newer.id)
+            .where(newer.source_path == Document.source_path, newer.id > Document.id))
+
+
+def newest_editions(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    """For each of the documents `ids` that a newer edition of its file replaced, the id
+    of the newest one."""
+    out: dict[int, int] = {}
+    for part in in_slices(ids):
+        rows = session.execute(select(Document.id,
+                                      _newer_editions(newest=True).scalar_subquery())
+                               .where(Document.id.in_(part)))
+        out.update({doc_id: newer for doc_id, newer in rows if newer is not None})
+    return out
 
 
 def _site_term(site: str) -> ColumnElement[bool]:

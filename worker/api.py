@@ -245,6 +245,10 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                         "it runs again; failed if that run failed (it keeps the article it "
                         "had, unless the run found no article in its bytes). Duplicates and "
                         "rejected files have no article.")] = None,
+        latest: Annotated[bool, Query(
+            description="Only the latest edition of each file: leave out an article whose "
+                        "file changed since (taken in again under the same name with other "
+                        "bytes) and gave a newer one.")] = False,
     ) -> queries.ArticleFilter:
         for name, value in (("author", author), ("site", site), ("lang", lang)):
             if value is not None and "\x00" in value:  # PostgreSQL's text cannot hold it
@@ -257,7 +261,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         return queries.ArticleFilter(
             since=since, until=until,
             author=author, site=site, language=lang,
-            status=status.value if status else None)
+            status=status.value if status else None, latest=latest)
 
     Filters = Annotated[queries.ArticleFilter, Depends(article_filter)]
     Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
@@ -278,7 +282,9 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         # one more than the page: whether a next page holds anything
         page = queries.ArticleFilter(**{**_fields(f), "limit": limit + 1, "offset": offset})
         with reading(rt.sessions) as session:
-            items = [article_summary(a, d) for a, d in queries.list_articles(session, page)]
+            rows = queries.list_articles(session, page)
+            newer = queries.newest_editions(session, [d.id for _, d in rows])
+            items = [article_summary(a, d, newer.get(d.id)) for a, d in rows]
         return {"items": items[:limit], "limit": limit, "offset": offset,
                 "next_offset": offset + limit if len(items) > limit else None}
 
@@ -297,7 +303,8 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                 raise HTTPException(404, f"no document {ref}" + (
                     f" (an id is written without leading zeros: {meant})" if meant else ""))
             return document_detail(doc, queries.article_of(session, doc.id),
-                                   queries.stage_runs(session, doc.id))
+                                   queries.stage_runs(session, doc.id),
+                                   queries.newest_editions(session, [doc.id]).get(doc.id))
 
     @app.get("/search", summary="Full-text search, best match first")
     def search(q: Annotated[str, Query(

@@ -31,12 +31,14 @@ def article_dict(a: Article) -> dict[str, Any]:
     return {name: getattr(a, name) for name in ARTICLE_COLUMNS}
 
 
-def article_summary(a: Article, d: Document) -> dict[str, Any]:
-    """One item of a listing: `newsdrop articles --json` and `GET /articles`."""
+def article_summary(a: Article, d: Document, newer_edition: int | None = None
+                    ) -> dict[str, Any]:
+    """One item of a listing: `newsdrop articles --json` and `GET /articles`.
+    `newer_edition`: the newest document of the same file, if its file changed since."""
     return {"id": d.id, "article_id": a.id, "published_at": a.published_at,
             "title": a.title, "authors": a.authors, "site_name": a.site_name,
             "language": a.language, "words": a.word_count, "url": a.url,
-            "status": str(d.status), "source": d.source_path}
+            "status": str(d.status), "source": d.source_path, "newer_edition": newer_edition}
 
 
 def listing_when(published_at: str | None) -> str:
@@ -67,9 +69,10 @@ def run_dict(r: StageRun) -> dict[str, Any]:
     }
 
 
-def document_detail(document: Document, article: Article | None,
-                    runs: list[StageRun]) -> dict[str, Any]:
-    """What `show --json` and `GET /articles/{ref}` return: document, article, history."""
-    return {"document": document_dict(document),
+def document_detail(document: Document, article: Article | None, runs: list[StageRun],
+                    newer_edition: int | None = None) -> dict[str, Any]:
+    """What `show --json` and `GET /articles/{ref}` return: document (with the newest
+    document of the same file, if its file changed since), article, history."""
+    return {"document": {**document_dict(document), "newer_edition": newer_edition},
             "article": article_dict(article) if article else None,
             "history": [run_dict(r) for r in runs]}

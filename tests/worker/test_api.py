@@ -169,6 +169,15 @@ def test_articles_filters(server):
         assert "since 2024-03-02 is after until 2024-03-01: nothing can match" in body
 
 
+def test_latest_is_a_filter_and_each_item_names_its_newer_edition(server):
+    # no file here was taken in twice: every article is its file's latest
+    page = get_json(server, "/articles", latest="true")
+    assert len(page["items"]) == 3 and {a["newer_edition"] for a in page["items"]} == {None}
+    assert len(get_json(server, "/search", q="strike", latest="true")["items"]) == 3
+    code, body, _ = get(server, "/articles", latest="maybe")
+    assert code == 422 and "latest" in body
+
+
 def test_the_language_filter_takes_any_case(server):
     assert len(get_json(server, "/articles", lang="EN")["items"]) == 3
     assert len(get_json(server, "/search", q="strike", lang="En")["items"]) == 3

@@ -1147,3 +1147,37 @@ def test_ingest_of_the_folder_holding_the_data_folder_leaves_newsdrop_own_files_
         assert sorted(d.source_path for d in s.query(Document)) == [
             str(archived), "a.txt"]
     rt.engine.dispose()
+
+
+def test_an_article_whose_file_changed_since_names_the_newer_edition(tmp_path):
+    import hashlib
+
+    from db import pipeline
+    from db.engine import transaction
+    from tasks.runner import RunnerOptions, run_batch
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    # Given a.txt taken in, then taken in again after its story was updated
+    rt = prepare(Settings(data_dir=tmp_path))
+    for data in (SAMPLE.read_bytes(), SAMPLE.read_bytes() + b"\nUpdated at noon.\n"):
+        with transaction(rt.sessions) as s:
+            [taken] = pipeline.take_in_many(s, [pipeline.Incoming(
+                hashlib.sha256(data).hexdigest(), "a.txt", data, len(data))])
+        run_batch(rt.sessions, [taken.document_id], options=RunnerOptions(), worker="t")
+    rt.engine.dispose()
+    runner = CliRunner()
+    data_dir = ["--data-dir", str(tmp_path)]
+
+    # Then the listing marks the older edition, and --latest leaves it out
+    listing = runner.invoke(main, [*data_dir, "articles"])
+    assert listing.exit_code == 0, listing.output
+    lines = listing.output.splitlines()
+    assert [line.split()[0] for line in lines] == ["2", "1"]
+    assert lines[1].endswith("[newer: 2]") and "[newer" not in lines[0]
+    latest = runner.invoke(main, [*data_dir, "articles", "--latest", "--json"])
+    assert [(a["id"], a["newer_edition"]) for a in json.loads(latest.output)] == [(2, None)]
+    shown = runner.invoke(main, [*data_dir, "show", "1"])
+    assert "  newer_edition: 2\n" in shown.output
+    exported = runner.invoke(main, [*data_dir, "export", "--latest"])
+    assert [json.loads(line)["document_id"] for line in exported.output.splitlines()] == [2]

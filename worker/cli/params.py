@@ -141,7 +141,8 @@ def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--since/--until/--author/--site/--lang/--status, shared by articles, search, export."""
+    """--since/--until/--author/--site/--lang/--status/--latest, shared by articles, search
+    and export."""
     options = [
         click.option("--since", callback=iso_date,
                      help="Published on or after (YYYY-MM-DD or ISO 8601; UTC unless it "
@@ -159,6 +160,10 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "while it runs again (reprocess, retry); failed if that run "
                           "failed (it keeps the article it had, unless the run found no "
                           "article in its bytes)."),
+        click.option("--latest", is_flag=True,
+                     help="Only the latest edition of each file: leave out an article "
+                          "whose file changed since (taken in again under the same name "
+                          "with other bytes) and gave a newer one."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -166,13 +171,13 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def article_filter(since: str | None, until: str | None, author: str | None,
-                   site: str | None, lang: str | None, doc_status: str | None,
+                   site: str | None, lang: str | None, doc_status: str | None, latest: bool,
                    limit: int | None = None, offset: int = 0) -> Any:
     from db.queries import ArticleFilter
 
     check_window(since, until)
     return ArticleFilter(since=since, until=until, author=author, site=site, language=lang,
-                         status=doc_status, limit=limit, offset=offset)
+                         status=doc_status, latest=latest, limit=limit, offset=offset)
 
 
 def check_window(since: str | None, until: str | None) -> None:

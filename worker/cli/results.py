@@ -30,11 +30,13 @@ from worker.wording import counted, milliseconds
 @json_option
 @click.pass_context
 def articles(ctx: click.Context, since: str | None, until: str | None, author: str | None,
-             site: str | None, lang: str | None, doc_status: str | None, limit: int,
-             offset: int, as_json: bool) -> None:
+             site: str | None, lang: str | None, doc_status: str | None, latest: bool,
+             limit: int, offset: int, as_json: bool) -> None:
     """List extracted articles, newest published first.
 
-    --json prints the items that the HTTP API's /articles returns.
+    An article whose file changed since (taken in again under the same name with other
+    bytes) ends with [newer: ID], the newest edition's document id; --latest leaves such
+    articles out. --json prints the items that the HTTP API's /articles returns.
 
     \b
     Example:
@@ -43,15 +45,17 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
     """
     from db.engine import reading
     from db.export import count_articles
-    from db.queries import list_articles
+    from db.queries import list_articles, newest_editions
     from worker.render import article_summary, listing_when
 
     rt = runtime_for(ctx, migrate_schema=False)
     # one more than the page: whether a next page holds anything
-    f = article_filter(since, until, author, site, lang, doc_status,
+    f = article_filter(since, until, author, site, lang, doc_status, latest,
                        min(limit + 1, MAX_SQL_INT), offset)
     with reading(rt.sessions) as session:
-        items = [article_summary(a, d) for a, d in list_articles(session, f)]
+        rows = list_articles(session, f)
+        newer = newest_editions(session, [d.id for _, d in rows])
+        items = [article_summary(a, d, newer.get(d.id)) for a, d in rows]
         # an empty page past the end: say how many there are, so the offset can be mended
         matching = count_articles(session, f) if not items and offset and not as_json else 0
     items, more = items[:limit], len(items) > limit
@@ -65,12 +69,15 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
                        f"{matching - 1}", err=True)
             return
         click.echo("no articles match" if (since or until or author or site or lang
-                                            or doc_status or offset) else "no articles yet",
+                                            or doc_status or latest or offset)
+                   else "no articles yet",
                    err=True)
         return
     for it in items:
         when = listing_when(it["published_at"])
-        click.echo(f"{it['id']:>6}  {when:<17}  {cut(it['title'] or '(no title)', 70)}")
+        edition = f"  [newer: {it['newer_edition']}]" if it["newer_edition"] else ""
+        click.echo(f"{it['id']:>6}  {when:<17}  {cut(it['title'] or '(no title)', 70)}"
+                   f"{edition}")
     if more:
         _say_more(offset + limit)
 
@@ -89,7 +96,7 @@ def _say_more(next_offset: int) -> None:
 @click.pass_context
 def search(ctx: click.Context, query: str, since: str | None, until: str | None,
            author: str | None, site: str | None, lang: str | None, doc_status: str | None,
-           limit: int, offset: int, as_json: bool) -> None:
+           latest: bool, limit: int, offset: int, as_json: bool) -> None:
     """Full-text search over titles, subtitles and bodies, best match first.
 
     Every word must appear (in any order), and words in double quotes side by side;
@@ -110,7 +117,7 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
     from worker.render import listing_when
 
     rt = runtime_for(ctx, migrate_schema=False)
-    f = article_filter(since, until, author, site, lang, doc_status)
+    f = article_filter(since, until, author, site, lang, doc_status, latest)
     try:
         with reading(rt.sessions) as session:
             # one more than the page: whether a next page holds anything
@@ -146,7 +153,7 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
 @click.pass_context
 def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
            author: str | None, site: str | None, lang: str | None, doc_status: str | None,
-           output: Path | None) -> None:
+           latest: bool, output: Path | None) -> None:
     """Export every matching article as JSON Lines or CSV, streamed in constant memory.
 
     Each record holds the document id, source path, sha256 and status, then every
@@ -169,7 +176,7 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     from worker.output_file import open_output
 
     rt = runtime_for(ctx, migrate_schema=False)
-    f = article_filter(since, until, author, site, lang, doc_status)
+    f = article_filter(since, until, author, site, lang, doc_status, latest)
     if output is None or str(output) == "-":
         # a write that fails ends the command through GuardedOutput
         with reading(rt.sessions) as session:
@@ -217,7 +224,7 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     """
     from db.engine import reading
     from db.errors import QueryError
-    from db.queries import article_of, find_document, id_meant, stage_runs
+    from db.queries import article_of, find_document, id_meant, newest_editions, stage_runs
     from worker.render import document_detail
 
     rt = runtime_for(ctx, migrate_schema=False)
@@ -232,7 +239,8 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
                     if meant else "")
             click.echo(f"no document {ref!r}{hint}", err=True)
             sys.exit(EXIT_NOT_FOUND)
-        data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id))
+        data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id),
+                               newest_editions(session, [doc.id]).get(doc.id))
     if explain:
         _explain_document(rt, data["document"], as_json)
         return
@@ -242,8 +250,8 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     d = data["document"]
     click.secho(f"document {d['id']}  {d['status']}", bold=True)
     for key in ("source_path", "sha256", "size_bytes", "stage", "stage_state", "attempts",
-                "duplicate_of", "error_kind", "last_error", "received_at", "pass_queued_at",
-                "finished_at"):
+                "duplicate_of", "newer_edition", "error_kind", "last_error", "received_at",
+                "pass_queued_at", "finished_at"):
         if key == "pass_queued_at" and d[key] == d["received_at"]:
             continue  # its first pass: queued when it was taken in
         if d.get(key) not in (None, ""):

@@ -1,0 +1,61 @@
+"""Editions of a file: the same name taken in again with other bytes, on both databases."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from db import pipeline
+from db.engine import reading, transaction
+from db.queries import ArticleFilter, list_articles, newest_editions
+from db.removal import delete_documents
+from db.search import search
+from tasks.runner import RunnerOptions, run_batch
+
+SAMPLE = (Path(__file__).resolve().parent.parent / "fixtures" / "sample_seed.txt").read_bytes()
+
+
+def edition(db_sessions, name: str, data: bytes) -> int:
+    """`name` taken in with `data` and run through every stage; its document id."""
+    with transaction(db_sessions) as s:
+        [taken] = pipeline.take_in_many(s, [pipeline.Incoming(
+            hashlib.sha256(data).hexdigest(), name, data, len(data))])
+    run_batch(db_sessions, [taken.document_id], options=RunnerOptions(), worker="test")
+    return taken.document_id
+
+
+def listed(db_sessions, **filters) -> list[int]:
+    with reading(db_sessions) as s:
+        return sorted(d.id for _, d in list_articles(s, ArticleFilter(**filters)))
+
+
+def test_the_latest_edition_of_a_file_replaces_the_earlier_ones(db_sessions):
+    first = edition(db_sessions, "a.txt", SAMPLE)
+    other = edition(db_sessions, "b.txt", SAMPLE + b"\nOnly b.txt says this.\n")
+    second = edition(db_sessions, "a.txt", SAMPLE + b"\nAn update to the story.\n")
+    third = edition(db_sessions, "a.txt", SAMPLE + b"\nA later update.\n")
+
+    assert listed(db_sessions) == [first, other, second, third]
+    assert listed(db_sessions, latest=True) == [other, third]
+    with reading(db_sessions) as s:
+        # each earlier edition names the newest
+        assert newest_editions(s, [first, other, second, third]) == {first: third,
+                                                                     second: third}
+        assert sorted(h.document_id for h in search(
+            s, "Leiderman", filters=ArticleFilter(latest=True))) == [other, third]
+
+
+def test_an_edition_without_an_article_replaces_nothing(db_sessions):
+    first = edition(db_sessions, "a.txt", SAMPLE)
+    second = edition(db_sessions, "a.txt", SAMPLE + b"\nAn update to the story.\n")
+    empty = edition(db_sessions, "a.txt", b"   \n")  # fails: nothing in it
+    assert listed(db_sessions, latest=True) == [second]
+    with reading(db_sessions) as s:
+        assert newest_editions(s, [first, empty]) == {first: second}
+
+    # the newest article deleted, the one before it is the latest again
+    with transaction(db_sessions) as s:
+        delete_documents(s, [second])
+    assert listed(db_sessions, latest=True) == [first]
+    with reading(db_sessions) as s:
+        assert newest_editions(s, [first]) == {}

@@ -53,6 +53,7 @@ class ArticleFilter:
     until: str | None = None
     author: str | None = None
     site: str | None = None
+    source: str | None = None  # in the file's path (source_path), any case
     language: str | None = None
     limit: int | None = 50
     offset: int = 0
@@ -86,6 +87,9 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
         terms.append(func.lower(cast(Article.authors, Text)).contains(needle, autoescape=True))
     if f.site:
         terms.append(_site_term(f.site))
+    if f.source:
+        terms.append(func.lower(Document.source_path).contains(f.source.lower(),
+                                                                autoescape=True))
     if f.language:  # codes are ASCII, which lower() folds on both databases
         terms.append(func.lower(Article.language) == f.language.lower())
     if f.status:

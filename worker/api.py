@@ -238,6 +238,9 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         author: Annotated[str | None, Query(description="Author contains (any case).")] = None,
         site: Annotated[str | None, Query(
             description="Site name, or the host of the page's address, contains.")] = None,
+        source: Annotated[str | None, Query(
+            description="The file's path (as taken in, below the inbox) contains this "
+                        "(any case).")] = None,
         lang: Annotated[str | None, Query(
             description="Language code, e.g. en (any case).")] = None,
         status: Annotated[ArticleStatus | None, Query(
@@ -250,7 +253,8 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                         "file changed since (taken in again under the same name with other "
                         "bytes) and gave a newer one.")] = False,
     ) -> queries.ArticleFilter:
-        for name, value in (("author", author), ("site", site), ("lang", lang)):
+        for name, value in (("author", author), ("site", site), ("source", source),
+                            ("lang", lang)):
             if value is not None and "\x00" in value:  # PostgreSQL's text cannot hold it
                 raise HTTPException(422, f"{name} cannot hold a NUL character")
         since, until = _iso_param("since", since), _iso_param("until", until)
@@ -260,7 +264,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         return queries.ArticleFilter(
             since=since, until=until,
-            author=author, site=site, language=lang,
+            author=author, site=site, source=source, language=lang,
             status=status.value if status else None, latest=latest)
 
     Filters = Annotated[queries.ArticleFilter, Depends(article_filter)]

@@ -1,4 +1,4 @@
-"""Editions of a file: the same name taken in again with other bytes, on both databases."""
+"""Editions of a file, and finding articles by their file: on both databases."""
 
 from __future__ import annotations
 
@@ -59,3 +59,15 @@ def test_an_edition_without_an_article_replaces_nothing(db_sessions):
     assert listed(db_sessions, latest=True) == [first]
     with reading(db_sessions) as s:
         assert newest_editions(s, [first]) == {}
+
+
+def test_the_source_filter_finds_a_folder_of_the_inbox_in_any_case(db_sessions):
+    times = edition(db_sessions, "NYTimes/a.txt", SAMPLE)
+    other = edition(db_sessions, "bbc/b_100%.txt", SAMPLE + b"\nOnly b says this.\n")
+
+    assert listed(db_sessions, source="nytimes/") == [times]
+    assert listed(db_sessions, source="100%") == listed(db_sessions, source="_") == [other]
+    assert listed(db_sessions, source="%") == [other]  # literal, not a wildcard
+    with reading(db_sessions) as s:
+        assert [h.document_id for h in search(
+            s, "Leiderman", filters=ArticleFilter(source="BBC/"))] == [other]

@@ -141,8 +141,8 @@ def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--since/--until/--author/--site/--lang/--status/--latest, shared by articles, search
-    and export."""
+    """--since/--until/--author/--site/--source/--lang/--status/--latest, shared by
+    articles, search and export."""
     options = [
         click.option("--since", callback=iso_date,
                      help="Published on or after (YYYY-MM-DD or ISO 8601; UTC unless it "
@@ -154,6 +154,9 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--site", callback=not_blank,
                      help="Site name, or the host of the page's address, contains this (any "
                           "case; a web address given counts by its host)."),
+        click.option("--source", callback=not_blank,
+                     help="The file's path (as taken in, below the inbox) contains this "
+                          "(any case): a folder per site, --source nytimes/."),
         click.option("--lang", callback=not_blank, help="Language code, e.g. en (any case)."),
         click.option("--status", "doc_status", type=ArticleStatusChoice(),
                      help="Status of the article's document: done; queued or processing "
@@ -171,13 +174,15 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def article_filter(since: str | None, until: str | None, author: str | None,
-                   site: str | None, lang: str | None, doc_status: str | None, latest: bool,
-                   limit: int | None = None, offset: int = 0) -> Any:
+                   site: str | None, source: str | None, lang: str | None,
+                   doc_status: str | None, latest: bool, limit: int | None = None,
+                   offset: int = 0) -> Any:
     from db.queries import ArticleFilter
 
     check_window(since, until)
-    return ArticleFilter(since=since, until=until, author=author, site=site, language=lang,
-                         status=doc_status, latest=latest, limit=limit, offset=offset)
+    return ArticleFilter(since=since, until=until, author=author, site=site, source=source,
+                         language=lang, status=doc_status, latest=latest, limit=limit,
+                         offset=offset)
 
 
 def check_window(since: str | None, until: str | None) -> None:

@@ -30,8 +30,9 @@ from worker.wording import counted, milliseconds
 @json_option
 @click.pass_context
 def articles(ctx: click.Context, since: str | None, until: str | None, author: str | None,
-             site: str | None, lang: str | None, doc_status: str | None, latest: bool,
-             limit: int, offset: int, as_json: bool) -> None:
+             site: str | None, source: str | None, lang: str | None,
+             doc_status: str | None, latest: bool, limit: int, offset: int,
+             as_json: bool) -> None:
     """List extracted articles, newest published first.
 
     An article whose file changed since (taken in again under the same name with other
@@ -50,7 +51,7 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
 
     rt = runtime_for(ctx, migrate_schema=False)
     # one more than the page: whether a next page holds anything
-    f = article_filter(since, until, author, site, lang, doc_status, latest,
+    f = article_filter(since, until, author, site, source, lang, doc_status, latest,
                        min(limit + 1, MAX_SQL_INT), offset)
     with reading(rt.sessions) as session:
         rows = list_articles(session, f)
@@ -68,8 +69,8 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
                        f"{'matches' if matching == 1 else 'match'}, at offsets 0 to "
                        f"{matching - 1}", err=True)
             return
-        click.echo("no articles match" if (since or until or author or site or lang
-                                            or doc_status or latest or offset)
+        click.echo("no articles match" if (since or until or author or site or source
+                                            or lang or doc_status or latest or offset)
                    else "no articles yet",
                    err=True)
         return
@@ -95,8 +96,9 @@ def _say_more(next_offset: int) -> None:
 @json_option
 @click.pass_context
 def search(ctx: click.Context, query: str, since: str | None, until: str | None,
-           author: str | None, site: str | None, lang: str | None, doc_status: str | None,
-           latest: bool, limit: int, offset: int, as_json: bool) -> None:
+           author: str | None, site: str | None, source: str | None, lang: str | None,
+           doc_status: str | None, latest: bool, limit: int, offset: int,
+           as_json: bool) -> None:
     """Full-text search over titles, subtitles and bodies, best match first.
 
     Every word must appear (in any order), and words in double quotes side by side;
@@ -117,7 +119,7 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
     from worker.render import listing_when
 
     rt = runtime_for(ctx, migrate_schema=False)
-    f = article_filter(since, until, author, site, lang, doc_status, latest)
+    f = article_filter(since, until, author, site, source, lang, doc_status, latest)
     try:
         with reading(rt.sessions) as session:
             # one more than the page: whether a next page holds anything
@@ -152,8 +154,8 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
                    "stdout.")
 @click.pass_context
 def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
-           author: str | None, site: str | None, lang: str | None, doc_status: str | None,
-           latest: bool, output: Path | None) -> None:
+           author: str | None, site: str | None, source: str | None, lang: str | None,
+           doc_status: str | None, latest: bool, output: Path | None) -> None:
     """Export every matching article as JSON Lines or CSV, streamed in constant memory.
 
     Each record holds the document id, source path, sha256 and status, then every
@@ -176,7 +178,7 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     from worker.output_file import open_output
 
     rt = runtime_for(ctx, migrate_schema=False)
-    f = article_filter(since, until, author, site, lang, doc_status, latest)
+    f = article_filter(since, until, author, site, source, lang, doc_status, latest)
     if output is None or str(output) == "-":
         # a write that fails ends the command through GuardedOutput
         with reading(rt.sessions) as session:

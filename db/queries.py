@@ -217,16 +217,19 @@ def id_meant(ref: str) -> str | None:
 
 
 def find_document(session: Session, ref: str) -> Document | None:
-    """A document by id, or by a sha256 prefix of at least MIN_SHA_PREFIX hex digits.
+    """A document by id, by a sha256 prefix of at least MIN_SHA_PREFIX hex digits, or by
+    its file's source_path.
 
     Digits are read as an id first, and as a sha256 prefix when no document has that id
     (hashes start with digits too); digits with a leading zero, which no one writes an
     id with, are a prefix only. Of several documents with one hash, the first copy is the
-    one found. Raises AmbiguousReference when the prefix starts several hashes, and
-    QueryError when `ref` can be neither: not digits, and not 6 to 64 hex digits (digits
-    alone are always a possible id: no such document is None).
+    one found. Anything else is a file's source_path, as given: the newest document
+    taken in under it (its latest edition). Raises AmbiguousReference when the prefix
+    starts several hashes, and QueryError when `ref` is none of the three: not digits,
+    not 6 to 64 hex digits, and no file's path (digits alone are always a possible id: no
+    such document is None).
     """
-    ref = ref.strip().lower()
+    path, ref = ref, ref.strip().lower()
     digits = ref.isascii() and ref.isdigit()  # not '²'
     if digits and not ref.startswith("0") and len(ref) <= len(str(MAX_ID)):
         doc = document_by_id(session, int(ref))
@@ -234,8 +237,13 @@ def find_document(session: Session, ref: str) -> Document | None:
             return doc
     hexadecimal = bool(ref) and all(c in "0123456789abcdef" for c in ref)
     if not digits and not (hexadecimal and MIN_SHA_PREFIX <= len(ref) <= 64):
-        raise QueryError(f"{ref!r} is neither a document id nor {MIN_SHA_PREFIX} to 64 hex "
-                         "digits of a sha256")
+        newest = session.scalars(select(Document).where(Document.source_path == path)
+                                 .order_by(Document.id.desc()).limit(1)).first()
+        if newest is not None:
+            return newest
+        raise QueryError(f"{path.strip()!r} is neither a document id nor {MIN_SHA_PREFIX} "
+                         "to 64 hex digits of a sha256, nor the source_path of a file "
+                         "taken in")
     if not (MIN_SHA_PREFIX <= len(ref) <= 64):
         return None
     matching = (select(Document.sha256, func.min(Document.id).label("first"))

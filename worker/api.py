@@ -292,10 +292,12 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         return {"items": items[:limit], "limit": limit, "offset": offset,
                 "next_offset": offset + limit if len(items) > limit else None}
 
-    @app.get("/articles/{ref}",
-             summary="One document, by id or sha256 prefix: its article and history")
-    def article(ref: Annotated[str, Path(description="A document id, or 6 to 64 hex "
-                                                     "digits of its sha256.")]
+    @app.get("/articles/{ref:path}",
+             summary="One document, by id, sha256 prefix or file: its article and "
+                     "history")
+    def article(ref: Annotated[str, Path(description="A document id, 6 to 64 hex digits "
+                                                     "of its sha256, or its file's "
+                                                     "source_path (the latest edition).")]
                 ) -> dict[str, Any]:
         with reading(rt.sessions) as session:
             try:

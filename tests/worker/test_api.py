@@ -224,6 +224,9 @@ def test_one_article_with_its_history(server):
     code, body, _ = get(server, f"/articles/000{first['id']}")  # a sha256 prefix only
     assert code == 404
     assert f"(an id is written without leading zeros: {first['id']})" in body
+    # by its file's path, slashes and all (the source_path `articles` lists)
+    assert first["source"].startswith("inbox/")
+    assert get_json(server, f"/articles/{first['source']}")["document"]["id"] == first["id"]
 
 
 def test_one_article_by_a_sha256_prefix_as_show_finds_it(server):

@@ -213,16 +213,19 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
 @click.option("--explain", is_flag=True, help="Every input line, kept or dropped, and why.")
 @click.pass_context
 def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
-    """Show one document by id or sha256 prefix: its article and processing history.
+    """Show one document by id, sha256 prefix or file: its article and processing history.
 
-    REF is a document id, or the first 6 or more hex digits of the document's sha256.
-    Digits that are no document's id are tried as a sha256 prefix too; a prefix that
-    several hashes start with is refused, naming some of them.
+    REF is a document id, the first 6 or more hex digits of the document's sha256, or
+    its file's source_path as `articles --json` lists it (the newest document taken in
+    under that name: its latest edition). Digits that are no document's id are tried as
+    a sha256 prefix too; a prefix that several hashes start with is refused, naming some
+    of them.
 
     \b
     Example:
       newsdrop show 42
       newsdrop show 3f2a9c --json
+      newsdrop show nytimes/2024-05-01-harbour-strike.html
     """
     from db.engine import reading
     from db.errors import QueryError

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from db.dates import published_utc
@@ -45,7 +46,8 @@ def listing_when(published_at: str | None) -> str:
     """An article's date on a listing line: the UTC instant the list is ordered by and
     `--since/--until` compare ("2019-11-19 13:21Z"), or the date alone where only a date
     is stated; "-" for none. A stated local time would make a newest-first list look
-    out of order."""
+    out of order. A time stated without a zone is ordered as if UTC, but shown as
+    stated, without the Z: where it is UTC is a guess, not a fact of the page."""
     if not published_at:
         return "-"
     instant = published_utc(published_at)
@@ -53,7 +55,8 @@ def listing_when(published_at: str | None) -> str:
         return published_at[:17]
     if len(published_at.strip()) <= len("YYYY-MM-DD"):
         return instant.strftime("%Y-%m-%d")
-    return instant.strftime("%Y-%m-%d %H:%MZ")
+    zone = "Z" if datetime.fromisoformat(published_at.strip()).tzinfo else ""
+    return instant.strftime("%Y-%m-%d %H:%M") + zone
 
 
 def run_dict(r: StageRun) -> dict[str, Any]:

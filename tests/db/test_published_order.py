@@ -166,11 +166,12 @@ def test_the_articles_command_lists_and_filters_by_instant(sessions, tmp_path):
                             "2024-05-01", "--since", "2024-05-01T14:30:00Z"))
     assert [a["title"] for a in listed] == ["tokyo", "new york"]
     # lines show the instant the list is ordered by, in UTC, so that they read in order;
-    # a date alone stays a date
+    # a date alone stays a date, and a time stated without a zone gets no Z: it is
+    # ordered as if UTC, but the page did not say so
     lines = cli(sessions, tmp_path, "articles").splitlines()
     assert [line.split(maxsplit=1)[1] for line in lines[:6]] == [
         "2024-05-01 16:00Z  tokyo", "2024-05-01 15:00Z  new york",
-        "2024-05-01 14:00Z  zulu", "2024-05-01 13:00Z  no zone",
+        "2024-05-01 14:00Z  zulu", "2024-05-01 13:00   no zone",
         "2024-05-01 12:00Z  london", "2024-05-01         date alone"]
 
 

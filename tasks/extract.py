@@ -69,7 +69,8 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
     # a stated title, else the headline, else an HTML page's <title>
     title = (_meta_str(meta, "title") or _first_text(by_label, BlockLabel.TITLE)
              or _meta_str(meta, "document_title"))
-    _check_is_article(title, paragraphs)
+    words = count_words(body)
+    _check_is_article(title, paragraphs, words)
     published, updated = _dates(by_label)
     caption, credit = _caption_and_credit(by_label, options)
 
@@ -89,7 +90,7 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
         language=_meta_str(meta, "language") or guess_language(paragraphs or
                                                                [b.text for b in doc.blocks])
         or script_language(body),
-        word_count=count_words(body),
+        word_count=words,
         url=_meta_str(meta, "url"),
         canonical_url=_meta_str(meta, "canonical_url"),
         site_name=_meta_str(meta, "site_name"),
@@ -103,6 +104,9 @@ def extract(doc: CleanedDoc, *, options: ExtractOptions = DEFAULT_EXTRACT_OPTION
 MIN_LETTER_SHARE = 0.5
 #: a page titled like an error page ("404 Not Found") is one when its text is this short
 ERROR_PAGE_MAX_WORDS = 120
+#: with no title found, a text this short is a note, a few rows of data or a fragment,
+#: not an article (the shortest news briefs run to about twice as many words)
+UNTITLED_MIN_WORDS = 30
 
 
 def _check_is_prose(body: str, doc: CleanedDoc) -> None:
@@ -124,9 +128,15 @@ def _check_is_prose(body: str, doc: CleanedDoc) -> None:
             "characters are letters (wrong encoding, or not a text document)")
 
 
-def _check_is_article(title: str | None, paragraphs: list[str]) -> None:
-    """Refuse an error page a scraper fetched instead of the article ("404 Not Found")."""
-    if not title or not cues.ERROR_PAGE_TITLE.match(title):
+def _check_is_article(title: str | None, paragraphs: list[str], words: int) -> None:
+    """Refuse an error page a scraper fetched instead of the article ("404 Not Found"),
+    and a few words with no title (a short note, a small CSV file)."""
+    if not title:
+        if words < UNTITLED_MIN_WORDS:
+            raise NotAnArticle(f"no title and only {words} words of text: too little to "
+                               "be an article")
+        return
+    if not cues.ERROR_PAGE_TITLE.match(title):
         return
     if sum(len(p.split()) for p in paragraphs) <= ERROR_PAGE_MAX_WORDS:
         raise NotAnArticle(f"an error page ({title!r}), not an article")

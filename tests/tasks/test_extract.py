@@ -13,6 +13,10 @@ from tasks.version import EXTRACTOR_VERSION
 B = BlockLabel
 
 
+#: a headline for the tests of other fields: with none, a few words are no article
+TITLE = ("A headline", B.TITLE)
+
+
 def doc(*blocks: tuple[str, BlockLabel], metadata: dict | None = None) -> CleanedDoc:
     return CleanedDoc(
         format=InputFormat.TEXT,
@@ -55,12 +59,12 @@ def test_fields_from_blocks() -> None:
                                       "Nov. 20, 2019 Last updated Nov. 21, 2019 1:35 a.m."])
 def test_a_dateline_gives_its_published_date_before_an_updated_one_run_into_it(
         dateline: str) -> None:
-    article = extract(doc(("Body.", B.BODY), (dateline, B.DATELINE)))
+    article = extract(doc(TITLE, ("Body.", B.BODY), (dateline, B.DATELINE)))
     assert (article.published_at, article.updated_at) == ("2019-11-20", "2019-11-21T01:35:00")
 
 
 def test_absent_fields_are_none_not_guessed() -> None:
-    article = extract(doc(("Only a paragraph of body text.", B.BODY)))
+    article = extract(doc((" ".join(["Only a paragraph of body text."] * 6), B.BODY)))
     assert article.title is None and article.subtitle is None
     assert article.published_at is None and article.reading_time_minutes is None
     assert article.authors == [] and article.related == []
@@ -209,7 +213,7 @@ def test_a_date_with_a_name_beside_it_below_the_headline_names_the_author(
 
 
 def test_a_byline_ends_at_a_full_width_separator() -> None:
-    article = extract(doc(("Body.", B.BODY), ("ライトハウス事務所 ／ 2016.12.01", B.BYLINE)))
+    article = extract(doc(TITLE, ("Body.", B.BODY), ("ライトハウス事務所 ／ 2016.12.01", B.BYLINE)))
     assert (article.authors, article.published_at) == (["ライトハウス事務所"], "2016-12-01")
 
 
@@ -247,7 +251,7 @@ def test_a_row_of_short_facts_holding_the_date_is_the_dateline(row, authors) -> 
                                       "Posted May 20, 2019 / 10:30 AM / 4 Comments"])
 def test_a_time_in_its_own_part_of_the_dateline_completes_the_day_before_it(
         dateline: str) -> None:
-    article = extract(doc(("Body.", B.BODY), (dateline, B.DATELINE)))
+    article = extract(doc(TITLE, ("Body.", B.BODY), (dateline, B.DATELINE)))
     assert article.published_at == "2019-05-20T10:30:00"
 
 
@@ -261,12 +265,12 @@ def test_a_time_in_its_own_part_of_the_dateline_completes_the_day_before_it(
 ])
 def test_only_a_part_that_is_a_time_and_nothing_else_completes_the_day(
         dateline: str, published: str, updated: str | None) -> None:
-    article = extract(doc(("Body.", B.BODY), (dateline, B.DATELINE)))
+    article = extract(doc(TITLE, ("Body.", B.BODY), (dateline, B.DATELINE)))
     assert (article.published_at, article.updated_at) == (published, updated)
 
 
 def test_a_time_stated_before_the_day_is_no_part_of_it() -> None:
-    article = extract(doc(("Body.", B.BODY), ("10:30 AM | May 20, 2019", B.DATELINE)))
+    article = extract(doc(TITLE, ("Body.", B.BODY), ("10:30 AM | May 20, 2019", B.DATELINE)))
     assert article.published_at == "2019-05-20"
 
 
@@ -376,7 +380,7 @@ def test_a_short_article_titled_like_an_error_is_still_an_article(title: str) ->
 
 
 def test_a_login_name_on_the_byline_is_not_an_author() -> None:
-    article = extract(doc(("Body.", B.BODY), ("by jdoe_admin and Jane Roe", B.BYLINE)))
+    article = extract(doc(TITLE, ("Body.", B.BODY), ("by jdoe_admin and Jane Roe", B.BYLINE)))
     assert article.authors == ["Jane Roe"]
 
 
@@ -388,12 +392,12 @@ def test_a_login_name_on_the_byline_is_not_an_author() -> None:
 ])
 def test_a_text_in_a_language_without_stopwords_gets_its_scripts_language_and_word_count(
         paragraph: str, language: str, word_count: int) -> None:
-    article = extract(doc((paragraph, B.BODY)))
+    article = extract(doc(TITLE, (paragraph, B.BODY)))
     assert (article.language, article.word_count) == (language, word_count)
 
 
 def test_authors_never_come_from_related_blocks() -> None:
-    article = extract(doc(("Body.", B.BODY), ("By Jane Doe", B.RELATED)))
+    article = extract(doc(TITLE, ("Body.", B.BODY), ("By Jane Doe", B.RELATED)))
     assert article.authors == []
 
 
@@ -447,9 +451,9 @@ def test_split_credit(line: str, credit: str, caption: str) -> None:
 
 
 def test_language_is_guessed_from_the_body() -> None:
-    article = extract(
-        doc(("Der Rat hat am Dienstag den Haushalt beschlossen, und die Stadt ist froh.", B.BODY))
-    )
+    article = extract(doc(
+        TITLE, ("Der Rat hat am Dienstag den Haushalt beschlossen, und die Stadt ist froh.", B.BODY)
+    ))
     assert article.language == "de"
 
 
@@ -491,3 +495,26 @@ def test_letter_count_agrees_with_str_isalpha_and_isspace(text: str) -> None:
 
     visible = [c for c in text if not c.isspace()]
     assert _letter_count(text) == (len(visible), sum(c.isalpha() for c in visible))
+
+
+@pytest.mark.parametrize("text", [
+    # a few rows of a spreadsheet: too few to be told as a table by their shape
+    "url,title,date\nhttps://example.com/a,Harbour strike ends,2024-05-01\n"
+    "https://example.com/b,Council budget,2024-05-02\n",
+    # a note dropped in the inbox by mistake
+    "Hi team,\n\nThe meeting moved to 3pm tomorrow. Bring the draft of the harbour story."
+    "\n\nThanks,\nAna\n",
+])
+def test_a_few_words_with_no_title_are_no_article(text: str) -> None:
+    from tasks.errors import NotAnArticle
+
+    with pytest.raises(NotAnArticle, match=r"no title and only \d+ words of text: too little "
+                                           "to be an article"):
+        extract(clean(RawDocument(text.encode(), "note.txt")))
+
+
+def test_a_short_text_with_a_headline_or_enough_words_is_an_article() -> None:
+    brief = "Harbour strike ends after nine days. " * 3
+    assert extract(doc(TITLE, (brief, B.BODY))).word_count == 18
+    untitled = extract(doc(((brief + "\n") * 2, B.BODY)))
+    assert untitled.title is None and untitled.word_count == 36

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -404,6 +404,16 @@ def failure_kinds(session: Session) -> list[str]:
 def failed_ids(session: Session) -> list[int]:
     return list(session.scalars(select(Document.id).where(
         Document.status == DocumentStatus.FAILED).order_by(Document.id)))
+
+
+def repeatable_failures(session: Session, kinds: Collection[str], extractor_version: str
+                        ) -> dict[int, str]:
+    """Failed documents (id: kind) whose failure, of one of `kinds`, a worker of
+    `extractor_version` recorded: the same bytes read by the same rules fail the same way."""
+    rows = session.execute(select(Document.id, Document.error_kind).where(
+        Document.status == DocumentStatus.FAILED, Document.error_kind.in_(sorted(kinds)),
+        Document.failed_extractor_version == extractor_version).order_by(Document.id))
+    return {doc_id: str(kind) for doc_id, kind in rows}
 
 
 def _statuses(session: Session, ids: Sequence[int]) -> Iterator[tuple[int, DocumentStatus]]:

@@ -727,3 +727,41 @@ def test_author_and_site_filters_take_text_literally(sessions):
         assert titles(site="_") == ["Ñandú"]
         assert titles(site="%") == ["Ñandú"]
         assert titles(language="FR") == titles(language="fr") == ["Théâtre"]
+
+
+def test_retry_all_failed_leaves_out_what_this_extractor_would_fail_again(sessions,
+                                                                          data_dir):
+    from tasks.version import EXTRACTOR_VERSION
+
+    # Given failures: two this extractor found no article in, one an older extractor
+    # did, one of a transient kind and one of a file too large for the limit then
+    now = utcnow()
+    with transaction(sessions) as s:
+        for n, (kind, version) in enumerate([
+                ("binary", EXTRACTOR_VERSION), ("not_an_article", EXTRACTOR_VERSION),
+                ("not_an_article", "1"), ("transient", EXTRACTOR_VERSION),
+                ("too_large", EXTRACTOR_VERSION)]):
+            s.add(Document(sha256=f"{n:064x}", source_path=f"{kind}{n}.txt",
+                           status=DocumentStatus.FAILED, stage=Stage.CLEAN, attempts=1,
+                           error_kind=kind, failed_extractor_version=version,
+                           received_at=now, updated_at=now, finished_at=now))
+    ids = {d.source_path: d.id for d in _documents(sessions)}
+
+    result = cli(data_dir, "retry", "--all-failed")
+
+    assert result.exit_code == 0, result.output
+    assert ("left alone 2 failures that this extractor would repeat on the same bytes "
+            "(1 binary, 1 not_an_article): name the ids to retry them anyway") in result.output
+    assert "re-enqueued 3 documents (3 clean)" in result.output
+    statuses = {d.source_path: d.status for d in _documents(sessions)}
+    assert statuses["binary0.txt"] == statuses["not_an_article1.txt"] == DocumentStatus.FAILED
+    assert {statuses[p] for p in ("not_an_article2.txt", "transient3.txt",
+                                  "too_large4.txt")} == {DocumentStatus.QUEUED}
+    # named, it goes back all the same
+    named = cli(data_dir, "retry", str(ids["binary0.txt"]))
+    assert named.exit_code == 0 and "re-enqueued 1 document" in named.output
+
+
+def _documents(sessions):
+    with transaction(sessions) as s:
+        return list(s.scalars(select(Document).where(Document.status != DocumentStatus.DONE)))

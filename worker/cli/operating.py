@@ -134,7 +134,10 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
     """Send failed documents back to the stage that failed, with fresh attempts.
 
     Prints how many went back to each stage; named documents that are not failed are
-    listed and left alone.
+    listed and left alone. --all-failed leaves out, and counts, the failures this
+    extractor version recorded that its rules would repeat on the same bytes (empty,
+    binary, undecodable, not_an_article): name their ids to retry them anyway;
+    `reprocess --stale` gives them to a newer extractor.
 
     \b
     Example:
@@ -142,7 +145,9 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
       newsdrop retry --all-failed --wait
     """
     from db.engine import reading
-    from db.queries import failed_ids, status_of
+    from db.queries import failed_ids, repeatable_failures, status_of
+    from tasks.errors import NO_ARTICLE_KINDS
+    from tasks.version import EXTRACTOR_VERSION
     from worker.operations import retry_failed
 
     if not ids and not all_failed:
@@ -156,11 +161,17 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
         known = _known_ids(rt, list(ids))
     else:
         with reading(rt.sessions) as session:
-            known = status_of(session, failed_ids(session))
+            repeat = repeatable_failures(session, NO_ARTICLE_KINDS, EXTRACTOR_VERSION)
+            known = status_of(session, [i for i in failed_ids(session) if i not in repeat])
+        if repeat:
+            click.echo(f"left alone {counted(len(repeat), 'failure')} that this extractor "
+                       "would repeat on the same bytes "
+                       f"({format_counts(count_values(repeat.values()))}): name the ids to "
+                       "retry them anyway", err=True)
     not_failed = [f"{i} ({st})" for i, (st, _) in known.items() if st != "failed"]
     if not_failed:
         click.echo("not failed, left alone: " + ", ".join(not_failed), err=True)
-    sent = retry_failed(rt, list(known) if ids else None)
+    sent = retry_failed(rt, list(known))
     per_stage = count_values(stage or "clean" for st, stage in known.values() if st == "failed")
     _report_requeued(rt, sent, f"({format_counts(per_stage)})",
                      missing=bool(ids) and len(known) < len(set(ids)), wait=wait,

@@ -51,6 +51,7 @@ class ArticleFilter:
     # a time without an offset is UTC, and an `until` date alone takes in that whole day
     since: str | None = None
     until: str | None = None
+    received_since: str | None = None  # taken in on or after, read as `since` is
     author: str | None = None
     site: str | None = None
     source: str | None = None  # in the file's path (source_path), any case
@@ -79,6 +80,7 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
     """The WHERE terms of `f` over `articles` joined to `documents` (no limit or order)."""
     terms: list[ColumnElement[bool]] = []
     terms.extend(_instant_terms(Article.published_utc, f.since, f.until))
+    terms.extend(_instant_terms(Document.received_at, f.received_since, None))
     if f.author:
         # authors is stored as JSON text with non-ASCII escaped (\u00e9), so the needle is
         # escaped the same way, and only its ASCII letters are folded (lower() of the

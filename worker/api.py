@@ -235,6 +235,8 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         until: Annotated[str | None, Query(
             description="Published on or before (a date includes that whole UTC day).")
         ] = None,
+        received_since: Annotated[str | None, Query(
+            description="Taken in on or after (read as since is).")] = None,
         author: Annotated[str | None, Query(description="Author contains (any case).")] = None,
         site: Annotated[str | None, Query(
             description="Site name, or the host of the page's address, contains.")] = None,
@@ -258,12 +260,13 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
             if value is not None and "\x00" in value:  # PostgreSQL's text cannot hold it
                 raise HTTPException(422, f"{name} cannot hold a NUL character")
         since, until = _iso_param("since", since), _iso_param("until", until)
+        received_since = _iso_param("received_since", received_since)
         try:
             check_window(since, until)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         return queries.ArticleFilter(
-            since=since, until=until,
+            since=since, until=until, received_since=received_since,
             author=author, site=site, source=source, language=lang,
             status=status.value if status else None, latest=latest)
 

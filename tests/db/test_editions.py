@@ -1,4 +1,4 @@
-"""Editions of a file, and finding articles by their file: on both databases."""
+"""Editions of a file, and finding articles by their file and by when they came in."""
 
 from __future__ import annotations
 
@@ -88,3 +88,23 @@ def test_a_file_s_path_finds_its_latest_edition(db_sessions):
                                              "6 to 64 hex digits of a sha256, nor the "
                                              "source_path of a file taken in"):
             find_document(s, "news/a b.txt")  # a path is found as written
+
+
+def test_received_since_finds_what_came_in_lately_whatever_its_published_date(db_sessions):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from db.models import Document, utcnow
+
+    old = edition(db_sessions, "old.txt", SAMPLE)
+    new = edition(db_sessions, "new.txt", SAMPLE + b"\nA later copy.\n")
+    with transaction(db_sessions) as s:
+        s.execute(update(Document).where(Document.id == old)
+                  .values(received_at=utcnow() - timedelta(days=3)))
+    day_ago = (utcnow() - timedelta(days=1)).isoformat()
+
+    assert listed(db_sessions, received_since=day_ago) == [new]
+    assert listed(db_sessions, received_since="2000-01-01") == [old, new]
+    # both published in 2011: the publication date filters leave them alike
+    assert listed(db_sessions, received_since=day_ago, since="2011-01-01") == [new]

@@ -1181,3 +1181,17 @@ def test_an_article_whose_file_changed_since_names_the_newer_edition(tmp_path):
     assert "  newer_edition: 2\n" in shown.output
     exported = runner.invoke(main, [*data_dir, "export", "--latest"])
     assert [json.loads(line)["document_id"] for line in exported.output.splitlines()] == [2]
+
+
+@pytest.mark.parametrize("option", ["--since", "--until", "--received-since"])
+def test_article_dates_take_an_age_as_failures_does(tmp_path, option):
+    upgraded = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    for age in ("30m", "2h", "7d"):
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "articles", option,
+                                           age])
+        assert result.exit_code == 0, result.output
+        assert "no articles match" in result.output
+    bad = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "articles", option, "2x"])
+    assert bad.exit_code == 2
+    assert "'2x' is not a date (YYYY-MM-DD), an ISO 8601 time or an age" in bad.output

@@ -186,8 +186,8 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
               help="Documents an older extractor version ran: the article it made, or "
                    "its finding that the bytes hold none (not_an_article, empty…).")
 @click.option("--since", callback=iso_date,
-              help="Received on or after (YYYY-MM-DD or ISO 8601; UTC unless it has an "
-                   "offset).")
+              help="Received on or after (YYYY-MM-DD or ISO 8601, UTC unless it has an "
+                   "offset; or an age: 30m, 2h, 7d).")
 @click.option("--until", callback=iso_date,
               help="Received on or before (a date includes that whole UTC day).")
 @wait_option

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,17 +67,24 @@ def wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
                         help="Return only when every document is done or failed.")(checked)
 
 
-def iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Accept YYYY-MM-DD or an ISO 8601 time, compared as an instant with each article's
-    published_utc (without an offset, UTC)."""
+def iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Accept YYYY-MM-DD, an ISO 8601 time (without an offset, UTC) or an age (30m, 2h,
+    7d: that long before now), as the instant the queries compare."""
     if value is None:
         return None
     from db.dates import check_bound
 
+    if _AGE.fullmatch(value):
+        return since_time(ctx, param, value).isoformat()
     try:
         return check_bound(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD), an ISO 8601 time "
+                                 "or an age (30m, 2h, 7d)", param=param) from None
+
+
+#: an age: so many seconds, minutes, hours or days before now
+_AGE = re.compile(r"\s*(\d+)\s*([smhd])\s*")
 
 
 def since_time(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -83,7 +92,7 @@ def since_time(_ctx: click.Context, param: click.Parameter, value: str | None) -
     age like 30m, 2h, 7d."""
     if value is None:
         return None
-    age = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
+    age = _AGE.fullmatch(value)
     if age:
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
         try:
@@ -140,15 +149,49 @@ def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleChoice:
+    """The article filters given to articles, search or export (`article_filter_options`)."""
+
+    since: str | None
+    until: str | None
+    received_since: str | None
+    author: str | None
+    site: str | None
+    source: str | None
+    lang: str | None
+    doc_status: str | None
+    latest: bool
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether any filter was given (an empty result is "no match", not "none yet")."""
+        return any(getattr(self, f.name) for f in fields(self))
+
+    def to_filter(self, limit: int | None = None, offset: int = 0) -> Any:
+        """The query's ArticleFilter; a usage error for a --since after --until."""
+        from db.queries import ArticleFilter
+
+        check_window(self.since, self.until)
+        return ArticleFilter(since=self.since, until=self.until,
+                             received_since=self.received_since, author=self.author,
+                             site=self.site, source=self.source, language=self.lang,
+                             status=self.doc_status, latest=self.latest, limit=limit,
+                             offset=offset)
+
+
 def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--since/--until/--author/--site/--source/--lang/--status/--latest, shared by
-    articles, search and export."""
+    """The article filters shared by articles, search and export, handed to the command
+    as one `filters: ArticleChoice` argument."""
     options = [
         click.option("--since", callback=iso_date,
-                     help="Published on or after (YYYY-MM-DD or ISO 8601; UTC unless it "
-                          "has an offset)."),
+                     help="Published on or after (YYYY-MM-DD or ISO 8601, UTC unless it "
+                          "has an offset; or an age: 30m, 2h, 7d)."),
         click.option("--until", callback=iso_date,
                      help="Published on or before (a date includes that whole UTC day)."),
+        click.option("--received-since", callback=iso_date,
+                     help="Taken in on or after (read as --since is): what came in over "
+                          "the last day, --received-since 1d."),
         click.option("--author", callback=not_blank,
                      help="Author name contains this (any case)."),
         click.option("--site", callback=not_blank,
@@ -168,21 +211,15 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "whose file changed since (taken in again under the same name "
                           "with other bytes) and gave a newer one."),
     ]
+
+    @functools.wraps(fn)
+    def with_filters(*args: Any, **kwargs: Any) -> Any:
+        choice = ArticleChoice(**{f.name: kwargs.pop(f.name) for f in fields(ArticleChoice)})
+        return fn(*args, filters=choice, **kwargs)
+
     for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def article_filter(since: str | None, until: str | None, author: str | None,
-                   site: str | None, source: str | None, lang: str | None,
-                   doc_status: str | None, latest: bool, limit: int | None = None,
-                   offset: int = 0) -> Any:
-    from db.queries import ArticleFilter
-
-    check_window(since, until)
-    return ArticleFilter(since=since, until=until, author=author, site=site, source=source,
-                         language=lang, status=doc_status, latest=latest, limit=limit,
-                         offset=offset)
+        with_filters = option(with_filters)
+    return with_filters
 
 
 def check_window(since: str | None, until: str | None) -> None:

@@ -15,8 +15,8 @@ from worker.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND, OutputCutShort
 from worker.cli.output import cut, dump_json, print_article, print_explain
 from worker.cli.params import (
     OFFSET,
+    ArticleChoice,
     DashTextCommand,
-    article_filter,
     article_filter_options,
     json_option,
 )
@@ -29,9 +29,7 @@ from worker.wording import counted, milliseconds
 @click.option("--offset", type=OFFSET, default=0)
 @json_option
 @click.pass_context
-def articles(ctx: click.Context, since: str | None, until: str | None, author: str | None,
-             site: str | None, source: str | None, lang: str | None,
-             doc_status: str | None, latest: bool, limit: int, offset: int,
+def articles(ctx: click.Context, filters: ArticleChoice, limit: int, offset: int,
              as_json: bool) -> None:
     """List extracted articles, newest published first.
 
@@ -51,8 +49,7 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
 
     rt = runtime_for(ctx, migrate_schema=False)
     # one more than the page: whether a next page holds anything
-    f = article_filter(since, until, author, site, source, lang, doc_status, latest,
-                       min(limit + 1, MAX_SQL_INT), offset)
+    f = filters.to_filter(min(limit + 1, MAX_SQL_INT), offset)
     with reading(rt.sessions) as session:
         rows = list_articles(session, f)
         newer = newest_editions(session, [d.id for _, d in rows])
@@ -69,9 +66,7 @@ def articles(ctx: click.Context, since: str | None, until: str | None, author: s
                        f"{'matches' if matching == 1 else 'match'}, at offsets 0 to "
                        f"{matching - 1}", err=True)
             return
-        click.echo("no articles match" if (since or until or author or site or source
-                                            or lang or doc_status or latest or offset)
-                   else "no articles yet",
+        click.echo("no articles match" if filters.narrowed or offset else "no articles yet",
                    err=True)
         return
     for it in items:
@@ -95,9 +90,7 @@ def _say_more(next_offset: int) -> None:
 @click.option("--offset", type=OFFSET, default=0)
 @json_option
 @click.pass_context
-def search(ctx: click.Context, query: str, since: str | None, until: str | None,
-           author: str | None, site: str | None, source: str | None, lang: str | None,
-           doc_status: str | None, latest: bool, limit: int, offset: int,
+def search(ctx: click.Context, query: str, filters: ArticleChoice, limit: int, offset: int,
            as_json: bool) -> None:
     """Full-text search over titles, subtitles and bodies, best match first.
 
@@ -119,7 +112,7 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
     from worker.render import listing_when
 
     rt = runtime_for(ctx, migrate_schema=False)
-    f = article_filter(since, until, author, site, source, lang, doc_status, latest)
+    f = filters.to_filter()
     try:
         with reading(rt.sessions) as session:
             # one more than the page: whether a next page holds anything
@@ -153,9 +146,7 @@ def search(ctx: click.Context, query: str, since: str | None, until: str | None,
               help="Write to this file (with a progress bar) instead of stdout; - is "
                    "stdout.")
 @click.pass_context
-def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
-           author: str | None, site: str | None, source: str | None, lang: str | None,
-           doc_status: str | None, latest: bool, output: Path | None) -> None:
+def export(ctx: click.Context, fmt: str, filters: ArticleChoice, output: Path | None) -> None:
     """Export every matching article as JSON Lines or CSV, streamed in constant memory.
 
     Each record holds the document id, source path, sha256 and status, then every
@@ -178,7 +169,7 @@ def export(ctx: click.Context, fmt: str, since: str | None, until: str | None,
     from worker.output_file import open_output
 
     rt = runtime_for(ctx, migrate_schema=False)
-    f = article_filter(since, until, author, site, source, lang, doc_status, latest)
+    f = filters.to_filter()
     if output is None or str(output) == "-":
         # a write that fails ends the command through GuardedOutput
         with reading(rt.sessions) as session:

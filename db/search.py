@@ -157,6 +157,18 @@ def _split_terms(text: str) -> list[str]:
     return terms
 
 
+#: words other search tools read as operators, which newsdrop searches as plain words
+_OPERATOR_WORDS = frozenset({"AND", "OR", "NOT", "NEAR"})
+
+
+def operator_words(query: str) -> list[str]:
+    """The terms of `query` that other tools read as operators (OR, NOT, a trailing *
+    or a leading -), here searched as words: what a query that matched nothing may owe
+    its emptiness to."""
+    return [t for t in _split_terms(query)
+            if t in _OPERATOR_WORDS or (len(t) > 1 and (t.endswith("*") or t[0] == "-"))]
+
+
 def fts5_query(query: str) -> str:
     """`query` as an FTS5 expression: every term a quoted phrase, all required."""
     return _fts5_expression(query_terms(query))

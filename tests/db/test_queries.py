@@ -247,6 +247,14 @@ def test_search_command(sessions, data_dir):
     assert "Harbour strike" in result.output and "Dockers" in result.output
     result = cli(data_dir, "search", '"*"')
     assert result.exit_code == 2 and "no words" in result.output
+    # what another search tool takes for operators is named when nothing matches
+    result = cli(data_dir, "search", "dockers OR bakers")
+    assert result.exit_code == 0 and ("no articles match 'dockers OR bakers' (OR: search has "
+                                      "no operators; every word must appear)") in result.output
+    result = cli(data_dir, "search", "dock* NEAR vote")
+    assert "(dock*, NEAR: search has no operators" in result.output
+    result = cli(data_dir, "search", "bakers")
+    assert result.output.strip() == "no articles match 'bakers'"
 
 
 @pytest.mark.parametrize("args", [["-dockers"], ["--json", "-dockers", "--limit", "5"],

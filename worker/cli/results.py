@@ -107,7 +107,7 @@ def search(ctx: click.Context, query: str, filters: ArticleChoice, limit: int, o
       newsdrop search election --site times --json
     """
     from db.engine import reading
-    from db.search import MAX_LIMIT, InvalidQuery
+    from db.search import MAX_LIMIT, InvalidQuery, operator_words
     from db.search import search as run_search
     from worker.render import listing_when
 
@@ -125,7 +125,10 @@ def search(ctx: click.Context, query: str, filters: ArticleChoice, limit: int, o
         dump_json([h.to_dict() for h in hits])
         return
     if not hits:
-        click.echo(f"no articles match {query!r}", err=True)
+        literal = operator_words(query)
+        hint = (f" ({', '.join(literal)}: search has no operators; every word must "
+                "appear)" if literal else "")
+        click.echo(f"no articles match {query!r}{hint}", err=True)
         return
     for h in hits:
         click.echo(click.style(f"{h.document_id:>6}", bold=True)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from db.bounds import MAX_SQL_INT
 from db.errors import QueryError
-from db.models import Article, Document
+from db.models import Article, Document, DocumentStatus
 from db.queries import ArticleFilter, article_conditions
 
 #: queries longer than this are refused: no one types them, and each term costs a lookup
@@ -69,6 +69,8 @@ class SearchHit:
     site_name: str | None
     language: str | None
     url: str | None
+    status: str  # the document's, as `articles` lists it
+    source: str  # the document's source_path
     #: higher is better, on both databases (SQLite's bm25 is negated)
     score: float
     #: raw excerpt with the sentinel marks; see `snippet` and `snippet_parts`
@@ -100,6 +102,7 @@ class SearchHit:
             "id": self.document_id, "article_id": self.article_id, "title": self.title,
             "published_at": self.published_at, "authors": self.authors,
             "site_name": self.site_name, "language": self.language, "url": self.url,
+            "status": self.status, "source": self.source,
             "score": round(self.score, 6), "snippet": self.snippet,
         }
 
@@ -202,8 +205,9 @@ def search(session: Session, query: str, *, filters: ArticleFilter | None = None
         SearchHit(article_id=a.id, document_id=a.document_id, title=a.title,
                   published_at=a.published_at, authors=list(a.authors or []),
                   site_name=a.site_name, language=a.language, url=a.url,
-                  score=float(score), raw_snippet=snippet or "")
-        for a, score, snippet in rows
+                  status=str(DocumentStatus(status)), source=source, score=float(score),
+                  raw_snippet=snippet or "")
+        for a, score, snippet, status, source in rows
     ]
 
 
@@ -216,7 +220,7 @@ def _sqlite(session: Session, terms: list[str], f: ArticleFilter, limit: int,
     score = (-func.bm25(fts, *BM25_WEIGHTS)).label("score")
     snippet = func.snippet(fts, -1, _START, _END, _ELLIPSIS, SNIPPET_TOKENS).label("snippet")
     stmt = (
-        select(Article, score, snippet)
+        select(Article, score, snippet, Document.status, Document.source_path)
         .select_from(_FTS_TABLE)
         .join(Article, Article.id == _FTS_TABLE.c.rowid)
         .join(Document, Document.id == Article.document_id)
@@ -253,8 +257,9 @@ def _postgres(session: Session, terms: list[str], f: ArticleFilter, limit: int,
     snippet = func.ts_headline("simple", func.coalesce(Article.body, ""), tsquery,
                                bindparam("headline_options", options)).label("snippet")
     stmt = (
-        select(Article, hits.c.score, snippet)
+        select(Article, hits.c.score, snippet, Document.status, Document.source_path)
         .join(hits, hits.c.id == Article.id)
+        .join(Document, Document.id == Article.document_id)
         .order_by(hits.c.score.desc(), Article.id.desc())
     )
     return list(session.execute(stmt).all())

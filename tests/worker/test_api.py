@@ -257,6 +257,15 @@ def test_a_nul_character_in_a_text_filter_is_a_422(server, path, params):
     assert code == 422 and "cannot hold a NUL character" in body, body
 
 
+def test_search_items_say_where_each_article_came_from_as_articles_items_do(server):
+    articles = {a["id"]: a for a in get_json(server, "/articles")["items"]}
+    hits = get_json(server, "/search", q="strike")["items"]
+    assert hits and all((h["source"], h["status"]) == (articles[h["id"]]["source"],
+                                                       articles[h["id"]]["status"])
+                        for h in hits)
+    assert hits[0]["source"].startswith("inbox/")
+
+
 def test_search_ranks_and_highlights(server):
     data = get_json(server, "/search", q="strike")
     titles = [h["title"] for h in data["items"]]

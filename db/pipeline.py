@@ -122,12 +122,13 @@ def _among(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
 
 
 def find_original(session: Session, sha256: str) -> int | None:
+    # locked as `take_in_many` locks what it links to (see there)
     return session.scalar(
         select(Document.id).where(
             Document.sha256 == sha256,
             Document.duplicate_of.is_(None),
             Document.status != DocumentStatus.REJECTED,
-        )
+        ).with_for_update(read=True)
     )
 
 
@@ -205,11 +206,15 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
     """
     if not items:
         return []
+    # The rows a duplicate will point at are locked (PostgreSQL) until this commits: a
+    # `delete` of one waits, and then deletes the new duplicate with it; one committed
+    # first has emptied the row's sha256, so it is not found, and the bytes are new.
     with _index_lookup(session):
         known = session.execute(
             select(Document.id, Document.sha256, Document.source_path, Document.duplicate_of,
                    Document.status)
             .where(_among(session, Document.sha256, {i.sha256 for i in items}))
+            .with_for_update(read=True)
         ).all()
     originals = {r.sha256: r.id for r in known
                  if r.duplicate_of is None and r.status != DocumentStatus.REJECTED}
@@ -410,11 +415,13 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
     # Rows are fetched by id alone and their status checked here: given both conditions,
     # a planner without statistics (or with some from when the table was small)
     # intersects the id lookups with a scan of the status index, whose entries grow
-    # with the backlog.
+    # with the backlog. They are locked as they are read (PostgreSQL; SQLite's writers
+    # take turns anyway), so a `delete` or `retry` committing meanwhile is either seen
+    # here or waits for this claim to commit, and never has its change overwritten.
     rows = [r for r in session.execute(
         select(Document.id, Document.stage, Document.stage_state, Document.attempts,
                Document.updated_at, Document.status)
-        .where(_among(session, Document.id, ids))
+        .where(_among(session, Document.id, ids)).with_for_update()
     ) if r.status in ACTIVE]
     exhausted = [r for r in rows if r.attempts >= max_attempts]
     now = utcnow()
@@ -713,7 +720,9 @@ def requeue(session: Session, ids: Sequence[int], stage: Stage, *, reason: str |
     elif reason:
         values["last_error"] = reason
     for part in in_slices(ids):
-        session.execute(update(Document).where(Document.id.in_(part)).values(values))
+        # a document deleted since the caller looked stays deleted
+        session.execute(update(Document).where(
+            Document.id.in_(part), Document.status != DocumentStatus.DELETED).values(values))
 
 
 def reset_for_reprocess(session: Session, ids: Sequence[int]) -> None:

@@ -55,12 +55,13 @@ def delete_documents(session: Session, ids: Sequence[int]) -> Deletion:
                                    if status.get(i) is DocumentStatus.DELETED])
     chosen = [i for i in wanted if i in status and status[i] not in
               (_BUSY, DocumentStatus.DELETED)]
-    duplicates = duplicates_of(session, chosen, exclude=set(wanted))
-    gone = set(_tombstone(session, chosen + duplicates))
+    gone = set(_tombstone(session, chosen))
     # a document a worker claimed since its status was read stayed as it was
     out.busy += [i for i in chosen if i not in gone]
     out.deleted = [i for i in chosen if i in gone]
-    out.duplicates = [i for i in duplicates if i in gone]
+    # looked up after: the copies of what was deleted, intake's latest among them
+    duplicates = duplicates_of(session, out.deleted, exclude=set(wanted))
+    out.duplicates = sorted(set(_tombstone(session, duplicates)))
     return out
 
 
@@ -90,7 +91,8 @@ def _tombstone(session: Session, ids: Sequence[int]) -> list[int]:
     for part in in_slices(ids):
         # rejected rows first, whole; then every other row becomes a tombstone, unless a
         # worker claimed it meanwhile: the status test and the change are one statement,
-        # so a claim either came first (and the row is skipped) or finds it deleted
+        # and a claim locks the rows it reads, so either the claim came first (and the
+        # row is skipped) or it waits for this to commit and finds the row deleted
         rejected = list(session.scalars(
             delete(Document).where(Document.id.in_(part),
                                    Document.status == DocumentStatus.REJECTED)

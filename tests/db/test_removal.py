@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -127,6 +129,10 @@ def test_a_rejected_row_goes_entirely_so_its_file_is_read_when_it_comes_back(db_
     assert delete(db_sessions, rejected).deleted == [rejected]
     with reading(db_sessions) as s:
         assert s.get(Document, rejected) is None
+        # put back, it is read (no row holds it) and, rejected again, recorded anew
+        assert pipeline.taken_files(s, [("big.txt", 5, 1)]) == set()
+        assert pipeline.find_rejected(s, source_path="big.txt", kind="too_large",
+                                      size_bytes=5, source_mtime_ns=1) is None
 
 
 def test_ids_of_no_document_or_deleted_before_are_reported(db_sessions):
@@ -136,3 +142,61 @@ def test_ids_of_no_document_or_deleted_before_are_reported(db_sessions):
     done = delete(db_sessions, doc_id, 999, doc_id)
 
     assert (done.deleted, done.deleted_before, done.missing) == ([], [doc_id], [999])
+
+
+def test_a_claim_racing_a_delete_waits_for_it_and_claims_nothing(db_sessions):
+    [doc_id] = (r.document_id for r in take(db_sessions, ("a.txt", SAMPLE, 1)))
+    claimed: list[list[pipeline.Claim]] = []
+
+    def claim() -> None:
+        with transaction(db_sessions) as s:
+            claimed.append(pipeline.claim(s, [doc_id], max_attempts=5))
+
+    # Given a delete not yet committed
+    with transaction(db_sessions) as s:
+        assert delete_documents(s, [doc_id]).deleted == [doc_id]
+        # When a worker claims the document meanwhile
+        worker = threading.Thread(target=claim)
+        worker.start()
+        worker.join(timeout=1)
+        # Then its claim waits for the delete to commit
+        assert worker.is_alive()
+    worker.join(timeout=30)
+    # and finds the document deleted: it stays so, and nothing runs
+    assert claimed == [[]]
+    with reading(db_sessions) as s:
+        assert s.get(Document, doc_id).status is DocumentStatus.DELETED
+
+
+def test_a_retry_racing_a_delete_leaves_the_document_deleted(db_sessions):
+    from db.models import Stage
+
+    [doc_id] = (r.document_id for r in take(db_sessions, ("a.txt", SAMPLE, 1)))
+    delete(db_sessions, doc_id)
+    # a retry or reprocess that read the status before the delete committed
+    with transaction(db_sessions) as s:
+        pipeline.requeue(s, [doc_id], Stage.CLEAN, reset_attempts=True)
+    with reading(db_sessions) as s:
+        assert s.get(Document, doc_id).status is DocumentStatus.DELETED
+
+
+def test_a_copy_taken_in_while_its_original_is_deleted_goes_with_it(db_sessions):
+    [original] = (r.document_id for r in take(db_sessions, ("a.txt", SAMPLE, 1)))
+    deleted: list[Any] = []
+
+    def delete_original() -> None:
+        deleted.append(delete(db_sessions, original))
+
+    # Given intake linking a new copy to the original, not yet committed
+    with transaction(db_sessions) as s:
+        [copy] = pipeline.take_in_many(s, [pipeline.Incoming(
+            hashlib.sha256(SAMPLE).hexdigest(), "copy.txt", SAMPLE, 2)])
+        assert copy.duplicate_of == original
+        # When the original is deleted meanwhile
+        deleting = threading.Thread(target=delete_original)
+        deleting.start()
+        deleting.join(timeout=1)
+        assert deleting.is_alive()  # it waits for intake to commit
+    deleting.join(timeout=30)
+    # Then the copy, which holds no bytes of its own, is deleted with it
+    assert (deleted[0].deleted, deleted[0].duplicates) == ([original], [copy.document_id])

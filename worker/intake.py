@@ -112,6 +112,30 @@ def is_ignored(path: Path, root: Path) -> bool:
     return any(is_ignored_name(Path(part)) for part in rel.parts)
 
 
+class OwnFiles:
+    """The files newsdrop keeps for itself: its SQLite database with its journals, and
+    the embedded broker's messages. `ingest` of a folder holding them (`.` beside the
+    data folder) must not take them in as documents, and new ones at every run."""
+
+    _JOURNALS = ("", "-wal", "-shm", "-journal")
+
+    def __init__(self, settings: Settings) -> None:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(settings.resolved_database_url)
+        database = url.database if url.get_backend_name() == "sqlite" else None
+        self.database = (Path(database).resolve()
+                         if database and database != ":memory:" else None)
+        self.broker = settings.broker_folder
+
+    def __contains__(self, path: Path) -> bool:
+        real = path.resolve()
+        if self.database is not None and real.parent == self.database.parent and \
+                real.name in {self.database.name + j for j in self._JOURNALS}:
+            return True
+        return real.is_relative_to(self.broker)
+
+
 def inside(path: Path, folder: Path) -> bool:
     try:
         path.relative_to(folder)

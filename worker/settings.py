@@ -275,21 +275,6 @@ class Settings(BaseSettings):
                 f"or NEWSDROP_DATA_DIR elsewhere.")
 
 
-    def is_own_file(self, path: Path) -> bool:
-        """Whether `path` is one of the files newsdrop keeps for itself: its SQLite
-        database (and journal), or anything in the data folder but the archive and
-        rejected folders, whose files were documents once and may be taken in again."""
-        real = path.resolve()
-        url = self.resolved_database_url
-        if url.startswith("sqlite:///"):
-            database = Path(url.removeprefix("sqlite:///").split("?", 1)[0]).resolve()
-            if real.parent == database.parent and real.name.startswith(database.name):
-                return True  # newsdrop.db, -wal, -shm, -journal
-        return (real.is_relative_to(self.data_dir.resolve())
-                and not real.is_relative_to(self.resolved_archive_dir.resolve())
-                and not real.is_relative_to(self.resolved_rejected_dir.resolve()))
-
-
 def _refuse_a_file(path: Path, what: str, env: str) -> None:
     if path.exists() and not path.is_dir():
         raise SettingsError(f"the {what} {path} is a file, not a folder. Point {env} "

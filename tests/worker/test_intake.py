@@ -859,3 +859,17 @@ def test_a_file_reached_through_a_symlinked_folder_in_the_inbox_is_known_by_its_
     assert "taken in: 1 queued" in first.output, first.output
     again = CliRunner().invoke(main, ["ingest", str(inbox / "sublink")])
     assert "taken in: 1 already taken" in again.output, again.output
+
+
+def test_newsdrop_own_files_are_its_database_with_its_journals_and_its_queue(tmp_path):
+    from worker.intake import OwnFiles
+    from worker.settings import Settings
+
+    own = OwnFiles(Settings(data_dir=tmp_path / "data",
+                            database_url=f"sqlite+pysqlite:///{tmp_path}/db/news.sqlite"))
+    assert tmp_path / "db" / "news.sqlite" in own
+    assert tmp_path / "db" / "news.sqlite-wal" in own
+    assert tmp_path / "data" / "broker" / "queue" / "x.msg" in own
+    for other in ("db/news.sqlite.txt", "db/news.sqlite-notes", "data/news.sqlite",
+                  "data/archive/a.txt", "data/story.txt"):
+        assert tmp_path / other not in own

@@ -126,7 +126,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
       newsdrop ingest ~/scrapes/2024 --wait
     """
     from db.models import DocumentStatus
-    from worker.intake import batches
+    from worker.intake import OwnFiles, batches
     from worker.service import folder_files, make_intake
 
     rt = runtime_for(ctx)
@@ -142,9 +142,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
               for p in paths]
     # newsdrop's own database and queue files, were they named or in a folder named (`.`
     # beside the data folder), would become documents, and new ones at every run
-    own = 0
+    own, own_files = 0, OwnFiles(settings)
     for n, (root, files, group_settings) in enumerate(groups):
-        kept = [f for f in files if not settings.is_own_file(f)]
+        kept = [f for f in files if f not in own_files]
         own += len(files) - len(kept)
         groups[n] = (root, kept, group_settings)
     if own:

@@ -13,6 +13,7 @@ UTC: the page did not say, and newsdrop invents no timezone for it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 
@@ -35,6 +36,38 @@ def check_bound(value: str) -> str:
     except ValueError:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time") from None
     return value
+
+
+#: an age: so many seconds, minutes, hours or days before now
+_AGE = re.compile(r"\s*(\d+)\s*([smhd])\s*")
+_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def age_instant(value: str, now: datetime | None = None) -> datetime | None:
+    """The instant an age (30m, 2h, 7d) names, that long before `now`, to the second;
+    None when `value` is no age. ValueError when it reaches back before the year 1."""
+    age = _AGE.fullmatch(value)
+    if age is None:
+        return None
+    try:
+        ago = timedelta(**{_AGE_UNITS[age.group(2)]: int(age.group(1))})
+        return ((now or datetime.now(UTC)) - ago).replace(microsecond=0)
+    except (OverflowError, ValueError):  # before year 1, or too many digits for int
+        raise ValueError(f"{value!r} reaches back before the year 1") from None
+
+
+def as_bound(value: str) -> str:
+    """`value` as a `since`/`until` bound: an age (30m, 2h, 7d) becomes the instant it
+    names, as ISO 8601 in UTC; a date or ISO 8601 time stays as given. ValueError, with
+    the message the CLI and the API give, for anything else."""
+    instant = age_instant(value)
+    if instant is not None:
+        return instant.isoformat()
+    try:
+        return check_bound(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD), an ISO 8601 time or an age "
+                         "(30m, 2h, 7d)") from None
 
 
 def check_window(since: str | None, until: str | None, *,

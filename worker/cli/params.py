@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -67,24 +66,17 @@ def wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
                         help="Return only when every document is done or failed.")(checked)
 
 
-def iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Accept YYYY-MM-DD, an ISO 8601 time (without an offset, UTC) or an age (30m, 2h,
     7d: that long before now), as the instant the queries compare."""
     if value is None:
         return None
-    from db.dates import check_bound
+    from db.dates import as_bound
 
-    if _AGE.fullmatch(value):
-        return since_time(ctx, param, value).isoformat()
     try:
-        return check_bound(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD), an ISO 8601 time "
-                                 "or an age (30m, 2h, 7d)", param=param) from None
-
-
-#: an age: so many seconds, minutes, hours or days before now
-_AGE = re.compile(r"\s*(\d+)\s*([smhd])\s*")
+        return as_bound(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
 
 
 def since_time(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -92,14 +84,14 @@ def since_time(_ctx: click.Context, param: click.Parameter, value: str | None) -
     age like 30m, 2h, 7d."""
     if value is None:
         return None
-    age = _AGE.fullmatch(value)
-    if age:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
-        try:
-            return datetime.now(UTC) - timedelta(**{unit: int(age.group(1))})
-        except (OverflowError, ValueError):  # before year 1, or too many digits for int
-            raise click.BadParameter(f"{value!r} reaches back before the year 1",
-                                     param=param) from None
+    from db.dates import age_instant
+
+    try:
+        instant = age_instant(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+    if instant is not None:
+        return instant
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
@@ -188,7 +180,8 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Published on or after (YYYY-MM-DD or ISO 8601, UTC unless it "
                           "has an offset; or an age: 30m, 2h, 7d)."),
         click.option("--until", callback=iso_date,
-                     help="Published on or before (a date includes that whole UTC day)."),
+                     help="Published on or before (a date includes that whole UTC day; "
+                          "an age too)."),
         click.option("--received-since", callback=iso_date,
                      help="Taken in on or after (read as --since is): what came in over "
                           "the last day, --received-since 1d."),
@@ -199,7 +192,8 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "case; a web address given counts by its host)."),
         click.option("--source", callback=not_blank,
                      help="The file's path (as taken in, below the inbox) contains this "
-                          "(any case): a folder per site, --source nytimes/."),
+                          "(ASCII letters in any case): a folder per site, --source "
+                          "nytimes/."),
         click.option("--lang", callback=not_blank, help="Language code, e.g. en (any case)."),
         click.option("--status", "doc_status", type=ArticleStatusChoice(),
                      help="Status of the article's document: done; queued or processing "

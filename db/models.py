@@ -79,7 +79,8 @@ class StageState(StrEnum):
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:
-    # Plain strings with a CHECK constraint: readable from any SQL client.
+    # Plain strings, readable from any SQL client, with no CHECK constraint (SQLAlchemy
+    # makes none for a non-native enum): a new value needs no schema change (see 0009).
     return Enum(
         cls,
         name=name,

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from db.ascii_fold import ascii_lower, ascii_lowered
 from db.bounds import MAX_ID, in_slices
 from db.dates import check_bound, check_window, since_instant, until_instant
 from db.errors import QueryError
@@ -90,8 +91,8 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
     if f.site:
         terms.append(_site_term(f.site))
     if f.source:
-        terms.append(func.lower(Document.source_path).contains(f.source.lower(),
-                                                                autoescape=True))
+        terms.append(ascii_lower(Document.source_path).contains(ascii_lowered(f.source),
+                                                                 autoescape=True))
     if f.language:  # codes are ASCII, which lower() folds on both databases
         terms.append(func.lower(Article.language) == f.language.lower())
     if f.status:
@@ -123,6 +124,11 @@ def newest_editions(session: Session, ids: Sequence[int]) -> dict[int, int]:
                                .where(Document.id.in_(part)))
         out.update({doc_id: newer for doc_id, newer in rows if newer is not None})
     return out
+
+
+def newest_edition(session: Session, document_id: int) -> int | None:
+    """`newest_editions` for one document."""
+    return newest_editions(session, [document_id]).get(document_id)
 
 
 def _site_term(site: str) -> ColumnElement[bool]:
@@ -170,6 +176,14 @@ def filtered_articles(f: ArticleFilter) -> Select:  # type: ignore[type-arg]
 
 def list_articles(session: Session, f: ArticleFilter) -> list[tuple[Article, Document]]:
     return [(row[0], row[1]) for row in session.execute(filtered_articles(f)).all()]
+
+
+def list_articles_with_editions(session: Session, f: ArticleFilter
+                                ) -> list[tuple[Article, Document, int | None]]:
+    """`list_articles`, each with the id of its file's newest edition if one replaced it."""
+    rows = list_articles(session, f)
+    newer = newest_editions(session, [d.id for _, d in rows])
+    return [(a, d, newer.get(d.id)) for a, d in rows]
 
 
 def iter_articles(session: Session, f: ArticleFilter, chunk: int = 500
@@ -220,15 +234,16 @@ def id_meant(ref: str) -> str | None:
 
 def find_document(session: Session, ref: str) -> Document | None:
     """A document by id, by a sha256 prefix of at least MIN_SHA_PREFIX hex digits, or by
-    its file's source_path.
+    its file's source_path, tried in that order.
 
     Digits are read as an id first, and as a sha256 prefix when no document has that id
     (hashes start with digits too); digits with a leading zero, which no one writes an
     id with, are a prefix only. Of several documents with one hash, the first copy is the
-    one found. Anything else is a file's source_path, as given: the newest document
-    taken in under it (its latest edition). Raises AmbiguousReference when the prefix
-    starts several hashes, and QueryError when `ref` is none of the three: not digits,
-    not 6 to 64 hex digits, and no file's path (digits alone are always a possible id: no
+    one found. What neither finds is a file's source_path, as given (a file named by a
+    hash of its address is found so): its latest edition, the newest document of that
+    name holding an article, else the newest of that name. Raises AmbiguousReference
+    when the prefix starts several hashes, and QueryError when `ref` is neither digits,
+    6 to 64 hex digits, nor any file's path (digits alone are always a possible id: no
     such document is None).
     """
     path, ref = ref, ref.strip().lower()
@@ -238,30 +253,42 @@ def find_document(session: Session, ref: str) -> Document | None:
         if doc is not None:
             return doc
     hexadecimal = bool(ref) and all(c in "0123456789abcdef" for c in ref)
-    if not digits and not (hexadecimal and MIN_SHA_PREFIX <= len(ref) <= 64):
-        newest = session.scalars(select(Document).where(Document.source_path == path)
-                                 .order_by(Document.id.desc()).limit(1)).first()
-        if newest is not None:
-            return newest
+    if hexadecimal and MIN_SHA_PREFIX <= len(ref) <= 64:
+        doc = _by_sha256_prefix(session, ref)
+        if doc is not None:
+            return doc
+    doc = _latest_of_file(session, path)
+    if doc is None and not digits and not (hexadecimal and MIN_SHA_PREFIX <= len(ref) <= 64):
         raise QueryError(f"{path.strip()!r} is neither a document id nor {MIN_SHA_PREFIX} "
                          "to 64 hex digits of a sha256, nor the source_path of a file "
                          "taken in")
-    if not (MIN_SHA_PREFIX <= len(ref) <= 64):
-        return None
+    return doc
+
+
+def _by_sha256_prefix(session: Session, prefix: str) -> Document | None:
     matching = (select(Document.sha256, func.min(Document.id).label("first"))
-                .where(Document.sha256.startswith(ref)).group_by(Document.sha256))
+                .where(Document.sha256.startswith(prefix)).group_by(Document.sha256))
     hashes = session.execute(
         matching.order_by(Document.sha256).limit(_AMBIGUOUS_SHOWN + 1)).all()
     if len(hashes) > 1:
         count = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-        raise AmbiguousReference(ref, count, [(row.first, row.sha256)
-                                              for row in hashes[:_AMBIGUOUS_SHOWN]])
+        raise AmbiguousReference(prefix, count, [(row.first, row.sha256)
+                                                 for row in hashes[:_AMBIGUOUS_SHOWN]])
     if not hashes:
         return None
     return session.scalars(
         select(Document).where(Document.sha256 == hashes[0].sha256)
         .order_by(Document.duplicate_of.is_not(None), Document.id).limit(1)
     ).first()
+
+
+def _latest_of_file(session: Session, path: str) -> Document | None:
+    """The newest document of this source_path that holds an article (what `--latest`
+    lists for the file), else the newest of that name (failed, deleted…)."""
+    return session.scalars(
+        select(Document).outerjoin(Article, Article.document_id == Document.id)
+        .where(Document.source_path == path)
+        .order_by(Article.id.is_(None), Document.id.desc()).limit(1)).first()
 
 
 def article_of(session: Session, document_id: int) -> Article | None:

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import queries
 from db.bounds import MAX_SQL_INT
-from db.dates import check_bound, check_window
+from db.dates import as_bound, check_window
 from db.engine import reading
 from db.errors import QueryError
 from db.models import Stage
@@ -198,7 +198,7 @@ def _iso_param(name: str, value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return check_bound(value)
+        return as_bound(value)
     except ValueError as exc:
         raise HTTPException(422, f"{name}: {exc}") from None
 
@@ -242,7 +242,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
             description="Site name, or the host of the page's address, contains.")] = None,
         source: Annotated[str | None, Query(
             description="The file's path (as taken in, below the inbox) contains this "
-                        "(any case).")] = None,
+                        "(ASCII letters in any case).")] = None,
         lang: Annotated[str | None, Query(
             description="Language code, e.g. en (any case).")] = None,
         status: Annotated[ArticleStatus | None, Query(
@@ -289,9 +289,8 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         # one more than the page: whether a next page holds anything
         page = queries.ArticleFilter(**{**_fields(f), "limit": limit + 1, "offset": offset})
         with reading(rt.sessions) as session:
-            rows = queries.list_articles(session, page)
-            newer = queries.newest_editions(session, [d.id for _, d in rows])
-            items = [article_summary(a, d, newer.get(d.id)) for a, d in rows]
+            items = [article_summary(a, d, newer)
+                     for a, d, newer in queries.list_articles_with_editions(session, page)]
         return {"items": items[:limit], "limit": limit, "offset": offset,
                 "next_offset": offset + limit if len(items) > limit else None}
 
@@ -302,6 +301,9 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                                                      "of its sha256, or its file's "
                                                      "source_path (the latest edition).")]
                 ) -> dict[str, Any]:
+        if not ref.strip():  # /articles/ : what /articles lists, one at a time
+            raise HTTPException(404, "no document named: give an id, a sha256 prefix or "
+                                     "a file's path after /articles/")
         with reading(rt.sessions) as session:
             try:
                 doc = queries.find_document(session, ref)
@@ -313,7 +315,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                     f" (an id is written without leading zeros: {meant})" if meant else ""))
             return document_detail(doc, queries.article_of(session, doc.id),
                                    queries.stage_runs(session, doc.id),
-                                   queries.newest_editions(session, [doc.id]).get(doc.id))
+                                   queries.newest_edition(session, doc.id))
 
     @app.get("/search", summary="Full-text search, best match first")
     def search(q: Annotated[str, Query(

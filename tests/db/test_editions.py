@@ -70,6 +70,11 @@ def test_the_source_filter_finds_a_folder_of_the_inbox_in_any_case(db_sessions):
     assert listed(db_sessions, source="nytimes/") == [times]
     assert listed(db_sessions, source="100%") == listed(db_sessions, source="_") == [other]
     assert listed(db_sessions, source="%") == [other]  # literal, not a wildcard
+    # ASCII letters in any case, others as written: alike on both databases
+    capitals = edition(db_sessions, "ÄRZTE/c.txt", SAMPLE + b"\nOnly c says this.\n")
+    assert listed(db_sessions, source="ÄRZTE/") == listed(db_sessions, source="Ärzte/") == [
+        capitals]
+    assert listed(db_sessions, source="ärzte/") == []
     with reading(db_sessions) as s:
         assert [h.document_id for h in search(
             s, "Leiderman", filters=ArticleFilter(source="BBC/"))] == [other]
@@ -88,6 +93,18 @@ def test_a_file_s_path_finds_its_latest_edition(db_sessions):
                                              "6 to 64 hex digits of a sha256, nor the "
                                              "source_path of a file taken in"):
             find_document(s, "news/a b.txt")  # a path is found as written
+
+    # the newest edition deleted (or failed), the latest is the one holding an article
+    with transaction(db_sessions) as s:
+        delete_documents(s, [newest])
+    with reading(db_sessions) as s:
+        assert find_document(s, "News/A b.txt").id == first
+    # a file named by a hash of its address, or by a number no document has as its id
+    hashed = edition(db_sessions, "deadbeef", SAMPLE + b"\nNamed by a hash.\n")
+    numbered = edition(db_sessions, "90210", SAMPLE + b"\nNamed by a number.\n")
+    with reading(db_sessions) as s:
+        assert find_document(s, "deadbeef").id == hashed
+        assert find_document(s, "90210").id == numbered
 
 
 def test_received_since_finds_what_came_in_lately_whatever_its_published_date(db_sessions):

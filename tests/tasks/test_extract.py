@@ -513,6 +513,16 @@ def test_a_few_words_with_no_title_are_no_article(text: str) -> None:
         extract(clean(RawDocument(text.encode(), "note.txt")))
 
 
+def test_thirty_words_with_no_title_are_enough() -> None:
+    from tasks.errors import NotAnArticle
+    from tasks.extract import UNTITLED_MIN_WORDS
+
+    words = ["word"] * UNTITLED_MIN_WORDS
+    assert extract(doc((" ".join(words) + ".", B.BODY))).word_count == UNTITLED_MIN_WORDS
+    with pytest.raises(NotAnArticle):
+        extract(doc((" ".join(words[1:]) + ".", B.BODY)))
+
+
 def test_a_short_text_with_a_headline_or_enough_words_is_an_article() -> None:
     brief = "Harbour strike ends after nine days. " * 3
     assert extract(doc(TITLE, (brief, B.BODY))).word_count == 18

@@ -169,13 +169,23 @@ def test_articles_filters(server):
         assert "since 2024-03-02 is after until 2024-03-01: nothing can match" in body
 
 
-def test_latest_is_a_filter_and_each_item_names_its_newer_edition(server):
+def test_the_api_takes_the_filters_the_cli_has(server):
+    # ages, as `articles --since 7d` takes them: the seeded articles came in just now,
+    # stating dates in 2024
+    assert len(get_json(server, "/articles", received_since="1h")["items"]) == 3
+    assert get_json(server, "/articles", since="7d")["items"] == []
+    code, body, _ = get(server, "/articles", received_since="2x")
+    assert code == 422 and "received_since: '2x' is not a date" in body
     # no file here was taken in twice: every article is its file's latest
     page = get_json(server, "/articles", latest="true")
     assert len(page["items"]) == 3 and {a["newer_edition"] for a in page["items"]} == {None}
-    assert len(get_json(server, "/search", q="strike", latest="true")["items"]) == 3
     code, body, _ = get(server, "/articles", latest="maybe")
     assert code == 422 and "latest" in body
+    first = page["items"][0]
+    assert [a["id"] for a in get_json(server, "/articles", source=first["source"])[
+        "items"]] == [first["id"]]
+    code, body, _ = get(server, "/articles/")
+    assert code == 404 and "no document named" in body
 
 
 def test_the_language_filter_takes_any_case(server):
@@ -511,3 +521,39 @@ def test_answer_head_passes_heads_to_the_app_as_get_and_sends_no_body():
     assert seen == ["GET", "GET"]
     assert head[0] == get[0]  # the same status and headers, Content-Length included
     assert head[1]["body"] == b"" and get[1]["body"] == b"hello"
+
+
+def test_editions_of_a_file_through_the_api(tmp_path):
+    import hashlib
+
+    from db import pipeline
+    from tasks.runner import RunnerOptions, run_batch
+
+    # Given a file taken in twice, its story updated in between
+    engine = make_engine(f"sqlite:///{tmp_path / 'nd.db'}")
+    migrate.upgrade(engine)
+    sessions = make_session_factory(engine)
+    sample = (REPO / "tests" / "fixtures" / "sample_seed.txt").read_bytes()
+    for data in (sample, sample + b"\nUpdated at noon.\n"):
+        with transaction(sessions) as s:
+            [taken] = pipeline.take_in_many(s, [pipeline.Incoming(
+                hashlib.sha256(data).hexdigest(), "wire/a.txt", data, len(data))])
+        run_batch(sessions, [taken.document_id], options=RunnerOptions(), worker="t")
+    engine.dispose()
+    port = free_port()
+    proc = start_server(tmp_path, port, token=TOKEN)
+    try:
+        wait_listening(proc, port)
+        base = f"http://127.0.0.1:{port}"
+        # Then the older names the newer, latest=true leaves it out, and the file's path
+        # finds the newer
+        every = get_json(base, "/articles")["items"]
+        assert [(a["id"], a["newer_edition"]) for a in every] == [(2, None), (1, 2)]
+        assert [a["id"] for a in get_json(base, "/articles", latest="true")["items"]] == [2]
+        assert [h["id"] for h in get_json(base, "/search", q="Leiderman",
+                                          latest="true")["items"]] == [2]
+        assert get_json(base, "/articles/wire/a.txt")["document"]["id"] == 2
+        assert get_json(base, "/articles/1")["document"]["newer_edition"] == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -189,7 +189,8 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
               help="Received on or after (YYYY-MM-DD or ISO 8601, UTC unless it has an "
                    "offset; or an age: 30m, 2h, 7d).")
 @click.option("--until", callback=iso_date,
-              help="Received on or before (a date includes that whole UTC day).")
+              help="Received on or before (a date includes that whole UTC day; an age "
+                   "too).")
 @wait_option
 @click.pass_context
 def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale: bool,
@@ -274,7 +275,7 @@ def delete(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
     \b
     Example:
       newsdrop delete 17 18
-      newsdrop failures --kind binary --json | jq '.[].id' | xargs newsdrop delete --yes
+      newsdrop failures --kind binary --limit 1000 --json | jq '.[].id' | xargs newsdrop delete -y
     """
     from db.engine import reading, transaction
     from db.removal import delete_documents, duplicates_of
@@ -338,10 +339,10 @@ def _report_requeued(rt: Any, sent: list[int], detail: str, *, missing: bool, wa
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve a read-only HTTP API: /status, /articles, /articles/{ref}, /search, /metrics.
 
-    /articles/{ref} takes an id or a sha256 prefix, as `show` does; /metrics is in
-    Prometheus format; OpenAPI docs are at /docs. When NEWSDROP_API_TOKEN is set,
-    clients must send `Authorization: Bearer <token>`; it is required to listen on any
-    address other than loopback, and must be at least 16 characters long (not a
+    /articles/{ref} takes an id, a sha256 prefix or a file's path, as `show` does;
+    /metrics is in Prometheus format; OpenAPI docs are at /docs. When NEWSDROP_API_TOKEN
+    is set, clients must send `Authorization: Bearer <token>`; it is required to listen
+    on any address other than loopback, and must be at least 16 characters long (not a
     placeholder such as change-me, nor a few characters repeated).
 
     \b

@@ -44,16 +44,15 @@ def articles(ctx: click.Context, filters: ArticleChoice, limit: int, offset: int
     """
     from db.engine import reading
     from db.export import count_articles
-    from db.queries import list_articles, newest_editions
+    from db.queries import list_articles_with_editions
     from worker.render import article_summary, listing_when
 
     rt = runtime_for(ctx, migrate_schema=False)
     # one more than the page: whether a next page holds anything
     f = filters.to_filter(min(limit + 1, MAX_SQL_INT), offset)
     with reading(rt.sessions) as session:
-        rows = list_articles(session, f)
-        newer = newest_editions(session, [d.id for _, d in rows])
-        items = [article_summary(a, d, newer.get(d.id)) for a, d in rows]
+        items = [article_summary(a, d, newer)
+                 for a, d, newer in list_articles_with_editions(session, f)]
         # an empty page past the end: say how many there are, so the offset can be mended
         matching = count_articles(session, f) if not items and offset and not as_json else 0
     items, more = items[:limit], len(items) > limit
@@ -210,10 +209,10 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     """Show one document by id, sha256 prefix or file: its article and processing history.
 
     REF is a document id, the first 6 or more hex digits of the document's sha256, or
-    its file's source_path as `articles --json` lists it (the newest document taken in
-    under that name: its latest edition). Digits that are no document's id are tried as
-    a sha256 prefix too; a prefix that several hashes start with is refused, naming some
-    of them.
+    its file's source_path as `articles --json` lists it, tried in that order. Digits
+    that are no document's id are tried as a sha256 prefix too; a prefix that several
+    hashes start with is refused, naming some of them. A file's path gives its latest
+    edition: the newest document of that name holding an article (else the newest).
 
     \b
     Example:
@@ -223,7 +222,7 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     """
     from db.engine import reading
     from db.errors import QueryError
-    from db.queries import article_of, find_document, id_meant, newest_editions, stage_runs
+    from db.queries import article_of, find_document, id_meant, newest_edition, stage_runs
     from worker.render import document_detail
 
     rt = runtime_for(ctx, migrate_schema=False)
@@ -239,7 +238,7 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
             click.echo(f"no document {ref!r}{hint}", err=True)
             sys.exit(EXIT_NOT_FOUND)
         data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id),
-                               newest_editions(session, [doc.id]).get(doc.id))
+                               newest_edition(session, doc.id))
     if explain:
         _explain_document(rt, data["document"], as_json)
         return

@@ -55,6 +55,10 @@ _LONG_TAG = re.compile(rb"<[^<>]{20000,}")
 _ATTRIBUTE = re.compile(rb"\s[^\s=<>\"']+\s*=")  # name= after a space: not "?a=1&b=2"
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _BYLINE_TEXT = re.compile(r"^(?:by|written by|words by|von|par|por|di)\s+\S", re.IGNORECASE)
+#: what parts a stated title into a section label or site name and the headline
+_TITLE_PARTS = re.compile(r"\s+[|–—·:]\s+|:\s+")
+#: a label beside the headline in a stated title is this short at most
+TITLE_LABEL_MAX_WORDS = 4
 _COMMAS = re.compile(r"[,，、،]")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _NO_ATTRIBUTES: dict[str, str] = {}
@@ -117,6 +121,9 @@ def html_to_cleaned(text: str, *, encoding: str = "utf-8", max_nodes: int = 200_
     main = _choose_main(page)
     evidence = _gather_evidence(page.nodes, _trusted_nodes(page.nodes, main), main.seed)
     blocks, sure_headline = _label(page, main, evidence, metadata)
+    headline = next((b.text for b in blocks if b.label is BlockLabel.TITLE), None)
+    if headline and isinstance(metadata.get("title"), str):
+        metadata["title"] = _without_label(metadata["title"], headline)
     if "title" not in metadata and "document_title" in metadata and not sure_headline:
         # no headline, or only an <h1> outside the article or in the site's header that
         # does not match <title>: the site's name as often as the headline, so <title>
@@ -679,6 +686,19 @@ def _nearest_score(nodes: list[_Node], idx: int) -> float:
             return nodes[idx].votes
         idx = nodes[idx].parent
     return 0.0
+
+
+def _without_label(title: str, headline: str) -> str:
+    """The page's `headline` where the stated `title` is that headline with a short label
+    before or after it ("Opinion | …", "… | Business"), else `title` as stated."""
+    for sep in _TITLE_PARTS.finditer(title):
+        before, after = title[:sep.start()].strip(), title[sep.end():].strip()
+        for kept, label in ((after, before), (before, after)):
+            words = len(label.split())
+            if kept == headline.strip() and words <= TITLE_LABEL_MAX_WORDS and \
+                    words < len(kept.split()):
+                return kept
+    return title
 
 
 def _headline(page: _Page, inside: list[bool], chosen: set[int],

@@ -175,6 +175,23 @@ def test_the_articles_headline_is_preferred_to_the_document_title() -> None:
     assert extract(html_to_cleaned(generic)).title == "Council votes to rebuild the old bridge"
 
 
+@pytest.mark.parametrize("stated,title", [
+    # a section's label before or after the headline in og:title: the headline is meant
+    ("Opinion | Council votes to rebuild the old bridge",
+     "Council votes to rebuild the old bridge"),
+    ("Council votes to rebuild the old bridge – Local News",
+     "Council votes to rebuild the old bridge"),
+    # a stated title that says more than the label is kept, as is one of other words
+    ("Council votes to rebuild the old bridge: what it will cost every household",
+     "Council votes to rebuild the old bridge: what it will cost every household"),
+    ("Bridge to be rebuilt, council decides", "Bridge to be rebuilt, council decides"),
+])
+def test_a_short_label_beside_the_headline_in_the_stated_title_is_left_out(
+        stated: str, title: str) -> None:
+    head = f'<meta property="og:title" content="{stated}">'
+    assert extract(html_to_cleaned(page(head))).title == title
+
+
 _PROSE = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
 
 

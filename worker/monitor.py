@@ -69,7 +69,15 @@ def _workers_online() -> list[str] | None:
     return sorted(name for reply in replies for name in reply)
 
 
-def collect_status(rt: Runtime, *, recent_failures: int = 5) -> dict[str, Any]:
+#: how often `status --watch` asks which workers are online: a ping waits out its whole
+#: timeout for their replies, so asking at every refresh would stretch a short interval
+WORKERS_EVERY_S = 5.0
+
+
+def collect_status(rt: Runtime, *, recent_failures: int = 5,
+                   workers_max_age_s: float = 0.0) -> dict[str, Any]:
+    """Everything `status` shows. The workers online are asked anew unless an answer of
+    at most `workers_max_age_s` seconds ago is at hand."""
     with reading(rt.sessions) as session:
         data: dict[str, Any] = {
             "documents": queries.counts_by_status(session),
@@ -85,18 +93,38 @@ def collect_status(rt: Runtime, *, recent_failures: int = 5) -> dict[str, Any]:
                 for d in queries.failures(session, queries.FailureFilter(limit=recent_failures))
             ],
         }
-    depth, workers, error = _ask_broker("queue depth and workers", _queue_depth_and_workers)
+    depth, workers, error = _ask_broker("queue depth and workers",
+                                        lambda: _queue_depth_and_workers(workers_max_age_s))
     data["queue_depth"] = {QUEUE: depth}
     data["workers"] = workers
     data["broker_error"] = error
     return data
 
 
-def _queue_depth_and_workers() -> tuple[int | None, list[str] | None, str | None]:
+def _queue_depth_and_workers(workers_max_age_s: float
+                             ) -> tuple[int | None, list[str] | None, str | None]:
     depth, error = queue_depth_or_error()
     # a broker that cannot say its queue depth cannot carry a ping either; asking anyway
     # would wait out the timeout and then report "no workers", which is not known
-    return depth, _workers_online() if depth is not None else None, error
+    if depth is None:
+        return depth, None, error
+    return depth, _recent_workers(workers_max_age_s), error
+
+
+#: the latest answer to a ping, per broker: (when, workers online)
+_pinged: dict[str, tuple[float, list[str] | None]] = {}
+
+
+def _recent_workers(max_age_s: float) -> list[str] | None:
+    from tasks.celery_tasks import app
+
+    key = str(app.conf.broker_url)
+    seen = _pinged.get(key)
+    if seen is not None and time.monotonic() - seen[0] < max_age_s:
+        return seen[1]
+    workers = _workers_online()
+    _pinged[key] = (time.monotonic(), workers)
+    return workers
 
 
 def render_status(s: dict[str, Any]) -> str:
@@ -188,7 +216,9 @@ def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None 
                                       transient=False) as live:
         try:
             while refreshes is None or n < refreshes:
-                data = collect_status(rt)
+                # at a steady rate: the time a refresh takes is part of the interval
+                next_at = time.monotonic() + interval_s
+                data = collect_status(rt, workers_max_age_s=WORKERS_EVERY_S)
                 history.add(data["documents"].get("done", 0))
                 stamp = time.strftime("%H:%M:%S")
                 live.update(Text(f"newsdrop status at {stamp} (every {interval_s:g} s; "
@@ -196,6 +226,6 @@ def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None 
                             refresh=True)
                 n += 1
                 if refreshes is None or n < refreshes:
-                    time.sleep(interval_s)
+                    time.sleep(max(0.0, next_at - time.monotonic()))
         except KeyboardInterrupt:
             pass

@@ -277,6 +277,22 @@ def test_live_view_renders_the_history(rt, capsys):
     assert "now 2.0/s" in render_live(collect_status(rt), h)
 
 
+def test_the_live_view_asks_which_workers_are_online_every_few_seconds_only(rt, capsys,
+                                                                            monkeypatch):
+    # a ping waits out its whole timeout: at every refresh it would stretch a short interval
+    pings: list[float] = []
+    monkeypatch.setattr("worker.monitor._workers_online",
+                        lambda: pings.append(time.monotonic()) or ["w@host"])
+    monkeypatch.setattr("worker.monitor._pinged", {})
+    watch_status(rt, interval_s=0.01, refreshes=4)
+    assert len(pings) == 1
+    assert "1 online w@host" in capsys.readouterr().out
+    # `status` and the API ask every time
+    collect_status(rt)
+    collect_status(rt)
+    assert len(pings) == 3
+
+
 #: a Redis database of this module's own: pipeline tests share the default one, and their
 #: workers would take (and count) these messages
 REDIS_DB = 11

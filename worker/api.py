@@ -225,6 +225,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                               "and metrics.",
                   dependencies=[*security, Depends(authorize)])
     app.add_middleware(AnswerHead)
+    app.add_middleware(DropEmptyParameters)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(rt))
 
@@ -338,6 +339,25 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
                 "next_offset": offset + limit if len(hits) > limit else None}
 
     return app
+
+
+class DropEmptyParameters:
+    """Leaves out query parameters given empty (`site=&since=`, as an HTML form sends the
+    fields left blank), so each is not applied, as if not given, rather than refused as
+    a bad date, status or number. A search's `q` is kept: an empty query is an error."""
+
+    KEPT = frozenset({b"q"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if query:
+            parts = [p for p in query.split(b"&")
+                     if p and (p.partition(b"=")[2] or p.partition(b"=")[0] in self.KEPT)]
+            scope = {**scope, "query_string": b"&".join(parts)}
+        await self.app(scope, receive, send)
 
 
 class AnswerHead:

@@ -186,6 +186,13 @@ def test_the_api_takes_the_filters_the_cli_has(server):
         "items"]] == [first["id"]]
     code, body, _ = get(server, "/articles/")
     assert code == 404 and "no document named" in body
+    # every filter left empty, as a form sends it, is not applied
+    empty = dict.fromkeys(("since", "until", "received_since", "author", "site", "source",
+                           "lang", "status", "latest", "limit", "offset"), "")
+    assert len(get_json(server, "/articles", **empty)["items"]) == 3
+    assert len(get_json(server, "/search", q="strike", **empty)["items"]) == 3
+    code, body, _ = get(server, "/search", q="")
+    assert code == 422
 
 
 def test_the_language_filter_takes_any_case(server):

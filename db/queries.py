@@ -240,11 +240,8 @@ def find_document(session: Session, ref: str) -> Document | None:
     (hashes start with digits too); digits with a leading zero, which no one writes an
     id with, are a prefix only. Of several documents with one hash, the first copy is the
     one found. What neither finds is a file's source_path, as given (a file named by a
-    hash of its address is found so): its latest edition, the newest document of that
-    name holding an article, else the newest of that name. Raises AmbiguousReference
-    when the prefix starts several hashes, and QueryError when `ref` is neither digits,
-    6 to 64 hex digits, nor any file's path (digits alone are always a possible id: no
-    such document is None).
+    hash of its address is found so): its latest edition (`latest_of_file`). None when
+    nothing is found; raises AmbiguousReference when the prefix starts several hashes.
     """
     path, ref = ref, ref.strip().lower()
     digits = ref.isascii() and ref.isdigit()  # not '²'
@@ -257,12 +254,7 @@ def find_document(session: Session, ref: str) -> Document | None:
         doc = _by_sha256_prefix(session, ref)
         if doc is not None:
             return doc
-    doc = _latest_of_file(session, path)
-    if doc is None and not digits and not (hexadecimal and MIN_SHA_PREFIX <= len(ref) <= 64):
-        raise QueryError(f"{path.strip()!r} is neither a document id nor {MIN_SHA_PREFIX} "
-                         "to 64 hex digits of a sha256, nor the source_path of a file "
-                         "taken in")
-    return doc
+    return latest_of_file(session, path)
 
 
 def _by_sha256_prefix(session: Session, prefix: str) -> Document | None:
@@ -282,7 +274,7 @@ def _by_sha256_prefix(session: Session, prefix: str) -> Document | None:
     ).first()
 
 
-def _latest_of_file(session: Session, path: str) -> Document | None:
+def latest_of_file(session: Session, path: str) -> Document | None:
     """The newest document of this source_path that holds an article (what `--latest`
     lists for the file), else the newest of that name (failed, deleted…)."""
     return session.scalars(

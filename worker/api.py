@@ -308,7 +308,7 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         with reading(rt.sessions) as session:
             try:
                 doc = queries.find_document(session, ref)
-            except QueryError as exc:  # ambiguous, or neither an id nor a sha256 prefix
+            except QueryError as exc:  # a sha256 prefix several hashes start with
                 raise HTTPException(422, exc.message) from exc
             if doc is None:
                 meant = queries.id_meant(ref)

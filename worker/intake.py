@@ -176,6 +176,26 @@ def _relative_to_any(path: Path, roots: Iterable[Path]) -> Path | None:
     return None
 
 
+def source_name(path: Path, inboxes: Iterable[Path], named: str) -> str:
+    """The `source_path` of the file at `path` (as a shell names it: relative to the
+    current folder, or absolute): relative to the inbox when inside it (`inboxes`: the
+    inbox resolved and as given), after `named` (NEWSDROP_INBOX_NAME and a slash, when
+    set); otherwise absolute (`ingest ../x`), so that the same file named another way is
+    known as taken in."""
+    absolute = Path(os.path.abspath(path))
+    rel = _relative_to_any(absolute, inboxes)
+    if rel is None:
+        return storable_name(str(absolute))
+    return named + storable_name(str(rel))
+
+
+def inbox_source_name(path: Path, settings: Settings) -> str:
+    """`source_name` under `settings`' inbox: the name intake gives the file."""
+    named = f"{settings.inbox_name}/" if settings.inbox_name else ""
+    return source_name(path, (settings.inbox.resolve(), Path(os.path.abspath(settings.inbox))),
+                       named)
+
+
 class RealPaths:
     """`Path.resolve(strict=True)` with each folder resolved once.
 
@@ -466,14 +486,7 @@ class Intake:
         return [outcomes[n] for n in range(len(reads))]
 
     def _source_name(self, path: Path) -> str:
-        """Relative to the inbox when inside it, whether `path` is relative or absolute,
-        after NEWSDROP_INBOX_NAME and a slash when that is set; otherwise absolute (`ingest
-        ../x`), so that the same file named another way is known as taken in."""
-        absolute = Path(os.path.abspath(path))
-        rel = _relative_to_any(absolute, (self.inbox, self._inbox_as_given))
-        if rel is None:
-            return storable_name(str(absolute))
-        return self._named + storable_name(str(rel))
+        return source_name(path, (self.inbox, self._inbox_as_given), self._named)
 
     def _after_commit(self, r: _Read, o: IntakeOutcome) -> tuple[str, str] | None:
         """Only now, with the bytes safe in the database, may the file move. If it could

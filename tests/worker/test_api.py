@@ -252,7 +252,7 @@ def test_one_article_by_a_sha256_prefix_as_show_finds_it(server):
     for prefix in (sha[:8], sha.upper()):
         assert get_json(server, f"/articles/{prefix}")["document"]["id"] == first["id"]
     code, body, _ = get(server, "/articles/8fe3")  # too short to be a prefix, not an id
-    assert code == 422 and "neither a document id nor" in body
+    assert code == 404 and "no document 8fe3" in body
 
 
 @pytest.mark.parametrize("path,params", [

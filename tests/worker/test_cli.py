@@ -1208,3 +1208,28 @@ def _processed(data_dir: Path, *files: tuple[str, bytes]) -> None:
                 hashlib.sha256(data).hexdigest(), name, data, len(data))])
         run_batch(rt.sessions, [taken.document_id], options=RunnerOptions(), worker="t")
     rt.engine.dispose()
+
+
+def test_show_finds_a_file_as_the_shell_names_it(tmp_path, monkeypatch):
+    # Given inbox/wire/a.txt taken in (as wire/a.txt, below the inbox)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSDROP_INBOX", raising=False)
+    data = tmp_path / "newsdrop-data"
+    (tmp_path / "inbox" / "wire").mkdir(parents=True)
+    (tmp_path / "inbox" / "wire" / "a.txt").write_bytes(SAMPLE.read_bytes())
+    _processed(data, ("wire/a.txt", SAMPLE.read_bytes()))
+
+    def shown(ref: str) -> Any:
+        return CliRunner().invoke(main, ["--data-dir", str(data), "show", ref, "--json"])
+
+    # Then its stored name, its path from here and its absolute path all find it
+    for ref in ("wire/a.txt", "inbox/wire/a.txt", "./inbox/wire/a.txt",
+                str(tmp_path / "inbox" / "wire" / "a.txt")):
+        result = shown(ref)
+        assert result.exit_code == 0, (ref, result.output)
+        assert json.loads(result.output)["document"]["source_path"] == "wire/a.txt"
+    # and a file never taken in is not found (exit 3), whatever it is named like
+    for ref in ("inbox/wire/b.txt", "report", "8fe3"):
+        missing = shown(ref)
+        assert missing.exit_code == EXIT_NOT_FOUND, missing.output
+        assert f"no document {ref!r} (REF is an id, 6 or more hex digits" in missing.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -209,10 +210,11 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     """Show one document by id, sha256 prefix or file: its article and processing history.
 
     REF is a document id, the first 6 or more hex digits of the document's sha256, or
-    its file's source_path as `articles --json` lists it, tried in that order. Digits
-    that are no document's id are tried as a sha256 prefix too; a prefix that several
-    hashes start with is refused, naming some of them. A file's path gives its latest
-    edition: the newest document of that name holding an article (else the newest).
+    its file: its source_path as `articles --json` lists it, or the file itself as the
+    shell names it (inbox/nytimes/a.html), tried in that order. Digits that are no
+    document's id are tried as a sha256 prefix too; a prefix that several hashes start
+    with is refused, naming some of them. A file gives its latest edition: the newest
+    document of that name holding an article (else the newest).
 
     \b
     Example:
@@ -222,20 +224,32 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     """
     from db.engine import reading
     from db.errors import QueryError
-    from db.queries import article_of, find_document, id_meant, newest_edition, stage_runs
+    from db.queries import (
+        MIN_SHA_PREFIX,
+        article_of,
+        find_document,
+        id_meant,
+        latest_of_file,
+        newest_edition,
+        stage_runs,
+    )
+    from worker.intake import inbox_source_name
     from worker.render import document_detail
 
     rt = runtime_for(ctx, migrate_schema=False)
     with reading(rt.sessions) as session:
         try:
             doc = find_document(session, ref)
-        except QueryError as exc:  # ambiguous, or no id or sha256 prefix at all
+        except QueryError as exc:  # a sha256 prefix several hashes start with
             raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
+        if doc is None and os.path.lexists(ref):  # the file as the shell completes it
+            doc = latest_of_file(session, inbox_source_name(Path(ref), rt.settings))
         if doc is None:
             meant = id_meant(ref)
-            hint = (f" (an id is written without leading zeros: `newsdrop show {meant}`)"
-                    if meant else "")
-            click.echo(f"no document {ref!r}{hint}", err=True)
+            hint = (f"an id is written without leading zeros: `newsdrop show {meant}`"
+                    if meant else f"REF is an id, {MIN_SHA_PREFIX} or more hex digits of a "
+                    "sha256, or a file taken in (its source_path, or the file itself)")
+            click.echo(f"no document {ref!r} ({hint})", err=True)
             sys.exit(EXIT_NOT_FOUND)
         data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id),
                                newest_edition(session, doc.id))

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from db.bounds import MAX_SQL_INT
 from db.errors import QueryError
 from db.models import Article, Document, DocumentStatus
-from db.queries import ArticleFilter, article_conditions
+from db.queries import ArticleFilter, article_conditions, newest_editions
 
 #: queries longer than this are refused: no one types them, and each term costs a lookup
 MAX_QUERY_CHARS = 1000
@@ -75,6 +75,8 @@ class SearchHit:
     score: float
     #: raw excerpt with the sentinel marks; see `snippet` and `snippet_parts`
     raw_snippet: str
+    #: the newest edition of the article's file, where its file changed since
+    newer_edition: int | None = None
 
     @property
     def snippet(self) -> str:
@@ -102,7 +104,7 @@ class SearchHit:
             "id": self.document_id, "article_id": self.article_id, "title": self.title,
             "published_at": self.published_at, "authors": self.authors,
             "site_name": self.site_name, "language": self.language, "url": self.url,
-            "status": self.status, "source": self.source,
+            "status": self.status, "source": self.source, "newer_edition": self.newer_edition,
             "score": round(self.score, 6), "snippet": self.snippet,
         }
 
@@ -201,12 +203,13 @@ def search(session: Session, query: str, *, filters: ArticleFilter | None = None
         rows = _postgres(session, terms, f, limit, offset)
     else:  # pragma: no cover - only the two supported databases have an index
         raise InvalidQuery(f"full-text search is not available on {dialect}")
+    newer = newest_editions(session, [row[0].document_id for row in rows])
     return [
         SearchHit(article_id=a.id, document_id=a.document_id, title=a.title,
                   published_at=a.published_at, authors=list(a.authors or []),
                   site_name=a.site_name, language=a.language, url=a.url,
                   status=str(DocumentStatus(status)), source=source, score=float(score),
-                  raw_snippet=snippet or "")
+                  raw_snippet=snippet or "", newer_edition=newer.get(a.document_id))
         for a, score, snippet, status, source in rows
     ]
 

@@ -559,6 +559,8 @@ def test_editions_of_a_file_through_the_api(tmp_path):
         assert [a["id"] for a in get_json(base, "/articles", latest="true")["items"]] == [2]
         assert [h["id"] for h in get_json(base, "/search", q="Leiderman",
                                           latest="true")["items"]] == [2]
+        assert {h["id"]: h["newer_edition"] for h in get_json(
+            base, "/search", q="Leiderman")["items"]} == {1: 2, 2: None}
         assert get_json(base, "/articles/wire/a.txt")["document"]["id"] == 2
         assert get_json(base, "/articles/1")["document"]["newer_edition"] == 2
     finally:

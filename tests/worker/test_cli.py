@@ -1169,6 +1169,9 @@ def test_an_article_whose_file_changed_since_names_the_newer_edition(tmp_path):
     assert [(a["id"], a["newer_edition"]) for a in json.loads(latest.output)] == [(2, None)]
     shown = runner.invoke(main, [*data_dir, "show", "1"])
     assert "  newer_edition: 2\n" in shown.output
+    searched = runner.invoke(main, [*data_dir, "search", "Leiderman"]).output.splitlines()
+    assert [line.split()[0] for line in searched[::2]] == ["2", "1"]
+    assert searched[2].endswith("[newer: 2]") and "[newer" not in searched[0]
     exported = runner.invoke(main, [*data_dir, "export", "--latest"])
     assert [json.loads(line)["document_id"] for line in exported.output.splitlines()] == [2]
 

@@ -131,9 +131,10 @@ def search(ctx: click.Context, query: str, filters: ArticleChoice, limit: int, o
         click.echo(f"no articles match {query!r}{hint}", err=True)
         return
     for h in hits:
+        edition = f"  [newer: {h.newer_edition}]" if h.newer_edition else ""
         click.echo(click.style(f"{h.document_id:>6}", bold=True)
                    + f"  {listing_when(h.published_at):<17}  "
-                   f"{cut(h.title or '(no title)', 70)}")
+                   f"{cut(h.title or '(no title)', 70)}{edition}")
         snippet = "".join(click.style(t, fg="yellow", bold=True) if hit else t
                           for t, hit in h.snippet_parts())
         click.echo("        " + " ".join(snippet.split()))

@@ -610,6 +610,15 @@ def stage_run_counts(session: Session) -> dict[tuple[str, str], int]:
     return {(Stage(stage).value, StageState(state).value): n for stage, state, n in rows}
 
 
+def source_paths(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """The source_path of each existing document among `ids`, in the order of `ids`."""
+    found: dict[int, str] = {}
+    for part in in_slices(ids):
+        found.update((doc_id, path) for doc_id, path in session.execute(
+            select(Document.id, Document.source_path).where(Document.id.in_(part))))
+    return {i: found[i] for i in ids if i in found}
+
+
 def status_of(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
     """(status, stage) of each existing document among `ids`; unknown ids are absent."""
     out: dict[int, tuple[str, str | None]] = {}

@@ -1094,9 +1094,15 @@ def test_delete_asks_first_and_without_a_terminal_needs_yes(tmp_path, monkeypatc
     assert "no terminal to ask on: pass --yes" in result.output
     monkeypatch.setattr("worker.cli.operating._can_ask", lambda: True)
     result = runner.invoke(main, [*data, "delete", "1"], input="n\n")
+    # the question names each file, and answered no, it deletes nothing
+    assert "     1  done      a.txt\n" in result.output
     assert "Delete 1 document (1 done) and 1 duplicate of it, with their bytes, articles " \
         "and history? [y/N]" in result.output
-    assert result.exit_code == 1 and "Aborted" in result.output
+    assert result.exit_code == 1 and "nothing deleted" in result.output
+    assert statuses() == ["done", "duplicate", "processing"]
+    # the input ended (or Ctrl-C) at the question: interrupted, as the README says
+    ended = runner.invoke(main, [*data, "delete", "1"], input="")
+    assert ended.exit_code == 130 and "interrupted: nothing deleted" in ended.output
     assert statuses() == ["done", "duplicate", "processing"]
 
     result = runner.invoke(main, [*data, "delete", "1", "3", "999"], input="y\n")

@@ -10,7 +10,13 @@ import click
 
 from db.bounds import MAX_SQL_INT
 from worker.cli.app import log_level_name, main, runtime_for, settings_for, sqlite_file_missing
-from worker.cli.errors import EXIT_FAILED, EXIT_NOT_FOUND, BadConfiguration, safe_url
+from worker.cli.errors import (
+    EXIT_FAILED,
+    EXIT_NOT_FOUND,
+    BadConfiguration,
+    Interrupted,
+    safe_url,
+)
 from worker.cli.output import count_values, dump_json, format_counts
 from worker.cli.params import (
     DOCUMENT_ID,
@@ -269,15 +275,16 @@ def delete(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
     `ingest`) are a new document. Files are not touched. Asks first, unless --yes is
     given.
 
-    Exits 1 if a document was left alone because a worker held it, 3 if an id names no
-    document.
+    Exits 1 if a document was left alone because a worker held it, or the question was
+    answered no (nothing is deleted then), 3 if an id names no document.
 
     \b
     Example:
       newsdrop delete 17 18
-      newsdrop failures --kind binary --limit 1000 --json | jq '.[].id' | xargs newsdrop delete -y
+      newsdrop failures --kind binary --limit 999 --json | jq '.[].id' | xargs -r newsdrop delete -y
     """
     from db.engine import reading, transaction
+    from db.queries import source_paths
     from db.removal import delete_documents, duplicates_of
 
     if not yes and not _can_ask():
@@ -290,10 +297,21 @@ def delete(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
     if chosen and not yes:
         with reading(rt.sessions) as session:
             duplicates = len(duplicates_of(session, list(chosen), exclude=set(ids)))
-        click.confirm(f"Delete {counted(len(chosen), 'document')} "
-                      f"({format_counts(count_values(chosen.values()))})"
-                      f"{_and_duplicates(len(chosen), duplicates)}, with their bytes, "
-                      "articles and history?", abort=True, err=True)
+            names = source_paths(session, list(chosen)[:_NAMED_IN_QUESTION])
+        for doc_id, name in names.items():  # what the person means to delete, by name
+            click.echo(f"{doc_id:>6}  {chosen[doc_id]:<9} {name}", err=True)
+        if len(chosen) > len(names):
+            click.echo(f"        and {len(chosen) - len(names)} more", err=True)
+        try:
+            sure = click.confirm(f"Delete {counted(len(chosen), 'document')} "
+                                 f"({format_counts(count_values(chosen.values()))})"
+                                 f"{_and_duplicates(len(chosen), duplicates)}, with their "
+                                 "bytes, articles and history?", err=True)
+        except click.Abort:  # Ctrl-C, or the input ended, at the question
+            raise Interrupted("interrupted: nothing deleted") from None
+        if not sure:
+            click.echo("nothing deleted", err=True)
+            sys.exit(EXIT_FAILED)
     with transaction(rt.sessions) as session:
         done = delete_documents(session, list(ids))
     if done.deleted_before:
@@ -306,6 +324,10 @@ def delete(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
         sys.exit(EXIT_NOT_FOUND)
     if done.busy:
         sys.exit(EXIT_FAILED)
+
+
+#: documents named, with their files, above `delete`'s question
+_NAMED_IN_QUESTION = 10
 
 
 def _can_ask() -> bool:

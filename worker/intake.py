@@ -114,10 +114,13 @@ def is_ignored(path: Path, root: Path) -> bool:
 
 class OwnFiles:
     """The files newsdrop keeps for itself: its SQLite database with its journals, and
-    the embedded broker's messages. `ingest` of a folder holding them (`.` beside the
-    data folder) must not take them in as documents, and new ones at every run."""
+    the embedded broker's messages, and those of any other newsdrop data folder (a
+    `newsdrop.db`, and a `broker` folder beside one). `ingest` of a folder holding them
+    (`.` beside the data folder) must not take them in as documents, and new ones at
+    every run."""
 
     _JOURNALS = ("", "-wal", "-shm", "-journal")
+    _DATABASE = "newsdrop.db"  # the name newsdrop gives its database in a data folder
 
     def __init__(self, settings: Settings) -> None:
         from sqlalchemy.engine import make_url
@@ -133,7 +136,11 @@ class OwnFiles:
         if self.database is not None and real.parent == self.database.parent and \
                 real.name in {self.database.name + j for j in self._JOURNALS}:
             return True
-        return real.is_relative_to(self.broker)
+        if real.is_relative_to(self.broker) or \
+                real.name in {self._DATABASE + j for j in self._JOURNALS}:
+            return True
+        return any(folder.name == "broker" and (folder.parent / self._DATABASE).exists()
+                   for folder in real.parents)
 
 
 def inside(path: Path, folder: Path) -> bool:

@@ -1123,7 +1123,9 @@ def test_delete_asks_first_and_without_a_terminal_needs_yes(tmp_path, monkeypatc
 
 
 def test_ingest_of_the_folder_holding_the_data_folder_leaves_newsdrop_own_files_out(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, caplog):
+    import logging
+
     from db.engine import reading
     from db.models import Document
     from worker.service import prepare
@@ -1135,8 +1137,12 @@ def test_ingest_of_the_folder_holding_the_data_folder_leaves_newsdrop_own_files_
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "a.txt").write_bytes(SAMPLE.read_bytes())
     runner = CliRunner()
-    first = runner.invoke(main, ["ingest", "inbox"])
+    with caplog.at_level(logging.INFO):
+        first = runner.invoke(main, ["ingest", "inbox"])
     assert first.exit_code == 0, first.output
+    # a database made where none was is said plainly: the data folder is relative
+    assert (f"created a new, empty database at sqlite:///{tmp_path}/newsdrop-data/"
+            "newsdrop.db") in caplog.text
     archived = tmp_path / "newsdrop-data" / "archive" / "old.txt"
     archived.parent.mkdir()
     archived.write_bytes(SAMPLE.read_bytes() + b"\nAn older edition.\n")

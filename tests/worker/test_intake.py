@@ -873,3 +873,10 @@ def test_newsdrop_own_files_are_its_database_with_its_journals_and_its_queue(tmp
     for other in ("db/news.sqlite.txt", "db/news.sqlite-notes", "data/news.sqlite",
                   "data/archive/a.txt", "data/story.txt"):
         assert tmp_path / other not in own
+    # another newsdrop's data folder: its database, and its queue beside it
+    other = tmp_path / "elsewhere" / "newsdrop-data"
+    (other / "broker" / "queue").mkdir(parents=True)
+    (other / "newsdrop.db").write_bytes(b"SQLite format 3\x00")
+    assert other / "newsdrop.db" in own and other / "newsdrop.db-wal" in own
+    assert other / "broker" / "queue" / "x.msg" in own
+    assert tmp_path / "elsewhere" / "broker" / "x.txt" not in own  # no database beside it

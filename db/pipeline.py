@@ -122,13 +122,13 @@ def _among(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
 
 
 def find_original(session: Session, sha256: str) -> int | None:
-    # locked as `take_in_many` locks what it links to (see there)
+    # locked as `take_in_many` locks what it links to (`_hold_originals`)
     return session.scalar(
         select(Document.id).where(
             Document.sha256 == sha256,
             Document.duplicate_of.is_(None),
             Document.status != DocumentStatus.REJECTED,
-        ).with_for_update(read=True)
+        ).with_for_update(key_share=True)
     )
 
 
@@ -206,15 +206,11 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
     """
     if not items:
         return []
-    # The rows a duplicate will point at are locked (PostgreSQL) until this commits: a
-    # `delete` of one waits, and then deletes the new duplicate with it; one committed
-    # first has emptied the row's sha256, so it is not found, and the bytes are new.
     with _index_lookup(session):
         known = session.execute(
             select(Document.id, Document.sha256, Document.source_path, Document.duplicate_of,
                    Document.status)
             .where(_among(session, Document.sha256, {i.sha256 for i in items}))
-            .with_for_update(read=True)
         ).all()
     originals = {r.sha256: r.id for r in known
                  if r.duplicate_of is None and r.status != DocumentStatus.REJECTED}
@@ -236,6 +232,11 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
         else:
             fresh[it.sha256] = it
             plan.append("new")
+    linked = sorted({originals[it.sha256] for it, step in zip(items, plan, strict=True)
+                     if step == "duplicate" and it.sha256 in originals})
+    if linked and not _hold_originals(session, linked):
+        # one was deleted since it was read: its bytes are new again, so look again
+        return take_in_many(session, items, keep_duplicate_bytes=keep_duplicate_bytes)
     now = utcnow()
     try:
         with session.begin_nested():
@@ -274,6 +275,20 @@ def take_in_many(session: Session, items: Sequence[Incoming], *,
                             duplicate_of=originals[it.sha256])
 
     return _results(items, plan, taken, stored)
+
+
+def _hold_originals(session: Session, ids: list[int]) -> bool:
+    """Lock the originals `ids` that new duplicates will point at, until the caller
+    commits (PostgreSQL; SQLite's writers take turns anyway), so that a `delete` of one
+    waits and then deletes the new duplicates with it. False if one was deleted since it
+    was read (its sha256 emptied). In id order, as `delete` and `claim` lock theirs, and
+    exclusive, so that two intakes linking to one original take turns rather than both
+    holding a share of it and deadlocking on their next write to it."""
+    held = session.scalars(
+        select(Document.id).where(_among(session, Document.id, ids),
+                                  Document.sha256.is_not(None))
+        .order_by(Document.id).with_for_update(key_share=True)).all()
+    return len(held) == len(ids)
 
 
 def _results(items: Sequence[Incoming], plan: list[str], taken: dict[tuple[str, str], int],
@@ -415,13 +430,16 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
     # Rows are fetched by id alone and their status checked here: given both conditions,
     # a planner without statistics (or with some from when the table was small)
     # intersects the id lookups with a scan of the status index, whose entries grow
-    # with the backlog. They are locked as they are read (PostgreSQL; SQLite's writers
-    # take turns anyway), so a `delete` or `retry` committing meanwhile is either seen
-    # here or waits for this claim to commit, and never has its change overwritten.
+    # with the backlog. They are locked as they are read, in id order (PostgreSQL;
+    # SQLite's writers take turns anyway), so a `delete` or `retry` committing meanwhile
+    # is either seen here or waits for this claim to commit, and never has its change
+    # overwritten; the lock is the one an update takes (no key changes), which leaves
+    # rows that reference the document free to be inserted.
     rows = [r for r in session.execute(
         select(Document.id, Document.stage, Document.stage_state, Document.attempts,
                Document.updated_at, Document.status)
-        .where(_among(session, Document.id, ids)).with_for_update()
+        .where(_among(session, Document.id, ids)).order_by(Document.id)
+        .with_for_update(key_share=True)
     ) if r.status in ACTIVE]
     exhausted = [r for r in rows if r.attempts >= max_attempts]
     now = utcnow()

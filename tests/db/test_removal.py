@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from db import pipeline
@@ -200,3 +201,31 @@ def test_a_copy_taken_in_while_its_original_is_deleted_goes_with_it(db_sessions)
     deleting.join(timeout=30)
     # Then the copy, which holds no bytes of its own, is deleted with it
     assert (deleted[0].deleted, deleted[0].duplicates) == ([original], [copy.document_id])
+
+
+# PostgreSQL only: SQLite's writers take turns, so the two intakes cannot overlap there
+@pytest.mark.parametrize("db_sessions", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_two_intakes_of_one_touched_file_do_not_deadlock(db_sessions):
+    sha = hashlib.sha256(SAMPLE).hexdigest()
+    take(db_sessions, ("a.txt", SAMPLE, 1))
+    both_read = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def intake(mtime: int) -> None:
+        # the file seen again (touched): taken in as before, its new mtime recorded
+        item = pipeline.Incoming(sha, "a.txt", SAMPLE, mtime)
+        try:
+            with transaction(db_sessions) as s:
+                pipeline.take_in_many(s, [item])
+                both_read.wait(timeout=10)
+                pipeline.note_seen_again(s, [item])
+        except BaseException as exc:  # a deadlock, reported here rather than lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=intake, args=(m,)) for m in (2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []

@@ -56,7 +56,7 @@ _ATTRIBUTE = re.compile(rb"\s[^\s=<>\"']+\s*=")  # name= after a space: not "?a=
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _BYLINE_TEXT = re.compile(r"^(?:by|written by|words by|von|par|por|di)\s+\S", re.IGNORECASE)
 #: what parts a stated title into a section label or site name and the headline
-_TITLE_PARTS = re.compile(r"\s+[|–—·:]\s+|:\s+")
+_TITLE_PARTS = re.compile(r"\s+[-|–—·:]\s+|:\s+")
 #: a label beside the headline in a stated title is this short at most
 TITLE_LABEL_MAX_WORDS = 4
 _COMMAS = re.compile(r"[,，、،]")

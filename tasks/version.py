@@ -4,4 +4,4 @@ Bump it whenever a change to clean/extract can change what an article looks like
 `newsdrop reprocess --stale` finds the articles made by earlier rules.
 """
 
-EXTRACTOR_VERSION = "15"
+EXTRACTOR_VERSION = "16"

@@ -181,6 +181,8 @@ def test_the_articles_headline_is_preferred_to_the_document_title() -> None:
      "Council votes to rebuild the old bridge"),
     ("Council votes to rebuild the old bridge – Local News",
      "Council votes to rebuild the old bridge"),
+    ("Council votes to rebuild the old bridge - Town News",
+     "Council votes to rebuild the old bridge"),
     # a stated title that says more than the label is kept, as is one of other words
     ("Council votes to rebuild the old bridge: what it will cost every household",
      "Council votes to rebuild the old bridge: what it will cost every household"),

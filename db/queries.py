@@ -86,7 +86,7 @@ def article_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
         # authors is stored as JSON text with non-ASCII escaped (\u00e9), so the needle is
         # escaped the same way, and only its ASCII letters are folded (lower() of the
         # escaped text folds only those); autoescape keeps % and _ literal
-        needle = json.dumps("".join(c.lower() if c.isascii() else c for c in f.author))[1:-1]
+        needle = json.dumps(ascii_lowered(f.author))[1:-1]
         terms.append(func.lower(cast(Article.authors, Text)).contains(needle, autoescape=True))
     if f.site:
         terms.append(_site_term(f.site))
@@ -136,7 +136,8 @@ def _site_term(site: str) -> ColumnElement[bool]:
     counts by its host: "https://www.example.com/news" looks for www.example.com)."""
     needle = site_needle(site)
     return or_(*(expr.contains(needle, autoescape=True) for expr in (
-        func.lower(Article.site_name), url_host(Article.url), url_host(Article.canonical_url))))
+        ascii_lower(Article.site_name), url_host(Article.url),
+        url_host(Article.canonical_url))))
 
 
 def _instant_terms(column: Any, since: str | None, until: str | None
@@ -232,16 +233,17 @@ def id_meant(ref: str) -> str | None:
     return None
 
 
-def find_document(session: Session, ref: str) -> Document | None:
+def find_document(session: Session, ref: str, *, by_path: bool = True) -> Document | None:
     """A document by id, by a sha256 prefix of at least MIN_SHA_PREFIX hex digits, or by
     its file's source_path, tried in that order.
 
     Digits are read as an id first, and as a sha256 prefix when no document has that id
     (hashes start with digits too); digits with a leading zero, which no one writes an
     id with, are a prefix only. Of several documents with one hash, the first copy is the
-    one found. What neither finds is a file's source_path, as given (a file named by a
-    hash of its address is found so): its latest edition (`latest_of_file`). None when
-    nothing is found; raises AmbiguousReference when the prefix starts several hashes.
+    one found. What neither finds is, `by_path`, a file's source_path, as given (a file
+    named by a hash of its address is found so): its latest edition (`latest_of_file`).
+    None when nothing is found; raises AmbiguousReference when the prefix starts several
+    hashes and no file has that very name.
     """
     path, ref = ref, ref.strip().lower()
     digits = ref.isascii() and ref.isdigit()  # not '²'
@@ -251,10 +253,16 @@ def find_document(session: Session, ref: str) -> Document | None:
             return doc
     hexadecimal = bool(ref) and all(c in "0123456789abcdef" for c in ref)
     if hexadecimal and MIN_SHA_PREFIX <= len(ref) <= 64:
-        doc = _by_sha256_prefix(session, ref)
+        try:
+            doc = _by_sha256_prefix(session, ref)
+        except AmbiguousReference:
+            named = latest_of_file(session, path) if by_path else None
+            if named is None:
+                raise
+            return named
         if doc is not None:
             return doc
-    return latest_of_file(session, path)
+    return latest_of_file(session, path) if by_path else None
 
 
 def _by_sha256_prefix(session: Session, prefix: str) -> Document | None:

@@ -15,6 +15,8 @@ from sqlalchemy import Text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
+from db.ascii_fold import ascii_lowered
+
 #: the name SQLite connections know `host_of` by
 SQLITE_FUNCTION = "newsdrop_url_host"
 
@@ -37,14 +39,16 @@ def host_of(url: str | None) -> str | None:
 def site_needle(site: str) -> str:
     """What `--site` looks for: a web address given counts by its host
     ("https://www.example.com/news", "//www.example.com/x", "www.example.com/news": each
-    www.example.com); any other text as typed, in lowercase ("AP/Reuters" stays whole)."""
-    text = site.strip().lower()
-    if "://" in text:
-        return host_of(text) or text
-    head, slash, _ = text.removeprefix("//").partition("/")
-    if head and (text.startswith("//") or slash and _BARE_HOST.fullmatch(head)):
+    www.example.com, in lowercase); any other text as typed ("AP/Reuters" stays whole),
+    its ASCII letters in lowercase (see db/ascii_fold.py)."""
+    text = site.strip()
+    low = text.lower()
+    if "://" in low:
+        return host_of(low) or ascii_lowered(text)
+    head, slash, _ = low.removeprefix("//").partition("/")
+    if head and (low.startswith("//") or slash and _BARE_HOST.fullmatch(head)):
         return head
-    return text
+    return ascii_lowered(text)
 
 
 class url_host(GenericFunction[str]):

@@ -196,11 +196,17 @@ def source_name(path: Path, inboxes: Iterable[Path], named: str) -> str:
     return named + storable_name(str(rel))
 
 
+def inbox_naming(settings: Settings) -> tuple[tuple[Path, Path], str]:
+    """What `source_name` takes for `settings`' inbox: the inbox resolved and as given,
+    and NEWSDROP_INBOX_NAME with a slash (which begins the source_path of its files)."""
+    return ((settings.inbox.resolve(), Path(os.path.abspath(settings.inbox))),
+            f"{settings.inbox_name}/" if settings.inbox_name else "")
+
+
 def inbox_source_name(path: Path, settings: Settings) -> str:
     """`source_name` under `settings`' inbox: the name intake gives the file."""
-    named = f"{settings.inbox_name}/" if settings.inbox_name else ""
-    return source_name(path, (settings.inbox.resolve(), Path(os.path.abspath(settings.inbox))),
-                       named)
+    inboxes, named = inbox_naming(settings)
+    return source_name(path, inboxes, named)
 
 
 class RealPaths:
@@ -335,8 +341,7 @@ class Intake:
         self.settings = settings
         self.sessions = sessions
         self.enqueue = enqueue
-        self.inbox = settings.inbox.resolve()
-        self._inbox_as_given = Path(os.path.abspath(settings.inbox))
+        (self.inbox, self._inbox_as_given), self._named = inbox_naming(settings)
         self.root = (root or settings.inbox).resolve()
         # as named (`ingest dirlink`, a symlink to a folder): its files are named below it
         self._root_as_given = Path(os.path.abspath(root or settings.inbox))
@@ -351,8 +356,6 @@ class Intake:
         # (too many open files, an I/O error): no row; the caller tries them again
         self.deferred: list[Path] = []
         self._inbox_prefix = os.path.join(str(self.inbox), "")
-        # NEWSDROP_INBOX_NAME, which begins the source_path of the inbox's files
-        self._named = f"{settings.inbox_name}/" if settings.inbox_name else ""
         # Files that could not be moved out or deleted as they should have been (a
         # read-only inbox), by path: their (size, mtime_ns) then. `already_taken` does not
         # count rejected rows, so that a file moved back in is tried again, nor, under

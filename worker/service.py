@@ -34,14 +34,15 @@ def prepare(settings: Settings, *, migrate_schema: bool = True) -> runtime.Runti
         current = migrate.current_revision(rt.engine)
         if current != migrate.head_revision():
             migrate.check_not_newer(current)  # before saying it upgrades what it cannot
+            if current is not None:
+                log.info("upgrading database schema to %s", migrate.head_revision())
+            migrate.upgrade(rt.engine)
             if current is None:
                 # said plainly: a command run from another folder starts a database of its
                 # own there (the data folder is relative), which is seldom what was meant
-                log.info("created a new, empty database at %s",
-                         rt.engine.url.render_as_string(hide_password=True))
-            else:
-                log.info("upgrading database schema to %s", migrate.head_revision())
-            migrate.upgrade(rt.engine)
+                where = rt.engine.url.render_as_string(hide_password=True)
+                log.info("created a new, empty database at %s" if rt.engine.dialect.name ==
+                         "sqlite" else "created newsdrop's tables in %s", where)
     from tasks.celery_tasks import app
 
     configure(app, settings)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from db import pipeline
 from db.engine import reading, transaction
 from db.queries import ArticleFilter, list_articles, newest_editions
@@ -119,3 +121,29 @@ def test_received_since_finds_what_came_in_lately_whatever_its_published_date(db
     assert listed(db_sessions, received_since="2000-01-01") == [old, new]
     # both published in 2011: the publication date filters leave them alike
     assert listed(db_sessions, received_since=day_ago, since="2011-01-01") == [new]
+
+
+def test_a_file_named_like_an_ambiguous_sha256_prefix_is_found_by_its_name(db_sessions):
+    from db.queries import AmbiguousReference, find_document
+
+    with transaction(db_sessions) as s:
+        pipeline.take_in_many(s, [
+            pipeline.Incoming("abcdef01" + "0" * 56, "x.txt", b"x", 1),
+            pipeline.Incoming("abcdef02" + "0" * 56, "abcdef", b"y", 2)])
+    with reading(db_sessions) as s:
+        assert find_document(s, "abcdef").source_path == "abcdef"
+        with pytest.raises(AmbiguousReference):  # the prefix starts two hashes
+            find_document(s, "abcdef", by_path=False)
+
+
+def test_site_and_author_fold_ascii_letters_alike_on_both_databases(db_sessions):
+    from tests.db.test_search import add_article
+
+    with transaction(db_sessions) as s:
+        doc_id = add_article(s, title="Test", body="x", site_name="ÖKO-TEST",
+                             authors=["ÉLISE Müller"])
+    for typed in ("ÖKO-TEST", "Öko-test"):
+        assert listed(db_sessions, site=typed) == [doc_id]
+    assert listed(db_sessions, site="öko-test") == []  # a non-ASCII letter as written
+    assert listed(db_sessions, author="Élise müller") == [doc_id]
+    assert listed(db_sessions, author="élise") == []

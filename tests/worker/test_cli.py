@@ -1154,7 +1154,8 @@ def test_ingest_of_the_folder_holding_the_data_folder_leaves_newsdrop_own_files_
     for _ in range(2):
         result = runner.invoke(main, ["ingest", "."])
         assert result.exit_code == 0, result.output
-        assert "of newsdrop's own (its database and queue, in newsdrop-data)" in result.output
+        assert "of newsdrop's own (the database and queue of a newsdrop data folder)" \
+            in result.output
 
     # Then only the inbox's file and the archived one are documents
     rt = prepare(Settings())
@@ -1248,3 +1249,26 @@ def test_show_finds_a_file_as_the_shell_names_it(tmp_path, monkeypatch):
         missing = shown(ref)
         assert missing.exit_code == EXIT_NOT_FOUND, missing.output
         assert f"no document {ref!r} (REF is an id, 6 or more hex digits" in missing.output
+
+
+def test_show_prefers_the_file_named_from_here_and_finds_one_moved_out(tmp_path, monkeypatch):
+    # Given inbox/a.txt and inbox/wire/a.txt taken in, and inbox/wire/b.txt moved out
+    data, inbox = tmp_path / "newsdrop-data", tmp_path / "inbox"
+    monkeypatch.setenv("NEWSDROP_INBOX", str(inbox))
+    (inbox / "wire").mkdir(parents=True)
+    (inbox / "wire" / "a.txt").write_bytes(SAMPLE.read_bytes() + b"\nThe wire's copy.\n")
+    monkeypatch.chdir(tmp_path)
+    _processed(data, ("a.txt", SAMPLE.read_bytes()),
+               ("wire/a.txt", SAMPLE.read_bytes() + b"\nThe wire's copy.\n"),
+               ("wire/b.txt", SAMPLE.read_bytes() + b"\nMoved to the archive since.\n"))
+
+    def shown_path(ref: str) -> str:
+        result = CliRunner().invoke(main, ["--data-dir", str(data), "--log-level", "error",
+                                           "show", ref, "--json"])
+        assert result.exit_code == 0, (ref, result.output)
+        return json.loads(result.output)["document"]["source_path"]
+
+    assert shown_path("a.txt") == "a.txt"  # from the project's folder: the stored name
+    assert shown_path("inbox/wire/b.txt") == "wire/b.txt"  # no longer there
+    monkeypatch.chdir(inbox / "wire")
+    assert shown_path("a.txt") == "wire/a.txt"  # the file here, not inbox/a.txt

@@ -281,7 +281,7 @@ def delete(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
     \b
     Example:
       newsdrop delete 17 18
-      newsdrop failures --kind binary --limit 999 --json | jq '.[].id' | xargs -r newsdrop delete -y
+      newsdrop failures --kind empty --limit 9999 --json | jq '.[].id' | xargs -r newsdrop delete -y
     """
     from db.engine import reading, transaction
     from db.queries import source_paths

@@ -186,10 +186,11 @@ def article_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Taken in on or after (read as --since is): what came in over "
                           "the last day, --received-since 1d."),
         click.option("--author", callback=not_blank,
-                     help="Author name contains this (any case)."),
+                     help="Author name contains this (ASCII letters in any case)."),
         click.option("--site", callback=not_blank,
-                     help="Site name, or the host of the page's address, contains this (any "
-                          "case; a web address given counts by its host)."),
+                     help="Site name, or the host of the page's address, contains this "
+                          "(ASCII letters in any case; a web address given counts by its "
+                          "host)."),
         click.option("--source", callback=not_blank,
                      help="The file's path (as taken in, below the inbox) contains this "
                           "(ASCII letters in any case): a folder per site, --source "

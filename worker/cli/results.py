@@ -230,21 +230,21 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         article_of,
         find_document,
         id_meant,
-        latest_of_file,
         newest_edition,
         stage_runs,
     )
-    from worker.intake import inbox_source_name
     from worker.render import document_detail
 
     rt = runtime_for(ctx, migrate_schema=False)
     with reading(rt.sessions) as session:
         try:
-            doc = find_document(session, ref)
-        except QueryError as exc:  # a sha256 prefix several hashes start with
-            raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
-        if doc is None and os.path.lexists(ref):  # the file as the shell completes it
-            doc = latest_of_file(session, inbox_source_name(Path(ref), rt.settings))
+            doc = find_document(session, ref, by_path=False)
+        except QueryError as exc:  # a sha256 prefix several hashes start with…
+            doc = _file_document(session, ref, rt.settings)
+            if doc is None:  # …and the name of no file
+                raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
+        if doc is None:
+            doc = _file_document(session, ref, rt.settings)
         if doc is None:
             meant = id_meant(ref)
             hint = (f"an id is written without leading zeros: `newsdrop show {meant}`"
@@ -277,6 +277,23 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         click.secho("history", bold=True)
         for line in history_lines(d, data["history"]):
             click.echo(line)
+
+
+def _file_document(session: Any, ref: str, settings: Any) -> Any:
+    """A file's latest edition, REF naming it as the shell does (inbox/wire/a.txt, when
+    it is there, or when it names a folder: the file may have been moved out), else as
+    its stored source_path (wire/a.txt)."""
+    from db.queries import latest_of_file
+    from worker.intake import inbox_source_name
+
+    names = [ref]
+    if os.path.lexists(ref) or os.sep in ref:
+        names.insert(0, inbox_source_name(Path(ref), settings))
+    for name in dict.fromkeys(names):
+        doc = latest_of_file(session, name)
+        if doc is not None:
+            return doc
+    return None
 
 
 def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:

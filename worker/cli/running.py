@@ -148,8 +148,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], wait: bool, timeout: flo
         own += len(files) - len(kept)
         groups[n] = (root, kept, group_settings)
     if own:
-        click.echo(f"left out {counted(own, 'file')} of newsdrop's own (its database and "
-                   f"queue, in {settings.data_dir})", err=True)
+        click.echo(f"left out {counted(own, 'file')} of newsdrop's own (the database and "
+                   "queue of a newsdrop data folder)", err=True)
     outcomes: list[IntakeOutcome] = []
     unsent, send_error, vanished = 0, None, 0
     deferred: list[Path] = []  # unreadable for now (an I/O error…): no row, not taken in

@@ -284,10 +284,11 @@ def _hold_originals(session: Session, ids: list[int]) -> bool:
     was read (its sha256 emptied). In id order, as `delete` and `claim` lock theirs, and
     exclusive, so that two intakes linking to one original take turns rather than both
     holding a share of it and deadlocking on their next write to it."""
-    held = session.scalars(
-        select(Document.id).where(_among(session, Document.id, ids),
-                                  Document.sha256.is_not(None))
-        .order_by(Document.id).with_for_update(key_share=True)).all()
+    with _index_lookup(session):
+        held = session.scalars(
+            select(Document.id).where(_among(session, Document.id, ids),
+                                      Document.sha256.is_not(None))
+            .order_by(Document.id).with_for_update(key_share=True)).all()
     return len(held) == len(ids)
 
 

@@ -431,23 +431,22 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
     # Rows are fetched by id alone and their status checked here: given both conditions,
     # a planner without statistics (or with some from when the table was small)
     # intersects the id lookups with a scan of the status index, whose entries grow
-    # with the backlog. They are locked as they are read, in id order (PostgreSQL;
-    # SQLite's writers take turns anyway), so a `delete` or `retry` committing meanwhile
-    # is either seen here or waits for this claim to commit, and never has its change
-    # overwritten; the lock is the one an update takes (no key changes), which leaves
-    # rows that reference the document free to be inserted.
+    # with the backlog.
     rows = [r for r in session.execute(
         select(Document.id, Document.stage, Document.stage_state, Document.attempts,
                Document.updated_at, Document.status)
-        .where(_among(session, Document.id, ids)).order_by(Document.id)
-        .with_for_update(key_share=True)
+        .where(_among(session, Document.id, ids))
     ) if r.status in ACTIVE]
+    # A `delete` committed since the rows were read has made them tombstones, which the
+    # writes below leave alone: each re-checks its rows as it locks them (an inequality,
+    # which no index serves, keeps the plan on the ids).
+    alive = Document.status != DocumentStatus.DELETED
     exhausted = [r for r in rows if r.attempts >= max_attempts]
     now = utcnow()
     for r in exhausted:
         stage = (r.stage or Stage.CLEAN).value
         session.execute(
-            update(Document).where(Document.id == r.id)
+            update(Document).where(Document.id == r.id, alive)
             .values(status=DocumentStatus.FAILED, stage_state=StageState.FAILED,
                     last_error=f"gave up: {max_attempts} attempt"
                                f"{'' if max_attempts == 1 else 's'} of stage {stage} never "
@@ -461,12 +460,14 @@ def claim(session: Session, ids: Sequence[int], *, max_attempts: int) -> list[Cl
                     None if _lease_ended(r.updated_at) else r.updated_at)
               for r in rows if r.attempts < max_attempts]
     if claims:
-        session.execute(
+        claimed = set(session.scalars(
             update(Document)
-            .where(_among(session, Document.id, [c.document_id for c in claims]))
+            .where(_among(session, Document.id, [c.document_id for c in claims]), alive)
             .values(status=DocumentStatus.PROCESSING, stage_state=StageState.RUNNING,
                     attempts=Document.attempts + 1, updated_at=now)
-        )
+            .returning(Document.id)
+        ))
+        claims = [c for c in claims if c.document_id in claimed]
     return claims
 
 

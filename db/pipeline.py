@@ -281,9 +281,9 @@ def _hold_originals(session: Session, ids: list[int]) -> bool:
     """Lock the originals `ids` that new duplicates will point at, until the caller
     commits (PostgreSQL; SQLite's writers take turns anyway), so that a `delete` of one
     waits and then deletes the new duplicates with it. False if one was deleted since it
-    was read (its sha256 emptied). In id order, as `delete` and `claim` lock theirs, and
-    exclusive, so that two intakes linking to one original take turns rather than both
-    holding a share of it and deadlocking on their next write to it."""
+    was read (its sha256 emptied). In id order, so that two intakes lock shared originals
+    in one order, and exclusive, so that two intakes linking to one original take turns
+    rather than both holding a share of it and deadlocking on their next write to it."""
     with _index_lookup(session):
         held = session.scalars(
             select(Document.id).where(_among(session, Document.id, ids),

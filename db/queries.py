@@ -55,7 +55,7 @@ class ArticleFilter:
     received_since: str | None = None  # taken in on or after, read as `since` is
     author: str | None = None
     site: str | None = None
-    source: str | None = None  # in the file's path (source_path), any case
+    source: str | None = None  # in the file's path (source_path), ASCII letters any case
     language: str | None = None
     limit: int | None = 50
     offset: int = 0

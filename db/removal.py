@@ -91,8 +91,9 @@ def _tombstone(session: Session, ids: Sequence[int]) -> list[int]:
     for part in in_slices(ids):
         # rejected rows first, whole; then every other row becomes a tombstone, unless a
         # worker claimed it meanwhile: the status test and the change are one statement,
-        # and a claim locks the rows it reads, so either the claim came first (and the
-        # row is skipped) or it waits for this to commit and finds the row deleted
+        # and a claim's own update re-checks that its rows are not deleted, so either the
+        # claim came first (and the row is skipped here) or its update waits for this to
+        # commit and leaves the row alone
         rejected = list(session.scalars(
             delete(Document).where(Document.id.in_(part),
                                    Document.status == DocumentStatus.REJECTED)

@@ -238,9 +238,11 @@ def create_app(rt: Runtime, *, token: str | None = None) -> FastAPI:
         ] = None,
         received_since: Annotated[str | None, Query(
             description="Taken in on or after (read as since is).")] = None,
-        author: Annotated[str | None, Query(description="Author contains (any case).")] = None,
+        author: Annotated[str | None, Query(
+            description="Author contains (ASCII letters in any case).")] = None,
         site: Annotated[str | None, Query(
-            description="Site name, or the host of the page's address, contains.")] = None,
+            description="Site name, or the host of the page's address, contains (ASCII "
+                        "letters in any case).")] = None,
         source: Annotated[str | None, Query(
             description="The file's path (as taken in, below the inbox) contains this "
                         "(ASCII letters in any case).")] = None,

@@ -129,15 +129,17 @@ class OwnFiles:
         database = url.database if url.get_backend_name() == "sqlite" else None
         self.database = (Path(database).resolve()
                          if database and database != ":memory:" else None)
+        self._database_names = ({self.database.name + j for j in self._JOURNALS}
+                                if self.database is not None else set())
+        self._any_database_names = {self._DATABASE + j for j in self._JOURNALS}
         self.broker = settings.broker_folder
 
     def __contains__(self, path: Path) -> bool:
         real = path.resolve()
         if self.database is not None and real.parent == self.database.parent and \
-                real.name in {self.database.name + j for j in self._JOURNALS}:
+                real.name in self._database_names:
             return True
-        if real.is_relative_to(self.broker) or \
-                real.name in {self._DATABASE + j for j in self._JOURNALS}:
+        if real.is_relative_to(self.broker) or real.name in self._any_database_names:
             return True
         return any(folder.name == "broker" and (folder.parent / self._DATABASE).exists()
                    for folder in real.parents)

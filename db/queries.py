@@ -291,6 +291,15 @@ def latest_of_file(session: Session, path: str) -> Document | None:
         .order_by(Article.id.is_(None), Document.id.desc()).limit(1)).first()
 
 
+def documents_of_file(session: Session, path: str) -> list[int]:
+    """The ids of every edition of the file `path` names (its source_path) that is not
+    deleted; when all are, those of the deleted ones."""
+    rows = session.execute(select(Document.id, Document.status)
+                           .where(Document.source_path == path).order_by(Document.id)).all()
+    kept = [r.id for r in rows if r.status is not DocumentStatus.DELETED]
+    return kept or [r.id for r in rows]
+
+
 def article_of(session: Session, document_id: int) -> Article | None:
     return session.scalar(select(Article).where(Article.document_id == document_id))
 

@@ -1109,7 +1109,7 @@ def test_delete_asks_first_and_without_a_terminal_needs_yes(tmp_path, monkeypatc
 
     # the missing id is named and exits 3; the busy one is named and left alone
     assert result.exit_code == EXIT_NOT_FOUND, result.output
-    assert "no such document: 999" in result.output
+    assert "no document '999' (REF is an id" in result.output
     assert "being processed, left alone: 3" in result.output
     assert "deleted 1 document and 1 duplicate of it" in result.output
     assert statuses() == ["deleted", "deleted", "processing"]
@@ -1249,6 +1249,58 @@ def test_show_finds_a_file_as_the_shell_names_it(tmp_path, monkeypatch):
         missing = shown(ref)
         assert missing.exit_code == EXIT_NOT_FOUND, missing.output
         assert f"no document {ref!r} (REF is an id, 6 or more hex digits" in missing.output
+
+
+def test_delete_takes_a_hash_prefix_or_a_file_as_show_does(tmp_path, monkeypatch):
+    import hashlib
+
+    from db.engine import reading
+    from db.models import Document
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    # Given two editions of inbox/wire/a.txt, b.txt and a copy of it, and c.txt
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSDROP_INBOX", raising=False)
+    data = tmp_path / "newsdrop-data"
+    (tmp_path / "inbox" / "wire").mkdir(parents=True)
+    first, second = SAMPLE.read_bytes(), SAMPLE.read_bytes() + b"\nA later edition.\n"
+    (tmp_path / "inbox" / "wire" / "a.txt").write_bytes(second)
+    other = SAMPLE.read_bytes() + b"\nAnother story.\n"
+    _processed(data, ("wire/a.txt", first), ("wire/a.txt", second), ("b.txt", other),
+               ("copy-of-b.txt", other), ("c.txt", SAMPLE.read_bytes() + b"\nA third.\n"))
+
+    def delete(*refs: str) -> Any:
+        return CliRunner().invoke(main, ["--data-dir", str(data), "delete", "--yes", *refs])
+
+    def statuses() -> dict[str, list[str]]:
+        rt = prepare(Settings(data_dir=data))
+        with reading(rt.sessions) as s:
+            found: dict[str, list[str]] = {}
+            for d in s.query(Document).order_by(Document.id):
+                found.setdefault(d.source_path, []).append(d.status.value)
+        rt.engine.dispose()
+        return found
+
+    # When b.txt is named by a prefix of its hash: it goes, and its copy with it
+    by_hash = delete(hashlib.sha256(other).hexdigest()[:8])
+    assert by_hash.exit_code == 0, by_hash.output
+    assert "deleted 1 document and 1 duplicate of it" in by_hash.output
+    # a file, as the shell names it, names every edition taken in from it
+    by_file = delete("inbox/wire/a.txt")
+    assert by_file.exit_code == 0, by_file.output
+    assert "deleted 2 documents" in by_file.output
+    assert statuses() == {"wire/a.txt": ["deleted", "deleted"], "b.txt": ["deleted"],
+                          "copy-of-b.txt": ["deleted"], "c.txt": ["done"]}
+    # a reference to nothing is named (exit 3), and what it does name is deleted
+    mixed = delete("0005", "c.txt")
+    assert mixed.exit_code == EXIT_NOT_FOUND, mixed.output
+    assert "no document '0005' (an id is written without leading zeros: " \
+        "`newsdrop delete 5`)" in mixed.output
+    assert "deleted 1 document" in mixed.output and statuses()["c.txt"] == ["deleted"]
+    # a file whose editions are all deleted already says so
+    again = delete("wire/a.txt")
+    assert again.exit_code == 0 and "deleted before: 1 2" in again.output
 
 
 def test_show_prefers_the_file_named_from_here_and_finds_one_moved_out(tmp_path, monkeypatch):

@@ -260,37 +260,58 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
 
 
 @main.command()
-@click.argument("ids", nargs=-1, type=DOCUMENT_ID, required=True)
+@click.argument("refs", nargs=-1, metavar="REF...", required=True)
 @click.option("--yes", "-y", is_flag=True,
               help="Delete without asking (needed where no terminal can ask).")
 @click.pass_context
-def delete(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
+def delete(ctx: click.Context, refs: tuple[str, ...], yes: bool) -> None:
     """Delete documents: their stored bytes, article and processing history.
+
+    REF is read as `show` reads it: a document id, the first 6 or more hex digits of its
+    sha256, or its file (its source_path, or the file as the shell names it). A file
+    names every edition taken in from it.
 
     Duplicates of a deleted document (the same bytes under other names) go with it. A
     document a worker is processing is left alone: run the command again once it is
     finished. What stays of a document taken in is its file's name, size and mtime, with
     status `deleted`, so that the watcher does not take that very file in again while
     it sits unchanged in the inbox; the same bytes dropped again (or the file named to
-    `ingest`) are a new document. Files are not touched. Asks first, unless --yes is
-    given.
+    `ingest`) are a new document. Files are not touched. Asks first, naming the files,
+    unless --yes is given.
 
     Exits 1 if a document was left alone because a worker held it, or the question was
-    answered no (nothing is deleted then), 3 if an id names no document.
+    answered no (nothing is deleted then), 3 if a REF names no document (the others are
+    deleted).
 
     \b
     Example:
       newsdrop delete 17 18
+      newsdrop delete inbox/wire/2024-05-01-strike.txt
       newsdrop failures --kind empty --limit 9999 --json | jq '.[].id' | xargs -r newsdrop delete -y
     """
     from db.engine import reading, transaction
-    from db.queries import source_paths
+    from db.queries import AmbiguousReference, source_paths, status_of
     from db.removal import delete_documents, duplicates_of
+    from worker.cli.references import documents_meant, what_ref_is
 
     if not yes and not _can_ask():
         raise click.UsageError("no terminal to ask on: pass --yes to delete without asking")
     rt = runtime_for(ctx)
-    known = _known_ids(rt, list(ids))
+    meant: dict[int, None] = {}  # ids in the order named, each once
+    unknown: list[str] = []
+    with reading(rt.sessions) as session:
+        for ref in refs:
+            try:
+                found = documents_meant(session, ref, rt.settings)
+            except AmbiguousReference as exc:
+                raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
+            meant.update(dict.fromkeys(found))
+            if not found:
+                unknown.append(ref)
+        ids = list(meant)
+        known = status_of(session, ids)
+    for ref in unknown:
+        click.echo(f"no document {ref!r} ({what_ref_is(ref, 'delete')})", err=True)
     # what the question counts: a document deleted before or held by a worker is left
     # alone, and said so afterwards
     chosen = {i: st for i, (st, _) in known.items() if st not in ("deleted", "processing")}
@@ -313,14 +334,16 @@ def delete(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
             click.echo("nothing deleted", err=True)
             sys.exit(EXIT_FAILED)
     with transaction(rt.sessions) as session:
-        done = delete_documents(session, list(ids))
+        done = delete_documents(session, ids)
     if done.deleted_before:
         click.echo("deleted before: " + " ".join(map(str, done.deleted_before)), err=True)
     if done.busy:
         click.echo("being processed, left alone: " + " ".join(map(str, done.busy)), err=True)
     click.echo(f"deleted {counted(len(done.deleted), 'document')}"
                f"{_and_duplicates(len(done.deleted), len(done.duplicates))}", err=True)
-    if done.missing:
+    if done.missing:  # deleted whole (a rejected file) by another command meanwhile
+        click.echo("no longer there: " + " ".join(map(str, done.missing)), err=True)
+    if unknown or done.missing:
         sys.exit(EXIT_NOT_FOUND)
     if done.busy:
         sys.exit(EXIT_FAILED)

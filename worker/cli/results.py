@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -224,33 +223,18 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
       newsdrop show nytimes/2024-05-01-harbour-strike.html
     """
     from db.engine import reading
-    from db.errors import QueryError
-    from db.queries import (
-        MIN_SHA_PREFIX,
-        article_of,
-        find_document,
-        id_meant,
-        newest_edition,
-        stage_runs,
-    )
+    from db.queries import AmbiguousReference, article_of, newest_edition, stage_runs
+    from worker.cli.references import document_meant, what_ref_is
     from worker.render import document_detail
 
     rt = runtime_for(ctx, migrate_schema=False)
     with reading(rt.sessions) as session:
         try:
-            doc = find_document(session, ref, by_path=False)
-        except QueryError as exc:  # a sha256 prefix several hashes start with…
-            doc = _file_document(session, ref, rt.settings)
-            if doc is None:  # …and the name of no file
-                raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
+            doc = document_meant(session, ref, rt.settings)
+        except AmbiguousReference as exc:
+            raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
         if doc is None:
-            doc = _file_document(session, ref, rt.settings)
-        if doc is None:
-            meant = id_meant(ref)
-            hint = (f"an id is written without leading zeros: `newsdrop show {meant}`"
-                    if meant else f"REF is an id, {MIN_SHA_PREFIX} or more hex digits of a "
-                    "sha256, or a file taken in (its source_path, or the file itself)")
-            click.echo(f"no document {ref!r} ({hint})", err=True)
+            click.echo(f"no document {ref!r} ({what_ref_is(ref, 'show')})", err=True)
             sys.exit(EXIT_NOT_FOUND)
         data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id),
                                newest_edition(session, doc.id))
@@ -277,23 +261,6 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         click.secho("history", bold=True)
         for line in history_lines(d, data["history"]):
             click.echo(line)
-
-
-def _file_document(session: Any, ref: str, settings: Any) -> Any:
-    """A file's latest edition, REF naming it as the shell does (inbox/wire/a.txt, when
-    it is there, or when it names a folder: the file may have been moved out), else as
-    its stored source_path (wire/a.txt)."""
-    from db.queries import latest_of_file
-    from worker.intake import inbox_source_name
-
-    names = [ref]
-    if os.path.lexists(ref) or os.sep in ref:
-        names.insert(0, inbox_source_name(Path(ref), settings))
-    for name in dict.fromkeys(names):
-        doc = latest_of_file(session, name)
-        if doc is not None:
-            return doc
-    return None
 
 
 def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:

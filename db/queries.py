@@ -291,6 +291,17 @@ def latest_of_file(session: Session, path: str) -> Document | None:
         .order_by(Article.id.is_(None), Document.id.desc()).limit(1)).first()
 
 
+def later_without_article(session: Session, document: Document) -> list[Document]:
+    """The documents taken in after `document` under the same name that hold no article
+    (failed, still running, a duplicate…): editions that replaced nothing, which its
+    reader may want to know of. Deleted ones are left out."""
+    return list(session.scalars(
+        select(Document).outerjoin(Article, Article.document_id == Document.id)
+        .where(Document.source_path == document.source_path, Document.id > document.id,
+               Article.id.is_(None), Document.status != DocumentStatus.DELETED)
+        .order_by(Document.id)))
+
+
 def documents_of_file(session: Session, path: str) -> list[int]:
     """The ids of every edition of the file `path` names (its source_path) that is not
     deleted; when all are, those of the deleted ones."""

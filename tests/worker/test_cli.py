@@ -1303,6 +1303,23 @@ def test_delete_takes_a_hash_prefix_or_a_file_as_show_does(tmp_path, monkeypatch
     assert again.exit_code == 0 and "deleted before: 1 2" in again.output
 
 
+def test_show_of_a_file_says_it_was_taken_in_again_with_no_article(tmp_path):
+    # Given a.txt processed, then changed into bytes that hold no article
+    data = tmp_path / "newsdrop-data"
+    _processed(data, ("a.txt", SAMPLE.read_bytes()), ("a.txt", b"\x00\x01binary" * 50))
+
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "show", "a.txt", "--json"])
+
+    # Then the article shown is the one it held, and a note on stderr says what followed
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["document"]["id"] == 1
+    assert "note: a.txt was taken in again as document 2, which failed (binary): " \
+        "`newsdrop show 2`" in result.stderr
+    # the failed edition itself has nothing later to note
+    assert "note:" not in CliRunner().invoke(
+        main, ["--data-dir", str(data), "show", "2"]).stderr
+
+
 def test_show_prefers_the_file_named_from_here_and_finds_one_moved_out(tmp_path, monkeypatch):
     # Given inbox/a.txt and inbox/wire/a.txt taken in, and inbox/wire/b.txt moved out
     data, inbox = tmp_path / "newsdrop-data", tmp_path / "inbox"

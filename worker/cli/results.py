@@ -214,7 +214,9 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     shell names it (inbox/nytimes/a.html), tried in that order. Digits that are no
     document's id are tried as a sha256 prefix too; a prefix that several hashes start
     with is refused, naming some of them. A file gives its latest edition: the newest
-    document of that name holding an article (else the newest).
+    document of that name holding an article (else the newest). A later document of the
+    same file that holds no article (failed, a duplicate, still queued) is noted on
+    stderr.
 
     \b
     Example:
@@ -223,7 +225,13 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
       newsdrop show nytimes/2024-05-01-harbour-strike.html
     """
     from db.engine import reading
-    from db.queries import AmbiguousReference, article_of, newest_edition, stage_runs
+    from db.queries import (
+        AmbiguousReference,
+        article_of,
+        later_without_article,
+        newest_edition,
+        stage_runs,
+    )
     from worker.cli.references import document_meant, what_ref_is
     from worker.render import document_detail
 
@@ -238,6 +246,9 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
             sys.exit(EXIT_NOT_FOUND)
         data = document_detail(doc, article_of(session, doc.id), stage_runs(session, doc.id),
                                newest_edition(session, doc.id))
+        for later in later_without_article(session, doc):  # on stderr: --json stays whole
+            click.echo(f"note: {doc.source_path} was taken in again as document {later.id}, "
+                       f"{_without_article(later)}: `newsdrop show {later.id}`", err=True)
     if explain:
         _explain_document(rt, data["document"], as_json)
         return
@@ -261,6 +272,18 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         click.secho("history", bold=True)
         for line in history_lines(d, data["history"]):
             click.echo(line)
+
+
+def _without_article(doc: Any) -> str:
+    """Why a later edition of a file holds no article, in a few words."""
+    status = doc.status.value
+    if status == "failed":
+        return f"which failed ({doc.error_kind or 'error'})"
+    if status == "duplicate":
+        return f"a duplicate of document {doc.duplicate_of}"
+    if status == "rejected":
+        return f"which was rejected ({doc.error_kind or 'refused'})"
+    return f"still {status}"
 
 
 def _explain_document(rt: Any, doc: dict[str, Any], as_json: bool) -> None:

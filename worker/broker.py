@@ -27,6 +27,25 @@ def down_errors() -> tuple[type[BaseException], ...]:
     return (OperationalError, OSError, TimeoutError)
 
 
+def unanswered_errors() -> tuple[type[BaseException], ...]:
+    """What asking the broker a question raises when it cannot answer: `down_errors`,
+    and the channel errors of the embedded broker, whose files a person who may only
+    read the data folder cannot write (a ping writes its reply queue's binding)."""
+    from kombu.exceptions import ChannelError
+
+    return (*down_errors(), ChannelError)
+
+
+def why_unanswered(exc: BaseException) -> str:
+    """`exc` in its client's words, with the system's reason when it wraps one (the
+    embedded broker's "Cannot open FILE" says no more)."""
+    said = str(exc).rstrip(".") or type(exc).__name__
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and cause.strerror and cause.strerror not in said:
+        said += f": {cause.strerror}"
+    return said
+
+
 def refusal(error: BaseException | str) -> str | None:
     """The broker's words when `error` says it refused the URL's database or login (a
     configuration to fix, not a server down), else None."""
@@ -57,5 +76,5 @@ def queue_depth_or_error() -> tuple[int | None, str | None]:
             except conn.channel_errors:
                 return 0, None  # the queue was never declared: nothing was sent to it yet
             return int(count), None
-    except down_errors() as exc:
-        return None, str(exc).rstrip(".") or type(exc).__name__
+    except unanswered_errors() as exc:
+        return None, why_unanswered(exc)

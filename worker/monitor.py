@@ -16,7 +16,14 @@ from typing import Any
 from db import queries
 from db.engine import reading
 from db.models import Stage
-from worker.broker import BROKER_TIMEOUT_S, down_errors, queue_depth_or_error, refusal, refused
+from worker.broker import (
+    BROKER_TIMEOUT_S,
+    queue_depth_or_error,
+    refusal,
+    refused,
+    unanswered_errors,
+    why_unanswered,
+)
 from worker.celery_app import QUEUE
 from worker.runtime import Runtime
 from worker.signals import sigterm_as_interrupt
@@ -60,13 +67,18 @@ def _queue_depth() -> int | None:
 
 
 def _workers_online() -> list[str] | None:
+    return _workers_or_error()[0]
+
+
+def _workers_or_error() -> tuple[list[str] | None, str | None]:
+    """The workers that answer a ping, or None and why the broker could not carry it."""
     from tasks.celery_tasks import app
 
     try:
         replies = app.control.ping(timeout=BROKER_TIMEOUT_S)
-    except down_errors():
-        return None
-    return sorted(name for reply in replies for name in reply)
+    except unanswered_errors() as exc:
+        return None, why_unanswered(exc)
+    return sorted(name for reply in replies for name in reply), None
 
 
 #: how often `status --watch` asks which workers are online: a ping waits out its whole
@@ -108,23 +120,23 @@ def _queue_depth_and_workers(workers_max_age_s: float
     # would wait out the timeout and then report "no workers", which is not known
     if depth is None:
         return depth, None, error
-    return depth, _recent_workers(workers_max_age_s), error
+    return depth, *_recent_workers(workers_max_age_s)
 
 
-#: the latest answer to a ping, per broker: (when, workers online)
-_pinged: dict[str, tuple[float, list[str] | None]] = {}
+#: the latest answer to a ping, per broker: (when, (workers online, why none can be told))
+_pinged: dict[str, tuple[float, tuple[list[str] | None, str | None]]] = {}
 
 
-def _recent_workers(max_age_s: float) -> list[str] | None:
+def _recent_workers(max_age_s: float) -> tuple[list[str] | None, str | None]:
     from tasks.celery_tasks import app
 
     key = str(app.conf.broker_url)
     seen = _pinged.get(key)
     if seen is not None and time.monotonic() - seen[0] < max_age_s:
         return seen[1]
-    workers = _workers_online()
-    _pinged[key] = (time.monotonic(), workers)
-    return workers
+    answer = _workers_or_error()
+    _pinged[key] = (time.monotonic(), answer)
+    return answer
 
 
 def render_status(s: dict[str, Any]) -> str:
@@ -137,7 +149,7 @@ def render_status(s: dict[str, Any]) -> str:
         error = s.get("broker_error")
         answer = refusal(error) if error else None
         why = (refused("", answer) if answer else
-               f"broker unreachable: {error}" if error else "broker unreachable")
+               f"cannot ask the broker: {error}" if error else "cannot ask the broker")
         lines.append(f"workers    unknown ({why})")
     else:
         lines.append(" ".join(["workers   ", f"{len(workers)} online", *workers]))

@@ -151,10 +151,26 @@ def test_status_with_a_dead_broker_says_unknown_quickly(tmp_path):
         # the client's words say why, on the workers line too
         assert "127.0.0.1:9" in data["broker_error"]
         workers_line = render_status(data).splitlines()[2]
-        assert workers_line == f"workers    unknown (broker unreachable: {data['broker_error']})"
+        assert workers_line == f"workers    unknown (cannot ask the broker: {data['broker_error']})"
     finally:
         runtime.engine.dispose()
         reset_broker(tmp_path)
+
+
+def test_status_says_why_when_the_embedded_broker_cannot_carry_a_ping(rt, tmp_path):
+    # Given an embedded broker whose ping reply file cannot be opened (as for a person
+    # who may read the data folder but not write to it)
+    reply = tmp_path / "data" / "broker" / "control" / "reply.celery.pidbox.exchange"
+    reply.unlink(missing_ok=True)
+    reply.mkdir(parents=True)
+
+    data = collect_status(rt)
+
+    # Then the workers are unknown, and the line says why, rather than the command failing
+    assert data["workers"] is None
+    assert data["broker_error"] == f"Cannot open {reply}: Is a directory"
+    assert f"workers    unknown (cannot ask the broker: Cannot open {reply}: " \
+        "Is a directory)" in render_status(data)
 
 
 @pytest.mark.redis
@@ -281,8 +297,8 @@ def test_the_live_view_asks_which_workers_are_online_every_few_seconds_only(rt, 
                                                                             monkeypatch):
     # a ping waits out its whole timeout: at every refresh it would stretch a short interval
     pings: list[float] = []
-    monkeypatch.setattr("worker.monitor._workers_online",
-                        lambda: pings.append(time.monotonic()) or ["w@host"])
+    monkeypatch.setattr("worker.monitor._workers_or_error",
+                        lambda: pings.append(time.monotonic()) or (["w@host"], None))
     monkeypatch.setattr("worker.monitor._pinged", {})
     watch_status(rt, interval_s=0.01, refreshes=4)
     assert len(pings) == 1

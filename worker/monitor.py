@@ -7,10 +7,11 @@ and reported as unknown when it does not answer.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from db import queries
@@ -215,29 +216,41 @@ def render_live(s: dict[str, Any], history: ThroughputHistory) -> str:
 
 
 def watch_status(rt: Runtime, *, interval_s: float = 2.0, refreshes: int | None = None) -> None:
-    """Refresh the status in place until Ctrl-C (or `refreshes` times, for tests)."""
+    """Refresh the status in place until Ctrl-C (or `refreshes` times, for tests). Where
+    the output is no terminal (a pipe, a file, a container's log) each refresh is
+    written after the one before, as it is made."""
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
 
-    history = ThroughputHistory()
     console = Console()
-    n = 0
     # SIGTERM stops it as Ctrl-C does: the screen is left tidy and the exit code is 0
-    with sigterm_as_interrupt(), Live(console=console, auto_refresh=False,
-                                      transient=False) as live:
+    with sigterm_as_interrupt():
         try:
-            while refreshes is None or n < refreshes:
-                # at a steady rate: the time a refresh takes is part of the interval
-                next_at = time.monotonic() + interval_s
-                data = collect_status(rt, workers_max_age_s=WORKERS_EVERY_S)
-                history.add(data["documents"].get("done", 0))
-                stamp = time.strftime("%H:%M:%S")
-                live.update(Text(f"newsdrop status at {stamp} (every {interval_s:g} s; "
-                                 f"Ctrl-C stops)\n\n" + render_live(data, history)),
-                            refresh=True)
-                n += 1
-                if refreshes is None or n < refreshes:
-                    time.sleep(max(0.0, next_at - time.monotonic()))
+            if not console.is_terminal:  # Live would draw only its last frame, at the end
+                for frame in _status_frames(rt, interval_s, refreshes):
+                    sys.stdout.write(frame + "\n\n")
+                    sys.stdout.flush()
+                return
+            with Live(console=console, auto_refresh=False, transient=False) as live:
+                for frame in _status_frames(rt, interval_s, refreshes):
+                    live.update(Text(frame), refresh=True)
         except KeyboardInterrupt:
             pass
+
+
+def _status_frames(rt: Runtime, interval_s: float, refreshes: int | None) -> Iterator[str]:
+    """What `watch_status` shows, a refresh at a time, at a steady rate: the time a
+    refresh takes is part of the interval."""
+    history = ThroughputHistory()
+    n = 0
+    while refreshes is None or n < refreshes:
+        next_at = time.monotonic() + interval_s
+        data = collect_status(rt, workers_max_age_s=WORKERS_EVERY_S)
+        history.add(data["documents"].get("done", 0))
+        stamp = time.strftime("%H:%M:%S")
+        yield (f"newsdrop status at {stamp} (every {interval_s:g} s; Ctrl-C stops)\n\n"
+               + render_live(data, history))
+        n += 1
+        if refreshes is None or n < refreshes:
+            time.sleep(max(0.0, next_at - time.monotonic()))

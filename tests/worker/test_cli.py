@@ -1062,6 +1062,31 @@ def test_status_watch_stops_on_sigterm_as_on_ctrl_c_with_0(tmp_path):
     assert proc.returncode == 0, shown
 
 
+def test_status_watch_into_a_pipe_writes_each_refresh_as_it_is_made(tmp_path):
+    import select
+    import signal
+    import time
+
+    CliRunner().invoke(main, ["--data-dir", str(tmp_path), "db", "upgrade"])
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--data-dir", str(tmp_path),
+                             "status", "--watch", "--interval", "0.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    try:
+        # two refreshes arrive while it runs, not only when it ends
+        written, deadline = b"", time.monotonic() + 60
+        while written.count(b"newsdrop status at ") < 2 and time.monotonic() < deadline:
+            if select.select([proc.stdout], [], [], 1)[0]:
+                written += os.read(proc.stdout.fileno(), 65536)
+        assert written.count(b"newsdrop status at ") >= 2, written
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.stdout.close()
+
+
 def test_delete_asks_first_and_without_a_terminal_needs_yes(tmp_path, monkeypatch):
     from db.engine import reading, transaction
     from db.models import Document, DocumentStatus, Stage, utcnow

@@ -33,7 +33,8 @@ from worker.wording import counted
 
 @main.command()
 @json_option
-@click.option("--watch", "live", is_flag=True, help="Refresh in place until Ctrl-C.")
+@click.option("--watch", "live", is_flag=True,
+              help="Refresh in place until Ctrl-C (into a pipe or file: one after another).")
 @click.option("--interval", type=Seconds(0.2), default=2.0, show_default=True,
               help="Seconds between refreshes with --watch.")
 @click.pass_context

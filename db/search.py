@@ -23,14 +23,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
-    and_,
     bindparam,
     column,
     func,
     literal_column,
     select,
     table,
-    true,
 )
 from sqlalchemy.orm import Session
 
@@ -214,11 +212,45 @@ def search(session: Session, query: str, *, filters: ArticleFilter | None = None
     ]
 
 
+def count_matches(session: Session, query: str, *,
+                  filters: ArticleFilter | None = None) -> int:
+    """How many articles `search` finds for `query` within `filters`, on every page."""
+    terms, f = query_terms(query), filters or ArticleFilter()
+    if session.get_bind().dialect.name == "sqlite":
+        stmt = (select(func.count()).select_from(_FTS_TABLE)
+                .join(Article, Article.id == _FTS_TABLE.c.rowid)
+                .where(_fts_match(terms)))
+    else:
+        stmt = select(func.count()).select_from(Article).where(
+            _VECTOR.op("@@")(_tsquery(terms)))
+    stmt = stmt.join(Document, Document.id == Article.document_id).where(
+        *article_conditions(f))
+    return session.scalar(stmt) or 0
+
+
+def _fts_match(terms: list[str]) -> ColumnElement[bool]:
+    return literal_column("articles_fts").op("MATCH")(
+        bindparam("fts_query", _fts5_expression(terms)))
+
+
+#: the weighted full-text vector of title, subtitle and body that PostgreSQL keeps
+_VECTOR: ColumnElement[Any] = literal_column("articles.search_vector")
+
+
+def _tsquery(terms: list[str]) -> ColumnElement[Any]:
+    """One phrase per term, all required: the same meaning as the FTS5 expression."""
+    tsquery: ColumnElement[Any] | None = None
+    for i, term in enumerate(terms):
+        phrase = func.phraseto_tsquery("simple", bindparam(f"term_{i}", term))
+        tsquery = phrase if tsquery is None else tsquery.op("&&")(phrase)
+    assert tsquery is not None, "query_terms gives at least one term"
+    return tsquery
+
+
 def _sqlite(session: Session, terms: list[str], f: ArticleFilter, limit: int,
             offset: int) -> list[Any]:
     # the bare table name, as FTS5's MATCH and auxiliary functions want it
     fts: ColumnElement[Any] = literal_column("articles_fts")
-    match = _fts5_expression(terms)
     # bm25() is lower-is-better; negate it so every caller sorts the same way
     score = (-func.bm25(fts, *BM25_WEIGHTS)).label("score")
     snippet = func.snippet(fts, -1, _START, _END, _ELLIPSIS, SNIPPET_TOKENS).label("snippet")
@@ -227,8 +259,7 @@ def _sqlite(session: Session, terms: list[str], f: ArticleFilter, limit: int,
         .select_from(_FTS_TABLE)
         .join(Article, Article.id == _FTS_TABLE.c.rowid)
         .join(Document, Document.id == Article.document_id)
-        .where(fts.op("MATCH")(bindparam("fts_query", match)))
-        .where(and_(true(), *article_conditions(f)))
+        .where(_fts_match(terms), *article_conditions(f))
         .order_by(literal_column("score").desc(), Article.id.desc())
         .limit(limit).offset(offset)
     )
@@ -237,18 +268,12 @@ def _sqlite(session: Session, terms: list[str], f: ArticleFilter, limit: int,
 
 def _postgres(session: Session, terms: list[str], f: ArticleFilter, limit: int,
               offset: int) -> list[Any]:
-    # one phrase per term, all required: the same meaning as the FTS5 expression
-    tsquery: ColumnElement[Any] | None = None
-    for i, term in enumerate(terms):
-        phrase = func.phraseto_tsquery("simple", bindparam(f"term_{i}", term))
-        tsquery = phrase if tsquery is None else tsquery.op("&&")(phrase)
-    vector: ColumnElement[Any] = literal_column("articles.search_vector")
-    score = func.ts_rank(vector, tsquery, type_=Float).label("score")
+    tsquery = _tsquery(terms)
+    score = func.ts_rank(_VECTOR, tsquery, type_=Float).label("score")
     hits = (
         select(Article.id.label("id"), score)
         .join(Document, Document.id == Article.document_id)
-        .where(vector.op("@@")(tsquery))
-        .where(and_(true(), *article_conditions(f)))
+        .where(_VECTOR.op("@@")(tsquery), *article_conditions(f))
         .order_by(literal_column("score").desc(), Article.id.desc())
         .limit(limit).offset(offset)
         .subquery()

@@ -22,7 +22,7 @@ from db import migrate
 from db.engine import make_engine, make_session_factory, transaction
 from db.models import Article, Document, DocumentStatus, utcnow
 from db.queries import ArticleFilter, list_articles
-from db.search import InvalidQuery, fts5_query, query_terms, search
+from db.search import MAX_LIMIT, InvalidQuery, count_matches, fts5_query, query_terms, search
 
 
 def add_article(session: Session, *, title: str, body: str, subtitle: str | None = None,
@@ -233,6 +233,11 @@ def test_limit_and_offset_page_through_hits(db):
     everything = _titles(sessions, "strike")
     assert _titles(sessions, "strike", limit=1) == everything[:1]
     assert _titles(sessions, "strike", limit=1, offset=1) == everything[1:2]
+    with transaction(sessions) as s:  # the count covers every page, within the filters
+        assert count_matches(s, "strike") == len(everything) > 1
+        assert count_matches(s, '"harbour strike"') == 1
+        assert count_matches(s, "strike", filters=ArticleFilter(site="Port News")) == 1
+        assert count_matches(s, "nowhere") == 0
 
 
 @pytest.mark.parametrize("query", ["", "   ", "*", "-- ;", '""', "()", "\x00\x01"])
@@ -274,6 +279,8 @@ def test_any_text_either_searches_or_is_rejected_clearly(db, query):
         except InvalidQuery as exc:
             assert exc.message
             return
+        # what the pages hold, counted alike
+        assert count_matches(s, query) == len(search(s, query, limit=MAX_LIMIT))
     assert len(hits) <= 5
 
 

@@ -1328,6 +1328,21 @@ def test_delete_takes_a_hash_prefix_or_a_file_as_show_does(tmp_path, monkeypatch
     assert again.exit_code == 0 and "deleted before: 1 2" in again.output
 
 
+def test_search_past_its_last_hit_says_how_many_match(tmp_path):
+    data = tmp_path / "newsdrop-data"
+    _processed(data, ("a.txt", SAMPLE.read_bytes()),
+               ("b.txt", SAMPLE.read_bytes() + b"\nAnother copy.\n"))
+
+    def search(*args: str) -> Any:
+        return CliRunner().invoke(main, ["--data-dir", str(data), "search", *args])
+
+    past = search("Leiderman", "--offset", "2")
+    assert past.exit_code == 0, past.output
+    assert "no articles at offset 2: 2 articles match 'Leiderman', at offsets 0 to 1" \
+        in past.output
+    assert "no articles match 'nowhere'" in search("nowhere", "--offset", "2").output
+
+
 def test_show_of_a_file_says_it_was_taken_in_again_with_no_article(tmp_path):
     # Given a.txt processed, then changed into bytes that hold no article
     data = tmp_path / "newsdrop-data"

@@ -106,7 +106,7 @@ def search(ctx: click.Context, query: str, filters: ArticleChoice, limit: int, o
       newsdrop search election --site times --json
     """
     from db.engine import reading
-    from db.search import MAX_LIMIT, InvalidQuery, operator_words
+    from db.search import MAX_LIMIT, InvalidQuery, count_matches, operator_words
     from db.search import search as run_search
     from worker.render import listing_when
 
@@ -123,6 +123,14 @@ def search(ctx: click.Context, query: str, filters: ArticleChoice, limit: int, o
     if as_json:
         dump_json([h.to_dict() for h in hits])
         return
+    if not hits and offset:
+        with reading(rt.sessions) as session:
+            matching = count_matches(session, query, filters=f)
+        if matching:
+            click.echo(f"no articles at offset {offset}: {counted(matching, 'article')} "
+                       f"{'matches' if matching == 1 else 'match'} {query!r}, at offsets 0 "
+                       f"to {matching - 1}", err=True)
+            return
     if not hits:
         literal = operator_words(query)
         hint = (f" ({', '.join(literal)}: search has no operators; every word must "

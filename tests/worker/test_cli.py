@@ -1062,6 +1062,32 @@ def test_status_watch_stops_on_sigterm_as_on_ctrl_c_with_0(tmp_path):
     assert proc.returncode == 0, shown
 
 
+@pytest.mark.parametrize("command", [["retry", "1"], ["retry", "--all-failed"],
+                                     ["reprocess", "--all"], ["reconcile"],
+                                     ["delete", "--yes", "1"]])
+def test_commands_that_change_stored_documents_create_no_database(tmp_path, command):
+    # run where there is no database (another folder than meant): nothing to change there
+    data = tmp_path / "newsdrop-data"
+    result = CliRunner().invoke(main, ["--data-dir", str(data), *command])
+    assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert f"no newsdrop database at sqlite:///{data}/newsdrop.db" in result.output
+    assert not data.exists()
+
+
+@pytest.mark.postgres
+def test_commands_that_change_stored_documents_create_no_tables(postgres_url):
+    from sqlalchemy import create_engine, inspect
+
+    result = CliRunner().invoke(main, ["--database-url", postgres_url, "retry",
+                                       "--all-failed"])
+    assert result.exit_code == EXIT_NOT_FOUND, result.output
+    engine = create_engine(postgres_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
 def test_status_watch_into_a_pipe_writes_each_refresh_as_it_is_made(tmp_path):
     import select
     import signal

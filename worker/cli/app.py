@@ -39,17 +39,37 @@ def settings_for(ctx: click.Context) -> Settings:
 
 
 def runtime_for(ctx: click.Context, *, migrate_schema: bool = True,
-                check_schema: bool = True) -> Any:
-    """This process's runtime. Commands that write bring the schema to head first; read
-    commands (migrate_schema=False) create and migrate nothing, and stop with
-    EXIT_NOT_FOUND where there is no database, EXIT_USAGE where its schema is not the
-    current one."""
+                check_schema: bool = True, create: bool = True) -> Any:
+    """This process's runtime. Commands that write bring the schema to head first, and
+    create the database where there is none unless `create` is False (commands that
+    change documents already stored: where there is no database they were run in the
+    wrong place); read commands (migrate_schema=False) create and migrate nothing. Both
+    kinds stop with EXIT_NOT_FOUND where there is no database they would not create;
+    read commands with EXIT_USAGE where its schema is not the current one."""
     from worker.service import prepare
 
     settings = settings_for(ctx)
+    if migrate_schema and not create:
+        _require_database(settings)
     if migrate_schema or not check_schema:
         return prepare(settings, migrate_schema=migrate_schema)
     return _read_runtime(settings)
+
+
+def _require_database(settings: Settings) -> None:
+    """Stop with NoDatabase where `settings` point at no newsdrop schema."""
+    from db import migrate
+    from worker import runtime
+
+    if sqlite_file_missing(settings.resolved_database_url):
+        raise _no_database(settings)
+    engine = runtime.init(settings).engine
+    try:
+        missing = migrate.current_revision(engine) is None
+    finally:
+        engine.dispose()
+    if missing:
+        raise _no_database(settings)
 
 
 def _read_runtime(settings: Settings) -> Any:

@@ -163,7 +163,7 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
         # one of the two would be silently ignored
         raise click.UsageError("--all-failed retries every failed document: leave it out to "
                                "retry the documents named")
-    rt = runtime_for(ctx)
+    rt = runtime_for(ctx, create=False)
     if ids:
         known = _known_ids(rt, list(ids))
     else:
@@ -232,7 +232,7 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
         # --all would silently win over the narrower choice, or be silently ignored
         raise click.UsageError("--all takes every done or failed document: leave it out to "
                                "choose by IDS, --stale or --since/--until")
-    rt = runtime_for(ctx)
+    rt = runtime_for(ctx, create=False)
     stale_by = STALE if stale else None
     excluded: dict[int, tuple[str, str | None]] = {}
     if ids:
@@ -297,7 +297,7 @@ def delete(ctx: click.Context, refs: tuple[str, ...], yes: bool) -> None:
 
     if not yes and not _can_ask():
         raise click.UsageError("no terminal to ask on: pass --yes to delete without asking")
-    rt = runtime_for(ctx)
+    rt = runtime_for(ctx, create=False)
     meant: dict[int, None] = {}  # ids in the order named, each once
     unknown: list[str] = []
     with reading(rt.sessions) as session:

@@ -295,7 +295,7 @@ def reconcile(ctx: click.Context, older_than: float | None) -> None:
     from worker.reconciler import reconcile as run_reconcile
     from worker.service import enqueue
 
-    rt = runtime_for(ctx)
+    rt = runtime_for(ctx, create=False)
     lease_s = rt.settings.lease_s if older_than is None else older_than
     with reading(rt.sessions) as session:  # before the documents sent now move
         waiting, earliest = within_lease(session, timedelta(seconds=lease_s))

@@ -75,6 +75,22 @@ def move_with_sidecar(path: Path, dest: Path, *, stage: str, reason: str,
     return moved
 
 
+def find_moved(dest: Path, document_id: int, *, tries: int = 100) -> Path | None:
+    """Where `move_with_sidecar` put the file of `document_id` it meant to put at
+    `dest`: the first of `dest`'s free names whose sidecar names that document; None if
+    none of the first `tries` does (moved on since, or never moved)."""
+    for candidate, _ in zip(_names(dest), range(tries), strict=False):
+        try:
+            with open(f"{candidate}{SIDECAR_SUFFIX}", encoding="utf-8") as sidecar:
+                said = json.load(sidecar)
+        except (OSError, ValueError):  # none there (or removed since), or not a sidecar
+            continue
+        if isinstance(said, dict) and said.get("document_id") == document_id and \
+                os.path.lexists(candidate):
+            return candidate
+    return None
+
+
 def _names(dest: Path) -> Iterator[Path]:
     yield dest
     n = 1

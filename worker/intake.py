@@ -292,7 +292,8 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
         return _unreadable(path, "cannot read file", exc)
     if len(content) > max_bytes:  # grew while we read it
         return _Read(path, size=len(content), reject_kind="too_large",
-                     reject_reason=f"file is over the limit of {max_bytes:,} bytes")
+                     reject_reason=f"file is over the limit of {max_bytes:,} bytes "
+                                   "(NEWSDROP_MAX_FILE_BYTES)")
     # the mtime from before the read: a write during the read changes it, so the watcher
     # sees a file it does not know and takes it again
     return _Read(path, content=content, sha256=hashlib.sha256(content).hexdigest(),
@@ -551,8 +552,10 @@ class Intake:
 
     def _move_rejected(self, path: Path, o: IntakeOutcome) -> None:
         try:
-            self._move_with_sidecar(path, self.settings.resolved_rejected_dir, "intake",
-                                    o.reason or "", o.document_id)
+            moved = self._move_with_sidecar(path, self.settings.resolved_rejected_dir,
+                                            "intake", o.reason or "", o.document_id)
+            if moved is not None:  # where to look for it, and its .error.json
+                log.info("moved rejected file %s to %s", path, moved)
         except OSError as exc:
             try:
                 st = path.lstat()

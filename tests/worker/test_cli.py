@@ -1354,6 +1354,43 @@ def test_delete_takes_a_hash_prefix_or_a_file_as_show_does(tmp_path, monkeypatch
     assert again.exit_code == 0 and "deleted before: 1 2" in again.output
 
 
+def test_a_rejected_file_says_where_it_was_moved_and_how_to_take_it_in_again(
+        tmp_path, monkeypatch, caplog):
+    import logging
+
+    from worker.service import make_intake, prepare
+    from worker.settings import Settings
+
+    # Given two files of one name rejected in turn, the second moved beside the first
+    data, inbox = tmp_path / "newsdrop-data", tmp_path / "inbox"
+    inbox.mkdir()
+    monkeypatch.setenv("NEWSDROP_INBOX", str(inbox))
+    rt = prepare(Settings(data_dir=data, inbox=inbox, max_file_bytes=1000))
+    intake = make_intake(rt)
+    ids = []
+    with caplog.at_level(logging.INFO, logger="worker.intake"):
+        for filler in (b"x", b"y"):
+            (inbox / "big.txt").write_bytes(filler * 2000)
+            [outcome] = intake.take([inbox / "big.txt"])
+            ids.append(outcome.document_id)
+    rt.engine.dispose()
+    rejected = data / "rejected"
+    assert f"moved rejected file {inbox / 'big.txt'} to {rejected / 'big.1.txt'}" in caplog.text
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(main, ["--data-dir", str(data), *args])
+
+    # Then show names the place of each, by its own sidecar
+    assert f"  moved to: {rejected / 'big.txt'}\n" in run("show", str(ids[0])).output
+    assert f"  moved to: {rejected / 'big.1.txt'}\n" in run("show", str(ids[1])).output
+    # and retry, which cannot take it, says what will
+    retried = run("retry", str(ids[0]))
+    assert f"not failed, left alone: {ids[0]} (rejected)" in retried.output
+    assert "a rejected file was never stored: mend what refused it (`newsdrop show ID` " \
+        f"says) and `newsdrop ingest` the file again (the watcher moved it to {rejected})" \
+        in retried.output
+
+
 def test_search_past_its_last_hit_says_how_many_match(tmp_path):
     data = tmp_path / "newsdrop-data"
     _processed(data, ("a.txt", SAMPLE.read_bytes()),

@@ -178,6 +178,10 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
     not_failed = [f"{i} ({st})" for i, (st, _) in known.items() if st != "failed"]
     if not_failed:
         click.echo("not failed, left alone: " + ", ".join(not_failed), err=True)
+    if any(st == "rejected" for st, _ in known.values()):
+        click.echo("a rejected file was never stored: mend what refused it (`newsdrop show "
+                   "ID` says) and `newsdrop ingest` the file again (the watcher moved it "
+                   f"to {rt.settings.resolved_rejected_dir})", err=True)
     sent = retry_failed(rt, list(known))
     per_stage = count_values(stage or "clean" for st, stage in known.values() if st == "failed")
     _report_requeued(rt, sent, f"({format_counts(per_stage)})",

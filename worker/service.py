@@ -49,6 +49,16 @@ def prepare(settings: Settings, *, migrate_schema: bool = True) -> runtime.Runti
     return rt
 
 
+def make_inbox(settings: Settings) -> None:
+    """Create the inbox where there is none, and say so: at WARNING where it was named
+    (a mistyped name would otherwise be watched, empty, for ever), else at INFO."""
+    if make_folder(settings.inbox, "inbox", "NEWSDROP_INBOX"):
+        named = "inbox" in settings.model_fields_set
+        log.log(logging.WARNING if named else logging.INFO,
+                "created the inbox %s, which did not exist%s", settings.inbox.resolve(),
+                ": is that the folder meant?" if named else "")
+
+
 def enqueue(ids: list[int]) -> None:
     """Send document ids to the workers (imported late: Celery is slow to import)."""
     from tasks.celery_tasks import enqueue as send
@@ -79,7 +89,7 @@ def watch(rt: runtime.Runtime, *, check_events: bool = True) -> None:
     s = rt.settings
     s.check_folders()  # an inbox holding the data folder would feed on itself
     inbox = s.inbox.resolve()
-    make_folder(inbox, "inbox", "NEWSDROP_INBOX")
+    make_inbox(s)
     poll = s.poll
     if check_events and not poll and events_fire(inbox) is False:
         log.warning("no file events arrive from %s (a network share?); polling every %d ms "

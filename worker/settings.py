@@ -281,16 +281,20 @@ def _refuse_a_file(path: Path, what: str, env: str) -> None:
                             f"elsewhere.")
 
 
-def make_folder(path: Path, what: str, env: str) -> None:
-    """Create the folder `path` (and its parents) unless it exists; a SettingsError says
-    why it cannot be made (a file in the way, a place nothing can be written)."""
+def make_folder(path: Path, what: str, env: str) -> bool:
+    """Create the folder `path` (and its parents) unless it exists, and say whether it
+    did; a SettingsError says why it cannot be made (a file in the way, a place nothing
+    can be written)."""
     path = path.resolve()
     _refuse_a_file(path, what, env)
+    if path.is_dir():
+        return False
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SettingsError(f"cannot create the {what} {path}: {exc.strerror or exc}. "
                             f"Point {env} elsewhere.") from exc
+    return True
 
 
 #: NEWSDROP_* names that are known though they are not settings: docker-compose.yml's host

@@ -150,3 +150,38 @@ def test_the_worker_prints_celerys_banner_only_at_info_or_more_verbose(monkeypat
     service.worker(rt, concurrency=1, loglevel=loglevel)
     assert ("--quiet" not in argv[0]) == banner
     assert argv[0][argv[0].index("worker") + 1] == "--concurrency=1"
+
+
+# ---------------------------------------------------------------- the inbox
+
+
+def test_an_inbox_created_says_so_louder_when_it_was_named(tmp_path, monkeypatch, caplog):
+    import logging
+
+    from worker.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSDROP_INBOX", raising=False)
+    with caplog.at_level(logging.INFO, logger="worker.service"):
+        service.make_inbox(Settings())  # the default ./inbox, on a first run
+        service.make_inbox(Settings(inbox=tmp_path / "typo" / "inbx"))  # named, mistyped?
+        service.make_inbox(Settings(inbox=tmp_path / "typo" / "inbx"))  # there now
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", f"created the inbox {tmp_path / 'inbox'}, which did not exist"),
+        ("WARNING", f"created the inbox {tmp_path / 'typo' / 'inbx'}, which did not exist: "
+                    "is that the folder meant?")]
+
+
+@pytest.mark.parametrize("command", ["run", "watch"])
+def test_an_inbox_that_cannot_be_made_is_refused_before_a_database_is(tmp_path, command):
+    from click.testing import CliRunner
+
+    from worker.cli import main
+
+    (tmp_path / "a-file").write_text("not a folder")
+    data = tmp_path / "newsdrop-data"
+    result = CliRunner().invoke(main, ["--data-dir", str(data), command],
+                                env={"NEWSDROP_INBOX": str(tmp_path / "a-file" / "inbox")})
+    assert result.exit_code == 2, result.output
+    assert "cannot create the inbox" in result.output
+    assert not data.exists()

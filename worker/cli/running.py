@@ -17,7 +17,7 @@ from worker.cli.errors import EXIT_FAILED, Interrupted, broker_problem, safe_url
 from worker.cli.output import count_values, format_counts, print_article, print_explain
 from worker.cli.params import MAX_CONCURRENCY, Seconds, wait_option
 from worker.cli.progress import wait_with_progress
-from worker.settings import AfterIntake, make_folder, shown_broker_url
+from worker.settings import AfterIntake, shown_broker_url
 from worker.wording import counted
 
 if TYPE_CHECKING:
@@ -38,14 +38,15 @@ def run(ctx: click.Context, inbox: Path | None, concurrency: int) -> None:
       newsdrop run
       cp article.txt inbox/ && newsdrop articles
     """
-    from worker.service import run_all
+    from worker.service import make_inbox, run_all
 
     if inbox is not None:
         ctx.obj = ctx.obj.model_copy(update={"inbox": inbox})
     ctx.obj.check_folders()
+    # made first: an inbox that cannot be created is refused before a database is
+    # created or a worker starts
+    make_inbox(ctx.obj)
     rt = runtime_for(ctx)
-    # made here, so that an inbox that cannot be created is refused before a worker starts
-    make_folder(rt.settings.inbox, "inbox", "NEWSDROP_INBOX")
     click.echo(f"newsdrop: watching {rt.settings.inbox.resolve()} "
                f"(database {safe_url(rt.settings.resolved_database_url)}, "
                f"broker {shown_broker_url(rt.settings.resolved_broker_url)}); Ctrl-C stops",
@@ -72,6 +73,7 @@ def watch(ctx: click.Context, inbox: Path | None, poll: bool | None,
       NEWSDROP_BROKER_URL=redis://localhost:6379/0 \\
       NEWSDROP_DATABASE_URL=postgresql+psycopg://newsdrop@db/newsdrop newsdrop watch /srv/inbox
     """
+    from worker.service import make_inbox
     from worker.service import watch as run_watch
 
     update: dict[str, Any] = {}
@@ -81,6 +83,7 @@ def watch(ctx: click.Context, inbox: Path | None, poll: bool | None,
         update["poll"] = poll
     ctx.obj = ctx.obj.model_copy(update=update)
     ctx.obj.check_folders()
+    make_inbox(ctx.obj)  # before a database is created: an inbox may be refused
     rt = runtime_for(ctx)
     run_watch(rt, check_events=not no_event_check)
 

@@ -258,7 +258,7 @@ def read_file(path: Path, inbox: Path, max_bytes: int, *, where: str = "the inbo
     if rel is None or real != root / rel:
         # reached through a link that stays within the inbox: the target is taken in
         # under its own name
-        return _Read(path, reject_reason=None, reject_kind="symlink_inside")
+        return _Read(path, reject_reason=None, reject_kind="symlink_inside", real=real)
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
@@ -368,6 +368,8 @@ class Intake:
         # inbox writable, tries them once more (and a file rejected again for the same
         # reason gets no second row).
         self._left_in_place: dict[str, tuple[int, int]] = {}
+        # links to files of the inbox, said once each: every rescan meets them again
+        self._links_noted: set[Path] = set()
 
     def already_taken(self, files: Iterable[tuple[str, int, int]]) -> set[str]:
         """The paths among `files` (path, size, mtime_ns) whose bytes, at that size and
@@ -394,6 +396,21 @@ class Intake:
             return self._named + storable_name(path[len(self._inbox_prefix):])
         return self._source_name(Path(path))
 
+    def _note_links(self, links: list[_Read]) -> None:
+        """Say, once each, what became of links to files of the inbox: nothing is taken
+        in under a link's name (the file it points to is, under its own, unless hidden)."""
+        for r in links:
+            if r.path in self._links_noted or r.real is None:
+                continue
+            self._links_noted.add(r.path)
+            target = self._source_name(r.real)
+            if is_ignored(r.real, self.root):
+                log.info("%s links to %s, whose name is hidden or temporary: neither is "
+                         "taken in", self._source_name(r.path), target)
+            else:
+                log.info("%s links to %s: taken in under that name only",
+                         self._source_name(r.path), target)
+
     def take(self, paths: Iterable[Path]) -> list[IntakeOutcome]:
         """Take in `paths` in one transaction; enqueue the new documents after commit.
 
@@ -416,6 +433,7 @@ class Intake:
                         counted(len(deferred), "file"), deferred[0].reject_reason,
                         ", ".join(self._source_name(r.path) for r in deferred[:VANISHED_NAMED])
                         + (", …" if len(deferred) > VANISHED_NAMED else ""))
+        self._note_links([r for r in reads if r.reject_kind == "symlink_inside"])
         reads = [r for r in reads if r.reject_kind not in _NO_ROW]
         if not reads:
             return []

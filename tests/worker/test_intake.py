@@ -144,6 +144,27 @@ def test_symlink_out_of_the_inbox_is_rejected_and_never_read(env, tmp_path):
     assert secret.read_text() == "outside"  # the target is untouched
 
 
+def test_a_link_to_a_file_of_the_inbox_is_said_once_and_its_target_taken_alone(env, caplog):
+    make, inbox, sessions, _ = env
+    (inbox / "sub").mkdir()
+    (inbox / "sub" / "nested.txt").write_bytes(b"nested")
+    (inbox / ".hidden").mkdir()
+    (inbox / ".hidden" / "h.txt").write_bytes(b"hidden")
+    (inbox / "link-in.txt").symlink_to("sub/nested.txt")
+    (inbox / "alias.txt").symlink_to(".hidden/h.txt")
+    intake = make()
+    with caplog.at_level("INFO", logger="worker.intake"):
+        for _ in range(2):  # as rescans meet the links again
+            assert intake.take([inbox / "link-in.txt", inbox / "alias.txt"]) == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "link-in.txt links to sub/nested.txt: taken in under that name only",
+        "alias.txt links to .hidden/h.txt, whose name is hidden or temporary: neither is "
+        "taken in"]
+    [outcome] = intake.take([inbox / "sub" / "nested.txt"])
+    assert outcome.status is DocumentStatus.QUEUED
+    assert set(docs(sessions)) == {"sub/nested.txt"}
+
+
 def test_a_file_that_vanished_gets_no_row_only_a_log_line(env, caplog):
     """Moved or deleted before it was read: nothing of it was held, and nothing can be
     done about it, so it is no rejected document."""

@@ -145,7 +145,9 @@ def render_status(s: dict[str, Any]) -> str:
     lines = ["documents  " + "  ".join(f"{k} {v}" for k, v in docs.items())]
     depth = s["queue_depth"].get(QUEUE)
     workers = s["workers"]
-    lines.append(f"queue      {QUEUE}: {'unknown' if depth is None else depth} waiting")
+    # a message carries a batch of document ids (one, when they arrive one at a time)
+    lines.append(f"queue      {QUEUE}: "
+                 f"{'unknown' if depth is None else counted(depth, 'batch', 'batches')} waiting")
     if workers is None:
         error = s.get("broker_error")
         answer = refusal(error) if error else None

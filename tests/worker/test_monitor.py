@@ -130,6 +130,18 @@ def test_latency_line_says_it_counts_from_when_the_pass_was_queued():
     assert line == "latency    queued-to-done p50 0.058 s, p95 0.07 s"
 
 
+@pytest.mark.parametrize(("depth", "said"), [(4, "4 batches"), (1, "1 batch"),
+                                             (None, "unknown")])
+def test_the_queue_line_counts_batches_not_documents(depth, said):
+    from worker.monitor import render_status
+
+    status = {"documents": {"queued": 280}, "queue_depth": {"newsdrop": depth},
+              "workers": [], "active_by_stage": {}, "throughput_per_s": {},
+              "latency_s": {"p50": None}, "oldest_unfinished_age_s": None,
+              "recent_failures": [], "stage_durations_ms": {}}
+    assert render_status(status).splitlines()[1] == f"queue      newsdrop: {said} waiting"
+
+
 def test_status_json_keeps_its_keys(rt, tmp_path):
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "status", "--json"])
     assert result.exit_code == 0, result.output

@@ -7,6 +7,10 @@ the inbox; the same bytes dropped anew have no sha256 to match and are a new doc
 not a duplicate of one that is gone. A rejected file's row held only why it was refused,
 and goes entirely. Duplicates of a deleted document hold the same bytes and go with it.
 
+Its stage runs stay, as counts: stage, outcome, attempt and times, without the error's
+words. `/metrics` counts runs, and Prometheus reads a counter that went down as one that
+restarted from zero. Nothing shows them as the document's history any more.
+
 Lines counted as recurring (`boilerplate_lines`) keep what the deleted documents added:
 the counts are per line of a source, not per document, and only ever grow.
 """
@@ -106,7 +110,11 @@ def _tombstone(session: Session, ids: Sequence[int]) -> list[int]:
                     error_kind=None, failed_extractor_version=None, pass_queued_at=None,
                     updated_at=now, finished_at=now)
             .returning(Document.id)))
-        for model in (Article, DocumentContent, StageOutput, StageRun):
+        for model in (Article, DocumentContent, StageOutput):
             session.execute(delete(model).where(model.document_id.in_(emptied)))
+        # its runs stay as counts, without their error's words: the counters `/metrics`
+        # gives are counts of runs, and a counter that went down would read as a restart
+        session.execute(update(StageRun).where(StageRun.document_id.in_(emptied))
+                        .values(error=None))
         done += rejected + emptied
     return done

@@ -7,7 +7,8 @@ figures; OpenAPI docs are at `/docs` and `/openapi.json`.
 Nothing here writes. Every figure comes from the database (documents, stage_runs), except
 queue depth and workers, which are asked of the broker with a short timeout. Counters
 (`*_total`, the histogram) are counts of `stage_runs` rows, so they only grow while that
-history is kept, and they survive restarts of this service.
+history is kept (a deleted document's runs stay for them), and they survive restarts of
+this service.
 
 Access: bound to 127.0.0.1 by default. With a token (NEWSDROP_API_TOKEN) every data
 endpoint wants `Authorization: Bearer <token>`; binding anywhere but loopback without a

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from db.dates import published_utc
-from db.models import ARTICLE_COLUMNS, Article, Document, StageRun
+from db.models import ARTICLE_COLUMNS, Article, Document, DocumentStatus, StageRun
 from db.queries import iso_utc
 
 
@@ -75,7 +75,9 @@ def run_dict(r: StageRun) -> dict[str, Any]:
 def document_detail(document: Document, article: Article | None, runs: list[StageRun],
                     newer_edition: int | None = None) -> dict[str, Any]:
     """What `show --json` and `GET /articles/{ref}` return: document (with the newest
-    document of the same file, if its file changed since), article, history."""
+    document of the same file, if its file changed since), article, history. A deleted
+    document has none: its runs are kept only as counts (db/removal.py)."""
+    deleted = document.status is DocumentStatus.DELETED
     return {"document": {**document_dict(document), "newer_edition": newer_edition},
             "article": article_dict(article) if article else None,
-            "history": [run_dict(r) for r in runs]}
+            "history": [] if deleted else [run_dict(r) for r in runs]}

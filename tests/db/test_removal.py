@@ -62,8 +62,9 @@ def test_a_deleted_document_keeps_only_its_file_name_size_and_mtime(db_sessions)
     done = delete(db_sessions, doc_id)
 
     assert done.deleted == [doc_id]
+    # its runs stay as counts only (the metrics' counters never go down)
     assert rows_of(db_sessions, doc_id) == {
-        "articles": 0, "document_contents": 0, "stage_outputs": 0, "stage_runs": 0}
+        "articles": 0, "document_contents": 0, "stage_outputs": 0, "stage_runs": 3}
     with reading(db_sessions) as s:
         doc = s.get(Document, doc_id)
         assert doc is not None
@@ -75,6 +76,27 @@ def test_a_deleted_document_keeps_only_its_file_name_size_and_mtime(db_sessions)
         # the watcher does not read that file again while it is unchanged
         assert pipeline.taken_files(s, [("a.txt", len(SAMPLE), 111)]) == {
             ("a.txt", len(SAMPLE), 111)}
+
+
+def test_deleting_documents_takes_nothing_from_the_run_counts_and_keeps_no_error_text(
+        db_sessions):
+    from db.queries import stage_duration_histogram, stage_run_counts
+
+    # Given a document that failed (binary bytes) and one that was processed
+    bad, good = processed(db_sessions, ("bad.txt", b"\x00\x01binary" * 50, 1),
+                          ("a.txt", SAMPLE, 2))
+    with reading(db_sessions) as s:
+        counts, histogram = stage_run_counts(s), stage_duration_histogram(s, [1.0, 100.0])
+    assert counts[("clean", "failed")] == 1
+
+    delete(db_sessions, bad, good)
+
+    # Then what /metrics counts is as it was, and the failure's words are gone
+    with reading(db_sessions) as s:
+        assert stage_run_counts(s) == counts
+        assert stage_duration_histogram(s, [1.0, 100.0]) == histogram
+        assert s.scalars(select(StageRun.error).where(
+            StageRun.document_id.in_([bad, good]))).all() == [None] * 4
 
 
 def test_the_same_bytes_dropped_again_are_a_new_document(db_sessions):

@@ -1352,6 +1352,9 @@ def test_delete_takes_a_hash_prefix_or_a_file_as_show_does(tmp_path, monkeypatch
     # a file whose editions are all deleted already says so
     again = delete("wire/a.txt")
     assert again.exit_code == 0 and "deleted before: 1 2" in again.output
+    # and shown, a deleted document has no history (its runs are kept as counts only)
+    shown = CliRunner().invoke(main, ["--data-dir", str(data), "show", "1", "--json"])
+    assert json.loads(shown.stdout)["history"] == []
 
 
 def test_a_rejected_file_says_where_it_was_moved_and_how_to_take_it_in_again(

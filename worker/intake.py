@@ -58,7 +58,8 @@ TEMPORARY_SUFFIXES = (".part", ".partial", ".filepart", ".download", ".crdownloa
                       "~")
 #: most bytes one intake batch holds in memory (fewer files when they are large)
 BATCH_MAX_BYTES = 64 * 1024 * 1024
-#: files of one batch that vanished, logged one line each up to this many; beyond, one line
+#: files of one batch that vanished (or are duplicates), logged one line each up to this
+#: many; beyond, one line
 VANISHED_NAMED = 5
 #: read outcomes that get no row: a link to a file the inbox holds anyway, and a file
 #: that was moved or deleted before it could be read
@@ -110,6 +111,18 @@ def is_ignored(path: Path, root: Path) -> bool:
     except ValueError:
         return is_ignored_name(path)
     return any(is_ignored_name(Path(part)) for part in rel.parts)
+
+
+def _log_duplicates(copies: list[tuple[str, int | None]]) -> None:
+    """(name, original) of a batch's duplicates: one line each for a small batch (the
+    watcher's), one in all for a large one (`ingest`'s, whose summary counts them)."""
+    if len(copies) <= VANISHED_NAMED:
+        for name, original in copies:
+            log.info("%s is a duplicate of document %s", name, original)
+    else:
+        log.info("%d files are duplicates of documents taken in (%s, …)", len(copies),
+                 ", ".join(f"{name} of {original}"
+                           for name, original in copies[:VANISHED_NAMED]))
 
 
 class OwnFiles:
@@ -509,11 +522,13 @@ class Intake:
         pipeline.note_seen_again(session, [item for (_, item), res
                                            in zip(incoming, results, strict=True)
                                            if res.status is None])
+        copies: list[tuple[str, int | None]] = []
         for (n, item), res in zip(incoming, results, strict=True):
             if res.status is DocumentStatus.DUPLICATE:
-                log.info("%s is a duplicate of document %s", item.source_path, res.duplicate_of)
+                copies.append((item.source_path, res.duplicate_of))
             outcomes[n] = IntakeOutcome(reads[n].path, res.status, res.document_id,
                                         res.duplicate_of)
+        _log_duplicates(copies)
         return [outcomes[n] for n in range(len(reads))]
 
     def _source_name(self, path: Path) -> str:

@@ -182,6 +182,22 @@ def test_a_file_that_vanished_gets_no_row_only_a_log_line(env, caplog):
     assert make().take([inbox / "gone.txt"]) == []
 
 
+def test_duplicates_are_logged_one_line_each_or_one_for_many(env, caplog):
+    make, inbox, sessions, _ = env
+    (inbox / "first.txt").write_bytes(b"same")
+    for n in range(8):
+        (inbox / f"copy{n}.txt").write_bytes(b"same")
+    intake = make()
+    [first] = intake.take([inbox / "first.txt"])
+    with caplog.at_level("INFO", logger="worker.intake"):
+        intake.take([inbox / "copy0.txt"])  # as the watcher takes them, mostly
+        intake.take([inbox / f"copy{n}.txt" for n in range(1, 8)])  # as `ingest` does
+    assert [r.getMessage() for r in caplog.records] == [
+        f"copy0.txt is a duplicate of document {first.document_id}",
+        "7 files are duplicates of documents taken in ("
+        + ", ".join(f"copy{n}.txt of {first.document_id}" for n in range(1, 6)) + ", …)"]
+
+
 def test_many_files_that_vanished_are_logged_in_one_line(env, caplog):
     make, inbox, sessions, _ = env
     with caplog.at_level("INFO", logger="worker.intake"):

@@ -37,7 +37,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         conf["broker_transport"] = TRANSPORT
         folder = settings.broker_folder
         for sub in ("queue", "control", "processed"):
-            make_folder(folder / sub, "embedded broker's folder", "NEWSDROP_DATA_DIR")
+            make_folder(folder / sub, "embedded broker's folder",
+                        "--data-dir (NEWSDROP_DATA_DIR)")
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),

@@ -84,6 +84,9 @@ def test_a_folder_that_is_a_file_is_refused(tmp_path):
     (["--data-dir", "{file}", "ingest", "{sample}"], "the data folder {file} is a file"),
     (["--data-dir", "{file}/data", "run"], "cannot create the data folder {file}/data: "),
     (["--data-dir", "{file}/data", "ingest", "{sample}"], "cannot create the data folder"),
+    (["--data-dir", "{file}/data", "db", "upgrade"],
+     "cannot create the data folder {file}/data: Not a directory. Point --data-dir "
+     "(NEWSDROP_DATA_DIR) elsewhere."),
     (["run", "--inbox", "{file}/inbox"], "cannot create the inbox {file}/inbox: "),
     (["watch", "--no-event-check", "{file}/inbox"], "cannot create the inbox {file}/inbox"),
     pytest.param(["--data-dir", "/proc/newsdrop-data", "ingest", "{sample}"],

@@ -1302,6 +1302,33 @@ def test_show_finds_a_file_as_the_shell_names_it(tmp_path, monkeypatch):
         assert f"no document {ref!r} (REF is an id, 6 or more hex digits" in missing.output
 
 
+def test_delete_reads_digits_as_an_id_only_never_as_the_start_of_a_hash(tmp_path):
+    from db.engine import reading, transaction
+    from db.models import Document, DocumentStatus, Stage, utcnow
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    # Given one document, whose hash starts with digits
+    rt = prepare(Settings(data_dir=tmp_path))
+    now = utcnow()
+    with transaction(rt.sessions) as s:
+        s.add(Document(id=1, sha256="1234567" + "a" * 57, source_path="a.txt",
+                       status=DocumentStatus.DONE, stage=Stage.PERSIST, attempts=1,
+                       received_at=now, updated_at=now))
+
+    # When ids that name no document are piped in, some of them such digits
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "delete", "--yes",
+                                       "123456", "1234567", "0001"])
+
+    # Then nothing is deleted, and each is said to name nothing
+    assert result.exit_code == EXIT_NOT_FOUND, result.output
+    assert "no document '123456'" in result.output and "deleted 0 documents" in result.output
+    assert "an id is written without leading zeros: `newsdrop delete 1`" in result.output
+    with reading(rt.sessions) as s:
+        assert s.get(Document, 1).status is DocumentStatus.DONE
+    rt.engine.dispose()
+
+
 def test_delete_takes_a_hash_prefix_or_a_file_as_show_does(tmp_path, monkeypatch):
     import hashlib
 

@@ -270,11 +270,13 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
               help="Delete without asking (needed where no terminal can ask).")
 @click.pass_context
 def delete(ctx: click.Context, refs: tuple[str, ...], yes: bool) -> None:
-    """Delete documents: their stored bytes, article and processing history.
+    """Delete documents: their stored bytes, article and processing history (their stage
+    runs stay only as the counts /metrics gives: no document, no error text).
 
     REF is read as `show` reads it: a document id, the first 6 or more hex digits of its
     sha256, or its file (its source_path, or the file as the shell names it). A file
-    names every edition taken in from it.
+    names every edition taken in from it. Digits are an id only: an id that names no
+    document is never read as the start of a hash.
 
     Duplicates of a deleted document (the same bytes under other names) go with it. A
     document a worker is processing is left alone: run the command again once it is
@@ -297,23 +299,16 @@ def delete(ctx: click.Context, refs: tuple[str, ...], yes: bool) -> None:
     from db.engine import reading, transaction
     from db.queries import AmbiguousReference, source_paths, status_of
     from db.removal import delete_documents, duplicates_of
-    from worker.cli.references import documents_meant, what_ref_is
+    from worker.cli.references import documents_named, what_ref_is
 
     if not yes and not _can_ask():
         raise click.UsageError("no terminal to ask on: pass --yes to delete without asking")
     rt = runtime_for(ctx, create=False)
-    meant: dict[int, None] = {}  # ids in the order named, each once
-    unknown: list[str] = []
     with reading(rt.sessions) as session:
-        for ref in refs:
-            try:
-                found = documents_meant(session, ref, rt.settings)
-            except AmbiguousReference as exc:
-                raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
-            meant.update(dict.fromkeys(found))
-            if not found:
-                unknown.append(ref)
-        ids = list(meant)
+        try:
+            ids, unknown = documents_named(session, refs, rt.settings)
+        except AmbiguousReference as exc:
+            raise click.BadParameter(exc.message, ctx=ctx, param_hint="REF") from exc
         known = status_of(session, ids)
     for ref in unknown:
         click.echo(f"no document {ref!r} ({what_ref_is(ref, 'delete')})", err=True)

@@ -1,19 +1,21 @@
 """How a command's REF names documents: an id, a sha256 prefix, or a file.
 
 `show` and `delete` read REF alike: an id first, then a sha256 prefix, then a file,
-either as its stored source_path (wire/a.txt) or as the shell names it
-(inbox/wire/a.txt). A prefix that several hashes start with names a file of that very
-name if there is one, and is refused otherwise.
+as the shell names it (inbox/wire/a.txt) or as its stored source_path (wire/a.txt). A
+prefix that several hashes start with names a file of that very name if there is one,
+and is refused otherwise. `delete` reads digits as an id only (`documents_named`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from db.bounds import MAX_ID
 from db.models import Document
 from db.queries import (
     MIN_SHA_PREFIX,
@@ -22,6 +24,7 @@ from db.queries import (
     find_document,
     id_meant,
     latest_of_file,
+    status_of,
 )
 from worker.intake import inbox_source_name
 from worker.settings import Settings
@@ -40,10 +43,32 @@ def document_meant(session: Session, ref: str, settings: Settings) -> Document |
     return doc or _first(latest_of_file(session, name) for name in file_names(ref, settings))
 
 
-def documents_meant(session: Session, ref: str, settings: Settings) -> list[int]:
-    """The ids of the documents REF names: one by its id or hash, or every edition of a
-    file (`documents_of_file`). Empty when REF names nothing; raises AmbiguousReference
-    as `document_meant` does."""
+def documents_named(session: Session, refs: Sequence[str], settings: Settings
+                    ) -> tuple[list[int], list[str]]:
+    """The ids of the documents `refs` name, in the order named and each once, and the
+    refs that name none. Unlike `document_meant`, digits are an id and nothing else: an
+    id that is missing (a mistyped one, one from another database, a rejected row
+    deleted since) must not name instead a document whose hash starts with those digits,
+    or a file of that name. Other refs name one document by its hash, or every edition
+    of a file (`documents_of_file`); raises AmbiguousReference as `document_meant` does.
+    """
+    digits = {ref for ref in refs if ref.strip().isascii() and ref.strip().isdigit()}
+    as_ids = [int(ref) for ref in digits if id_meant(ref) is None and int(ref) <= MAX_ID]
+    existing = set(status_of(session, as_ids))
+    meant: dict[int, None] = {}
+    unknown: list[str] = []
+    for ref in refs:
+        if ref in digits:
+            found = [int(ref)] if id_meant(ref) is None and int(ref) in existing else []
+        else:
+            found = _hash_or_file(session, ref, settings)
+        meant.update(dict.fromkeys(found))
+        if not found:
+            unknown.append(ref)
+    return list(meant), unknown
+
+
+def _hash_or_file(session: Session, ref: str, settings: Settings) -> list[int]:
     try:
         doc = find_document(session, ref, by_path=False)
     except AmbiguousReference:

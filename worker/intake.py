@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import pipeline
 from db.engine import reading, transaction
 from db.models import DocumentStatus
-from worker.file_moves import move_to_free_name, move_with_sidecar
+from worker.file_moves import find_moved, move_to_free_name, move_with_sidecar
 from worker.reconciler import NotSent, send_queued
 from worker.settings import AfterIntake, DuplicatePolicy, Settings
 from worker.wording import counted
@@ -222,6 +222,28 @@ def inbox_source_name(path: Path, settings: Settings) -> str:
     """`source_name` under `settings`' inbox: the name intake gives the file."""
     inboxes, named = inbox_naming(settings)
     return source_name(path, inboxes, named)
+
+
+def moved_aside(settings: Settings, source_path: str, document_id: int) -> Path | None:
+    """Where intake moved the file of a rejected document (or of a duplicate, under
+    NEWSDROP_DUPLICATE_POLICY=reject), if it is still there: below the rejected folder,
+    at its path below the inbox, or, for a file `ingest` took from elsewhere, below the
+    folder it was given (some tail of its absolute path). Its sidecar must name the
+    document, so no other file of that name is taken for it."""
+    rejected = settings.resolved_rejected_dir
+    if settings.inbox_name and source_path.startswith(f"{settings.inbox_name}/"):
+        source_path = source_path[len(settings.inbox_name) + 1:]
+    parts = Path(source_path).parts
+    if Path(source_path).is_absolute():
+        parts = parts[1:]
+        tails = [parts[i:] for i in range(len(parts) - 1, -1, -1)]  # shortest first
+    else:
+        tails = [parts]
+    for tail in tails:
+        found = find_moved(rejected.joinpath(*tail), document_id)
+        if found is not None:
+            return found
+    return None
 
 
 class RealPaths:
@@ -570,9 +592,8 @@ class Intake:
                 self.settings.duplicate_policy is DuplicatePolicy.REJECT:
             if not self.move_rejected:
                 return None
-            return "move to rejected/", lambda path: self._move_with_sidecar(
-                path, self.settings.resolved_rejected_dir, "intake",
-                f"duplicate of document {o.duplicate_of}", o.document_id)
+            return "move to rejected/", lambda path: self._move_aside(
+                path, f"duplicate of document {o.duplicate_of}", o.document_id)
         # status None (taken in earlier) included: its bytes are in the database too
         if self.settings.after_intake is AfterIntake.MOVE:
             return "move to archive/", self._archive
@@ -585,10 +606,7 @@ class Intake:
 
     def _move_rejected(self, path: Path, o: IntakeOutcome) -> None:
         try:
-            moved = self._move_with_sidecar(path, self.settings.resolved_rejected_dir,
-                                            "intake", o.reason or "", o.document_id)
-            if moved is not None:  # where to look for it, and its .error.json
-                log.info("moved rejected file %s to %s", path, moved)
+            self._move_aside(path, o.reason or "", o.document_id)
         except OSError as exc:
             try:
                 st = path.lstat()
@@ -598,6 +616,14 @@ class Intake:
             self._left_in_place[str(path)] = (st.st_size, st.st_mtime_ns)
             log.warning("could not move rejected file %s out of the inbox (%s); it is not "
                         "read again until it changes or newsdrop restarts", path, exc)
+
+    def _move_aside(self, path: Path, reason: str, document_id: int | None) -> None:
+        """Into rejected/, beside a sidecar saying why; the log says where (and so does
+        `show`, from `moved_aside`)."""
+        moved = self._move_with_sidecar(path, self.settings.resolved_rejected_dir, "intake",
+                                        reason, document_id)
+        if moved is not None:
+            log.info("moved %s to %s", path, moved)
 
     def _entry_inside_root(self, path: Path) -> bool:
         """Whether the directory entry `path` names (the link itself, for a symlink) lies

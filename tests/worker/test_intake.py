@@ -372,6 +372,38 @@ def test_a_file_that_cannot_leave_its_folder_is_not_copied_out_either(env, tmp_p
         assert not place.exists() or list(place.rglob("*")) == [], moved_to
 
 
+def test_where_a_file_moved_aside_went_is_found_by_its_document(env, tmp_path):
+    from worker.intake import moved_aside
+
+    make, inbox, sessions, _ = env
+    # Given a rejected file and a duplicate of the inbox, and a rejected file taken in by
+    # `ingest` from a folder elsewhere, all moved aside
+    (inbox / "sub").mkdir()
+    (inbox / "sub" / "big.txt").write_bytes(b"x" * 2000)
+    (inbox / "a.txt").write_bytes(b"alpha")
+    (inbox / "copy.txt").write_bytes(b"alpha")
+    folder = tmp_path / "elsewhere" / "dump"
+    folder.mkdir(parents=True)
+    (folder / "big.txt").write_bytes(b"y" * 2000)
+    settings = dict(max_file_bytes=1000, duplicate_policy=DuplicatePolicy.REJECT)
+    taken = make(**settings).take([inbox / "sub" / "big.txt", inbox / "a.txt",
+                                   inbox / "copy.txt"])
+    [outside] = make(root=folder, **settings).take([folder / "big.txt"])
+    rejected = tmp_path / "data" / "rejected"
+    intake_settings = Settings(data_dir=tmp_path / "data", inbox=inbox)
+
+    def place(outcome):
+        with transaction(sessions) as s:
+            name = s.get(Document, outcome.document_id).source_path
+        return moved_aside(intake_settings, name, outcome.document_id)
+
+    # Then each is found where it went, by its sidecar; one not moved is not found
+    assert place(taken[0]) == rejected / "sub" / "big.txt"
+    assert place(taken[2]) == rejected / "copy.txt"
+    assert place(outside) == rejected / "big.txt"  # its path below the folder given
+    assert place(taken[1]) is None
+
+
 def test_a_file_that_cannot_be_moved_after_intake_is_said_so_in_what_was_tried(
         env, tmp_path, monkeypatch, caplog):
     make, inbox, _, _ = env

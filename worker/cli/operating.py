@@ -178,10 +178,9 @@ def retry(ctx: click.Context, ids: tuple[int, ...], all_failed: bool, wait: bool
     not_failed = [f"{i} ({st})" for i, (st, _) in known.items() if st != "failed"]
     if not_failed:
         click.echo("not failed, left alone: " + ", ".join(not_failed), err=True)
-    if any(st == "rejected" for st, _ in known.values()):
-        click.echo("a rejected file was never stored: mend what refused it (`newsdrop show "
-                   "ID` says) and `newsdrop ingest` the file again (the watcher moved it "
-                   f"to {rt.settings.resolved_rejected_dir})", err=True)
+    rejected = [i for i, (st, _) in known.items() if st == "rejected"]
+    if rejected:
+        _how_to_take_in_again(rt, rejected)
     sent = retry_failed(rt, list(known))
     per_stage = count_values(stage or "clean" for st, stage in known.values() if st == "failed")
     _report_requeued(rt, sent, f"({format_counts(per_stage)})",
@@ -347,6 +346,21 @@ def delete(ctx: click.Context, refs: tuple[str, ...], yes: bool) -> None:
         sys.exit(EXIT_NOT_FOUND)
     if done.busy:
         sys.exit(EXIT_FAILED)
+
+
+def _how_to_take_in_again(rt: Any, rejected: list[int]) -> None:
+    """What takes a rejected file in, since `retry` cannot: nothing of it was stored."""
+    from db.engine import reading
+    from db.queries import source_paths
+    from worker.intake import moved_aside
+
+    click.echo("a rejected file was never stored: mend what refused it (`newsdrop show ID` "
+               "says) and `newsdrop ingest` the file again", err=True)
+    with reading(rt.sessions) as session:
+        names = source_paths(session, rejected[:_NAMED_IN_QUESTION])
+    for doc_id, name in names.items():
+        place = moved_aside(rt.settings, name, doc_id)
+        click.echo(f"{doc_id:>6}  {name}" + (f": now at {place}" if place else ""), err=True)
 
 
 #: documents named, with their files, above `delete`'s question

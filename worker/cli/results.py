@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -242,6 +241,7 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         stage_runs,
     )
     from worker.cli.references import document_meant, what_ref_is
+    from worker.intake import moved_aside
     from worker.render import document_detail
 
     rt = runtime_for(ctx, migrate_schema=False)
@@ -273,9 +273,10 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
             continue  # its first pass: queued when it was taken in
         if d.get(key) not in (None, ""):
             click.echo(f"  {key}: {d[key]}")
-    aside = _rejected_file(rt.settings, d) if d["status"] == "rejected" else None
-    if aside is not None:
-        click.echo(f"  moved to: {aside}")
+    if d["status"] in ("rejected", "duplicate"):  # moved aside by intake, perhaps
+        aside = moved_aside(rt.settings, d["source_path"], d["id"])
+        if aside is not None:
+            click.echo(f"  moved to: {aside}")
     if data["article"]:
         click.echo()
         print_article(data["article"])
@@ -284,19 +285,6 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
         click.secho("history", bold=True)
         for line in history_lines(d, data["history"]):
             click.echo(line)
-
-
-def _rejected_file(settings: Any, doc: dict[str, Any]) -> Path | None:
-    """Where the watcher moved a rejected file, if it is still there: its path below the
-    inbox, below the rejected folder (under a free name beside others of that name)."""
-    from worker.file_moves import find_moved
-
-    name = doc["source_path"]
-    if settings.inbox_name and name.startswith(f"{settings.inbox_name}/"):
-        name = name[len(settings.inbox_name) + 1:]
-    if os.path.isabs(name):  # taken from outside the inbox: `ingest` leaves it in place
-        return None
-    return find_moved(settings.resolved_rejected_dir / name, doc["id"])
 
 
 def _without_article(doc: Any) -> str:

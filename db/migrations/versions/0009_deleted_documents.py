@@ -10,8 +10,9 @@ with no CHECK constraint, so the schema itself does not change; the revision mar
 rows may now hold a status an older newsdrop cannot read, which then refuses this
 database as one a newer newsdrop migrated instead of failing on the first such row.
 
-The downgrade removes the tombstones (they hold nothing else): the files they kept the
-watcher from taking in again would be taken in again.
+The downgrade removes the tombstones, and with them the stage runs they keep as counts
+(so the /metrics counters fall by those): the files they kept the watcher from taking in
+again would be taken in again.
 """
 
 from collections.abc import Sequence

@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 
 from worker.embedded_transport import TRANSPORT
-from worker.settings import Settings, make_folder
+from worker.settings import DATA_DIR_SETTING, Settings, make_folder
 
 QUEUE = "newsdrop"
 
@@ -37,8 +37,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         conf["broker_transport"] = TRANSPORT
         folder = settings.broker_folder
         for sub in ("queue", "control", "processed"):
-            make_folder(folder / sub, "embedded broker's folder",
-                        "--data-dir (NEWSDROP_DATA_DIR)")
+            make_folder(folder / sub, "embedded broker's folder", DATA_DIR_SETTING)
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),

@@ -19,7 +19,14 @@ from worker import runtime
 from worker.celery_app import QUEUE, configure
 from worker.intake import Intake
 from worker.reconciler import ReconcilerThread
-from worker.settings import Settings, SettingsError, make_folder, shown_broker_url
+from worker.settings import (
+    DATA_DIR_SETTING,
+    INBOX_SETTING,
+    Settings,
+    SettingsError,
+    make_folder,
+    shown_broker_url,
+)
 from worker.watcher import Watcher, events_fire
 from worker.wording import counted
 
@@ -28,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def prepare(settings: Settings, *, migrate_schema: bool = True) -> runtime.Runtime:
     """Make this process's runtime: data folder, schema at head, Celery configured."""
-    make_folder(settings.data_dir, "data folder", "--data-dir (NEWSDROP_DATA_DIR)")
+    make_folder(settings.data_dir, "data folder", DATA_DIR_SETTING)
     rt = runtime.init(settings)
     if migrate_schema:
         current = migrate.current_revision(rt.engine)
@@ -52,7 +59,7 @@ def prepare(settings: Settings, *, migrate_schema: bool = True) -> runtime.Runti
 def make_inbox(settings: Settings) -> None:
     """Create the inbox where there is none, and say so: at WARNING where it was named
     (a mistyped name would otherwise be watched, empty, for ever), else at INFO."""
-    if make_folder(settings.inbox, "inbox", "the inbox (NEWSDROP_INBOX)"):
+    if make_folder(settings.inbox, "inbox", INBOX_SETTING):
         named = "inbox" in settings.model_fields_set
         log.log(logging.WARNING if named else logging.INFO,
                 "created the inbox %s, which did not exist%s", settings.inbox.resolve(),

@@ -258,21 +258,27 @@ class Settings(BaseSettings):
         """
         inbox = self.inbox.resolve()
         data = self.data_dir.resolve()
-        writes = [("data folder", "NEWSDROP_DATA_DIR", data),
+        writes = [("data folder", DATA_DIR_SETTING, data),
                   ("archive folder", "NEWSDROP_ARCHIVE_DIR", self.resolved_archive_dir.resolve()),
                   ("rejected folder", "NEWSDROP_REJECTED_DIR",
                    self.resolved_rejected_dir.resolve())]
-        for what, env, folder in [("inbox", "NEWSDROP_INBOX", inbox), *writes]:
+        for what, env, folder in [("inbox", INBOX_SETTING, inbox), *writes]:
             _refuse_a_file(folder, what, env)
         for what, env, folder in writes:
             if folder == inbox or inbox in folder.parents:
                 raise SettingsError(
                     f"the {what} {folder} is inside the inbox {inbox}: its files would be "
-                    f"taken in as documents. Point {env} or NEWSDROP_INBOX elsewhere.")
+                    f"taken in as documents. Point {env} or {INBOX_SETTING} elsewhere.")
         if data in inbox.parents:
             raise SettingsError(
-                f"the inbox {inbox} is inside the data folder {data}. Point NEWSDROP_INBOX "
-                f"or NEWSDROP_DATA_DIR elsewhere.")
+                f"the inbox {inbox} is inside the data folder {data}. Point {INBOX_SETTING} "
+                f"or {DATA_DIR_SETTING} elsewhere.")
+
+
+#: how a message names what sets the data folder and the inbox: the command line may
+#: have, rather than the variable
+DATA_DIR_SETTING = "--data-dir (NEWSDROP_DATA_DIR)"
+INBOX_SETTING = "NEWSDROP_INBOX (or run's --inbox, watch's INBOX)"
 
 
 def _refuse_a_file(path: Path, what: str, env: str) -> None:

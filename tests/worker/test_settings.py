@@ -87,7 +87,9 @@ def test_a_folder_that_is_a_file_is_refused(tmp_path):
     (["--data-dir", "{file}/data", "db", "upgrade"],
      "cannot create the data folder {file}/data: Not a directory. Point --data-dir "
      "(NEWSDROP_DATA_DIR) elsewhere."),
-    (["run", "--inbox", "{file}/inbox"], "cannot create the inbox {file}/inbox: "),
+    (["run", "--inbox", "{file}/inbox"], "cannot create the inbox {file}/inbox: Not a "
+                                         "directory. Point NEWSDROP_INBOX (or run's --inbox, "
+                                         "watch's INBOX) elsewhere."),
     (["watch", "--no-event-check", "{file}/inbox"], "cannot create the inbox {file}/inbox"),
     pytest.param(["--data-dir", "/proc/newsdrop-data", "ingest", "{sample}"],
                  "cannot create the data folder /proc/newsdrop-data: ",

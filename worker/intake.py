@@ -58,9 +58,9 @@ TEMPORARY_SUFFIXES = (".part", ".partial", ".filepart", ".download", ".crdownloa
                       "~")
 #: most bytes one intake batch holds in memory (fewer files when they are large)
 BATCH_MAX_BYTES = 64 * 1024 * 1024
-#: files of one batch that vanished (or are duplicates), logged one line each up to this
-#: many; beyond, one line
-VANISHED_NAMED = 5
+#: files of one batch that vanished, or are duplicates, logged a line each up to this many;
+#: beyond, in one line naming this many
+NAMED_IN_A_LINE = 5
 #: read outcomes that get no row: a link to a file the inbox holds anyway, and a file
 #: that was moved or deleted before it could be read
 _NO_ROW = ("symlink_inside", "vanished", "deferred")
@@ -116,13 +116,13 @@ def is_ignored(path: Path, root: Path) -> bool:
 def _log_duplicates(copies: list[tuple[str, int | None]]) -> None:
     """(name, original) of a batch's duplicates: one line each for a small batch (the
     watcher's), one in all for a large one (`ingest`'s, whose summary counts them)."""
-    if len(copies) <= VANISHED_NAMED:
+    if len(copies) <= NAMED_IN_A_LINE:
         for name, original in copies:
             log.info("%s is a duplicate of document %s", name, original)
     else:
         log.info("%d files are duplicates of documents taken in (%s, …)", len(copies),
                  ", ".join(f"{name} of {original}"
-                           for name, original in copies[:VANISHED_NAMED]))
+                           for name, original in copies[:NAMED_IN_A_LINE]))
 
 
 class OwnFiles:
@@ -466,8 +466,8 @@ class Intake:
         if deferred:
             log.warning("could not read %s for now (%s): %s; not taken in yet",
                         counted(len(deferred), "file"), deferred[0].reject_reason,
-                        ", ".join(self._source_name(r.path) for r in deferred[:VANISHED_NAMED])
-                        + (", …" if len(deferred) > VANISHED_NAMED else ""))
+                        ", ".join(self._source_name(r.path) for r in deferred[:NAMED_IN_A_LINE])
+                        + (", …" if len(deferred) > NAMED_IN_A_LINE else ""))
         self._note_links([r for r in reads if r.reject_kind == "symlink_inside"])
         reads = [r for r in reads if r.reject_kind not in _NO_ROW]
         if not reads:
@@ -492,20 +492,20 @@ class Intake:
         for (what, why), paths in left.items():  # one line for a batch, not one a file
             log.warning("could not %s %s after intake (%s): %s; %s not read again until "
                         "changed or newsdrop restarts", what, counted(len(paths), "file"), why,
-                        ", ".join(self._source_name(p) for p in paths[:VANISHED_NAMED])
-                        + (", …" if len(paths) > VANISHED_NAMED else ""),
+                        ", ".join(self._source_name(p) for p in paths[:NAMED_IN_A_LINE])
+                        + (", …" if len(paths) > NAMED_IN_A_LINE else ""),
                         "it is" if len(paths) == 1 else "they are")
         return outcomes
 
     def _log_vanished(self, paths: list[Path]) -> None:
-        if len(paths) <= VANISHED_NAMED:
+        if len(paths) <= NAMED_IN_A_LINE:
             for path in paths:
                 log.info("%s was moved or deleted before it could be read; not taken in",
                          self._source_name(path))
         elif paths:
             log.info("%d files were moved or deleted before they could be read, and not "
                      "taken in (%s, …)", len(paths),
-                     ", ".join(self._source_name(p) for p in paths[:VANISHED_NAMED]))
+                     ", ".join(self._source_name(p) for p in paths[:NAMED_IN_A_LINE]))
 
     def _record(self, session: Session, reads: list[_Read]) -> list[IntakeOutcome]:
         """Rows for a batch of reads: rejections one by one, the rest in one bulk insert."""

@@ -53,7 +53,7 @@ def rows_of(db_sessions, doc_id: int) -> dict[str, int]:
                 for model in (Article, DocumentContent, StageOutput, StageRun)}
 
 
-def test_a_deleted_document_keeps_only_its_file_name_size_and_mtime(db_sessions):
+def test_a_deleted_document_keeps_its_file_name_size_and_mtime_and_its_runs_as_counts(db_sessions):
     [doc_id] = processed(db_sessions, ("a.txt", SAMPLE, 111))
     assert rows_of(db_sessions, doc_id)["articles"] == 1
     with reading(db_sessions) as s:

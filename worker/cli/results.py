@@ -218,8 +218,8 @@ def show(ctx: click.Context, ref: str, as_json: bool, explain: bool) -> None:
     """Show one document by id, sha256 prefix or file: its article and processing history.
 
     REF is a document id, the first 6 or more hex digits of the document's sha256, or
-    its file: its source_path as `articles --json` lists it, or the file itself as the
-    shell names it (inbox/nytimes/a.html), tried in that order. Digits that are no
+    its file, tried in that order; a file as the shell names it (inbox/nytimes/a.html)
+    first, then as its source_path (`articles --json` lists it). Digits that are no
     document's id are tried as a sha256 prefix too; a prefix that several hashes start
     with is refused, naming some of them. A file gives its latest edition: the newest
     document of that name holding an article (else the newest). A later document of the

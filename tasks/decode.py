@@ -86,7 +86,8 @@ def decode(raw: RawDocument, *, max_bytes: int) -> tuple[str, str, InputFormat]:
     data = raw.content
     if len(data) > max_bytes:
         raise TooLarge(
-            f"the file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes")
+            f"the file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes"
+        )
     if not data.strip():
         raise EmptyDocument("the file is empty" if not data else "the file holds only whitespace")
     text, encoding = _to_text(data)

@@ -270,7 +270,7 @@ def reprocess(ctx: click.Context, ids: tuple[int, ...], everything: bool, stale:
 @click.pass_context
 def delete(ctx: click.Context, refs: tuple[str, ...], yes: bool) -> None:
     """Delete documents: their stored bytes, article and processing history (their stage
-    runs stay only as the counts /metrics gives: no document, no error text).
+    runs stay only as what /metrics counts: stage, outcome and times, no error text).
 
     REF is read as `show` reads it: a document id, the first 6 or more hex digits of its
     sha256, or its file (its source_path, or the file as the shell names it). A file

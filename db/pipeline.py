@@ -118,6 +118,13 @@ def _among(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
     return column.in_(values)
 
 
+def missing_ids(session: Session, ids: Sequence[int]) -> list[int]:
+    """Those of `ids` that no document has: what a message sent by a pipeline writing to
+    another database names."""
+    found = set(session.scalars(select(Document.id).where(_among(session, Document.id, ids))))
+    return [i for i in dict.fromkeys(ids) if i not in found]
+
+
 # ---------------------------------------------------------------- intake
 
 

@@ -62,6 +62,14 @@ def process(self: Task, ids: list[int]) -> None:
                 ([doc_id] for doc_id in delays))
     log.info("batch of %d: %d done, %d to retry, %d failed, %d skipped", len(ids),
              len(outcome.succeeded), len(outcome.retry), len(outcome.failed), outcome.skipped)
+    if outcome.unknown:
+        # taken off the queue all the same: left there, it would come back for ever
+        log.warning("this database (%s) has no document %s of the message it took: does "
+                    "this worker's NEWSDROP_DATABASE_URL name the database the watcher "
+                    "writes to, beside the same broker?",
+                    rt.engine.url.render_as_string(hide_password=True),
+                    ", ".join(map(str, outcome.unknown[:10]))
+                    + (", …" if len(outcome.unknown) > 10 else ""))
 
 
 def enqueue(ids: list[int], *, countdown: float | None = None) -> None:

@@ -54,6 +54,8 @@ class BatchOutcome:
     retry: dict[int, float] = field(default_factory=dict)  # id -> backoff seconds
     failed: list[int] = field(default_factory=list)
     skipped: int = 0  # not claimable: already past this stage, or terminal
+    #: no such document: the message came from a pipeline writing to another database
+    unknown: list[int] = field(default_factory=list)
 
 
 def backoff_s(attempt: int, options: RunnerOptions) -> float:
@@ -122,11 +124,13 @@ def run_batch(sessions: sessionmaker[Session], ids: list[int], *,
     try:
         with transaction(sessions) as session:
             claims = pipeline.claim(session, ids, max_attempts=options.max_attempts)
+            if len(claims) < len(set(ids)):  # seldom: a redelivery, a duplicated message
+                outcome.unknown = pipeline.missing_ids(session, ids)
             work = _load(session, claims)
             lookup = _boilerplate_lookup(session, options)
     except DBAPIError as exc:
         raise _as_transient(exc) from exc
-    outcome.skipped = len(set(ids)) - len(claims)
+    outcome.skipped = len(set(ids)) - len(claims) - len(outcome.unknown)
 
     alone = len(work) == 1
     for n, w in enumerate(work):

@@ -165,6 +165,30 @@ def test_a_redelivered_batch_changes_nothing_once_done(sessions):
         assert s.scalar(select(func.count()).select_from(Article)) == 1
 
 
+def test_a_message_naming_documents_this_database_lacks_says_so(sessions):
+    doc_id = take(sessions, SAMPLE, "here.txt")
+    outcome = run(sessions, [doc_id, 99_999])
+    assert (outcome.succeeded, outcome.unknown, outcome.skipped) == ([doc_id], [99_999], 0)
+    again = run(sessions, [doc_id])  # a redelivery: known, and skipped
+    assert (again.unknown, again.skipped) == ([], 1)
+
+
+def test_the_worker_warns_of_a_message_from_another_database(tmp_path, caplog):
+    from tasks.celery_tasks import process
+    from worker.service import prepare
+    from worker.settings import Settings
+
+    rt = prepare(Settings(data_dir=tmp_path))  # an empty database, beside a shared broker
+    with caplog.at_level("WARNING", logger="tasks.celery_tasks"):
+        process([41, 42])
+    rt.engine.dispose()
+    [warning] = caplog.messages
+    assert warning == (f"this database (sqlite:///{tmp_path / 'newsdrop.db'}) has no "
+                       "document 41, 42 of the message it took: does this worker's "
+                       "NEWSDROP_DATABASE_URL name the database the watcher writes to, "
+                       "beside the same broker?")
+
+
 def test_backoff_grows_and_stays_bounded():
     opts = RunnerOptions(retry_base_s=1.0, retry_max_s=8.0)
     for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (10, 8.0)]:

@@ -19,3 +19,16 @@ class SchemaTooNew(Exception):
         super().__init__(f"the database schema is at revision {current}, newer than this "
                          f"newsdrop knows (latest {head}): upgrade newsdrop on this machine")
         self.current, self.head = current, head
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """Why the database cannot be used for now, in the first line of its client's words,
+    when `exc` says so (the server down or restarting, connections refused or dropped, a
+    lock held too long); None for any other error, which no waiting mends."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, OperationalError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        said = str(getattr(exc, "orig", None) or exc).strip()
+        return said.splitlines()[0] if said else type(exc).__name__
+    return None

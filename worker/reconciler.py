@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import pipeline
 from db.engine import transaction
+from db.errors import unavailable
 from db.models import Stage
 from worker.wording import counted
 
@@ -128,9 +129,14 @@ class ReconcilerThread(threading.Thread):
                 log.error("reconciliation could not send %s to the broker (%s); retrying in "
                           "%gs", counted(len(exc.ids), "document"), str(exc.__cause__).rstrip("."),
                           self.interval_s)
-            except Exception:
+            except Exception as exc:
                 # the database is down, or worse: the next round tries again
-                log.exception("reconciliation failed; retrying in %ss", self.interval_s)
+                why = unavailable(exc)
+                if why is None:
+                    log.exception("reconciliation failed; retrying in %gs", self.interval_s)
+                else:
+                    log.error("reconciliation failed: the database is out of reach (%s); "
+                              "retrying in %gs", why, self.interval_s)
             self.stopped.wait(self.interval_s)
 
     def stop(self) -> None:

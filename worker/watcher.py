@@ -32,8 +32,10 @@ import watchfiles
 # public in the module's own stub (`__all__`), though watchfiles' package does not re-export it
 from watchfiles._rust_notify import WatchfilesRustInternalError
 
+from db.errors import unavailable
 from worker.intake import Intake, batches, is_ignored, is_ignored_filename
 from worker.stability import StabilityTracker, size_and_mtime
+from worker.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,10 @@ STEP_MS = 5
 #: how long watchfiles waits without any event before yielding an empty set; its first
 #: yield tells `run` that events are subscribed, so the start-up scan begins up to this late
 QUIET_YIELD_MS = 100
-#: how long files wait before intake is tried again after it failed (database down)
+#: how long files wait before intake is tried again after it failed (database down); the
+#: wait doubles at each failure in a row, up to INTAKE_MAX_WAIT_S
 INTAKE_RETRY_S = 2.0
+INTAKE_MAX_WAIT_S = 30.0
 #: longest a file that could not be read for now (an I/O error…) waits for its next try:
 #: the wait doubles from INTAKE_RETRY_S at each failure, so that a file that never becomes
 #: readable costs a read and a warning every few minutes, not every few seconds
@@ -234,6 +238,7 @@ class Watcher:
         self.rescans_done = 0  # finished walks of the whole inbox, the start-up scan included
         self._undecodable_warned: set[str] = set()
         self._deferrals: dict[str, int] = {}  # files unreadable for now: failed tries
+        self._failures = 0  # intake's failures in a row (the database out of reach)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -544,24 +549,51 @@ class Watcher:
             # apart here without reading the file again
             taken = self.intake.already_taken(
                 [(path, *size_and_mtime(sig)) for path, sig in ready if sig is not None])
-        except Exception:
-            log.exception("cannot look up %d files in the database; will retry", len(ready))
-            self._retry_later([path for path, _ in ready])
+        except Exception as exc:
+            self._failed("look up", [path for path, _ in ready], exc)
             return len(ready)
+        self._recovered()
         fresh = [Path(path) for path, _ in ready if path not in taken]
         deferred: list[Path] = []
-        for chunk in batches(fresh, self.batch_size):
+        chunks = list(batches(fresh, self.batch_size))
+        for n, chunk in enumerate(chunks):
             try:
                 outcomes = self.intake.take(chunk)
-            except Exception:
-                # e.g. the database is down: keep the files pending and try again later
-                log.exception("intake of %d files failed; will retry", len(chunk))
-                self._retry_later(chunk)
+            except Exception as exc:
+                # e.g. the database is down: the files stay pending, this chunk's and,
+                # when the database is out of reach, the rest's (they would fail alike)
+                out_of_reach = unavailable(exc) is not None
+                self._failed("take in", [p for c in chunks[n:] for p in c]
+                             if out_of_reach else chunk, exc)
+                if out_of_reach:
+                    break
                 continue
             self.taken_count += sum(1 for o in outcomes if o.status is not None and not o.earlier)
             deferred += self.intake.deferred
         self._note_deferred(fresh, deferred)
         return len(ready)
+
+    def _failed(self, what: str, paths: list[str] | list[Path], exc: BaseException) -> None:
+        """Keep `paths` pending, to be tried again after a wait that doubles at each
+        failure in a row; a database out of reach is said in a line, not a traceback."""
+        self._failures += 1
+        wait = min(INTAKE_RETRY_S * 2 ** min(self._failures - 1, 10), INTAKE_MAX_WAIT_S)
+        why = unavailable(exc)
+        files = counted(len(paths), "file")
+        if why is None:
+            log.exception("could not %s %s; retrying in %g s", what, files, wait)
+        else:
+            log.error("could not %s %s: the database is out of reach (%s); retrying in %g s",
+                      what, files, why, wait)
+        retry_at = time.monotonic() + wait
+        with self.lock:
+            for path in paths:
+                self.tracker.observe(path, retry_at)
+
+    def _recovered(self) -> None:
+        if self._failures:
+            log.info("the database answers again, after %d failed tries", self._failures)
+            self._failures = 0
 
     def _note_deferred(self, handed: list[Path], deferred: list[Path]) -> None:
         """Put the files intake could not read for now (too many open files, an I/O error)
@@ -584,8 +616,3 @@ class Watcher:
                 wait = min(INTAKE_RETRY_S * 2 ** min(tries - 1, 20), DEFERRED_MAX_WAIT_S)
                 self.tracker.observe(path, now + wait)
 
-    def _retry_later(self, paths: list[str] | list[Path]) -> None:
-        retry_at = time.monotonic() + INTAKE_RETRY_S
-        with self.lock:
-            for path in paths:
-                self.tracker.observe(path, retry_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -175,6 +176,42 @@ def test_the_reconciler_thread_says_in_one_line_that_the_broker_is_down(sessions
     assert record.getMessage() == ("reconciliation could not send 1 document to the broker "
                                    "(broker unreachable); retrying in 60s")
     assert record.exc_info is None  # no traceback for a broker that is down
+
+
+def test_the_reconciler_thread_says_in_one_line_that_the_database_is_out_of_reach(caplog):
+    from db.engine import make_engine, make_session_factory
+    from worker.reconciler import ReconcilerThread
+
+    down = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/newsdrop")  # none listens
+    thread = ReconcilerThread(make_session_factory(down), 0, 60, lambda ids: None)
+    with caplog.at_level(logging.INFO, logger="worker.reconciler"):
+        thread.start()
+        for _ in range(300):
+            if caplog.records:
+                break
+            time.sleep(0.1)
+        thread.stop()
+        thread.join(timeout=30)
+    down.dispose()
+    [record] = caplog.records
+    assert record.getMessage().startswith(
+        "reconciliation failed: the database is out of reach (connection failed: ")
+    assert record.getMessage().endswith("); retrying in 60s")
+    assert record.exc_info is None
+
+
+def test_unavailable_tells_a_database_out_of_reach_from_other_errors():
+    from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+    from db.errors import unavailable
+
+    assert unavailable(OperationalError("SELECT 1", {}, Exception("server closed\nthe "
+                                                                  "connection"))) == \
+        "server closed"
+    dropped = DBAPIError("SELECT 1", {}, Exception("gone"), connection_invalidated=True)
+    assert unavailable(dropped) == "gone"
+    assert unavailable(IntegrityError("INSERT", {}, Exception("duplicate key"))) is None
+    assert unavailable(ValueError("no")) is None
 
 
 def test_send_queued_ends_the_lease_of_what_the_broker_refused_and_says_which(sessions):

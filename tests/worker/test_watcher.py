@@ -298,6 +298,36 @@ def rows_by_path(sessions):
     return out
 
 
+def test_a_database_out_of_reach_is_said_in_a_line_and_tried_again_ever_later(
+        inbox_intake, caplog):
+    from db.engine import make_engine, make_session_factory
+
+    inbox, make, _, sessions = inbox_intake
+    (inbox / "a.txt").write_text("alpha")
+    intake = make()
+    watcher = make_watcher(inbox, intake)
+    watcher.rescan()
+    # a server that refuses connections: nothing listens on port 1
+    down = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/newsdrop")
+    intake.sessions = make_session_factory(down)
+    with caplog.at_level(logging.INFO, logger="worker.watcher"):
+        assert watcher.take_ready(time.monotonic()) == 1
+        assert watcher.take_ready(time.monotonic() + 1.5) == 0  # waits 2 s
+        assert watcher.take_ready(time.monotonic() + 2.5) == 1
+        assert watcher.take_ready(time.monotonic() + 3.5) == 0  # then 4 s
+        intake.sessions = sessions  # the server is back
+        assert watcher.take_ready(time.monotonic() + 4.5) == 1
+    down.dispose()
+    assert statuses(sessions, "a.txt") == ["queued"]
+    assert [(r.levelname, r.exc_info, r.getMessage().split(" (")[0]) for r in caplog.records] \
+        == [("ERROR", None, "could not look up 1 file: the database is out of reach"),
+            ("ERROR", None, "could not look up 1 file: the database is out of reach"),
+            ("INFO", None, "the database answers again, after 2 failed tries")]
+    assert caplog.records[0].getMessage().endswith("retrying in 2 s")
+    assert caplog.records[1].getMessage().endswith("retrying in 4 s")
+    assert "Connection refused" in caplog.records[0].getMessage()
+
+
 def test_a_rescan_reads_no_file_already_taken(inbox_intake):
     inbox, make, reads, _ = inbox_intake
     for n in range(3):

@@ -18,7 +18,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_init
 
 from tasks.errors import TransientError
-from tasks.runner import backoff_s, run_batch
+from tasks.runner import backoff_s, outage_retries, run_batch
 from worker import runtime
 from worker.reconciler import send_queued
 
@@ -51,10 +51,10 @@ def process(self: Task, ids: list[int]) -> None:
     try:
         outcome = run_batch(rt.sessions, ids, options=options, worker=rt.worker_name)
     except TransientError as exc:
-        # the database itself is unreachable: retry the whole message, bounded
+        # the database itself is unreachable: retry the whole message, for about a lease
         attempt = self.request.retries + 1
         raise self.retry(exc=exc, countdown=backoff_s(attempt, options),
-                         max_retries=options.max_attempts) from exc
+                         max_retries=outage_retries(rt.settings.lease_s, options)) from exc
     # each after its own backoff; any the broker refuses, the reconciler sends once the
     # broker is back, backoff or not
     delays = outcome.retry

@@ -8,6 +8,7 @@ one that fails never fails, delays or retries its neighbours.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections import Counter
@@ -62,6 +63,24 @@ def backoff_s(attempt: int, options: RunnerOptions) -> float:
     """Exponential backoff with full jitter: spreads retries after a shared outage."""
     ceiling = min(options.retry_max_s, options.retry_base_s * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def outage_retries(lease_s: float, options: RunnerOptions) -> int:
+    """How many times a message is sent back while the database is out of reach: enough
+    that the shortest waits `backoff_s` can draw add up to `lease_s`, and no fewer than
+    `max_attempts`. Given up on sooner, its documents would wait out a whole lease for
+    the reconciler after the database came back; retried until then, each finds the
+    database again within one wait of its return."""
+    shortest_longest = options.retry_max_s / 2
+    retries, waited = 0, 0.0
+    while waited < lease_s:
+        shortest = min(options.retry_max_s, options.retry_base_s * 2 ** min(retries, 60)) / 2
+        if shortest >= shortest_longest:  # grown to its bound: the rest all alike
+            retries += math.ceil((lease_s - waited) / shortest_longest)
+            break
+        retries += 1
+        waited += shortest
+    return max(retries, options.max_attempts)
 
 
 def is_transient_db_error(exc: BaseException) -> bool:

@@ -189,6 +189,48 @@ def test_the_worker_warns_of_a_message_from_another_database(tmp_path, caplog):
                        "beside the same broker?")
 
 
+@pytest.mark.parametrize(("lease_s", "base", "most"), [(300, 1.0, 60.0), (60, 0.5, 4.0),
+                                                      (3600, 2.0, 600.0), (1, 1.0, 60.0)])
+def test_a_message_is_retried_through_an_outage_as_long_as_a_lease(lease_s, base, most):
+    options = RunnerOptions(retry_base_s=base, retry_max_s=most)
+    n = runner.outage_retries(lease_s, options)
+    # the shortest waits backoff_s can draw over n retries cover the lease; over n - 1 not
+    shortest = [runner.backoff_s(a, RunnerOptions(retry_base_s=base, retry_max_s=most))
+                for a in range(1, n + 1)]
+    floors = [min(most, base * 2 ** (a - 1)) / 2 for a in range(1, n + 1)]
+    assert all(s >= f for s, f in zip(shortest, floors, strict=True))
+    if n > options.max_attempts:
+        assert sum(floors) >= lease_s > sum(floors[:-1])
+    else:
+        assert n == options.max_attempts  # never fewer than a stage's attempts
+    assert runner.outage_retries(300, RunnerOptions()) == 15
+
+
+def test_a_worker_retries_a_message_through_a_database_outage(monkeypatch):
+    from tasks.celery_tasks import process
+    from worker import runtime
+    from worker.settings import Settings
+
+    asked: dict[str, object] = {}
+
+    class Retried(Exception):
+        pass
+
+    def retry(**kwargs: object) -> Exception:
+        asked.update(kwargs)
+        return Retried()
+
+    monkeypatch.setattr(process, "retry", retry)
+    # a database nothing answers for: nothing listens on port 1
+    rt = runtime.init(Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/x",
+                               lease_s=300))
+    with pytest.raises(Retried):
+        process([1, 2])
+    rt.engine.dispose()
+    assert asked["max_retries"] == runner.outage_retries(300, rt.runner_options) == 15
+    assert "database unavailable" in str(asked["exc"])
+
+
 def test_backoff_grows_and_stays_bounded():
     opts = RunnerOptions(retry_base_s=1.0, retry_max_s=8.0)
     for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (10, 8.0)]:

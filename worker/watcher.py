@@ -239,6 +239,7 @@ class Watcher:
         self._undecodable_warned: set[str] = set()
         self._deferrals: dict[str, int] = {}  # files unreadable for now: failed tries
         self._failures = 0  # intake's failures in a row (the database out of reach)
+        self._out_of_reach = False  # the latest of them was the database's
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -579,6 +580,7 @@ class Watcher:
         self._failures += 1
         wait = min(INTAKE_RETRY_S * 2 ** min(self._failures - 1, 10), INTAKE_MAX_WAIT_S)
         why = unavailable(exc)
+        self._out_of_reach = why is not None
         files = counted(len(paths), "file")
         if why is None:
             log.exception("could not %s %s; retrying in %g s", what, files, wait)
@@ -591,9 +593,9 @@ class Watcher:
                 self.tracker.observe(path, retry_at)
 
     def _recovered(self) -> None:
-        if self._failures:
+        if self._failures and self._out_of_reach:
             log.info("the database answers again, after %d failed tries", self._failures)
-            self._failures = 0
+        self._failures = 0
 
     def _note_deferred(self, handed: list[Path], deferred: list[Path]) -> None:
         """Put the files intake could not read for now (too many open files, an I/O error)

@@ -328,6 +328,31 @@ def test_a_database_out_of_reach_is_said_in_a_line_and_tried_again_ever_later(
     assert "Connection refused" in caplog.records[0].getMessage()
 
 
+def test_any_other_intake_failure_keeps_its_traceback(inbox_intake, caplog, monkeypatch):
+    inbox, make, _, sessions = inbox_intake
+    (inbox / "a.txt").write_text("alpha")
+    intake = make()
+    watcher = make_watcher(inbox, intake)
+    watcher.rescan()
+    looked_up = intake.already_taken
+    failures = [RuntimeError("a bug")]
+
+    def already_taken(files):
+        if failures:
+            raise failures.pop()
+        return looked_up(files)
+
+    monkeypatch.setattr(intake, "already_taken", already_taken)
+    with caplog.at_level(logging.INFO, logger="worker.watcher"):
+        assert watcher.take_ready(time.monotonic()) == 1
+        assert watcher.take_ready(time.monotonic() + 2.5) == 1
+    assert statuses(sessions, "a.txt") == ["queued"]
+    # one error, with its traceback, and no word of a database coming back
+    [record] = caplog.records
+    assert record.getMessage() == "could not look up 1 file; retrying in 2 s"
+    assert record.exc_info is not None
+
+
 def test_a_rescan_reads_no_file_already_taken(inbox_intake):
     inbox, make, reads, _ = inbox_intake
     for n in range(3):

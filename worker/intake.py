@@ -13,9 +13,10 @@ import hashlib
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,6 +57,8 @@ class _Read:
 #: endings of names that browsers, copy tools and editors write to before the final name
 TEMPORARY_SUFFIXES = (".part", ".partial", ".filepart", ".download", ".crdownload", ".tmp",
                       "~")
+T = TypeVar("T")
+
 #: most bytes one intake batch holds in memory (fewer files when they are large)
 BATCH_MAX_BYTES = 64 * 1024 * 1024
 #: files of one batch that vanished, or are duplicates, logged a line each up to this many;
@@ -113,6 +116,13 @@ def is_ignored(path: Path, root: Path) -> bool:
     return any(is_ignored_name(Path(part)) for part in rel.parts)
 
 
+def first_named(items: Sequence[T], name: Callable[[T], str]) -> str:
+    """The names of the first NAMED_IN_A_LINE of `items`, with ", …" when there are more:
+    what one log line says of many files."""
+    return (", ".join(name(item) for item in items[:NAMED_IN_A_LINE])
+            + (", …" if len(items) > NAMED_IN_A_LINE else ""))
+
+
 def _log_duplicates(copies: list[tuple[str, int | None]]) -> None:
     """(name, original) of a batch's duplicates: one line each for a small batch (the
     watcher's), one in all for a large one (`ingest`'s, whose summary counts them)."""
@@ -120,9 +130,8 @@ def _log_duplicates(copies: list[tuple[str, int | None]]) -> None:
         for name, original in copies:
             log.info("%s is a duplicate of document %s", name, original)
     else:
-        log.info("%d files are duplicates of documents taken in (%s, …)", len(copies),
-                 ", ".join(f"{name} of {original}"
-                           for name, original in copies[:NAMED_IN_A_LINE]))
+        log.info("%d files are duplicates of documents taken in (%s)", len(copies),
+                 first_named(copies, lambda copy: f"{copy[0]} of {copy[1]}"))
 
 
 class OwnFiles:
@@ -466,8 +475,7 @@ class Intake:
         if deferred:
             log.warning("could not read %s for now (%s): %s; not taken in yet",
                         counted(len(deferred), "file"), deferred[0].reject_reason,
-                        ", ".join(self._source_name(r.path) for r in deferred[:NAMED_IN_A_LINE])
-                        + (", …" if len(deferred) > NAMED_IN_A_LINE else ""))
+                        first_named(deferred, lambda r: self._source_name(r.path)))
         self._note_links([r for r in reads if r.reject_kind == "symlink_inside"])
         reads = [r for r in reads if r.reject_kind not in _NO_ROW]
         if not reads:
@@ -492,8 +500,7 @@ class Intake:
         for (what, why), paths in left.items():  # one line for a batch, not one a file
             log.warning("could not %s %s after intake (%s): %s; %s not read again until "
                         "changed or newsdrop restarts", what, counted(len(paths), "file"), why,
-                        ", ".join(self._source_name(p) for p in paths[:NAMED_IN_A_LINE])
-                        + (", …" if len(paths) > NAMED_IN_A_LINE else ""),
+                        first_named(paths, self._source_name),
                         "it is" if len(paths) == 1 else "they are")
         return outcomes
 
@@ -504,8 +511,7 @@ class Intake:
                          self._source_name(path))
         elif paths:
             log.info("%d files were moved or deleted before they could be read, and not "
-                     "taken in (%s, …)", len(paths),
-                     ", ".join(self._source_name(p) for p in paths[:NAMED_IN_A_LINE]))
+                     "taken in (%s)", len(paths), first_named(paths, self._source_name))
 
     def _record(self, session: Session, reads: list[_Read]) -> list[IntakeOutcome]:
         """Rows for a batch of reads: rejections one by one, the rest in one bulk insert."""

@@ -206,6 +206,11 @@ class _Walk:
         self._abandoned.set()
 
 
+def _doubled_wait(tries: int, longest: float) -> float:
+    """INTAKE_RETRY_S, doubled at each try after the first, up to `longest`."""
+    return min(INTAKE_RETRY_S * 2 ** min(tries - 1, 20), longest)
+
+
 #: how a folder is opened only to be held: O_PATH needs no read permission on it
 _HOLD_FOLDER = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY
 
@@ -578,7 +583,7 @@ class Watcher:
         """Keep `paths` pending, to be tried again after a wait that doubles at each
         failure in a row; a database out of reach is said in a line, not a traceback."""
         self._failures += 1
-        wait = min(INTAKE_RETRY_S * 2 ** min(self._failures - 1, 10), INTAKE_MAX_WAIT_S)
+        wait = _doubled_wait(self._failures, INTAKE_MAX_WAIT_S)
         why = unavailable(exc)
         self._out_of_reach = why is not None
         files = counted(len(paths), "file")
@@ -615,6 +620,6 @@ class Watcher:
         with self.lock:
             for path in deferred:
                 tries = self._deferrals[str(path)] = self._deferrals.get(str(path), 0) + 1
-                wait = min(INTAKE_RETRY_S * 2 ** min(tries - 1, 20), DEFERRED_MAX_WAIT_S)
+                wait = _doubled_wait(tries, DEFERRED_MAX_WAIT_S)
                 self.tracker.observe(path, now + wait)
 
